@@ -15,3 +15,7 @@ class DatasetError(AutoSpikformerError):
 
 class CheckpointError(AutoSpikformerError):
     """A checkpoint that is missing, corrupt or does not match."""
+
+
+class SearchError(AutoSpikformerError):
+    """A search that cannot run as configured (bad alpha, impossible constraint, bad state)."""

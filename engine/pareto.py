@@ -1,0 +1,146 @@
+"""Ranking candidates by accuracy and energy: F_AEB, the Pareto front, hypervolume, Kendall's tau.
+
+All functions take plain sequences of numbers (one entry per candidate) so the search, the store
+and the app can share them. Accuracy is maximized, energy minimized.
+
+Hypervolume reference point. `hypervolume` takes the reference point explicitly. The search uses
+`reference_point`: energy = 1.1 x the largest energy seen across the compared sets (an upper
+bound), accuracy = 0 (a lower bound). Two searches are compared in hypervolume only under the
+same reference point, computed over both of their candidate sets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+from scipy import stats
+
+from engine.errors import SearchError
+
+REFERENCE_ENERGY_FACTOR = 1.1
+REFERENCE_ACCURACY = 0.0
+
+ArrayLike = Sequence[float] | np.ndarray
+
+
+def check_alpha(alpha: object) -> float:
+    """Return `alpha` as a float in [0, 1], or raise a one-line `SearchError`.
+
+    Booleans, strings and other non-numbers are refused, as are NaN and infinities.
+    """
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, Real):
+        raise SearchError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    value = float(alpha)
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise SearchError(f"alpha must be a number in [0, 1], got {value}")
+    return value
+
+
+def _vectors(accuracies: ArrayLike, energies: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    acc = np.asarray(accuracies, dtype=float).reshape(-1)
+    energy = np.asarray(energies, dtype=float).reshape(-1)
+    if acc.shape != energy.shape:
+        raise SearchError(f"got {acc.size} accuracies but {energy.size} energies")
+    if not (np.isfinite(acc).all() and np.isfinite(energy).all()):
+        raise SearchError("accuracies and energies must be finite numbers")
+    return acc, energy
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] over exactly `x`; all zeros when max == min."""
+    if x.size == 0:
+        return x.copy()
+    lo, hi = float(x.min()), float(x.max())
+    if hi == lo:
+        return np.zeros_like(x)
+    return (x - lo) / (hi - lo)
+
+
+def f_aeb(accuracies: ArrayLike, energies: ArrayLike, alpha: float) -> np.ndarray:
+    """Accuracy and energy balanced fitness (paper Eq. 6), higher is better.
+
+    F_AEB = alpha * (1 - E_scaled) + (1 - alpha) * A_scaled, where both metrics are min-max scaled
+    over the candidates being ranked (exactly the given set; a constant metric scales to 0).
+    alpha = 0 is accuracy alone (AutoFormer's fitness), alpha = 1 is energy alone. The paper
+    writes `alpha * E`; energy enters as `1 - E_scaled` so that lower energy scores higher.
+    """
+    alpha = check_alpha(alpha)
+    acc, energy = _vectors(accuracies, energies)
+    return alpha * (1.0 - _minmax(energy)) + (1.0 - alpha) * _minmax(acc)
+
+
+def pareto_front(accuracies: ArrayLike, energies: ArrayLike) -> list[int]:
+    """Indices of the non-dominated candidates, sorted by energy (lowest first).
+
+    A candidate is dominated when another has accuracy >= and energy <= with one strict.
+    Exact duplicates of a front point are all kept. O(n log n): one sort and one sweep.
+    """
+    acc, energy = _vectors(accuracies, energies)
+    # Energy ascending, then accuracy descending, then index: the first of each energy is its best.
+    order = np.lexsort((np.arange(acc.size), -acc, energy))
+    front: list[int] = []
+    best_acc = -math.inf
+    for i in order.tolist():
+        if acc[i] > best_acc:
+            front.append(i)
+            best_acc = float(acc[i])
+        elif front and acc[i] == best_acc and energy[i] == energy[front[-1]]:
+            front.append(i)  # an exact duplicate of the last front point
+    return front
+
+
+@dataclass(frozen=True)
+class ReferencePoint:
+    """Hypervolume reference: `energy_uj` is an upper bound, `accuracy` a lower bound."""
+
+    energy_uj: float
+    accuracy: float = REFERENCE_ACCURACY
+
+
+def reference_point(*energy_sets: ArrayLike) -> ReferencePoint:
+    """The search's convention: 1.1 x the largest energy across the compared sets, accuracy 0."""
+    values = [float(e) for s in energy_sets for e in np.asarray(s, dtype=float).reshape(-1)]
+    if not values:
+        return ReferencePoint(energy_uj=0.0)
+    if not all(math.isfinite(v) for v in values):
+        raise SearchError("energies must be finite numbers")
+    return ReferencePoint(energy_uj=REFERENCE_ENERGY_FACTOR * max(values))
+
+
+def hypervolume(
+    accuracies: ArrayLike, energies: ArrayLike, ref_energy: float, ref_accuracy: float
+) -> float:
+    """Area of the (energy, accuracy) plane dominated by the front and bounded by the reference.
+
+    The region is the union of [E_i, ref_energy] x [ref_accuracy, A_i] over the candidates; a
+    candidate with energy >= ref_energy or accuracy <= ref_accuracy contributes nothing.
+    """
+    acc, energy = _vectors(accuracies, energies)
+    inside = (energy < ref_energy) & (acc > ref_accuracy)
+    acc, energy = acc[inside], energy[inside]
+    front = pareto_front(acc, energy)
+    area = 0.0
+    for k, i in enumerate(front):
+        next_energy = energy[front[k + 1]] if k + 1 < len(front) else ref_energy
+        area += float(next_energy - energy[i]) * float(acc[i] - ref_accuracy)
+    return area
+
+
+def kendall_tau(x: ArrayLike, y: ArrayLike) -> float:
+    """Kendall's tau-b between two rankings; pairs with a NaN are dropped.
+
+    Returns NaN when it is undefined (fewer than two pairs left, or a constant sequence).
+    """
+    a = np.asarray(x, dtype=float).reshape(-1)
+    b = np.asarray(y, dtype=float).reshape(-1)
+    if a.shape != b.shape:
+        raise SearchError(f"kendall_tau: sequences differ in length ({a.size} vs {b.size})")
+    keep = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[keep], b[keep]
+    if a.size < 2 or np.all(a == a[0]) or np.all(b == b[0]):
+        return math.nan
+    return float(stats.kendalltau(a, b).statistic)

@@ -1,0 +1,72 @@
+"""Architecture search over a trained supernet: evolution (with F_AEB) and the random baseline.
+
+Strategies only propose archs; an injected `evaluate(archs) -> list[EvalResult]` scores them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import SearchError
+from engine.search.base import Evaluate, GenerationSummary, ParamCount, Search
+from engine.search.config import EvolutionConfig, RandomConfig, SearchConfig
+from engine.search.evolution import EvolutionSearch
+from engine.search.operators import crossover, mutate
+from engine.search.random_search import RandomSearch
+from engine.space import SearchSpace
+
+STRATEGIES: dict[str, type[Search]] = {
+    EvolutionSearch.strategy: EvolutionSearch,
+    RandomSearch.strategy: RandomSearch,
+}
+
+
+def _strategy(name: str) -> type[Search]:
+    if name not in STRATEGIES:
+        raise SearchError(f"unknown search strategy {name!r}; choose from {sorted(STRATEGIES)}")
+    return STRATEGIES[name]
+
+
+def make_search(
+    strategy: str,
+    space: SearchSpace,
+    config: SearchConfig,
+    evaluate: Evaluate,
+    *,
+    param_count: ParamCount | None = None,
+) -> Search:
+    """A new search: `strategy` is "evolution" (needs an `EvolutionConfig`) or "random"."""
+    return _strategy(strategy)(space, config, evaluate, param_count=param_count)
+
+
+def resume_search(
+    space: SearchSpace,
+    config: SearchConfig,
+    evaluate: Evaluate,
+    state: dict[str, Any],
+    *,
+    param_count: ParamCount | None = None,
+) -> Search:
+    """The search saved in `state` (from `Search.state_dict`), of whichever strategy it was."""
+    if not isinstance(state, dict) or not isinstance(state.get("strategy"), str):
+        raise SearchError("malformed search state (no strategy)")
+    cls = _strategy(state["strategy"])
+    return cls.from_state(space, config, evaluate, state, param_count=param_count)
+
+
+__all__ = [
+    "STRATEGIES",
+    "Evaluate",
+    "EvolutionConfig",
+    "EvolutionSearch",
+    "GenerationSummary",
+    "ParamCount",
+    "RandomConfig",
+    "RandomSearch",
+    "Search",
+    "SearchConfig",
+    "crossover",
+    "make_search",
+    "mutate",
+    "resume_search",
+]

@@ -1,0 +1,370 @@
+"""What every search strategy shares: bookkeeping of evaluated candidates, constraints, F_AEB
+ranking, per-generation summaries and a JSON state to resume from.
+
+A strategy only proposes archs (`_propose`); it never knows how they are evaluated. The injected
+`evaluate(archs) -> results` is called once per generation with all of that generation's new
+archs, so it can batch them through one supernet or fan them out to workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from engine.errors import AutoSpikformerError, SearchError
+from engine.pareto import f_aeb, hypervolume, pareto_front, reference_point
+from engine.results import EvalResult
+from engine.search.config import SearchConfig
+from engine.space import Arch, SearchSpace
+
+Evaluate = Callable[[list[Arch]], list[EvalResult]]
+ParamCount = Callable[[Arch], int]
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """One generation of a search.
+
+    `generation` is the 0-based index of this generation (0 is the initial random one);
+    `evaluated` the candidates new in it; `infeasible` the ids among them over the energy budget;
+    `best` the best feasible candidate by F_AEB so far (None while none is feasible);
+    `pareto` the ids of the feasible Pareto front so far, lowest energy first; `hypervolume` that
+    front's hypervolume at `reference_energy_uj` (1.1 x the largest feasible energy so far) and
+    accuracy 0; `total_evaluated` the candidates evaluated so far, infeasible ones included.
+    """
+
+    generation: int
+    evaluated: list[EvalResult]
+    infeasible: list[str]
+    best: EvalResult | None
+    best_fitness: float | None
+    hypervolume: float
+    reference_energy_uj: float
+    pareto: list[str]
+    total_evaluated: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generation": self.generation,
+            "evaluated": [r.to_dict() for r in self.evaluated],
+            "infeasible": list(self.infeasible),
+            "best": self.best.to_dict() if self.best is not None else None,
+            "best_fitness": self.best_fitness,
+            "hypervolume": self.hypervolume,
+            "reference_energy_uj": self.reference_energy_uj,
+            "pareto": list(self.pareto),
+            "total_evaluated": self.total_evaluated,
+        }
+
+
+class Search:
+    """Base of the search strategies. Subclasses set `strategy` and implement `_propose`.
+
+    Args:
+        space: the search space every candidate is drawn from.
+        config: the strategy's settings; `config.seed` seeds the search's only random generator.
+        evaluate: `archs -> results`, one `EvalResult` per arch (any order).
+        param_count: `arch -> parameter count`; required when `config.param_limit` is set.
+    """
+
+    strategy: ClassVar[str] = ""
+    config_type: ClassVar[type[SearchConfig]] = SearchConfig
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        config: SearchConfig,
+        evaluate: Evaluate,
+        *,
+        param_count: ParamCount | None = None,
+    ) -> None:
+        if not isinstance(config, self.config_type):
+            raise SearchError(
+                f"{self.strategy} search needs a {self.config_type.__name__}, "
+                f"got {type(config).__name__}"
+            )
+        self.space = space
+        self.config = config
+        self._evaluate = evaluate
+        self._param_count = param_count
+        self._rng = np.random.default_rng(config.seed)
+        self._generation = 0
+        self._results: dict[str, EvalResult] = {}  # insertion order is evaluation order
+        self._generation_of: dict[str, int] = {}
+        self._infeasible: set[str] = set()
+        self._population: list[str] = []
+        self._params: dict[str, int] = {}
+        self._fitness: dict[str, float] = {}
+        self._ranking: list[str] = []  # feasible ids, best F_AEB first
+        self._check_param_limit()
+
+    # ---- public state ---------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        """Generations completed so far."""
+        return self._generation
+
+    @property
+    def done(self) -> bool:
+        return self._generation >= self.config.generations
+
+    @property
+    def evaluated(self) -> list[EvalResult]:
+        """Every candidate evaluated so far, in evaluation order, infeasible ones included."""
+        return list(self._results.values())
+
+    @property
+    def infeasible_ids(self) -> frozenset[str]:
+        return frozenset(self._infeasible)
+
+    @property
+    def population(self) -> list[Arch]:
+        """The archs proposed and evaluated in the latest generation."""
+        return [self._results[i].arch for i in self._population]
+
+    def generation_of(self, arch_id: str) -> int:
+        """The generation in which the candidate `arch_id` was evaluated."""
+        return self._generation_of[arch_id]
+
+    def fitness(self) -> dict[str, float]:
+        """F_AEB at `config.alpha` of every feasible candidate, min-max over all of them."""
+        return dict(self._fitness)
+
+    def ranked(self) -> list[EvalResult]:
+        """Feasible candidates, best F_AEB first; ties keep evaluation order."""
+        return [self._results[i] for i in self._ranking]
+
+    @property
+    def best(self) -> EvalResult | None:
+        return self._results[self._ranking[0]] if self._ranking else None
+
+    # ---- running --------------------------------------------------------------------------
+    def step(self) -> GenerationSummary:
+        """Propose, evaluate (one call) and record exactly one generation."""
+        if self.done:
+            raise SearchError(f"search is done ({self.config.generations} generations)")
+        archs = self._propose()
+        results = self._evaluate_batch(archs) if archs else []
+        index = self._generation
+        budget = self.config.energy_budget_uj
+        new_infeasible = []
+        for result in results:
+            self._results[result.id] = result
+            self._generation_of[result.id] = index
+            ok = math.isfinite(result.accuracy) and math.isfinite(result.energy_uj)
+            if not ok or (budget is not None and result.energy_uj > budget):
+                self._infeasible.add(result.id)
+                new_infeasible.append(result.id)
+        self._population = [r.id for r in results]
+        self._generation += 1
+        self._rank()
+        self._after_generation()
+        return self._summary(index, results, new_infeasible)
+
+    def run(
+        self, on_generation: Callable[[GenerationSummary], None] | None = None
+    ) -> list[GenerationSummary]:
+        """Step until `done`, calling `on_generation(summary)` after each generation."""
+        summaries = []
+        while not self.done:
+            summary = self.step()
+            summaries.append(summary)
+            if on_generation is not None:
+                on_generation(summary)
+        return summaries
+
+    # ---- strategy hooks -------------------------------------------------------------------
+    def _propose(self) -> list[Arch]:
+        """The distinct, never evaluated archs of the next generation (may be fewer than P)."""
+        raise NotImplementedError
+
+    def _after_generation(self) -> None:
+        """Update strategy state (e.g. parents) once a generation is recorded."""
+
+    def _state_extra(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra(self, state: dict[str, Any]) -> None:
+        """Restore what `_state_extra` saved."""
+
+    # ---- shared helpers -------------------------------------------------------------------
+    def _rank(self) -> None:
+        """Score the feasible candidates by F_AEB (min-max over them) and sort, best first."""
+        ids = [i for i in self._results if i not in self._infeasible]
+        feasible = [self._results[i] for i in ids]
+        scores = f_aeb(
+            [r.accuracy for r in feasible], [r.energy_uj for r in feasible], self.config.alpha
+        )
+        self._fitness = {i: float(s) for i, s in zip(ids, scores, strict=True)}
+        # A stable sort keeps evaluation order among equal scores.
+        self._ranking = sorted(ids, key=lambda i: -self._fitness[i])
+
+    def _check_param_limit(self) -> None:
+        limit = self.config.param_limit
+        if limit is None:
+            return
+        if self._param_count is None:
+            raise SearchError(f"param_limit={limit} needs a param_count function")
+        smallest = self._params_of(self.space.smallest())
+        if smallest > limit:
+            raise SearchError(
+                f"no architecture in the space meets param_limit={limit}; "
+                f"the smallest has {smallest}"
+            )
+
+    def _params_of(self, arch: Arch) -> int:
+        if arch.id not in self._params:
+            assert self._param_count is not None
+            self._params[arch.id] = int(self._param_count(arch))
+        return self._params[arch.id]
+
+    def _admissible(self, arch: Arch, taken: set[str]) -> bool:
+        """New to this search and this generation, and within `param_limit` (pre-evaluation)."""
+        if arch.id in self._results or arch.id in taken:
+            return False
+        limit = self.config.param_limit
+        return limit is None or self._params_of(arch) <= limit
+
+    def _fill(self, draw: Callable[[], Arch]) -> list[Arch]:
+        """Up to P admissible archs, each slot given `max_retries` draws before it is left empty."""
+        archs: list[Arch] = []
+        taken: set[str] = set()
+        for _ in range(self.config.population):
+            for _ in range(self.config.max_retries):
+                arch = draw()
+                if self._admissible(arch, taken):
+                    archs.append(arch)
+                    taken.add(arch.id)
+                    break
+        return archs
+
+    def _sample_new(self) -> list[Arch]:
+        """Up to P uniformly drawn admissible archs."""
+        archs = self._fill(lambda: self.space.sample(self._rng))
+        if not archs and not self._results and self.config.param_limit is not None:
+            tries = self.config.population * self.config.max_retries
+            raise SearchError(
+                f"no architecture meeting param_limit={self.config.param_limit} was drawn in "
+                f"{tries} tries; the smallest has {self._params_of(self.space.smallest())}"
+            )
+        return archs
+
+    def _evaluate_batch(self, archs: list[Arch]) -> list[EvalResult]:
+        results = list(self._evaluate(list(archs)))
+        by_id: dict[str, EvalResult] = {}
+        for r in results:
+            if not isinstance(r, EvalResult):
+                raise SearchError(f"evaluate returned a {type(r).__name__}, not an EvalResult")
+            by_id[r.id] = r
+        wanted = [a.id for a in archs]
+        if len(results) != len(archs) or set(by_id) != set(wanted):
+            raise SearchError(
+                f"evaluate returned {len(results)} results that do not match the {len(archs)} "
+                "archs it was given"
+            )
+        return [by_id[i] for i in wanted]
+
+    def _summary(
+        self, index: int, results: list[EvalResult], infeasible: list[str]
+    ) -> GenerationSummary:
+        ids = [i for i in self._results if i not in self._infeasible]
+        acc = [self._results[i].accuracy for i in ids]
+        energy = [self._results[i].energy_uj for i in ids]
+        ref = reference_point(energy)
+        best = self._ranking[0] if self._ranking else None
+        return GenerationSummary(
+            generation=index,
+            evaluated=list(results),
+            infeasible=infeasible,
+            best=self._results[best] if best is not None else None,
+            best_fitness=self._fitness[best] if best is not None else None,
+            hypervolume=hypervolume(acc, energy, ref.energy_uj, ref.accuracy),
+            reference_energy_uj=ref.energy_uj,
+            pareto=[ids[k] for k in pareto_front(acc, energy)],
+            total_evaluated=len(self._results),
+        )
+
+    # ---- serialization --------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume after the current generation, as plain JSON."""
+        return {
+            "version": STATE_VERSION,
+            "strategy": self.strategy,
+            "config": self.config.to_dict(),
+            "space": self.space.to_dict(),
+            "generation": self._generation,
+            "rng": self._rng.bit_generator.state,
+            "evaluated": [r.to_dict() for r in self._results.values()],
+            "generation_of": dict(self._generation_of),
+            "population": list(self._population),
+            "infeasible": sorted(self._infeasible),
+            **self._state_extra(),
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        space: SearchSpace,
+        config: SearchConfig,
+        evaluate: Evaluate,
+        state: dict[str, Any],
+        *,
+        param_count: ParamCount | None = None,
+    ) -> Search:
+        """Resume a search saved by `state_dict`.
+
+        `space` and `config` must be the ones it was saved with, except that `generations` may
+        differ (to extend or shorten a search).
+        """
+        search = cls(space, config, evaluate, param_count=param_count)
+        try:
+            search._load(state)
+        except AutoSpikformerError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise SearchError(f"malformed search state ({type(e).__name__}: {e})") from None
+        return search
+
+    def _load(self, state: dict[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            raise SearchError(f"search state version {state.get('version')!r} is not supported")
+        if state["strategy"] != self.strategy:
+            raise SearchError(
+                f"search state is from a {state['strategy']!r} search, not {self.strategy!r}"
+            )
+        saved = {k: v for k, v in state["config"].items() if k != "generations"}
+        mine = {k: v for k, v in self.config.to_dict().items() if k != "generations"}
+        if saved != mine:
+            raise SearchError("search state was saved with different search settings")
+        if state["space"] != self.space.to_dict():
+            raise SearchError("search state was saved with a different search space")
+        rng_state = state["rng"]
+        bit_generator = getattr(np.random, rng_state["bit_generator"], None)
+        is_class = isinstance(bit_generator, type)
+        if not (is_class and issubclass(bit_generator, np.random.BitGenerator)):
+            raise SearchError(f"unknown bit generator {rng_state['bit_generator']!r}")
+        generator = bit_generator()
+        generator.state = rng_state
+        self._rng = np.random.Generator(generator)
+        self._generation = int(state["generation"])
+        self._results = {}
+        for d in state["evaluated"]:
+            result = EvalResult.from_dict(d)
+            self._results[result.id] = result
+        self._generation_of = {str(k): int(v) for k, v in state["generation_of"].items()}
+        self._population = [str(i) for i in state["population"]]
+        self._infeasible = {str(i) for i in state["infeasible"]}
+        unknown = (set(self._population) | self._infeasible | set(self._generation_of)) - set(
+            self._results
+        )
+        if unknown:
+            raise SearchError(f"search state names {len(unknown)} candidate(s) it never evaluated")
+        self._load_extra(state)
+        self._rank()
+        self._after_generation()

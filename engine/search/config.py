@@ -1,0 +1,114 @@
+"""Frozen, validated settings for the search strategies."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from engine.errors import SearchError
+from engine.pareto import check_alpha
+
+
+def _positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SearchError(f"{name} must be a whole number >= 1, got {value!r}")
+
+
+def _probability(name: str, value: object) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise SearchError(f"{name} must be a probability in [0, 1], got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchConfig:
+    """Settings every strategy shares. A search evaluates at most `generations` x `population`.
+
+    Args:
+        population: candidates proposed per generation (paper 5.1: 50).
+        generations: number of generations, the initial random one included (paper 5.1: 20).
+        alpha: weight of energy in F_AEB (paper Eq. 6: 0.5).
+        seed: seed of the search's `numpy.random.Generator`.
+        param_limit: largest parameter count a candidate may have; checked before evaluation.
+        energy_budget_uj: largest energy (uJ) a candidate may have; checked after evaluation,
+            since energy depends on firing rates. Over-budget candidates are kept as infeasible.
+        max_retries: draws allowed to fill one slot of a generation with a new candidate that
+            meets `param_limit` before the slot is left empty.
+    """
+
+    population: int = 50
+    generations: int = 20
+    alpha: float = 0.5
+    seed: int = 0
+    param_limit: int | None = None
+    energy_budget_uj: float | None = None
+    max_retries: int = 100
+
+    def __post_init__(self) -> None:
+        _positive_int("population", self.population)
+        _positive_int("generations", self.generations)
+        _positive_int("max_retries", self.max_retries)
+        check_alpha(self.alpha)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise SearchError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        if self.param_limit is not None:
+            _positive_int("param_limit", self.param_limit)
+        budget = self.energy_budget_uj
+        if budget is not None:
+            number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
+            if not number or not (math.isfinite(budget) and budget > 0):
+                raise SearchError(f"energy_budget_uj must be a positive number, got {budget!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SearchConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise SearchError(f"{cls.__name__}: unknown field(s) {sorted(unknown)}")
+        return cls(**d)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RandomConfig(SearchConfig):
+    """Random search: `generations` x `population` uniformly drawn distinct candidates, the same
+    budget as the evolution it is the baseline for, evaluated in `generations` batches."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvolutionConfig(SearchConfig):
+    """Evolutionary search settings; the defaults are the paper's section 5.1.
+
+    Paper 5.1 (DSPS): 50 randomly generated candidates (`population=50`), the top 20 selected as
+    parents (`parents=20`), offspring by crossover and mutation with probabilities Pd 0.3
+    (`crossover_prob=0.3`) and Pm 0.4 (`mutation_prob=0.4`), 20 generations (`generations=20`);
+    F_AEB with alpha 0.5 (section 4.4).
+
+    The authors' public code, built on AutoFormer, instead uses select 10 (`parents=10`),
+    m_prob 0.2 (`mutation_prob=0.2`) and exactly 25 crossovers + 25 mutations per generation
+    (about `crossover_prob=0.5`), with accuracy alone as fitness (`alpha=0`).
+
+    Args:
+        parents: top-K candidates by F_AEB, among all feasible ones evaluated so far, that
+            breed the next generation.
+        crossover_prob: probability that a child is the crossover of two parents (else it is a
+            mutated parent).
+        mutation_prob: per-gene probability that a mutation changes the gene.
+    """
+
+    parents: int = 20
+    crossover_prob: float = 0.3
+    mutation_prob: float = 0.4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _positive_int("parents", self.parents)
+        if self.parents > self.population:
+            raise SearchError(
+                f"parents ({self.parents}) cannot exceed population ({self.population})"
+            )
+        _probability("crossover_prob", self.crossover_prob)
+        _probability("mutation_prob", self.mutation_prob)

@@ -1,0 +1,64 @@
+"""Evolutionary search (paper 4.2 and 5.1, following AutoFormer's evolution).
+
+Generation 0 is P distinct random candidates. After every generation the parents are the top K
+by F_AEB among ALL feasible candidates evaluated so far in this search (AutoFormer keeps its
+top-k list across generations the same way), with F_AEB min-max scaled over those candidates.
+Each child of the next generation is, with probability `crossover_prob`, the crossover of two
+distinct random parents, else a random parent mutated with per-gene probability
+`mutation_prob`. As in AutoFormer, crossover children are not mutated again. A child already
+evaluated (or already in the generation), or over `param_limit`, is re-drawn up to
+`max_retries` times. While no candidate is feasible, children are drawn at random.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from engine.results import EvalResult
+from engine.search.base import Evaluate, ParamCount, Search
+from engine.search.config import EvolutionConfig
+from engine.search.operators import crossover, mutate
+from engine.space import Arch, SearchSpace
+
+
+class EvolutionSearch(Search):
+    """Evolutionary search with F_AEB fitness. See `Search` for the arguments."""
+
+    strategy: ClassVar[str] = "evolution"
+    config_type: ClassVar[type[EvolutionConfig]] = EvolutionConfig
+    config: EvolutionConfig
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        config: EvolutionConfig,
+        evaluate: Evaluate,
+        *,
+        param_count: ParamCount | None = None,
+    ) -> None:
+        self._parents: list[str] = []
+        super().__init__(space, config, evaluate, param_count=param_count)
+
+    @property
+    def parents(self) -> list[EvalResult]:
+        """The top-K feasible candidates by F_AEB that breed the next generation."""
+        return [self._results[i] for i in self._parents]
+
+    def _after_generation(self) -> None:
+        self._parents = self._ranking[: self.config.parents]
+
+    def _propose(self) -> list[Arch]:
+        if not self.parents:
+            return self._sample_new()
+        return self._fill(self._breed)
+
+    def _breed(self) -> Arch:
+        parents = [r.arch for r in self.parents]
+        if len(parents) >= 2 and self._rng.random() < self.config.crossover_prob:
+            i, j = self._rng.choice(len(parents), size=2, replace=False)
+            return crossover(parents[int(i)], parents[int(j)], self.space, self._rng)
+        parent = parents[int(self._rng.integers(len(parents)))]
+        return mutate(parent, self.space, self._rng, self.config.mutation_prob)
+
+    def _state_extra(self) -> dict[str, Any]:
+        return {"parents": list(self._parents)}

@@ -1,0 +1,147 @@
+"""F_AEB, Pareto front, hypervolume and Kendall's tau on hand-made point sets."""
+
+import math
+
+import numpy as np
+import pytest
+
+from engine.errors import AutoSpikformerError, SearchError
+from engine.pareto import (
+    check_alpha,
+    f_aeb,
+    hypervolume,
+    kendall_tau,
+    pareto_front,
+    reference_point,
+)
+
+# (accuracy, energy) = (0.9, 3), (0.8, 1), (0.85, 2), (0.7, 2.5); (0.85, 2) dominates (0.7, 2.5).
+ACC = [0.9, 0.8, 0.85, 0.7]
+ENERGY = [3.0, 1.0, 2.0, 2.5]
+
+
+def test_f_aeb_hand_computed():
+    # A scaled = [1, 0.5, 0], E scaled = [1, 0, 0.5]
+    scores = f_aeb([0.9, 0.8, 0.7], [3.0, 1.0, 2.0], 0.5)
+    np.testing.assert_allclose(scores, [0.5, 0.75, 0.25])
+
+
+def test_f_aeb_alpha_one_ranks_lowest_energy_first():
+    scores = f_aeb(ACC, ENERGY, 1.0)
+    assert list(np.argsort(-scores)) == [1, 2, 3, 0]
+
+
+def test_f_aeb_alpha_zero_ranks_most_accurate_first():
+    scores = f_aeb(ACC, ENERGY, 0.0)
+    assert list(np.argsort(-scores)) == [0, 2, 1, 3]
+
+
+def test_f_aeb_scales_over_exactly_the_given_set():
+    alone = f_aeb([0.8, 0.7], [1.0, 2.0], 0.5)
+    with_third = f_aeb([0.8, 0.7, 0.9], [1.0, 2.0, 3.0], 0.5)
+    np.testing.assert_allclose(alone, [1.0, 0.0])
+    np.testing.assert_allclose(with_third[:2], [0.5 * 1.0 + 0.5 * 0.5, 0.5 * 0.5 + 0.0])
+
+
+def test_f_aeb_constant_metric_scales_to_zero():
+    np.testing.assert_allclose(f_aeb([0.5, 0.5], [2.0, 2.0], 0.3), [0.3, 0.3])
+    np.testing.assert_allclose(f_aeb([0.4, 0.6], [2.0, 2.0], 0.5), [0.5, 1.0])
+
+
+def test_f_aeb_empty_and_non_finite():
+    assert f_aeb([], [], 0.5).shape == (0,)
+    with pytest.raises(SearchError):
+        f_aeb([0.5, math.nan], [1.0, 2.0], 0.5)
+    with pytest.raises(SearchError):
+        f_aeb([0.5], [1.0, 2.0], 0.5)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.1, math.nan, math.inf, "abc", "0.5", True, None, [0.5]])
+def test_check_alpha_rejects_bad_values(alpha):
+    with pytest.raises(AutoSpikformerError) as info:
+        check_alpha(alpha)
+    assert isinstance(info.value, SearchError)
+    assert "\n" not in str(info.value) and "alpha" in str(info.value)
+    with pytest.raises(SearchError):
+        f_aeb(ACC, ENERGY, alpha)
+
+
+@pytest.mark.parametrize("alpha", [0, 1, 0.5, np.float64(0.25)])
+def test_check_alpha_accepts_numbers_in_range(alpha):
+    value = check_alpha(alpha)
+    assert isinstance(value, float) and value == float(alpha)
+
+
+def test_pareto_front_hand_made():
+    assert pareto_front(ACC, ENERGY) == [1, 2, 0]
+
+
+def test_pareto_front_equal_energy_keeps_the_more_accurate_and_duplicates():
+    acc = [0.8, 0.9, 0.9, 0.7, 0.95]
+    energy = [1.0, 1.0, 1.0, 0.5, 3.0]
+    # (0.8, 1) is dominated by (0.9, 1); the two (0.9, 1) are duplicates and both kept.
+    assert pareto_front(acc, energy) == [3, 1, 2, 4]
+
+
+def test_pareto_front_small_inputs():
+    assert pareto_front([], []) == []
+    assert pareto_front([0.5], [1.0]) == [0]
+
+
+def test_pareto_front_matches_brute_force():
+    rng = np.random.default_rng(0)
+    acc = rng.integers(0, 30, 400) / 30  # ties on purpose
+    energy = rng.integers(0, 30, 400) / 3
+    brute = [
+        i
+        for i in range(acc.size)
+        if not any(
+            acc[j] >= acc[i]
+            and energy[j] <= energy[i]
+            and (acc[j], energy[j]) != (acc[i], energy[i])
+            for j in range(acc.size)
+        )
+    ]
+    front = pareto_front(acc, energy)
+    assert sorted(front) == brute
+    assert list(energy[front]) == sorted(energy[front])
+
+
+def test_hypervolume_hand_made():
+    # Front (0.8, 1), (0.85, 2), (0.9, 3) against (E=4, A=0): 1*0.8 + 1*0.85 + 1*0.9
+    assert hypervolume(ACC, ENERGY, 4.0, 0.0) == pytest.approx(2.55)
+
+
+def test_hypervolume_points_not_better_than_reference_contribute_nothing():
+    # Only (0.85, 2) beats (E=2.5, A=0.8) in both: (2.5 - 2) * (0.85 - 0.8)
+    assert hypervolume(ACC, ENERGY, 2.5, 0.8) == pytest.approx(0.025)
+    assert hypervolume(ACC, ENERGY, 1.0, 0.0) == 0.0
+    assert hypervolume([], [], 4.0, 0.0) == 0.0
+
+
+def test_hypervolume_ignores_dominated_points():
+    front_only = hypervolume([0.9, 0.8, 0.85], [3.0, 1.0, 2.0], 4.0, 0.0)
+    assert hypervolume(ACC, ENERGY, 4.0, 0.0) == pytest.approx(front_only)
+
+
+def test_reference_point_convention():
+    ref = reference_point([1.0, 2.0], [3.0])
+    assert ref.energy_uj == pytest.approx(3.3)
+    assert ref.accuracy == 0.0
+
+
+def test_kendall_known_sequences():
+    assert kendall_tau([1, 2, 3, 4, 5], [10, 20, 30, 40, 50]) == pytest.approx(1.0)
+    assert kendall_tau([1, 2, 3, 4, 5], [5, 4, 3, 2, 1]) == pytest.approx(-1.0)
+    # one discordant pair out of six: (5 - 1) / 6
+    assert kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(2 / 3)
+    assert isinstance(kendall_tau([1, 2], [1, 2]), float)
+
+
+def test_kendall_is_nan_safe():
+    assert kendall_tau([1, 2, math.nan, 3], [1, 2, 0, 3]) == pytest.approx(1.0)
+    assert math.isnan(kendall_tau([1, 1, 1], [1, 2, 3]))
+    assert math.isnan(kendall_tau([1], [1]))
+    assert math.isnan(kendall_tau([], []))
+    with pytest.raises(SearchError):
+        kendall_tau([1, 2], [1, 2, 3])
