@@ -59,7 +59,9 @@ class Arch:
         for name in ("mlp_ratios", "num_heads", "thresholds", "taus"):
             value = getattr(self, name)
             if len(value) != self.depth:
-                raise SpaceError(f"arch.{name}: expected {self.depth} values (depth), got {len(value)}")
+                raise SpaceError(
+                    f"arch.{name}: expected {self.depth} values (depth), got {len(value)}"
+                )
         if self.embed_dim <= 0 or self.depth <= 0 or self.time_steps <= 0:
             raise SpaceError("arch: embed_dim, depth and time_steps must be positive")
         for h in self.num_heads:
@@ -139,7 +141,9 @@ class SearchSpace:
             raise SpaceError("search space: expected a mapping of gene -> list of choices")
         unknown = set(d) - set(GENES)
         if unknown:
-            raise SpaceError(f"search space: unknown key(s) {sorted(unknown)}; known: {list(GENES)}")
+            raise SpaceError(
+                f"search space: unknown key(s) {sorted(unknown)}; known: {list(GENES)}"
+            )
         missing = set(GENES) - set(d)
         if missing:
             raise SpaceError(f"search space: missing key(s) {sorted(missing)}")
@@ -159,7 +163,9 @@ class SearchSpace:
                         raise ValueError(repr(x))
                     parsed.append(kind(x))
             except ValueError as e:
-                raise SpaceError(f"search space: {gene} has a non-{kind.__name__} choice {e}") from None
+                raise SpaceError(
+                    f"search space: {gene} has a non-{kind.__name__} choice {e}"
+                ) from None
             if len(set(parsed)) != len(parsed):
                 raise SpaceError(f"search space: {gene} lists a choice twice")
             values[gene] = tuple(sorted(parsed))
@@ -201,13 +207,17 @@ class SearchSpace:
     def _check(self) -> None:
         for v in (*self.embed_dim, *self.depth, *self.num_heads, *self.time_steps):
             if v <= 0:
-                raise SpaceError("search space: embed_dim, depth, num_heads, time_steps must be > 0")
+                raise SpaceError(
+                    "search space: embed_dim, depth, num_heads, time_steps must be > 0"
+                )
         for d in self.embed_dim:
             for h in self.num_heads:
                 if d % h:
                     raise SpaceError(f"search space: num_heads {h} does not divide embed_dim {d}")
             if d % 8:
-                raise SpaceError(f"search space: embed_dim {d} must be a multiple of 8 (SPS uses D/8)")
+                raise SpaceError(
+                    f"search space: embed_dim {d} must be a multiple of 8 (SPS uses D/8)"
+                )
             for r in self.mlp_ratio:
                 if r <= 0 or not float(r * d).is_integer():
                     raise SpaceError(f"search space: mlp_ratio {r} x embed_dim {d} is not whole")
@@ -233,7 +243,9 @@ class SearchSpace:
     @property
     def mode(self) -> str:
         """'snn' (DSPS only), 'transformer' or 'joint', from which genes have choices."""
-        transformer = any(len(getattr(self, g)) > 1 for g in ("embed_dim", "depth", "mlp_ratio", "num_heads"))
+        transformer = any(
+            len(getattr(self, g)) > 1 for g in ("embed_dim", "depth", "mlp_ratio", "num_heads")
+        )
         snn = any(len(getattr(self, g)) > 1 for g in ("time_steps", "threshold", "tau"))
         return "joint" if transformer and snn else "transformer" if transformer else "snn"
 
@@ -293,5 +305,7 @@ class SearchSpace:
         for name, values, choices in checks:
             for v in values:
                 if not any(math.isclose(v, c) for c in choices):
-                    raise SpaceError(f"arch.{name}: {_num(v)} is not in the space's choices {list(choices)}")
+                    raise SpaceError(
+                        f"arch.{name}: {_num(v)} is not in the space's choices {list(choices)}"
+                    )
         return arch

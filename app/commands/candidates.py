@@ -1,0 +1,31 @@
+"""`autospikformer candidates`: re-rank stored candidates at any alpha (no re-evaluation)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from app.commands.common import add_json, alpha, positive_int
+
+HELP = "list a run's candidates ranked by F_AEB at --alpha, best first"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", required=True)
+    p.add_argument("--search", default=None, help="one search id (default: the whole run)")
+    p.add_argument("--alpha", type=alpha, default=0.5)
+    p.add_argument("--top", type=positive_int, default=None)
+    add_json(p)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from tasks import pipeline
+
+    store = pipeline.open_store()
+    store.get_run(args.run)
+    if args.search is not None:
+        search = store.get_search(args.search)
+        if search.run != args.run:
+            raise ValueError(f"search {args.search!r} does not belong to run {args.run!r}")
+    ranked = store.rank(args.run, search=args.search, alpha=args.alpha, top=args.top)
+    return {"candidates": [record.to_contract(fitness) for record, fitness in ranked]}

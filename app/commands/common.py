@@ -1,0 +1,95 @@
+"""Argument helpers shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from engine.errors import AutoSpikformerError
+
+
+def alpha(text: str) -> float:
+    """`--alpha`: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"alpha must be a number in [0, 1], got {text!r}"
+        ) from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"alpha must be in [0, 1], got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
+
+def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """Options of `train`, shared with `launch`."""
+    p.add_argument("--run", required=True, help="run name (letters, digits, . _ -)")
+    p.add_argument(
+        "--dataset",
+        required=required,
+        help="digits, cifar10, cifar100, cifar10-dvs, dvs128-gesture",
+    )
+    what = p.add_mutually_exclusive_group(required=required)
+    what.add_argument("--space", help="search-space preset name or YAML file")
+    what.add_argument("--arch", help="ARCH.json: train this one architecture standalone")
+    p.add_argument("--epochs", type=positive_int, required=required)
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--lr", type=positive_float, default=None, help="peak learning rate")
+    p.add_argument(
+        "--sampling",
+        choices=("sandwich", "uniform"),
+        default="sandwich",
+        help="arch sampling per step (supernet training)",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+
+
+def add_search_options(p: argparse.ArgumentParser) -> None:
+    """Options of `search`, shared with `launch`."""
+    p.add_argument("--strategy", choices=("evolution", "random"), default="evolution")
+    p.add_argument("--generations", type=positive_int, default=20)
+    p.add_argument("--population", type=positive_int, default=50)
+    p.add_argument("--parents", type=positive_int, default=20)
+    p.add_argument("--alpha", type=alpha, default=0.5, help="F_AEB energy weight in [0, 1]")
+    p.add_argument("--energy-budget-uj", type=positive_float, default=None)
+    p.add_argument("--param-limit", type=positive_int, default=None)
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise AutoSpikformerError(message)

@@ -1,0 +1,83 @@
+"""Elastic layers for weight entanglement (AutoFormer's `LinearSuper` & co.).
+
+Each layer owns the weights of its largest choice. Called with smaller active sizes it uses the
+leading slice `weight[:out, :in]` (and `[:c]` for BN), so every subnet shares the leading part of
+the largest weights. Called with no sizes it is the plain layer, which is how an extracted,
+standalone subnet uses the same classes with exactly sized weights.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ElasticLinear(nn.Linear):
+    """`nn.Linear` whose forward may use the leading `[:out, :in]` slice of its weight."""
+
+    def forward(
+        self, x: torch.Tensor, in_features: int | None = None, out_features: int | None = None
+    ) -> torch.Tensor:
+        i = in_features or self.in_features
+        o = out_features or self.out_features
+        bias = None if self.bias is None else self.bias[:o]
+        return F.linear(x, self.weight[:o, :i], bias)
+
+
+class ElasticConv2d(nn.Conv2d):
+    """`nn.Conv2d` whose forward may use the leading `[:out, :in]` channels of its weight."""
+
+    def forward(
+        self, x: torch.Tensor, in_channels: int | None = None, out_channels: int | None = None
+    ) -> torch.Tensor:
+        i = in_channels or self.in_channels
+        o = out_channels or self.out_channels
+        bias = None if self.bias is None else self.bias[:o]
+        return F.conv2d(x, self.weight[:o, :i], bias, self.stride, self.padding)
+
+
+class ElasticBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """Batch norm over dim 1 whose forward may use the leading `[:c]` features.
+
+    Running statistics of the active slice are updated in place in the shared buffers (a leading
+    slice of a 1-D buffer is a view), exactly as a plain BatchNorm of that width would.
+    """
+
+    def _check_input_dim(self, x: torch.Tensor) -> None:
+        if x.dim() < 2:
+            raise ValueError(f"expected at least 2-D input, got {x.dim()}-D")
+
+    def forward(self, x: torch.Tensor, num_features: int | None = None) -> torch.Tensor:
+        c = num_features or self.num_features
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+        use_batch_stats = self.training or not self.track_running_stats
+        return F.batch_norm(
+            x,
+            self.running_mean[:c] if self.running_mean is not None else None,
+            self.running_var[:c] if self.running_var is not None else None,
+            self.weight[:c] if self.affine else None,
+            self.bias[:c] if self.affine else None,
+            use_batch_stats,
+            self.momentum if self.momentum is not None else 0.1,
+            self.eps,
+        )
+
+
+def copy_leading_slices(source: nn.Module, target: nn.Module) -> None:
+    """Copy into every tensor of `target` the leading slice of the same-named tensor of `source`.
+
+    This is weight entanglement read backwards: the standalone subnet's tensor of shape
+    (o, i, k, k) receives `source[:o, :i, :k, :k]`.
+    """
+    src = source.state_dict()
+    with torch.no_grad():
+        for name, tensor in target.state_dict().items():
+            if name not in src:
+                raise KeyError(f"supernet has no tensor {name!r}")
+            s = src[name]
+            if tensor.dim() == 0:
+                tensor.copy_(s)
+                continue
+            tensor.copy_(s[tuple(slice(0, n) for n in tensor.shape)])

@@ -1,0 +1,187 @@
+"""Theoretical energy of a Spikformer subnet, the paper's Eq. 2-5, from a real forward pass.
+
+Hooks record, for every layer, the firing rate of its input spike train and its FLOPs (MACs):
+
+- Eq. 2: SOPs(l) = fr x T x FLOPs(l), where FLOPs(l) counts one time step of one sample. Summed
+  over T and the batch this is `mean(input) x MACs actually executed`, which is what we compute.
+  `fr` is the mean of the input tensor: for a binary spike train it is the firing rate; for the
+  integer-valued residual stream of Spikformer (a sum of spike trains, values 0, 1, 2, ...) it is
+  the mean spike count, so that each unit of input is one accumulate.
+- Eq. 3: E = E_MAC x FLOPs(first conv) + E_AC x (sum of SOPs of all other convs, linears and the
+  two SSA products), with E_MAC = 4.6 pJ and E_AC = 0.9 pJ (45 nm, Horowitz 2014).
+  The first conv encodes the analog image; a static image is the same at every step, so its
+  conv runs once per sample (FLOPs, not T x FLOPs). Event frames differ per step: T x FLOPs.
+  The classifier head reads the (float) token mean, not spikes: it is counted as MACs too.
+- SSA: `q @ k^T` counts SOPs with q's firing rate; `attn @ v` with v's (attn is an integer map).
+- Eq. 4: the ANN with the same arch does every MAC at 4.6 pJ, once (no time steps).
+
+Energies are per sample, in microjoules. See docs/energy.md for where spikingjelly's
+`SynOpCounter` agrees with this convention (linear layers with binary input) and where not.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import torch
+from spikingjelly.activation_based import neuron
+from torch import nn
+
+from engine.elastic import ElasticConv2d, ElasticLinear
+from engine.spikformer import SPS, SpikeMatMul
+
+E_MAC_PJ = 4.6
+E_AC_PJ = 0.9
+PJ_PER_UJ = 1e6
+FIRST_CONV = "sps.proj_conv.0"
+HEAD = "head"
+
+
+@dataclass(frozen=True)
+class EnergyReport:
+    """Per-sample figures of one measured forward pass (or several, aggregated)."""
+
+    energy_uj: float  # Eq. 3
+    ann_energy_uj: float  # Eq. 4 for the same arch
+    sops: float  # sum of Eq. 2 over spike-driven layers
+    macs: float  # first conv (+ head) MACs, the ones paid at E_MAC
+    firing_rates: dict[str, float]  # output firing rate of every LIF layer
+    input_rates: dict[str, float]  # input rate (fr of Eq. 2) of every counted layer
+    layer_sops: dict[str, float]
+    layer_energy_uj: dict[str, float]
+    samples: int
+    time_steps: int
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def firing_rate(self) -> float:
+        """Mean of the per-layer LIF firing rates."""
+        rates = list(self.firing_rates.values())
+        return sum(rates) / len(rates) if rates else 0.0
+
+
+class EnergyMeter:
+    """Context manager that hooks a model and accumulates Eq. 2-3 over every forward inside it.
+
+    Use it around the very forward passes that measure accuracy, so energy comes from the same
+    batches at no extra cost.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self._handles: list = []
+        self.reset()
+
+    def reset(self) -> None:
+        self.samples = 0
+        self.time_steps = 0
+        self._event_input = False
+        self._spike_sum: dict[str, float] = defaultdict(float)
+        self._spike_numel: dict[str, int] = defaultdict(int)
+        self._in_sum: dict[str, float] = defaultdict(float)
+        self._in_numel: dict[str, int] = defaultdict(int)
+        self._macs: dict[str, float] = defaultdict(float)
+        self._sops: dict[str, float] = defaultdict(float)
+
+    # ---- hooks --------------------------------------------------------------------------
+    def _on_model(self, _m: nn.Module, args: tuple) -> None:
+        x = args[0]
+        self.samples += x.shape[0]
+        self._event_input = x.dim() == 5
+
+    def _on_sps(self, _m: nn.Module, args: tuple) -> None:
+        self.time_steps = args[0].shape[0]
+
+    def _on_lif(self, name: str):
+        def hook(_m: nn.Module, _args: tuple, out: torch.Tensor) -> None:
+            self._spike_sum[name] += float(out.detach().sum())
+            self._spike_numel[name] += out.numel()
+
+        return hook
+
+    def _on_layer(self, name: str):
+        def hook(m: nn.Module, args: tuple, out: torch.Tensor) -> None:
+            if isinstance(m, SpikeMatMul):
+                spikes = args[m.spike_operand]
+                macs = out.numel() * args[0].shape[-1]
+            else:
+                spikes = args[0]
+                fan_in = args[0].shape[-1] if isinstance(m, nn.Linear) else args[0].shape[1]
+                k = m.kernel_size[0] * m.kernel_size[1] if isinstance(m, nn.Conv2d) else 1
+                macs = out.numel() * fan_in * k
+            s = spikes.detach()
+            total = float(s.sum())
+            self._in_sum[name] += total
+            self._in_numel[name] += s.numel()
+            self._macs[name] += macs
+            # Eq. 2 summed over T and the batch: mean(input) x executed MACs.
+            self._sops[name] += total / s.numel() * macs
+
+        return hook
+
+    def __enter__(self) -> EnergyMeter:
+        h = self._handles
+        h.append(self.model.register_forward_pre_hook(self._on_model))
+        for name, m in self.model.named_modules():
+            if isinstance(m, SPS):
+                h.append(m.register_forward_pre_hook(self._on_sps))
+            elif isinstance(m, neuron.BaseNode):
+                h.append(m.register_forward_hook(self._on_lif(name)))
+            elif isinstance(m, (ElasticLinear, ElasticConv2d, SpikeMatMul)):
+                h.append(m.register_forward_hook(self._on_layer(name)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    # ---- result -------------------------------------------------------------------------
+    def report(self) -> EnergyReport:
+        if not self.samples:
+            raise RuntimeError("EnergyMeter saw no forward pass")
+        n, t = self.samples, max(self.time_steps, 1)
+        layer_energy: dict[str, float] = {}
+        layer_sops: dict[str, float] = {}
+        macs = 0.0
+        for name, executed in self._macs.items():
+            if name == FIRST_CONV:
+                paid = executed / n / (1 if self._event_input else t)
+                macs += paid
+                layer_energy[name] = E_MAC_PJ * paid / PJ_PER_UJ
+            elif name == HEAD:
+                macs += executed / n
+                layer_energy[name] = E_MAC_PJ * executed / n / PJ_PER_UJ
+            else:
+                layer_sops[name] = self._sops[name] / n
+                layer_energy[name] = E_AC_PJ * layer_sops[name] / PJ_PER_UJ
+        ann_macs = sum(self._macs.values()) / n / t
+        return EnergyReport(
+            energy_uj=sum(layer_energy.values()),
+            ann_energy_uj=E_MAC_PJ * ann_macs / PJ_PER_UJ,
+            sops=sum(layer_sops.values()),
+            macs=macs,
+            firing_rates={k: self._spike_sum[k] / self._spike_numel[k] for k in self._spike_sum},
+            input_rates={k: self._in_sum[k] / self._in_numel[k] for k in self._in_sum},
+            layer_sops=layer_sops,
+            layer_energy_uj=layer_energy,
+            samples=n,
+            time_steps=t,
+        )
+
+
+@torch.no_grad()
+def measure(model: nn.Module, x: torch.Tensor, *, arch=None) -> EnergyReport:
+    """Energy of `model` (a standalone subnet, or the supernet with `arch`) on the batch `x`.
+
+    The model runs in eval mode; its previous mode is restored afterwards.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with EnergyMeter(model) as meter:
+            model(x) if arch is None else model(x, arch)
+        return meter.report()
+    finally:
+        model.train(was_training)

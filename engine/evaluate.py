@@ -1,0 +1,143 @@
+"""Evaluate subnets with weights inherited from the supernet.
+
+One candidate's evaluation is a pure function of (supernet weights, arch, seed): the subnet is
+extracted (the supernet's shared BN statistics stay untouched), its BN statistics are
+recalibrated on a fixed, seeded set of training batches, and accuracy and energy are measured
+together on the same validation batches. Nothing depends on which process evaluates it or when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from engine import data
+from engine.energy import EnergyMeter
+from engine.results import EvalResult
+from engine.space import Arch
+from engine.spikformer import SpikformerBody, count_params
+from engine.supernet import Supernet
+
+Batches = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, batches: Batches, *, arch: Arch | None = None) -> None:
+    """Reset BN running statistics and re-estimate them on `batches` (train mode, no gradients).
+
+    Uses a cumulative average (momentum=None), so the result is the plain mean over the batches.
+    Shared supernet statistics are wrong for most subnets; run this on an extracted subnet.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None
+    was_training = model.training
+    model.train()
+    device = next(model.parameters()).device
+    for x, _ in batches:
+        model(x.to(device)) if arch is None else model(x.to(device), arch)
+    for bn, m in zip(bns, momenta, strict=True):
+        bn.momentum = m
+    model.train(was_training)
+
+
+@torch.no_grad()
+def evaluate_model(model: SpikformerBody, batches: Batches, *, arch: Arch | None = None):
+    """Top-1 accuracy and the energy report of `model` over `batches`, in eval mode."""
+    model.eval()
+    device = next(model.parameters()).device
+    correct = total = 0
+    with EnergyMeter(model) as meter:
+        for x, y in batches:
+            logits = model(x.to(device)) if arch is None else model(x.to(device), arch)
+            correct += int((logits.argmax(1).cpu() == y).sum())
+            total += len(y)
+    return correct / max(total, 1), meter.report()
+
+
+def to_result(arch: Arch, accuracy: float, report, params: int) -> EvalResult:
+    return EvalResult(
+        arch=arch,
+        accuracy=accuracy,
+        energy_uj=report.energy_uj,
+        params=params,
+        sops=report.sops,
+        firing_rate=report.firing_rate,
+        firing_rates=dict(report.firing_rates),
+        layer_energy_uj=dict(report.layer_energy_uj),
+    )
+
+
+class SubnetEvaluator:
+    """`evaluate(archs) -> results` for the search, bound to one supernet and dataset.
+
+    Args:
+        supernet: trained supernet (not modified).
+        dataset: dataset name; accuracy is measured on its validation split.
+        seed: picks the recalibration batches; part of the evaluation's identity.
+        recalib_batches: how many training batches re-estimate BN statistics (0 disables).
+        batch_size: batch size of recalibration and validation.
+        val_batches: cap on validation batches (None: the whole validation split).
+    """
+
+    def __init__(
+        self,
+        supernet: Supernet,
+        dataset: str,
+        *,
+        seed: int = 0,
+        recalib_batches: int = 4,
+        batch_size: int = 128,
+        val_batches: int | None = None,
+    ) -> None:
+        self.supernet = supernet.eval()
+        self.dataset = dataset
+        self.seed = seed
+        self.recalib = (
+            data.fixed_batches(
+                dataset, "train", n_batches=recalib_batches, batch_size=batch_size, seed=seed
+            )
+            if recalib_batches
+            else []
+        )
+        loader = data.make_loader(dataset, "val", batch_size=batch_size, seed=seed)
+        self.val = [b for i, b in enumerate(loader) if val_batches is None or i < val_batches]
+
+    def evaluate_one(self, arch: Arch) -> tuple[EvalResult, nn.Module]:
+        subnet = self.supernet.extract(arch)
+        if self.recalib:
+            recalibrate_bn(subnet, self.recalib)
+        accuracy, report = evaluate_model(subnet, self.val)
+        return to_result(arch, accuracy, report, count_params(arch, self.supernet.shape)), subnet
+
+    def __call__(self, archs: Sequence[Arch]) -> list[EvalResult]:
+        return [self.evaluate_one(a)[0] for a in archs]
+
+
+def load_supernet(path: Path, device: str | torch.device = "cpu") -> tuple[Supernet, dict]:
+    """Rebuild a supernet from a training checkpoint (weights only, no optimizer)."""
+    from engine.checkpoint import load_tensors
+    from engine.errors import CheckpointError
+    from engine.space import SearchSpace
+
+    tensors, meta = load_tensors(Path(path))
+    if meta.get("kind") != "supernet":
+        raise CheckpointError(f"{Path(path).name} is not a supernet checkpoint")
+    spec = data.dataset_spec(meta["config"]["dataset"])
+    net = Supernet(
+        SearchSpace.from_dict(meta["config"]["space"]),
+        in_channels=spec.in_channels,
+        num_classes=spec.num_classes,
+        image_size=spec.image_size,
+    )
+    weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        net.load_state_dict(weights, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{Path(path).name}: weights do not match: {str(e)[:200]}") from None
+    return net.to(device).eval(), meta

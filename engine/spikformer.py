@@ -1,0 +1,254 @@
+"""Spikformer (Zhou et al. 2022), written once for both the supernet and standalone subnets.
+
+Every module is built with its *largest* widths and runs with the *active* widths of an `Arch`
+passed to `forward`. The supernet builds them at the search space's maximum; an extracted subnet
+builds them at exactly the arch's widths, so the same forward code runs in both and their outputs
+agree. Tensor shapes in comments use T (time steps), B (batch), N (tokens), D (embed dim).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from spikingjelly.activation_based import functional, neuron
+from torch import nn
+
+from engine.elastic import ElasticBatchNorm, ElasticConv2d, ElasticLinear
+from engine.space import Arch
+
+SSA_SCALE = 0.125  # Spikformer's fixed attention scale
+ATTN_THRESHOLD = 0.5  # Spikformer's threshold of the LIF after attn @ v
+SPS_THRESHOLD, SPS_TAU = 1.0, 2.0  # SPS neurons keep Spikformer's defaults
+
+
+def lif(v_threshold: float = 1.0, tau: float = 2.0) -> neuron.LIFNode:
+    """Spikformer's LIF: multi-step, detach_reset, hard reset to 0."""
+    return neuron.LIFNode(
+        tau=float(tau), v_threshold=float(v_threshold), detach_reset=True, step_mode="m"
+    )
+
+
+def set_lif(node: neuron.LIFNode, v_threshold: float, tau: float) -> None:
+    """Alternate choice (DSPS): apply a sampled threshold and decay to a neuron."""
+    node.v_threshold = float(v_threshold)
+    node.tau = float(tau)
+
+
+class SpikeMatMul(nn.Module):
+    """`a @ b` inside SSA, a module so that energy hooks see its operands.
+
+    `spike_operand` names the operand that is a spike train (0 for a, 1 for b): Eq. 2 counts
+    SOPs with that operand's firing rate.
+    """
+
+    def __init__(self, spike_operand: int) -> None:
+        super().__init__()
+        self.spike_operand = spike_operand
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a @ b
+
+
+def _bn_tokens(bn: ElasticBatchNorm, x: torch.Tensor, d: int) -> torch.Tensor:
+    """BatchNorm1d over the channel dim of token features `x` (..., N, d)."""
+    shape = x.shape
+    return bn(x.reshape(-1, d), d).reshape(shape)
+
+
+class SPS(nn.Module):
+    """Spiking Patch Splitting: 4 conv-BN-LIF stages (max-pool on the last `n_pools`) + RPE."""
+
+    def __init__(self, in_channels: int, embed_dim: int, n_pools: int) -> None:
+        super().__init__()
+        widths = [embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim]
+        ins = [in_channels, *widths[:-1]]
+        self.proj_conv = nn.ModuleList(
+            ElasticConv2d(i, o, 3, 1, 1, bias=False) for i, o in zip(ins, widths, strict=True)
+        )
+        self.proj_bn = nn.ModuleList(ElasticBatchNorm(o) for o in widths)
+        self.proj_lif = nn.ModuleList(lif(SPS_THRESHOLD, SPS_TAU) for _ in widths)
+        self.pool = nn.MaxPool2d(3, 2, 1)
+        self.n_pools = n_pools
+        self.rpe_conv = ElasticConv2d(embed_dim, embed_dim, 3, 1, 1, bias=False)
+        self.rpe_bn = ElasticBatchNorm(embed_dim)
+        self.rpe_lif = lif(SPS_THRESHOLD, SPS_TAU)
+        self.in_channels = in_channels
+
+    def forward(self, x: torch.Tensor, d: int) -> torch.Tensor:
+        T, B = x.shape[:2]  # x: (T, B, C, H, W)
+        x = x.flatten(0, 1)
+        c_in = self.in_channels
+        for s, c_out in enumerate((d // 8, d // 4, d // 2, d)):
+            x = self.proj_bn[s](self.proj_conv[s](x, c_in, c_out), c_out)
+            x = self.proj_lif[s](x.reshape(T, B, *x.shape[1:])).flatten(0, 1)
+            if s >= 4 - self.n_pools:
+                x = self.pool(x)
+            c_in = c_out
+        x_feat = x  # (TB, D, H', W')
+        x = self.rpe_bn(self.rpe_conv(x, d, d), d)
+        x = self.rpe_lif(x.reshape(T, B, *x.shape[1:])).flatten(0, 1)
+        x = x + x_feat
+        return x.flatten(2).transpose(1, 2).reshape(T, B, -1, d)  # (T, B, N, D)
+
+
+class SSA(nn.Module):
+    """Spiking Self-Attention: q, k, v = LIF(BN(Linear(x))); attn = q k^T * 0.125; LIF(attn v)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        for name in ("q", "k", "v", "proj"):
+            setattr(self, f"{name}_linear", ElasticLinear(dim, dim, bias=False))
+            setattr(self, f"{name}_bn", ElasticBatchNorm(dim))
+            setattr(self, f"{name}_lif", lif())
+        self.attn_lif = lif(ATTN_THRESHOLD)
+        self.qk = SpikeMatMul(spike_operand=0)  # q, k both spikes; counted with q's rate
+        self.attn_v = SpikeMatMul(spike_operand=1)  # attn is an integer map; v is the spike train
+
+    def set_neurons(self, threshold: float, tau: float) -> None:
+        for node in (self.q_lif, self.k_lif, self.v_lif, self.proj_lif):
+            set_lif(node, threshold, tau)
+        set_lif(self.attn_lif, ATTN_THRESHOLD, tau)
+
+    def _spikes(self, name: str, x: torch.Tensor, d: int) -> torch.Tensor:
+        y = _bn_tokens(getattr(self, f"{name}_bn"), getattr(self, f"{name}_linear")(x, d, d), d)
+        return getattr(self, f"{name}_lif")(y)
+
+    def forward(self, x: torch.Tensor, d: int, heads: int) -> torch.Tensor:
+        T, B, N, _ = x.shape  # (T, B, N, D)
+
+        def split_heads(t: torch.Tensor) -> torch.Tensor:  # (T, B, heads, N, D/heads)
+            return t.reshape(T, B, N, heads, d // heads).transpose(2, 3)
+
+        q, k, v = (split_heads(self._spikes(n, x, d)) for n in ("q", "k", "v"))
+        attn = self.qk(q, k.transpose(-2, -1)) * SSA_SCALE  # (T, B, heads, N, N)
+        x = self.attn_v(attn, v).transpose(2, 3).reshape(T, B, N, d)
+        x = self.attn_lif(x)
+        return self._spikes("proj", x, d)
+
+
+class MLP(nn.Module):
+    """Two Linear-BN-LIF layers."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1_linear = ElasticLinear(dim, hidden, bias=False)
+        self.fc1_bn = ElasticBatchNorm(hidden)
+        self.fc1_lif = lif()
+        self.fc2_linear = ElasticLinear(hidden, dim, bias=False)
+        self.fc2_bn = ElasticBatchNorm(dim)
+        self.fc2_lif = lif()
+
+    def set_neurons(self, threshold: float, tau: float) -> None:
+        set_lif(self.fc1_lif, threshold, tau)
+        set_lif(self.fc2_lif, threshold, tau)
+
+    def forward(self, x: torch.Tensor, d: int, hidden: int) -> torch.Tensor:
+        x = self.fc1_lif(_bn_tokens(self.fc1_bn, self.fc1_linear(x, d, hidden), hidden))
+        return self.fc2_lif(_bn_tokens(self.fc2_bn, self.fc2_linear(x, hidden, d), d))
+
+
+class Block(nn.Module):
+    """x = x + SSA(x); x = x + MLP(x)."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.attn = SSA(dim)
+        self.mlp = MLP(dim, hidden)
+
+    def forward(self, x: torch.Tensor, arch: Arch, i: int) -> torch.Tensor:
+        d = arch.embed_dim
+        self.attn.set_neurons(arch.thresholds[i], arch.taus[i])
+        self.mlp.set_neurons(arch.thresholds[i], arch.taus[i])
+        x = x + self.attn(x, d, arch.num_heads[i])
+        return x + self.mlp(x, d, arch.mlp_hidden(i))
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """Dataset-side constants of a model: input channels, classes, image side."""
+
+    in_channels: int
+    num_classes: int
+    image_size: int
+
+    @property
+    def n_pools(self) -> int:
+        """SPS max-pools: 2 for images up to 32 px (CIFAR: 8x8 tokens), 4 beyond (DVS)."""
+        return 2 if self.image_size <= 32 else 4
+
+    @property
+    def num_tokens(self) -> int:
+        side = self.image_size
+        for _ in range(self.n_pools):
+            side = math.ceil(side / 2)
+        return side * side
+
+
+class SpikformerBody(nn.Module):
+    """Spikformer built at the widths of `capacity`; runs any arch that fits inside it."""
+
+    def __init__(self, shape: ModelShape, embed_dim: int, hiddens: list[int]) -> None:
+        super().__init__()
+        self.shape = shape
+        self.sps = SPS(shape.in_channels, embed_dim, shape.n_pools)
+        self.blocks = nn.ModuleList(Block(embed_dim, h) for h in hiddens)
+        self.head = ElasticLinear(embed_dim, shape.num_classes)
+        self.apply(_init_weights)
+
+    def to_sequence(self, x: torch.Tensor, time_steps: int) -> torch.Tensor:
+        """(B, C, S, S) images repeat T times; (B, T', C, S, S) events keep their first T frames."""
+        if x.dim() == 4:
+            return x.unsqueeze(0).expand(time_steps, *x.shape).contiguous()
+        if x.dim() == 5:
+            if x.shape[1] < time_steps:
+                raise ValueError(f"event input has {x.shape[1]} frames, arch needs {time_steps}")
+            return x[:, :time_steps].transpose(0, 1).contiguous()
+        raise ValueError(f"expected (B, C, S, S) or (B, T, C, S, S) input, got {tuple(x.shape)}")
+
+    def forward_arch(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        functional.reset_net(self)  # no membrane state survives from an earlier call
+        x = self.sps(self.to_sequence(x, arch.time_steps), arch.embed_dim)  # (T, B, N, D)
+        for i in range(arch.depth):
+            x = self.blocks[i](x, arch, i)
+        x = x.mean(2).mean(0)  # (B, D): mean over tokens, then over time
+        return self.head(x, arch.embed_dim, self.shape.num_classes)
+
+
+def _init_weights(m: nn.Module) -> None:
+    if isinstance(m, (nn.Linear, nn.Conv2d)):
+        nn.init.trunc_normal_(m.weight, std=0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+class Spikformer(SpikformerBody):
+    """A standalone subnet: plain Spikformer with exactly the widths of `arch`."""
+
+    def __init__(self, arch: Arch, shape: ModelShape) -> None:
+        super().__init__(shape, arch.embed_dim, [arch.mlp_hidden(i) for i in range(arch.depth)])
+        self.arch = arch
+        for i, block in enumerate(self.blocks):
+            block.attn.set_neurons(arch.thresholds[i], arch.taus[i])
+            block.mlp.set_neurons(arch.thresholds[i], arch.taus[i])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_arch(x, self.arch)
+
+
+def count_params(arch: Arch, shape: ModelShape) -> int:
+    """Parameters of the standalone subnet of `arch`, computed analytically (no model built)."""
+    d, c = arch.embed_dim, shape.in_channels
+    widths = [d // 8, d // 4, d // 2, d]
+    ins = [c, *widths[:-1]]
+    sps = sum(9 * i * o + 2 * o for i, o in zip(ins, widths, strict=True)) + 9 * d * d + 2 * d
+    blocks = 0
+    for i in range(arch.depth):
+        h = arch.mlp_hidden(i)
+        blocks += 4 * (d * d + 2 * d) + (d * h + 2 * h) + (h * d + 2 * d)
+    head = d * shape.num_classes + shape.num_classes
+    return sps + blocks + head

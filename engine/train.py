@@ -1,0 +1,356 @@
+"""Supernet training (weight entanglement + DSPS alternate choice) and standalone training.
+
+Every step samples an arch (uniformly, or by the sandwich rule: largest + smallest + random, with
+gradients accumulated) and trains it. T, thresholds and taus are genes of the arch, so sampling
+them each step is the paper's alternate choice for the SNN space.
+
+Resume is exact: all randomness of epoch e (data order, augmentation, arch sampling) is drawn from
+generators seeded by (seed, e), and a checkpoint holds the model, the AdamW state and the step.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional
+from torch import nn
+
+from engine import data
+from engine.checkpoint import load_tensors, read_meta, save_tensors
+from engine.errors import AutoSpikformerError, CheckpointError
+from engine.evaluate import evaluate_model, recalibrate_bn
+from engine.space import Arch, SearchSpace
+from engine.spikformer import ModelShape, Spikformer
+from engine.supernet import Supernet
+
+Progress = Callable[[dict[str, Any]], None]
+SAMPLING = ("sandwich", "uniform")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; stored in every checkpoint.
+
+    Defaults follow Spikformer's CIFAR recipe (AdamW, lr 5e-4, wd 0.06, cosine, warmup, label
+    smoothing 0.1) except the epoch count, which the caller sets.
+    """
+
+    dataset: str
+    space: dict[str, list]
+    epochs: int
+    seed: int = 0
+    batch_size: int = 64
+    lr: float = 5e-4
+    min_lr: float = 1e-5
+    weight_decay: float = 0.06
+    warmup_epochs: int = 1
+    label_smoothing: float = 0.1
+    grad_clip: float = 1.0
+    sampling: str = "sandwich"
+    augment: bool = True
+    arch: dict | None = None  # set: train this one arch standalone (no weight sharing)
+    recalib_batches: int = 4
+    keep_checkpoints: int = 3
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise AutoSpikformerError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise AutoSpikformerError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.sampling not in SAMPLING:
+            raise AutoSpikformerError(f"sampling must be one of {SAMPLING}, got {self.sampling!r}")
+
+    @property
+    def search_space(self) -> SearchSpace:
+        return SearchSpace.from_dict(self.space)
+
+    @property
+    def standalone_arch(self) -> Arch | None:
+        return None if self.arch is None else Arch.from_dict(self.arch)
+
+    def schedule_key(self) -> dict[str, Any]:
+        """Fields that must not change when a run resumes (epochs may grow)."""
+        d = asdict(self)
+        d.pop("epochs")
+        d.pop("keep_checkpoints")
+        return d
+
+
+@dataclass
+class TrainResult:
+    epochs: int
+    checkpoint: Path
+    val_accuracy_largest: float
+    val_accuracy_smallest: float
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise AutoSpikformerError("--device cuda asked for, but no CUDA device is available")
+    if device not in ("cpu", "cuda"):
+        raise AutoSpikformerError(f"device must be auto, cpu or cuda, got {device!r}")
+    return torch.device(device)
+
+
+def build_model(config: TrainConfig) -> Supernet | Spikformer:
+    spec = data.dataset_spec(config.dataset)
+    space = config.search_space
+    arch = config.standalone_arch
+    if arch is not None:  # a standalone arch need not lie inside the space
+        return Spikformer(arch, ModelShape(spec.in_channels, spec.num_classes, spec.image_size))
+    return Supernet(
+        space,
+        in_channels=spec.in_channels,
+        num_classes=spec.num_classes,
+        image_size=spec.image_size,
+    )
+
+
+def lr_at(step: int, total: int, warmup: int, config: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to `min_lr`."""
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.lr)
+
+
+def step_archs(config: TrainConfig, space: SearchSpace, rng: np.random.Generator) -> list[Arch]:
+    """The archs trained in one step."""
+    if config.arch is not None:
+        return [config.standalone_arch]
+    if config.sampling == "sandwich":
+        return [space.largest(), space.smallest(), space.sample(rng)]
+    return [space.sample(rng)]
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    return sorted((Path(run_dir) / "checkpoints").glob("epoch-*.safetensors"))
+
+
+def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    state = opt.state_dict()
+    tensors, scalars = {}, {}
+    for pid, st in state["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"optim.{pid}.{k}"] = v
+            else:
+                scalars[f"{pid}.{k}"] = v
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    state: dict[int, dict] = {}
+    for key, v in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = v
+    for key, v in meta["scalars"].items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def save_checkpoint(
+    run_dir: Path, model, opt, config: TrainConfig, epoch: int, step: int, history: list
+) -> Path:
+    path = Path(run_dir) / "checkpoints" / f"epoch-{epoch:04d}.safetensors"
+    model_t = {f"model.{k}": v for k, v in model.state_dict().items()}
+    opt_t, opt_meta = _optimizer_tensors(opt)
+    kind = "standalone" if config.arch is not None else "supernet"
+    meta = {
+        "kind": kind,
+        "config": asdict(config),
+        "epoch": epoch,
+        "step": step,
+        "optimizer": opt_meta,
+        "history": history,
+    }
+    save_tensors(path, {**model_t, **opt_t}, meta)
+    for old in checkpoints(run_dir)[: -config.keep_checkpoints]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest checkpoint that reads cleanly (a torn or corrupt newest one is skipped)."""
+    for path in reversed(checkpoints(run_dir)):
+        try:
+            read_meta(path)
+            return path
+        except CheckpointError:
+            continue
+    return None
+
+
+def _val_accuracy(model, arch: Arch, config: TrainConfig, device) -> float:
+    val = list(data.make_loader(config.dataset, "val", batch_size=256, seed=config.seed))
+    if isinstance(model, Supernet):
+        subnet = model.extract(arch)
+        recal = data.fixed_batches(
+            config.dataset,
+            "train",
+            n_batches=config.recalib_batches,
+            batch_size=128,
+            seed=config.seed,
+        )
+        recalibrate_bn(subnet, recal)
+        model = subnet
+    acc, _ = evaluate_model(model.to(device), val)
+    return acc
+
+
+def train(
+    run_dir: Path,
+    config: TrainConfig,
+    *,
+    device: str = "auto",
+    progress: Progress | None = None,
+    max_epochs: int | None = None,
+) -> TrainResult:
+    """Train (or resume) the run in `run_dir` up to `config.epochs`.
+
+    `max_epochs` stops after that many epochs in this call (a task trains one epoch at a time).
+    `progress` receives a dict after every step and epoch.
+    """
+    dev = pick_device(device)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed and dev.type == "cuda":
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
+    torch.manual_seed(config.seed)
+    model = build_model(config).to(dev)
+    opt = make_optimizer(model, config)
+    start_epoch, step, history = 0, 0, []
+    last = latest_checkpoint(run_dir)
+    if last is not None:
+        tensors, meta = load_tensors(last)
+        stored = TrainConfig(**meta["config"])
+        if stored.schedule_key() != config.schedule_key():
+            raise AutoSpikformerError(
+                f"run at {run_dir} was trained with other settings; use a new run name"
+            )
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        _load_optimizer(opt, tensors, meta["optimizer"])
+        start_epoch, step, history = meta["epoch"], meta["step"], meta["history"]
+    space = config.search_space
+    ddp_model = _wrap_ddp(model, dev) if distributed else model
+    rank0 = not distributed or torch.distributed.get_rank() == 0
+    steps_per_epoch = _steps_per_epoch(config)
+    total, warmup = config.epochs * steps_per_epoch, config.warmup_epochs * steps_per_epoch
+    end = config.epochs if max_epochs is None else min(config.epochs, start_epoch + max_epochs)
+    path = last
+    for epoch in range(start_epoch, end):
+        rng = np.random.default_rng([config.seed, epoch])
+        loader = _train_loader(config, epoch, distributed)
+        model.train()
+        loss_sum = n = 0
+        for x, y in loader:
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total, warmup, config)
+            archs = step_archs(config, space, rng)
+            opt.zero_grad(set_to_none=True)
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            for arch in archs:
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                    logits = ddp_model(x) if config.arch is not None else ddp_model(x, arch)
+                    loss = F.cross_entropy(
+                        logits.float(), y, label_smoothing=config.label_smoothing
+                    )
+                loss.backward()
+                functional.reset_net(model)
+                loss_sum, n = loss_sum + loss.item(), n + 1
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            opt.step()
+            step += 1
+            if progress:
+                progress(
+                    {
+                        "event": "step",
+                        "epoch": epoch,
+                        "step": step,
+                        "steps": total,
+                        "loss": loss.item(),
+                    }
+                )
+        record = {"epoch": epoch + 1, "loss": loss_sum / max(n, 1)}
+        history.append(record)
+        if rank0:
+            path = save_checkpoint(run_dir, model, opt, config, epoch + 1, step, history)
+        if progress:
+            progress({"event": "epoch", **record, "epochs": config.epochs, "checkpoint": str(path)})
+    if path is None:
+        raise AutoSpikformerError("nothing to train: no epochs were run and no checkpoint exists")
+    largest, smallest = _summary_archs(config, space)
+    acc_l = _val_accuracy(model, largest, config, dev)
+    acc_s = acc_l if smallest == largest else _val_accuracy(model, smallest, config, dev)
+    return TrainResult(end, path, acc_l, acc_s, history)
+
+
+def _summary_archs(config: TrainConfig, space: SearchSpace) -> tuple[Arch, Arch]:
+    arch = config.standalone_arch
+    return (arch, arch) if arch is not None else (space.largest(), space.smallest())
+
+
+def _steps_per_epoch(config: TrainConfig) -> int:
+    n = len(data.load_split(config.dataset, "train"))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return max(1, n // world // config.batch_size)
+
+
+def _train_loader(config: TrainConfig, epoch: int, distributed: bool):
+    seed = config.seed * 100_003 + epoch
+    if not distributed:
+        return data.make_loader(
+            config.dataset,
+            "train",
+            batch_size=config.batch_size,
+            seed=seed,
+            shuffle=True,
+            augment=config.augment,
+            drop_last=True,
+        )
+    from torch.utils.data import DataLoader
+    from torch.utils.data.distributed import DistributedSampler
+
+    ds = data.load_split(config.dataset, "train", seed=seed, augment=config.augment)
+    sampler = DistributedSampler(ds, shuffle=True, seed=seed, drop_last=True)
+    return DataLoader(
+        ds,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=4,
+        pin_memory=True,
+    )
+
+
+def _wrap_ddp(model: nn.Module, dev: torch.device) -> nn.Module:
+    """DistributedDataParallel under torchrun. Subnets leave blocks unused, hence the flag."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    ids = [dev.index] if dev.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
