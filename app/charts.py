@@ -1,0 +1,212 @@
+"""Altair chart builders shared by the pages and `autospikformer report`.
+
+Every builder takes plain pandas frames (see `app.frames`) and returns an Altair chart; none reads
+the store or Streamlit. Energy is in microjoules on x (optionally log), accuracy on y.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+PICK = "pick"  # point selection (click) on the explorer scatter, by candidate id
+BOX = "box"  # interval selection (drag) on the explorer scatter
+SVG_MAX_POINTS = 2000  # above this the browser draws on a canvas (no per-point DOM nodes)
+ENERGY_TITLE = "energy (uJ per sample)"
+ACCURACY_TITLE = "validation accuracy"
+FRONT_COLOR = "#111111"
+BEST_COLOR = "#d62728"
+SELECTED_COLOR = "#1f77b4"
+TOP_COLOR = "#ff7f0e"
+
+
+def _x(log: bool, title: str = ENERGY_TITLE) -> alt.X:
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    return alt.X("energy_uj:Q", title=title, scale=scale)
+
+
+def _y() -> alt.Y:
+    return alt.Y(
+        "accuracy:Q", title=ACCURACY_TITLE, scale=alt.Scale(zero=False), axis=alt.Axis(format="%")
+    )
+
+
+_TOOLTIP = [
+    alt.Tooltip("id:N", title="candidate"),
+    alt.Tooltip("accuracy:Q", format=".2%"),
+    alt.Tooltip("energy_uj:Q", title="energy (uJ)", format=".4g"),
+    alt.Tooltip("generation:Q"),
+    alt.Tooltip("strategy:N"),
+    alt.Tooltip("count:Q", title="candidates here"),
+]
+
+
+def _renderer(chart: alt.TopLevelMixin, n_points: int) -> alt.TopLevelMixin:
+    """SVG (one DOM node per point, which browser tests can click) for small charts."""
+    if n_points <= SVG_MAX_POINTS:
+        return chart.properties(usermeta={"embedOptions": {"renderer": "svg"}})
+    return chart
+
+
+def explorer_chart(
+    drawn: pd.DataFrame,
+    front: pd.DataFrame,
+    top: pd.DataFrame,
+    best: pd.DataFrame,
+    selected: pd.DataFrame,
+    *,
+    color: str = "generation",
+    log: bool = False,
+    alpha: float = 0.5,
+    height: int = 420,
+) -> alt.LayerChart:
+    """The explorer scatter: drawn candidates (click or drag to select), the Pareto front as a
+    line, the top-ranked at `alpha` ringed and the best one marked, the selection outlined."""
+    pick = alt.selection_point(name=PICK, fields=["id"], on="click", clear="dblclick")
+    box = alt.selection_interval(name=BOX, encodings=["x", "y"])
+    if color == "strategy":
+        colour = alt.Color("strategy:N", title="strategy", scale=alt.Scale(scheme="set1"))
+    else:
+        colour = alt.Color("generation:Q", title="generation", scale=alt.Scale(scheme="viridis"))
+    points = (
+        alt.Chart(drawn)
+        .mark_circle(opacity=0.75)
+        .encode(
+            x=_x(log),
+            y=_y(),
+            color=colour,
+            size=alt.Size(
+                "count:Q", scale=alt.Scale(range=[30, 300]), legend=None, title="candidates"
+            ),
+            tooltip=_TOOLTIP,
+        )
+        .add_params(pick, box)
+    )
+    line = (
+        alt.Chart(front.assign(series="Pareto front"))
+        .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(color=FRONT_COLOR))
+        .encode(x=_x(log), y=_y(), order="energy_uj:Q", tooltip=_TOOLTIP[:3])
+    )
+    top_ring = (
+        alt.Chart(top)
+        .mark_point(shape="circle", size=220, strokeWidth=2, color=TOP_COLOR)
+        .encode(x=_x(log), y=_y(), tooltip=[alt.Tooltip("rank:Q"), *_TOOLTIP[:3]])
+    )
+    best_mark = (
+        alt.Chart(best)
+        .mark_point(shape="diamond", size=420, filled=True, color=BEST_COLOR, opacity=0.95)
+        .encode(x=_x(log), y=_y(), tooltip=_TOOLTIP[:3])
+    )
+    best_label = (
+        alt.Chart(best.assign(label=f"best at alpha={alpha:.2f}"))
+        .mark_text(align="left", dx=12, dy=-12, color=BEST_COLOR, fontWeight="bold")
+        .encode(x=_x(log), y=_y(), text="label:N")
+    )
+    sel = (
+        alt.Chart(selected)
+        .mark_point(shape="square", size=300, strokeWidth=3, color=SELECTED_COLOR)
+        .encode(x=_x(log), y=_y(), tooltip=_TOOLTIP[:3])
+    )
+    chart = alt.layer(points, line, top_ring, sel, best_mark, best_label).properties(height=height)
+    return _renderer(chart, len(drawn) + len(front) + len(top))
+
+
+def layer_bars(frame: pd.DataFrame, value: str, title: str, *, fmt: str = ".3g") -> alt.Chart:
+    """Horizontal bars of a per-layer value (frame from `app.frames.layer_frame`)."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value}:Q", title=title),
+            y=alt.Y("layer:N", sort=None, title=None),
+            tooltip=["layer:N", alt.Tooltip(f"{value}:Q", format=fmt)],
+        )
+        .properties(height=max(120, 16 * len(frame)))
+    )
+
+
+def fronts_chart(
+    points: pd.DataFrame,
+    fronts: pd.DataFrame,
+    *,
+    group: str,
+    log: bool = False,
+    title: str | None = None,
+    height: int = 420,
+) -> alt.LayerChart:
+    """Candidates of several groups (runs, searches or strategies) with each group's Pareto front
+    as a line; `group` is the column naming the group in both frames (paper Fig. 5/6)."""
+    colour = alt.Color(f"{group}:N", title=group, scale=alt.Scale(scheme="set1"))
+    cloud = (
+        alt.Chart(points)
+        .mark_circle(opacity=0.35, size=30)
+        .encode(x=_x(log), y=_y(), color=colour, tooltip=[f"{group}:N", *_TOOLTIP[:3]])
+    )
+    lines = (
+        alt.Chart(fronts)
+        .mark_line(strokeWidth=2.5, point=True)
+        .encode(
+            x=_x(log),
+            y=_y(),
+            color=colour,
+            detail=f"{group}:N",
+            order="energy_uj:Q",
+            tooltip=[f"{group}:N", *_TOOLTIP[:3]],
+        )
+    )
+    chart = alt.layer(cloud, lines).properties(height=height)
+    if title:
+        chart = chart.properties(title=title)
+    return chart
+
+
+def hypervolume_chart(frame: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
+    """Hypervolume per generation, one line per search (columns: search, generation, hypervolume,
+    strategy)."""
+    chart = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("generation:Q", title="generation", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y(
+                "hypervolume:Q", title="hypervolume (uJ x accuracy)", scale=alt.Scale(zero=False)
+            ),
+            color=alt.Color("search:N", title="search"),
+            strokeDash=alt.StrokeDash("strategy:N", title="strategy"),
+            tooltip=["search:N", "generation:Q", alt.Tooltip("hypervolume:Q", format=".4g")],
+        )
+        .properties(height=320)
+    )
+    return chart.properties(title=title) if title else chart
+
+
+def knee_chart(curve: pd.DataFrame, *, alpha: float, title: str = "") -> alt.VConcatChart:
+    """The F_AEB winner's accuracy and energy as alpha sweeps 0..1 (frame from
+    `app.frames.knee`), with a dashed rule at the current `alpha`."""
+    x = alt.X("alpha:Q", title="alpha (weight of energy in F_AEB)", scale=alt.Scale(domain=[0, 1]))
+    rule = (
+        alt.Chart(pd.DataFrame({"alpha": [alpha]}))
+        .mark_rule(color=BEST_COLOR, strokeDash=[4, 3], strokeWidth=2)
+        .encode(x=x)
+    )
+
+    def panel(field: str, axis_title: str, fmt: str) -> alt.LayerChart:
+        line = (
+            alt.Chart(curve)
+            .mark_line(interpolate="step-after", point=True)
+            .encode(
+                x=x,
+                y=alt.Y(f"{field}:Q", title=axis_title, scale=alt.Scale(zero=False)),
+                tooltip=[
+                    alt.Tooltip("alpha:Q", format=".2f"),
+                    alt.Tooltip("id:N", title="winner"),
+                    alt.Tooltip(f"{field}:Q", format=fmt),
+                ],
+            )
+        )
+        return alt.layer(line, rule).properties(height=150)
+
+    chart = alt.vconcat(
+        panel("accuracy", "winner accuracy", ".2%"), panel("energy_uj", "winner energy (uJ)", ".4g")
+    )
+    return chart.properties(title=title) if title else chart

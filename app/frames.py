@@ -1,0 +1,228 @@
+"""Candidates as pandas frames for the app: loading, the Pareto front, thinning, the knee.
+
+Nothing here imports Streamlit, so every function is tested on its own. A "scope" is a run, or one
+search of it; in run scope an architecture evaluated by several searches counts once, as its
+earliest record, exactly as `Store.rank` counts it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from engine.pareto import f_aeb, pareto_front
+from storage.base import Store, first_per_id
+from storage.duckdb_store import DuckDBStore
+
+POINT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "search",
+    "strategy",
+    "generation",
+    "accuracy",
+    "energy_uj",
+    "params",
+    "sops",
+    "firing_rate",
+)
+# Drawing more points than this makes the browser sluggish; dominated ones are aggregated.
+MAX_DRAWN = 4000
+# Grid used to aggregate dominated points: (energy bins, accuracy bins).
+THIN_BINS = (80, 50)
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=_DTYPES.get(c, "object")) for c in columns})
+
+
+_DTYPES = {
+    "generation": "int64",
+    "accuracy": "float64",
+    "energy_uj": "float64",
+    "params": "int64",
+    "sops": "float64",
+    "firing_rate": "float64",
+}
+
+
+def load_points(
+    store: Store, run: str, search: str | None = None, *, with_arch: bool = False
+) -> pd.DataFrame:
+    """One row per candidate in scope, sorted by id. `UnknownRun`/`UnknownSearch` as the store.
+
+    On a `DuckDBStore` this is one columnar query (100,000 rows in tens of milliseconds);
+    other stores go through `Store.candidates`.
+    """
+    columns = POINT_COLUMNS + (("arch",) if with_arch else ())
+    if isinstance(store, DuckDBStore):
+        store.count_candidates(run, search)  # checks the scope with the store's own errors
+        where = "run = $run" + ("" if search is None else " AND search = $search")
+        dedupe = (
+            "QUALIFY row_number() OVER (PARTITION BY id ORDER BY created_at, search) = 1"
+            if search is None
+            else ""
+        )
+        sql = f"SELECT {', '.join(columns)} FROM candidates WHERE {where} {dedupe} ORDER BY id"
+        params = {"run": run} if search is None else {"run": run, "search": search}
+        with store.connect() as con:
+            frame = con.sql(sql, params=params).to_arrow_table().to_pandas()
+    else:
+        records = store.candidates(run, search)
+        if search is None:
+            records = first_per_id(records)
+        rows = [
+            {
+                c: (json.dumps(r.arch, sort_keys=True) if c == "arch" else getattr(r, c))
+                for c in columns
+            }
+            for r in records
+        ]
+        frame = pd.DataFrame(rows, columns=list(columns)) if rows else _empty(columns)
+        frame = frame.sort_values("id", kind="stable")
+    frame = frame.reset_index(drop=True)
+    return frame.astype({c: t for c, t in _DTYPES.items() if c in frame.columns})
+
+
+def front(frame: pd.DataFrame) -> pd.DataFrame:
+    """The exact Pareto front (max accuracy, min energy), lowest energy first."""
+    if frame.empty:
+        return frame.copy()
+    idx = pareto_front(frame["accuracy"].to_numpy(), frame["energy_uj"].to_numpy())
+    return frame.iloc[idx].reset_index(drop=True)
+
+
+def with_fitness(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """`frame` with F_AEB at `alpha` (min-max over exactly `frame`), best first, ties by id."""
+    out = frame.copy()
+    if out.empty:
+        out["fitness"] = pd.Series(dtype="float64")
+        return out
+    out["fitness"] = f_aeb(out["accuracy"].to_numpy(), out["energy_uj"].to_numpy(), alpha)
+    out = out.sort_values(["fitness", "id"], ascending=[False, True], kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out.reset_index(drop=True)
+
+
+def thin(
+    frame: pd.DataFrame,
+    keep: Iterable[str] = (),
+    *,
+    max_points: int = MAX_DRAWN,
+    log_energy: bool = False,
+    bins: tuple[int, int] = THIN_BINS,
+) -> pd.DataFrame:
+    """The points to draw, each with a `count` of the candidates it stands for.
+
+    Up to `max_points` candidates are drawn as they are. Beyond that, candidates in `keep` (the
+    front, the top-ranked, the selection) are drawn exactly and the rest are aggregated on an
+    energy x accuracy grid (log-spaced in energy when the axis is): one point per occupied cell,
+    the cell's most accurate candidate, standing for all of them.
+    """
+    out = frame.copy()
+    out["count"] = 1
+    if len(out) <= max_points:
+        return out
+    keep_mask = out["id"].isin(set(keep)).to_numpy()
+    rest = out[~keep_mask]
+    energy = rest["energy_uj"].to_numpy()
+    if log_energy:
+        energy = np.log10(np.maximum(energy, 1e-12))
+    cells = _cell(energy, bins[0]) * bins[1] + _cell(rest["accuracy"].to_numpy(), bins[1])
+    rest = rest.assign(_cell=cells)
+    counts = rest.groupby("_cell")["id"].transform("size")
+    rest = rest.assign(count=counts)
+    reps = rest.sort_values(["_cell", "accuracy", "id"], ascending=[True, False, True])
+    reps = reps.drop_duplicates("_cell").drop(columns="_cell")
+    return pd.concat([out[keep_mask], reps], ignore_index=True)
+
+
+def _cell(values: np.ndarray, n: int) -> np.ndarray:
+    lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return np.zeros(values.shape, dtype=np.int64)
+    return np.minimum(((values - lo) / (hi - lo) * n).astype(np.int64), n - 1)
+
+
+def in_box(frame: pd.DataFrame, energy: Sequence[float], accuracy: Sequence[float]) -> list[str]:
+    """Ids of every candidate (not only the drawn ones) inside an energy x accuracy box."""
+    e_lo, e_hi = sorted(float(v) for v in energy)
+    a_lo, a_hi = sorted(float(v) for v in accuracy)
+    mask = frame["energy_uj"].between(e_lo, e_hi) & frame["accuracy"].between(a_lo, a_hi)
+    return frame.loc[mask, "id"].tolist()
+
+
+def knee(frame: pd.DataFrame, steps: int = 101) -> pd.DataFrame:
+    """The F_AEB winner at `steps` alphas from 0 to 1 (same ranking as `Store.rank`).
+
+    Columns: alpha, id, accuracy, energy_uj, fitness, changed (True where the winner differs from
+    the one at the previous alpha).
+    """
+    columns = ["alpha", "id", "accuracy", "energy_uj", "fitness", "changed"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    by_id = frame.sort_values("id", kind="stable").reset_index(drop=True)
+    acc = by_id["accuracy"].to_numpy()
+    energy = by_id["energy_uj"].to_numpy()
+    rows = []
+    for alpha in np.linspace(0.0, 1.0, steps):
+        scores = f_aeb(acc, energy, float(alpha))
+        i = int(np.argmax(scores))  # first maximum = lowest id among ties, as the store breaks them
+        rows.append((float(alpha), by_id.at[i, "id"], acc[i], energy[i], float(scores[i])))
+    out = pd.DataFrame(rows, columns=columns[:-1])
+    out["changed"] = out["id"] != out["id"].shift()
+    out.loc[0, "changed"] = False
+    return out
+
+
+def knee_segments(curve: pd.DataFrame) -> pd.DataFrame:
+    """Runs of alpha with the same winner: alpha_from, alpha_to, id, accuracy, energy_uj."""
+    if curve.empty:
+        return pd.DataFrame(columns=["alpha_from", "alpha_to", "id", "accuracy", "energy_uj"])
+    group = (curve["id"] != curve["id"].shift()).cumsum()
+    segments = curve.groupby(group).agg(
+        alpha_from=("alpha", "min"),
+        alpha_to=("alpha", "max"),
+        id=("id", "first"),
+        accuracy=("accuracy", "first"),
+        energy_uj=("energy_uj", "first"),
+    )
+    return segments.reset_index(drop=True)
+
+
+def block_table(arch: dict) -> pd.DataFrame:
+    """The arch as one row per block: MLP ratio, heads, threshold, tau."""
+    depth = int(arch["depth"])
+    return pd.DataFrame(
+        {
+            "block": list(range(1, depth + 1)),
+            "MLP ratio": [float(x) for x in arch["mlp_ratios"]],
+            "heads": [int(x) for x in arch["num_heads"]],
+            "threshold": [float(x) for x in arch["thresholds"]],
+            "tau": [float(x) for x in arch["taus"]],
+        }
+    )
+
+
+def _layer_key(name: str) -> tuple[int, int, str]:
+    """Network order for layer names: the SPS stem, the blocks by number, then the rest."""
+    parts = name.split(".")
+    if parts[0] == "sps":
+        return (0, 0, name)
+    if parts[0] == "blocks" and len(parts) > 1 and parts[1].isdigit():
+        return (1, int(parts[1]), name)
+    return (2, 0, name)
+
+
+def layer_frame(values: dict[str, float], value_name: str) -> pd.DataFrame:
+    """A per-layer dict (`layer_energy_uj`, `firing_rates`) as rows in network order.
+
+    The store keeps these dicts with sorted keys, so the order is rebuilt from the names.
+    """
+    names = sorted(values, key=_layer_key)
+    return pd.DataFrame(
+        {"layer": names, value_name: [float(values[n]) for n in names]},
+        columns=["layer", value_name],
+    )

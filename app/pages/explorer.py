@@ -1,0 +1,320 @@
+"""Explorer: energy against accuracy for a run or one search, the Pareto front, F_AEB re-ranked
+live at any alpha, and the detail of the selected candidates. State: `/explorer?run=&alpha=...`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app import charts, downloads, ui, viewstate
+from engine.pareto import f_aeb
+from storage.records import RunRecord
+
+PAGE = "explorer"
+K = "ex_"  # session-state key prefix of this page's widgets
+
+
+def _seed(view: viewstate.ExplorerView) -> None:
+    """Seed the widgets from the URL (first visit, or a link opened in place)."""
+    ss = st.session_state
+    ss[K + "run"] = view.run
+    ss[K + "search"] = view.search
+    ss[K + "alpha"] = view.alpha
+    ss[K + "top"] = view.top
+    ss[K + "page"] = view.page
+    ss[K + "color"] = view.color
+    ss[K + "log"] = view.log
+    ss[K + "selection"] = view.selection
+    ss[K + "box"] = view.box
+    ss[K + "chart_sig"] = None
+    ss[K + "table_sig"] = None
+    ss[K + "run_picked"] = False
+
+
+def _on_run_change() -> None:
+    ss = st.session_state
+    ss[K + "search"] = None
+    ss[K + "selection"] = ()
+    ss[K + "box"] = None
+    ss[K + "page"] = 1
+
+
+def _clear_selection() -> None:
+    st.session_state[K + "selection"] = ()
+    st.session_state[K + "box"] = None
+
+
+def _view() -> viewstate.ExplorerView:
+    ss = st.session_state
+    return viewstate.ExplorerView(
+        run=ss.get(K + "run"),
+        search=ss.get(K + "search"),
+        alpha=float(ss.get(K + "alpha", viewstate.DEFAULT_ALPHA)),
+        selection=tuple(ss.get(K + "selection", ())),
+        page=int(ss.get(K + "page", 1)),
+        top=int(ss.get(K + "top", viewstate.DEFAULT_TOP)),
+        color=ss.get(K + "color", viewstate.COLOR_BY[0]),
+        log=bool(ss.get(K + "log", False)),
+        box=ss.get(K + "box"),
+    )
+
+
+def _signature(event: Any) -> str:
+    selection = (event or {}).get("selection", {}) if hasattr(event, "get") else {}
+    return json.dumps(selection, sort_keys=True, default=str)
+
+
+def _is_empty(sig: str | None) -> bool:
+    if not sig:
+        return True
+    return not any(v for v in json.loads(sig).values())
+
+
+def _take_events(page_ids: list[str]) -> None:
+    """Turn a new click/drag on the chart or a row picked in the table into the selection."""
+    ss = st.session_state
+    sig = _signature(ss.get(K + "chart"))
+    last = ss.get(K + "chart_sig")
+    if sig != last:
+        ss[K + "chart_sig"] = sig
+        if not (_is_empty(sig) and _is_empty(last)):
+            chosen = json.loads(sig)
+            pick = [p["id"] for p in chosen.get(charts.PICK) or [] if p.get("id")]
+            box = chosen.get(charts.BOX) or {}
+            if pick:
+                ss[K + "selection"], ss[K + "box"] = tuple(pick), None
+            elif box.get("energy_uj") and box.get("accuracy"):
+                e_lo, e_hi = sorted(box["energy_uj"])
+                a_lo, a_hi = sorted(box["accuracy"])
+                ss[K + "selection"], ss[K + "box"] = (), (e_lo, e_hi, a_lo, a_hi)
+            else:
+                _clear_selection()
+    sig = _signature(ss.get(K + "table"))
+    last = ss.get(K + "table_sig")
+    if sig != last:
+        ss[K + "table_sig"] = sig
+        rows = json.loads(sig).get("rows") or []
+        if rows and rows[0] < len(page_ids):
+            ss[K + "selection"], ss[K + "box"] = (page_ids[rows[0]],), None
+
+
+def _selected_ids(points: pd.DataFrame, view: viewstate.ExplorerView) -> list[str]:
+    """The selection, exact over every candidate (a box covers aggregated points too)."""
+    from app import frames
+
+    ids = list(view.selection)
+    known = set(points["id"])
+    unknown = [i for i in ids if i not in known]
+    for cid in unknown:
+        st.warning(f"Unknown candidate {cid!r} in this scope of run {view.run!r}.")
+    ids = [i for i in ids if i in known]
+    if view.box:
+        e_lo, e_hi, a_lo, a_hi = view.box
+        ids += [i for i in frames.in_box(points, (e_lo, e_hi), (a_lo, a_hi)) if i not in ids]
+    return ids
+
+
+def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
+    """Run, search, alpha, leaderboard size, colour and scale. None until a known run is picked."""
+    ss = st.session_state
+    names = list(runs)
+    wanted = ss.get(K + "run")
+    if wanted is not None and wanted not in runs:
+        st.error(f"Unknown run {wanted!r}: there is no run by that name. Pick one below.")
+        ss[K + "run"] = None
+    elif wanted is None and not ss.get(K + "run_picked"):
+        ss[K + "run"] = names[-1]  # no run in the link: the newest one
+    ss[K + "run_picked"] = True
+    cols = st.columns([2, 2, 3, 1])
+    chosen = cols[0].selectbox(
+        "Run", names, key=K + "run", placeholder="Pick a run", on_change=_on_run_change
+    )
+    if chosen is None:
+        return None
+    searches = {s.id: s for s in ui.store().list_searches(chosen)}
+    if ss.get(K + "search") is not None and ss[K + "search"] not in searches:
+        st.error(f"Unknown search {ss[K + 'search']!r} in run {chosen!r}; showing the whole run.")
+        ss[K + "search"] = None
+    options: list[str | None] = [None, *searches]
+    cols[1].selectbox(
+        "Scope",
+        options,
+        key=K + "search",
+        format_func=lambda s: "whole run" if s is None else f"{s} ({searches[s].strategy})",
+    )
+    cols[2].slider(
+        "alpha: weight of energy in F_AEB",
+        min_value=0.0,
+        max_value=1.0,
+        step=0.01,
+        key=K + "alpha",
+        help="0 ranks by accuracy alone, 1 by energy alone. See the Help page.",
+    )
+    cols[3].number_input("top K", min_value=1, max_value=viewstate.MAX_TOP, key=K + "top")
+    cols = st.columns([2, 1, 1, 2])
+    cols[0].radio("Colour by", viewstate.COLOR_BY, key=K + "color", horizontal=True)
+    cols[1].toggle("log energy", key=K + "log")
+    cols[2].button("Clear selection", on_click=_clear_selection)
+    return runs[chosen]
+
+
+def main() -> None:
+    st.title("Pareto explorer")
+    store = ui.store()
+    runs = {r.name: r for r in store.list_runs()}
+    view, problems = viewstate.parse_explorer(ui.current_params())
+    ui.adopt_url(PAGE, lambda: _seed(view))
+    for problem in problems:
+        st.warning(problem)
+    if not runs:
+        st.info("No runs yet.")
+        st.page_link(ui.PAGES["launch"], label="Launch a run", icon=":material/rocket_launch:")
+        return
+    run = _controls(runs)
+    ui.publish_url(PAGE, _view().to_params())
+    if run is None:
+        return
+    live = run.state in ui.LIVE_RUN_STATES
+    _body(live)
+
+
+@st.fragment
+def _fragment_once() -> None:
+    _render()
+
+
+@st.fragment(run_every=ui.LIVE_EVERY_S)
+def _fragment_live() -> None:
+    _render()
+
+
+def _body(live: bool) -> None:
+    (_fragment_live if live else _fragment_once)()
+
+
+def _render() -> None:
+    """Chart, leaderboard and detail; reruns on its own every few seconds while the run is live."""
+    store = ui.store()
+    view = _view()
+    run = store.get_run(view.run)
+    was_live = st.session_state.get(K + "live")
+    st.session_state[K + "live"] = run.state in ui.LIVE_RUN_STATES
+    if was_live and run.state not in ui.LIVE_RUN_STATES:
+        st.rerun()  # the run finished: stop the timer
+    points, front, cloud = ui.scope_frames(view.run, view.search, log=view.log)
+    progress = f" · {run.progress:.0%}" if run.state in ui.LIVE_RUN_STATES else ""
+    st.caption(f"Run **{run.name}** · {run.dataset} · state **{run.state}**{progress}")
+    if points.empty:
+        st.info("No candidates yet; the chart fills in as the search evaluates them.")
+        return
+    ranked = store.rank(view.run, view.search, view.alpha, top=view.top * view.page)
+    table = ui.ranked_frame(ranked)
+    page_rows = table.iloc[(view.page - 1) * view.top :].reset_index(drop=True)
+    _take_events(page_rows["id"].tolist())
+    view = _view()
+    ui.publish_url(PAGE, view.to_params())
+    best = table.head(1)
+    selected_ids = _selected_ids(points, view)
+    selected = points[points["id"].isin(selected_ids)]
+    chart = charts.explorer_chart(
+        cloud,
+        front,
+        page_rows,
+        best,
+        selected.head(500),
+        color=view.color,
+        log=view.log,
+        alpha=view.alpha,
+    )
+    st.altair_chart(
+        chart,
+        on_select="rerun",
+        selection_mode=[charts.PICK, charts.BOX],
+        key=K + "chart",
+        width="stretch",
+    )
+    top = best.iloc[0]
+    drawn = len(cloud) + len(front)
+    thinned = " (dominated ones aggregated for drawing)" if len(cloud) < len(points) else ""
+    st.markdown(
+        f"**Best at alpha={view.alpha:.2f}: `{top['id']}`** · accuracy {top['accuracy']:.2%} · "
+        f"{top['energy_uj']:.4g} uJ · F_AEB {top['fitness']:.4f}"
+    )
+    st.caption(
+        f"{len(points):,} candidates, {drawn:,} points drawn{thinned}; Pareto front of "
+        f"{len(front)} (black line). Click a point or drag a box to select; the diamond is the "
+        "F_AEB winner, rings are the leaderboard rows below."
+    )
+    ui.help_link()
+    _leaderboard(page_rows, view)
+    _detail(points, selected_ids, view)
+    ui.share_box(PAGE, view.to_params())
+
+
+def _leaderboard(rows: pd.DataFrame, view: viewstate.ExplorerView) -> None:
+    first = (view.page - 1) * view.top + 1
+    st.subheader(f"Leaderboard at alpha={view.alpha:.2f} (ranks {first}-{first + len(rows) - 1})")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=K + "table",
+        column_config={
+            "fitness": st.column_config.NumberColumn("F_AEB", format="%.4f"),
+            "accuracy": st.column_config.NumberColumn(format="percent"),
+            "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
+            "firing_rate": st.column_config.NumberColumn("firing rate", format="%.3f"),
+        },
+    )
+    cols = st.columns([1, 1, 1, 3])
+    cols[0].number_input("page", min_value=1, key=K + "page")
+    store, run, search, alpha = ui.store(), view.run, view.search, view.alpha
+    stem = f"{run}{'-' + search if search else ''}-alpha{viewstate.format_alpha(alpha)}"
+    cols[1].download_button(
+        "CSV",
+        data=lambda: downloads.to_csv(downloads.leaderboard(store, run, search, alpha)),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        help="Every candidate ranked at this alpha",
+    )
+    cols[2].download_button(
+        "Parquet",
+        data=lambda: downloads.to_parquet(downloads.leaderboard(store, run, search, alpha)),
+        file_name=f"{stem}.parquet",
+        mime="application/vnd.apache.parquet",
+        icon=":material/download:",
+        on_click="ignore",
+        help="Every candidate ranked at this alpha",
+    )
+
+
+def _detail(points: pd.DataFrame, ids: list[str], view: viewstate.ExplorerView) -> None:
+    st.subheader("Selected candidates")
+    if not ids:
+        st.caption("Nothing selected: click a point, drag a box on the chart, or pick a row.")
+        return
+    store = ui.store()
+    chosen = ids[0]
+    if len(ids) > 1:
+        fitness = f_aeb(points["accuracy"].to_numpy(), points["energy_uj"].to_numpy(), view.alpha)
+        subset = points.assign(fitness=fitness)[points["id"].isin(ids)]
+        subset = subset.sort_values(["fitness", "id"], ascending=[False, True])
+        st.caption(f"{len(subset):,} candidates selected, best F_AEB first.")
+        st.dataframe(
+            subset[["id", "fitness", "accuracy", "energy_uj", "generation", "strategy"]].head(1000),
+            hide_index=True,
+            height=220,
+        )
+        chosen = st.selectbox("Details of", subset["id"].head(1000).tolist(), key=K + "detail")
+    record = store.get_candidate(view.run, chosen, view.search)
+    with st.container(border=True):
+        ui.candidate_panel(store, view.run, record, key=K + "panel")
+
+
+main()

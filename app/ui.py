@@ -1,0 +1,276 @@
+"""Streamlit helpers shared by the pages: the store, cached frames, access, URL sync, the
+candidate detail panel. Per-session state lives in `st.session_state` only."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from app import charts, downloads, frames
+from storage import paths
+from storage.base import Store
+from storage.duckdb_store import DuckDBStore
+from storage.records import CandidateRecord, RunRecord
+
+LIVE_RUN_STATES: tuple[str, ...] = ("queued", "training", "searching")
+LIVE_EVERY_S = 2.0
+PAGES = {
+    "launch": "pages/launch.py",
+    "runs": "pages/runs.py",
+    "explorer": "pages/explorer.py",
+    "compare": "pages/compare.py",
+    "help": "pages/help.py",
+}
+
+
+# ---- the store and cached frames ----------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _open(path: str) -> DuckDBStore:
+    return DuckDBStore(path)
+
+
+def store() -> DuckDBStore:
+    """The home folder's store (one per store file per server process; it is thread-safe)."""
+    return _open(str(paths.store_path()))
+
+
+def _scope_version(run: str, search: str | None) -> tuple[str, int]:
+    """A cache key that changes whenever candidates are added to the scope."""
+    return (str(paths.store_path()), store().count_candidates(run, search))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _points(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
+    return frames.load_points(_open(path), run, search)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _front(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
+    return frames.front(_points(path, run, search, version))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cloud(path: str, run: str, search: str | None, version: int, log: bool) -> pd.DataFrame:
+    points = _points(path, run, search, version)
+    keep = _front(path, run, search, version)["id"]
+    return frames.thin(points, keep, log_energy=log)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _knee(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
+    return frames.knee(_points(path, run, search, version))
+
+
+def points(run: str, search: str | None = None) -> pd.DataFrame:
+    """Every candidate in scope (see `app.frames.load_points`), cached until the scope grows."""
+    path, version = _scope_version(run, search)
+    return _points(path, run, search, version)
+
+
+def scope_frames(
+    run: str, search: str | None, *, log: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(all points, exact Pareto front, points to draw), each cached until the scope grows."""
+    path, version = _scope_version(run, search)
+    return (
+        _points(path, run, search, version),
+        _front(path, run, search, version),
+        _cloud(path, run, search, version, log),
+    )
+
+
+def knee(run: str, search: str | None) -> pd.DataFrame:
+    path, version = _scope_version(run, search)
+    return _knee(path, run, search, version)
+
+
+def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
+    """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth)."""
+    rows = [
+        {
+            "rank": i + 1,
+            "id": r.id,
+            "fitness": f,
+            "accuracy": r.accuracy,
+            "energy_uj": r.energy_uj,
+            "params": r.params,
+            "firing_rate": r.firing_rate,
+            "T": r.arch.get("time_steps"),
+            "embed_dim": r.arch.get("embed_dim"),
+            "depth": r.arch.get("depth"),
+            "generation": r.generation,
+            "strategy": r.strategy,
+            "search": r.search,
+        }
+        for i, (r, f) in enumerate(ranked)
+    ]
+    columns = ["rank", "id", "fitness", "accuracy", "energy_uj", "params", "firing_rate", "T"]
+    columns += ["embed_dim", "depth", "generation", "strategy", "search"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ---- access ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Access:
+    """Who is using the app. Without OIDC in the secrets the app is in single-user mode."""
+
+    auth: bool
+    user: str = ""
+
+    @property
+    def can_write(self) -> bool:
+        """Launching and cancelling need a signed-in user when auth is configured."""
+        return not self.auth or bool(self.user)
+
+
+def auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def access() -> Access:
+    if not auth_configured():
+        return Access(auth=False)
+    user = st.user
+    if not user.get("is_logged_in", False):
+        return Access(auth=True)
+    name = user.get("email") or user.get("name") or user.get("sub") or "signed-in user"
+    return Access(auth=True, user=str(name))
+
+
+def access_sidebar(acc: Access) -> None:
+    with st.sidebar:
+        if not acc.auth:
+            st.caption(
+                "Single-user mode: no sign-in is configured, so whoever reaches this address "
+                "can launch and cancel runs. The app listens on localhost only."
+            )
+        elif acc.user:
+            st.caption(f"Signed in as **{acc.user}**.")
+            if st.button("Sign out", key="auth_logout"):
+                st.logout()
+        else:
+            st.caption("You can read every leaderboard. Sign in to launch or cancel runs.")
+            if st.button("Sign in", key="auth_login", type="primary"):
+                st.login()
+
+
+def write_blocked(acc: Access, action: str) -> bool:
+    """Show why `action` is not allowed and return True when the user may not write."""
+    if acc.can_write:
+        return False
+    st.info(f"Sign in to {action}.")
+    return True
+
+
+# ---- URL state ---------------------------------------------------------------------------------
+def current_params() -> dict[str, str]:
+    return {k: str(v) for k, v in st.query_params.to_dict().items()}
+
+
+def adopt_url(page: str, init: Callable[[], None]) -> bool:
+    """Call `init` (which seeds the page's widgets from the URL) when the URL is new to this
+    session: the first visit, or a link opened in place. Returns whether it did."""
+    seen = st.session_state.get(f"_url_{page}")
+    if seen is not None and seen == current_params():
+        return False
+    init()
+    return True
+
+
+def publish_url(page: str, params: Mapping[str, str]) -> None:
+    """Make the URL's query parameters `params` (so a copied link reopens this view)."""
+    wanted = {k: str(v) for k, v in params.items()}
+    if current_params() != wanted:
+        st.query_params.from_dict(wanted)
+    st.session_state[f"_url_{page}"] = wanted
+
+
+def share_box(page: str, params: Mapping[str, str]) -> None:
+    from app.viewstate import share_link
+
+    url = getattr(st.context, "url", None)
+    st.caption("Link to this view (copy and share):")
+    st.code(share_link(url, page, params), language=None)
+
+
+# ---- shared widgets ----------------------------------------------------------------------------
+def elapsed(run: RunRecord, now: float | None = None) -> str:
+    """Time since the run was created, up to now while it is live, else to its last update."""
+    end = (now or time.time()) if run.state in LIVE_RUN_STATES else run.updated_at
+    seconds = max(0, int((end or run.created_at) - run.created_at))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def help_link(what: str = "What do F_AEB, SOPs and firing rate mean?") -> None:
+    st.page_link(PAGES["help"], label=what, icon=":material/help:")
+
+
+def candidate_panel(store_: Store, run: str, record: CandidateRecord, *, key: str) -> None:
+    """The detail of one candidate: arch per block, params, SOPs, energy, per-layer energy and
+    firing rates, and downloads of its standalone subnet and config JSON."""
+    arch = record.arch
+    st.markdown(
+        f"**Candidate `{record.id}`** · search `{record.search}` · generation "
+        f"{record.generation} · {record.strategy or 'unknown strategy'}"
+    )
+    cols = st.columns(4)
+    cols[0].metric("validation accuracy", f"{record.accuracy:.2%}")
+    cols[1].metric("energy", f"{record.energy_uj:.4g} uJ")
+    cols[2].metric("params", f"{record.params:,}")
+    cols[3].metric("SOPs", f"{record.sops:.4g}")
+    cols = st.columns(4)
+    cols[0].metric("time steps T", arch.get("time_steps"))
+    cols[1].metric("embed dim", arch.get("embed_dim"))
+    cols[2].metric("blocks", arch.get("depth"))
+    cols[3].metric("mean firing rate", f"{record.firing_rate:.3f}")
+    st.table(frames.block_table(arch).set_index("block"))
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Energy per layer** (uJ)")
+        if record.layer_energy_uj:
+            layer = frames.layer_frame(record.layer_energy_uj, "energy_uj")
+            st.altair_chart(charts.layer_bars(layer, "energy_uj", "uJ"), width="stretch")
+        else:
+            st.caption("Not recorded for this candidate.")
+    with right:
+        st.markdown("**Firing rate per spiking layer**")
+        if record.firing_rates:
+            rates = frames.layer_frame(record.firing_rates, "firing_rate")
+            st.altair_chart(charts.layer_bars(rates, "firing_rate", "rate"), width="stretch")
+        else:
+            st.caption("Not recorded for this candidate.")
+    help_link("What are SOPs and firing rates?")
+    left, right = st.columns(2)
+    with left:
+        if downloads.has_supernet(run):
+            st.download_button(
+                "Download subnet checkpoint (.safetensors)",
+                data=lambda: downloads.subnet_bytes(store_, run, record.id),
+                file_name=f"{run}-{record.id}.safetensors",
+                mime="application/octet-stream",
+                key=f"{key}_ckpt",
+                icon=":material/download:",
+                on_click="ignore",
+            )
+            st.caption("Exported on first download: weights from the supernet, BN recalibrated.")
+        else:
+            st.caption("No supernet checkpoint in this run, so no subnet to export.")
+    with right:
+        st.download_button(
+            "Download config (ARCH JSON)",
+            data=downloads.config_json(record),
+            file_name=f"{record.id}.json",
+            mime="application/json",
+            key=f"{key}_json",
+            icon=":material/data_object:",
+            on_click="ignore",
+        )

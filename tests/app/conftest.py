@@ -1,0 +1,191 @@
+"""Fixtures for the app tests: a temporary home folder with a DuckDB store filled with real
+`CandidateRecord`s (architectures drawn from the `digits-tiny` space, ids their real hashes)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.space import SearchSpace
+from storage.duckdb_store import DuckDBStore
+from storage.paths import store_path
+from storage.records import CandidateRecord, GenerationRecord, RunRecord, SearchRecord
+
+APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+
+
+def make_candidates(
+    run: str,
+    search: str,
+    n: int,
+    *,
+    strategy: str = "evolution",
+    seed: int = 0,
+    generations: int = 3,
+    created_at: float = 1_700_000_000.0,
+) -> list[CandidateRecord]:
+    """`n` distinct candidates with a realistic trade-off: bigger archs are more accurate and
+    cost more energy, with noise, so the Pareto front and the F_AEB winner depend on alpha."""
+    space = SearchSpace.preset("digits-tiny")
+    rng = np.random.default_rng(seed)
+    seen: set[str] = set()
+    out: list[CandidateRecord] = []
+    for _ in range(n * 20):
+        if len(out) == n:
+            break
+        arch = space.sample(rng)
+        if arch.id in seen:
+            continue
+        seen.add(arch.id)
+        mlp = float(np.mean(arch.mlp_ratios))
+        size = (arch.embed_dim / 64) * (arch.depth / 2) * (arch.time_steps / 4) * (mlp / 4)
+        energy = round(size * 2.0 * float(rng.lognormal(0.0, 0.3)) + 0.05, 5)
+        accuracy = round(
+            float(np.clip(0.55 + 0.4 * math.sqrt(size) + rng.normal(0, 0.03), 0, 1)), 4
+        )
+        rates = {
+            f"blocks.{b}.mlp.fc1_lif": float(rng.uniform(0.02, 0.3)) for b in range(arch.depth)
+        }
+        rates["sps.rpe_lif"] = float(rng.uniform(0.02, 0.3))
+        layers = {
+            f"blocks.{b}.mlp.fc1_linear": energy * 0.3 / arch.depth for b in range(arch.depth)
+        }
+        layers.update({"sps.proj_conv.0": energy * 0.6, "head": energy * 0.1})
+        out.append(
+            CandidateRecord(
+                run=run,
+                search=search,
+                id=arch.id,
+                arch=arch.to_dict(),
+                accuracy=accuracy,
+                energy_uj=energy,
+                params=int(arch.embed_dim**2 * arch.depth * 12),
+                sops=energy * 1e6 / 0.9,
+                firing_rate=float(np.mean(list(rates.values()))),
+                firing_rates=rates,
+                layer_energy_uj=layers,
+                generation=len(out) % generations,
+                strategy=strategy,
+                worker="test",
+                created_at=created_at + len(out),
+            )
+        )
+    assert len(out) == n
+    return out
+
+
+@dataclass
+class Filled:
+    """What `filled` put in the store."""
+
+    store: DuckDBStore
+    home: Path
+    run: str = "digits-demo"
+    evolution: str = "digits-demo.evolution.1"
+    random: str = "digits-demo.random.1"
+    records: dict[str, list[CandidateRecord]] = field(default_factory=dict)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh AUTOSPIKFORMER_HOME for the test."""
+    folder = tmp_path / "home"
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def filled(home: Path) -> Iterator[Filled]:
+    """One finished run with an evolution search (60 candidates, 3 generations) and a random
+    search (40 candidates), plus a second, empty run that is still training."""
+    store = DuckDBStore(store_path())
+    out = Filled(store=store, home=home)
+    store.create_run(
+        RunRecord(
+            name=out.run,
+            owner="alice",
+            dataset="digits",
+            space=SearchSpace.preset("digits-tiny").to_dict(),
+            state="done",
+            progress=1.0,
+            created_at=1_700_000_000.0,
+        )
+    )
+    for sid, strategy, n, seed in (
+        (out.evolution, "evolution", 60, 1),
+        (out.random, "random", 40, 2),
+    ):
+        store.create_search(
+            SearchRecord(id=sid, run=out.run, strategy=strategy, state="done", generation=3)
+        )
+        records = make_candidates(out.run, sid, n, strategy=strategy, seed=seed)
+        store.add_candidates(records)
+        out.records[sid] = records
+        for g in range(3):
+            store.add_generation(
+                GenerationRecord(
+                    search=sid,
+                    generation=g,
+                    hypervolume=1.0 + g * 0.1 + (0.05 if strategy == "evolution" else 0.0),
+                    best_id=records[g].id,
+                    best_fitness=0.8,
+                    evaluated=(g + 1) * n // 3,
+                )
+            )
+    store.create_run(
+        RunRecord(name="digits-live", dataset="digits", state="training", progress=0.4)
+    )
+    yield out
+    store.close()
+
+
+@dataclass
+class FakeTasks:
+    """Stands in for `tasks.api` (the queue): records launches and cancels, enqueues nothing."""
+
+    launched: list[tuple[Any, Any, str]] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def fake_tasks(monkeypatch: pytest.MonkeyPatch) -> FakeTasks:
+    fake = FakeTasks()
+    module = types.ModuleType("tasks.api")
+
+    def launch(run_spec: Any, search_spec: Any, *, owner: str = "") -> str:
+        fake.launched.append((run_spec, search_spec, owner))
+        return run_spec.name
+
+    def status(run: str) -> dict[str, Any]:
+        return {"run": run, "state": "queued", "progress": 0.0}
+
+    def cancel(run: str) -> None:
+        fake.cancelled.append(run)
+
+    module.launch, module.status, module.cancel = launch, status, cancel  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tasks.api", module)
+    import tasks
+
+    monkeypatch.setattr(tasks, "api", module, raising=False)
+    return fake
+
+
+def app_at(page: str, params: dict[str, str] | None = None, *, timeout: float = 30):
+    """An `AppTest` of the whole app, switched to `page` ("explorer", ...) with `params` in the
+    URL, after one run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at.run()
+    at.query_params.clear()
+    at.query_params.update(params or {})
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
