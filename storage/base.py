@@ -1,0 +1,252 @@
+"""The store interface: what every backend promises (`MemoryStore`, `DuckDBStore`).
+
+Contract
+--------
+Records
+    A store keeps five kinds of record (`storage.records`): runs (keyed by `name`), searches
+    (keyed by `id`, unique across the store, each belonging to one run), candidates (keyed by
+    `(search, id)`), generations (keyed by `(search, generation)`) and artefacts (keyed by
+    `(run, path)`). Records are validated when they are built, so a store only sees well-formed
+    values; a store checks the links between them (a search's run exists, a candidate's search
+    exists and belongs to the candidate's run, ...). Records read back compare equal to the
+    records written (dict fields round-trip through JSON, so tuples come back as lists).
+
+Errors
+    Bad input raises a subclass of `storage.errors.StoreError` (itself a `ValueError`) with a
+    one-line message: `UnknownRun`, `DuplicateRun`, `UnknownSearch`, `DuplicateSearch`,
+    `UnknownCandidate`, `BadRecord`, `BadArgument`, `BadName`. Every writing method is atomic: when
+    it raises, nothing it was given has been stored (a batch with one bad record stores none).
+    A backend shared between processes may raise `StoreBusy` when it cannot get the file in time.
+
+Idempotence
+    `add_candidates`, `add_generation` and `add_artefact` insert-or-ignore on their key: adding a
+    record whose key is already stored changes nothing (the first write wins) and never creates a
+    duplicate, so a writer can safely resend a batch after a crash. `create_run` and
+    `create_search` are not idempotent: an existing key raises `DuplicateRun`/`DuplicateSearch`.
+    Nothing is ever deleted.
+
+Order
+    Lists come back in a fixed order: runs and searches by `(created_at, name/id)`, candidates by
+    `(search, generation, id)`, generations by `generation`, artefacts by `(created_at, path)`.
+
+Ranking (F_AEB, the paper's Eq. 6)
+    `rank(run, search, alpha, top)` scores the candidates in scope with
+
+        fitness = alpha * (1 - E_scaled) + (1 - alpha) * A_scaled
+
+    where `E_scaled = (energy_uj - E_min) / (E_max - E_min)` and `A_scaled` likewise for
+    `accuracy`. The min and max are taken over exactly the candidates being ranked, before `top`
+    is applied: all candidates of the search when `search` is given, else all candidates of the
+    run. When max == min the scaled value is 0 for every candidate. So `alpha=1` ranks by lowest
+    energy, `alpha=0` by highest accuracy. In run scope an architecture evaluated by several
+    searches counts once, as its first stored record, which is also the one
+    `get_candidate(run, id)` returns. The result is best first, ties broken by ascending
+    candidate id; stored values are read, never re-evaluated. `alpha` must be a real number in
+    [0, 1] (not NaN, not a bool) and `top` None or an integer >= 1, else `BadArgument`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from storage.errors import BadArgument, BadRecord, one_line
+from storage.records import (
+    ArtefactRecord,
+    CandidateRecord,
+    GenerationRecord,
+    RunRecord,
+    SearchRecord,
+)
+
+DEFAULT_ALPHA = 0.5
+
+
+def check_alpha(alpha: Any) -> float:
+    """`alpha` as a float in [0, 1]; `BadArgument` for NaN, bools, strings or out of range."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise BadArgument(f"alpha must be a number in [0, 1], got {one_line(repr(alpha), 60)}")
+    value = float(alpha)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise BadArgument(f"alpha must be a number in [0, 1], got {value}")
+    return value
+
+
+def require_record(record: Any, cls: type, what: str) -> None:
+    """`BadRecord` unless `record` is an instance of `cls`."""
+    if not isinstance(record, cls):
+        raise BadRecord(f"{what} must be a {cls.__name__}, got {type(record).__name__}")
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """The keyword arguments that are not None (the fields an `update_*` call sets)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def check_top(top: Any) -> int | None:
+    """`top` as None or an int >= 1; `BadArgument` otherwise."""
+    if top is None:
+        return None
+    if isinstance(top, bool) or not isinstance(top, numbers.Integral) or int(top) < 1:
+        raise BadArgument(f"top must be a whole number >= 1, got {one_line(repr(top), 60)}")
+    return int(top)
+
+
+def f_aeb(
+    accuracy: float,
+    energy_uj: float,
+    alpha: float,
+    *,
+    acc_range: tuple[float, float],
+    energy_range: tuple[float, float],
+) -> float:
+    """F_AEB of one candidate given the (min, max) of accuracy and energy over the ranked set."""
+    a_min, a_max = acc_range
+    e_min, e_max = energy_range
+    e_scaled = (energy_uj - e_min) / (e_max - e_min) if e_max > e_min else 0.0
+    a_scaled = (accuracy - a_min) / (a_max - a_min) if a_max > a_min else 0.0
+    return alpha * (1.0 - e_scaled) + (1.0 - alpha) * a_scaled
+
+
+def rank_records(
+    records: Sequence[CandidateRecord], alpha: float, top: int | None = None
+) -> list[tuple[CandidateRecord, float]]:
+    """Reference F_AEB ranking in pure Python (min-max over exactly `records`), best first."""
+    if not records:
+        return []
+    accs = [r.accuracy for r in records]
+    energies = [r.energy_uj for r in records]
+    acc_range = (min(accs), max(accs))
+    energy_range = (min(energies), max(energies))
+    scored = [
+        (r, f_aeb(r.accuracy, r.energy_uj, alpha, acc_range=acc_range, energy_range=energy_range))
+        for r in records
+    ]
+    scored.sort(key=lambda pair: (-pair[1], pair[0].id))
+    return scored if top is None else scored[:top]
+
+
+def first_per_id(records: Iterable[CandidateRecord]) -> list[CandidateRecord]:
+    """One record per candidate id: the first one in `records`. Only records in stored order
+    give the store's choice; `Store.candidates(run, one_per_id=True)` does that for you."""
+    first: dict[str, CandidateRecord] = {}
+    for r in records:
+        first.setdefault(r.id, r)
+    return list(first.values())
+
+
+class Store(ABC):
+    """Runs, searches, candidates, generations and artefacts; see the module docstring."""
+
+    # ---- runs --------------------------------------------------------------------------------
+    @abstractmethod
+    def create_run(self, record: RunRecord) -> RunRecord:
+        """Store a new run and return it. `DuplicateRun` if the name is taken."""
+
+    @abstractmethod
+    def get_run(self, name: str) -> RunRecord:
+        """The run called `name`. `UnknownRun` if there is none."""
+
+    @abstractmethod
+    def list_runs(self) -> list[RunRecord]:
+        """All runs, oldest first."""
+
+    @abstractmethod
+    def update_run(
+        self,
+        name: str,
+        *,
+        state: str | None = None,
+        progress: float | None = None,
+        message: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Set the given fields (None leaves one as is; `settings` is replaced as a whole), bump
+        `updated_at` and return the new record. `UnknownRun`; `BadRecord` for a bad value."""
+
+    # ---- searches ----------------------------------------------------------------------------
+    @abstractmethod
+    def create_search(self, record: SearchRecord) -> SearchRecord:
+        """Store a new search of an existing run. `UnknownRun`, `DuplicateSearch`."""
+
+    @abstractmethod
+    def get_search(self, search: str) -> SearchRecord:
+        """The search with id `search`. `UnknownSearch` if there is none."""
+
+    @abstractmethod
+    def list_searches(self, run: str) -> list[SearchRecord]:
+        """The run's searches, oldest first. `UnknownRun`."""
+
+    @abstractmethod
+    def update_search(
+        self,
+        search: str,
+        *,
+        state: str | None = None,
+        generation: int | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> SearchRecord:
+        """Like `update_run`, for a search. `UnknownSearch`; `BadRecord` for a bad value."""
+
+    # ---- candidates --------------------------------------------------------------------------
+    @abstractmethod
+    def add_candidates(self, records: Iterable[CandidateRecord]) -> int:
+        """Insert-or-ignore on (search, id); return how many were new.
+
+        All records are checked first (`UnknownSearch` if a search is missing, `BadRecord` if a
+        record's run is not its search's run or an item is not a `CandidateRecord`); on any error
+        none is stored. Repeats inside the batch count once (the first wins).
+        """
+
+    @abstractmethod
+    def candidates(
+        self, run: str, search: str | None = None, *, one_per_id: bool = False
+    ) -> list[CandidateRecord]:
+        """Every stored candidate record of the run, or of one of its searches. With
+        `one_per_id` in run scope, only each id's first stored record: the set `rank(run)`
+        ranks. `UnknownRun`, `UnknownSearch` (also for a search of another run)."""
+
+    @abstractmethod
+    def count_candidates(self, run: str, search: str | None = None) -> int:
+        """`len(candidates(run, search))`, without reading the records."""
+
+    @abstractmethod
+    def get_candidate(self, run: str, id: str, search: str | None = None) -> CandidateRecord:
+        """The candidate `id` of the search, or its first stored record in the run when `search`
+        is None. `UnknownRun`, `UnknownSearch`, `UnknownCandidate`."""
+
+    @abstractmethod
+    def rank(
+        self,
+        run: str,
+        search: str | None = None,
+        alpha: float = DEFAULT_ALPHA,
+        top: int | None = None,
+    ) -> list[tuple[CandidateRecord, float]]:
+        """(candidate, F_AEB) best first over the run or one search; see "Ranking" above."""
+
+    # ---- generations -------------------------------------------------------------------------
+    @abstractmethod
+    def add_generation(self, record: GenerationRecord) -> bool:
+        """Insert-or-ignore on (search, generation); True if it was new. `UnknownSearch`."""
+
+    @abstractmethod
+    def generations(self, search: str) -> list[GenerationRecord]:
+        """The search's generation summaries, by generation. `UnknownSearch`."""
+
+    # ---- artefacts ---------------------------------------------------------------------------
+    @abstractmethod
+    def add_artefact(self, record: ArtefactRecord) -> bool:
+        """Insert-or-ignore on (run, path); True if it was new. `UnknownRun`; `UnknownCandidate`
+        if a subnet's candidate is not in the run."""
+
+    @abstractmethod
+    def artefacts(self, run: str, kind: str | None = None) -> list[ArtefactRecord]:
+        """The run's artefacts, oldest first, optionally only one kind. `UnknownRun`;
+        `BadArgument` for an unknown kind."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release resources; the store may not be used afterwards."""

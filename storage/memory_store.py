@@ -1,0 +1,253 @@
+"""`MemoryStore`: the store contract in plain Python, for tests and throwaway sessions."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from storage.base import (
+    DEFAULT_ALPHA,
+    Store,
+    check_alpha,
+    check_top,
+    first_per_id,
+    given,
+    rank_records,
+    require_record,
+)
+from storage.errors import (
+    BadArgument,
+    BadRecord,
+    DuplicateRun,
+    DuplicateSearch,
+    UnknownCandidate,
+    UnknownRun,
+    UnknownSearch,
+    one_line,
+)
+from storage.records import (
+    ARTEFACT_KINDS,
+    ArtefactRecord,
+    CandidateRecord,
+    GenerationRecord,
+    RunRecord,
+    SearchRecord,
+    now,
+)
+
+R = TypeVar("R", RunRecord, SearchRecord, CandidateRecord, GenerationRecord, ArtefactRecord)
+
+
+def _copy(record: R) -> R:
+    """A deep copy (dict fields are not shared with the caller)."""
+    return type(record).from_row(record.to_row())
+
+
+class MemoryStore(Store):
+    """All records in dicts, guarded by one lock; nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._runs: dict[str, RunRecord] = {}
+        self._searches: dict[str, SearchRecord] = {}
+        self._candidates: dict[tuple[str, str], CandidateRecord] = {}
+        self._generations: dict[tuple[str, int], GenerationRecord] = {}
+        self._artefacts: dict[tuple[str, str], ArtefactRecord] = {}
+
+    # ---- lookups (call with the lock held) ---------------------------------------------------
+    def _run(self, name: str) -> RunRecord:
+        run = self._runs.get(name) if isinstance(name, str) else None
+        if run is None:
+            raise UnknownRun(f"unknown run {one_line(repr(name), 80)}")
+        return run
+
+    def _search(self, search: str, run: str | None = None) -> SearchRecord:
+        rec = self._searches.get(search) if isinstance(search, str) else None
+        if rec is None or (run is not None and rec.run != run):
+            where = "" if run is None else f" in run {run!r}"
+            raise UnknownSearch(f"unknown search {one_line(repr(search), 80)}{where}")
+        return rec
+
+    def _scope(self, run: str, search: str | None) -> list[CandidateRecord]:
+        self._run(run)
+        if search is not None:
+            self._search(search, run)
+            return [c for c in self._candidates.values() if c.search == search]
+        return [c for c in self._candidates.values() if c.run == run]
+
+    # ---- runs --------------------------------------------------------------------------------
+    def create_run(self, record: RunRecord) -> RunRecord:
+        require_record(record, RunRecord, "run")
+        with self._lock:
+            if record.name in self._runs:
+                raise DuplicateRun(f"run {record.name!r} already exists")
+            self._runs[record.name] = _copy(record)
+            return _copy(record)
+
+    def get_run(self, name: str) -> RunRecord:
+        with self._lock:
+            return _copy(self._run(name))
+
+    def list_runs(self) -> list[RunRecord]:
+        with self._lock:
+            runs = sorted(self._runs.values(), key=lambda r: (r.created_at, r.name))
+            return [_copy(r) for r in runs]
+
+    def update_run(
+        self,
+        name: str,
+        *,
+        state: str | None = None,
+        progress: float | None = None,
+        message: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        changes = given(state=state, progress=progress, message=message, settings=settings)
+        with self._lock:
+            current = self._run(name)
+            if not changes:
+                return _copy(current)
+            new = dataclasses.replace(current, **changes, updated_at=now())
+            self._runs[name] = new
+            return _copy(new)
+
+    # ---- searches ----------------------------------------------------------------------------
+    def create_search(self, record: SearchRecord) -> SearchRecord:
+        require_record(record, SearchRecord, "search")
+        with self._lock:
+            self._run(record.run)
+            if record.id in self._searches:
+                raise DuplicateSearch(f"search {record.id!r} already exists")
+            self._searches[record.id] = _copy(record)
+            return _copy(record)
+
+    def get_search(self, search: str) -> SearchRecord:
+        with self._lock:
+            return _copy(self._search(search))
+
+    def list_searches(self, run: str) -> list[SearchRecord]:
+        with self._lock:
+            self._run(run)
+            found = [s for s in self._searches.values() if s.run == run]
+            return [_copy(s) for s in sorted(found, key=lambda s: (s.created_at, s.id))]
+
+    def update_search(
+        self,
+        search: str,
+        *,
+        state: str | None = None,
+        generation: int | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> SearchRecord:
+        changes = given(state=state, generation=generation, settings=settings)
+        with self._lock:
+            current = self._search(search)
+            if not changes:
+                return _copy(current)
+            new = dataclasses.replace(current, **changes, updated_at=now())
+            self._searches[search] = new
+            return _copy(new)
+
+    # ---- candidates --------------------------------------------------------------------------
+    def add_candidates(self, records: Iterable[CandidateRecord]) -> int:
+        batch = list(records)
+        for rec in batch:
+            require_record(rec, CandidateRecord, "candidate")
+        with self._lock:
+            for rec in batch:
+                search = self._search(rec.search)
+                if search.run != rec.run:
+                    raise BadRecord(
+                        f"candidate {rec.id!r} says run {rec.run!r} but search {rec.search!r} "
+                        f"belongs to run {search.run!r}"
+                    )
+            added = 0
+            for rec in batch:
+                if rec.key not in self._candidates:
+                    self._candidates[rec.key] = _copy(rec)
+                    added += 1
+            return added
+
+    def candidates(
+        self, run: str, search: str | None = None, *, one_per_id: bool = False
+    ) -> list[CandidateRecord]:
+        with self._lock:
+            found = self._scope(run, search)
+            if one_per_id and search is None:
+                found = first_per_id(found)
+            found.sort(key=lambda c: (c.search, c.generation, c.id))
+            return [_copy(c) for c in found]
+
+    def count_candidates(self, run: str, search: str | None = None) -> int:
+        with self._lock:
+            return len(self._scope(run, search))
+
+    def get_candidate(self, run: str, id: str, search: str | None = None) -> CandidateRecord:
+        with self._lock:
+            found = [c for c in self._scope(run, search) if c.id == id]
+            if not found:
+                where = f"run {run!r}" if search is None else f"search {search!r}"
+                raise UnknownCandidate(f"unknown candidate {one_line(repr(id), 80)} in {where}")
+            return _copy(first_per_id(found)[0])
+
+    def rank(
+        self,
+        run: str,
+        search: str | None = None,
+        alpha: float = DEFAULT_ALPHA,
+        top: int | None = None,
+    ) -> list[tuple[CandidateRecord, float]]:
+        alpha = check_alpha(alpha)
+        top = check_top(top)
+        with self._lock:
+            scope = self._scope(run, search)
+            if search is None:
+                scope = first_per_id(scope)
+            return [(_copy(c), f) for c, f in rank_records(scope, alpha, top)]
+
+    # ---- generations -------------------------------------------------------------------------
+    def add_generation(self, record: GenerationRecord) -> bool:
+        require_record(record, GenerationRecord, "generation")
+        with self._lock:
+            self._search(record.search)
+            if record.key in self._generations:
+                return False
+            self._generations[record.key] = _copy(record)
+            return True
+
+    def generations(self, search: str) -> list[GenerationRecord]:
+        with self._lock:
+            self._search(search)
+            found = [g for g in self._generations.values() if g.search == search]
+            return [_copy(g) for g in sorted(found, key=lambda g: g.generation)]
+
+    # ---- artefacts ---------------------------------------------------------------------------
+    def add_artefact(self, record: ArtefactRecord) -> bool:
+        require_record(record, ArtefactRecord, "artefact")
+        with self._lock:
+            self._run(record.run)
+            if record.candidate_id is not None and not any(
+                c.run == record.run and c.id == record.candidate_id
+                for c in self._candidates.values()
+            ):
+                raise UnknownCandidate(
+                    f"unknown candidate {record.candidate_id!r} in run {record.run!r}"
+                )
+            if record.key in self._artefacts:
+                return False
+            self._artefacts[record.key] = _copy(record)
+            return True
+
+    def artefacts(self, run: str, kind: str | None = None) -> list[ArtefactRecord]:
+        if kind is not None and kind not in ARTEFACT_KINDS:
+            raise BadArgument(f"kind must be one of {'|'.join(ARTEFACT_KINDS)}, got {kind!r}")
+        with self._lock:
+            self._run(run)
+            found = [
+                a
+                for a in self._artefacts.values()
+                if a.run == run and (kind is None or a.kind == kind)
+            ]
+            return [_copy(a) for a in sorted(found, key=lambda a: (a.created_at, a.path))]

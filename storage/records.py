@@ -1,0 +1,397 @@
+"""Plain records that the store keeps: runs, searches, candidates, generations, artefacts.
+
+Every record is a frozen dataclass that checks and normalises its fields on construction (numbers
+become `float`/`int`, dict fields are deep-copied through JSON), so a bad value fails before it
+reaches a store. `to_row()` gives the flat row a store writes (dict fields as JSON text) and
+`from_row()` reads it back; `to_dict()`/`from_dict()` are the same with dicts left as dicts.
+Times are seconds since the epoch (UTC), as `float`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import PurePosixPath
+from typing import Any, TypeVar
+
+from storage.errors import BadName, BadRecord, one_line
+from storage.paths import validate_name
+
+RUN_STATES: tuple[str, ...] = ("queued", "training", "searching", "done", "failed", "cancelled")
+SEARCH_STATES: tuple[str, ...] = ("queued", "searching", "done", "failed", "cancelled")
+ARTEFACT_KINDS: tuple[str, ...] = ("supernet", "subnet")
+# Fields stored as JSON text in a row.
+_JSON_FIELDS = frozenset({"space", "settings", "arch", "firing_rates", "layer_energy_uj"})
+
+R = TypeVar("R", bound="_Record")
+
+
+def now() -> float:
+    """Current time in seconds since the epoch."""
+    return time.time()
+
+
+# ---- field checks (each returns the normalised value or raises BadRecord) --------------------
+def check_float(
+    where: str, value: Any, *, lo: float | None = None, hi: float | None = None
+) -> float:
+    """A finite real number in [lo, hi], as `float`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise BadRecord(f"{where} must be a number, got {one_line(repr(value), 60)}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise BadRecord(f"{where} must be finite, got {out}")
+    if (lo is not None and out < lo) or (hi is not None and out > hi):
+        raise BadRecord(f"{where} must be in [{lo}, {hi}], got {out}")
+    return out
+
+
+def check_int(where: str, value: Any, *, lo: int | None = 0) -> int:
+    """A whole number >= lo, as `int` (integral floats such as 3.0 are accepted)."""
+    if isinstance(value, bool):
+        raise BadRecord(f"{where} must be an integer, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        out = int(value)
+    elif isinstance(value, numbers.Real) and float(value).is_integer():
+        out = int(value)
+    else:
+        raise BadRecord(f"{where} must be an integer, got {one_line(repr(value), 60)}")
+    if lo is not None and out < lo:
+        raise BadRecord(f"{where} must be >= {lo}, got {out}")
+    return out
+
+
+def check_text(where: str, value: Any, *, empty: bool = True, limit: int = 10_000) -> str:
+    if not isinstance(value, str):
+        raise BadRecord(f"{where} must be a string, got {type(value).__name__}")
+    if not empty and not value:
+        raise BadRecord(f"{where} must not be empty")
+    if len(value) > limit:
+        raise BadRecord(f"{where} is longer than {limit} characters")
+    return value
+
+
+def check_choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise BadRecord(
+            f"{where} must be one of {'|'.join(choices)}, got {one_line(repr(value), 60)}"
+        )
+    return value
+
+
+def check_name(where: str, value: Any, kind: str) -> str:
+    try:
+        return validate_name(value, kind=kind)
+    except BadName as err:
+        raise BadRecord(f"{where}: {err}") from None
+
+
+def check_json_dict(where: str, value: Any) -> dict[str, Any]:
+    """A JSON-serialisable mapping with string keys, deep-copied (tuples become lists)."""
+    if not isinstance(value, Mapping):
+        raise BadRecord(f"{where} must be a dict, got {type(value).__name__}")
+    try:
+        out = json.loads(dump_json(value))
+    except (TypeError, ValueError) as err:
+        raise BadRecord(f"{where} is not plain JSON: {one_line(err, 120)}") from None
+    if not all(isinstance(k, str) for k in value):
+        raise BadRecord(f"{where} must have string keys")
+    return out
+
+
+def check_float_dict(where: str, value: Any) -> dict[str, float]:
+    """A mapping of layer name -> finite number."""
+    if not isinstance(value, Mapping):
+        raise BadRecord(f"{where} must be a dict, got {type(value).__name__}")
+    out: dict[str, float] = {}
+    for key, v in value.items():
+        if not isinstance(key, str):
+            raise BadRecord(f"{where} must have string keys, got {one_line(repr(key), 60)}")
+        out[key] = check_float(f"{where}[{key!r}]", v)
+    return out
+
+
+def dump_json(value: Any) -> str:
+    """Canonical JSON text (sorted keys, no NaN) for a stored dict."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def check_relative_path(where: str, value: Any) -> str:
+    """A relative POSIX path with no '..' part, normalised (`a//b/./c` -> `a/b/c`)."""
+    text = check_text(where, value, empty=False, limit=1000)
+    if "\0" in text or "\\" in text:
+        raise BadRecord(f"{where} must be a plain POSIX path, got {one_line(repr(text), 80)}")
+    path = PurePosixPath(text)
+    if path.is_absolute() or ".." in path.parts or not path.parts or path.as_posix() == ".":
+        raise BadRecord(f"{where} must be relative to the home folder, got {one_line(text, 80)}")
+    return path.as_posix()
+
+
+# ---- records ---------------------------------------------------------------------------------
+class _Record:
+    """Shared row/dict conversions for the frozen record dataclasses below."""
+
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Field name -> value, dict fields deep-copied."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        for key in _JSON_FIELDS.intersection(out):
+            out[key] = json.loads(dump_json(out[key]))
+        return out
+
+    def to_row(self) -> dict[str, Any]:
+        """Field name -> column value; dict fields as canonical JSON text."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        for key in _JSON_FIELDS.intersection(out):
+            out[key] = dump_json(out[key])
+        return out
+
+    @classmethod
+    def from_dict(cls: type[R], d: Mapping[str, Any]) -> R:
+        """Build from a mapping with exactly this record's field names (missing ones default)."""
+        if not isinstance(d, Mapping):
+            raise BadRecord(f"{cls.__name__}: expected a dict, got {type(d).__name__}")
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise BadRecord(f"{cls.__name__}: unknown field(s) {', '.join(map(str, unknown))}")
+        try:
+            return cls(**d)
+        except TypeError as err:
+            raise BadRecord(f"{cls.__name__}: {one_line(err, 160)}") from None
+
+    @classmethod
+    def from_row(cls: type[R], row: Mapping[str, Any]) -> R:
+        """Inverse of `to_row()`: JSON text columns are parsed back into dicts."""
+        d = dict(row)
+        for key in _JSON_FIELDS.intersection(d):
+            if isinstance(d[key], str):
+                d[key] = json.loads(d[key])
+        return cls.from_dict(d)
+
+
+@dataclass(frozen=True)
+class RunRecord(_Record):
+    """One run: a supernet trained on `dataset` over the search space `space` (a YAML-like dict).
+
+    `state` is one of `RUN_STATES`; `progress` is in [0, 1]; `settings` holds the launch options
+    (epochs, seed, ...). `updated_at` defaults to `created_at`.
+    """
+
+    name: str
+    owner: str = ""
+    dataset: str = ""
+    space: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    state: str = "queued"
+    progress: float = 0.0
+    message: str = ""
+    created_at: float = field(default_factory=now)
+    updated_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self._set("name", check_name("run.name", self.name, "run"))
+        self._set("owner", check_text("run.owner", self.owner, limit=200))
+        self._set("dataset", check_text("run.dataset", self.dataset, limit=200))
+        self._set("space", check_json_dict("run.space", self.space))
+        self._set("settings", check_json_dict("run.settings", self.settings))
+        self._set("state", check_choice("run.state", self.state, RUN_STATES))
+        self._set("progress", check_float("run.progress", self.progress, lo=0.0, hi=1.0))
+        self._set("message", check_text("run.message", self.message))
+        self._set("created_at", check_float("run.created_at", self.created_at))
+        updated = self.created_at if self.updated_at is None else self.updated_at
+        self._set("updated_at", check_float("run.updated_at", updated))
+
+
+@dataclass(frozen=True)
+class SearchRecord(_Record):
+    """One search of a run. `id` is unique across the store; `generation` is the last one done."""
+
+    id: str
+    run: str
+    strategy: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    state: str = "queued"
+    generation: int = 0
+    created_at: float = field(default_factory=now)
+    updated_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self._set("id", check_name("search.id", self.id, "search"))
+        self._set("run", check_name("search.run", self.run, "run"))
+        self._set("strategy", check_text("search.strategy", self.strategy, empty=False, limit=100))
+        self._set("settings", check_json_dict("search.settings", self.settings))
+        self._set("state", check_choice("search.state", self.state, SEARCH_STATES))
+        self._set("generation", check_int("search.generation", self.generation))
+        self._set("created_at", check_float("search.created_at", self.created_at))
+        updated = self.created_at if self.updated_at is None else self.updated_at
+        self._set("updated_at", check_float("search.updated_at", updated))
+
+
+@dataclass(frozen=True)
+class CandidateRecord(_Record):
+    """One subnet evaluated in a search, with weights inherited from the run's supernet.
+
+    `id` is the stable hash of `arch` (computed by the engine); `accuracy` is top-1 in [0, 1] on the
+    validation split; `energy_uj` is the paper's Eq. 3 in microjoules; `sops` are synaptic
+    operations; `firing_rate` is the mean rate and `firing_rates` / `layer_energy_uj` are per layer.
+    """
+
+    run: str
+    search: str
+    id: str
+    arch: dict[str, Any]
+    accuracy: float
+    energy_uj: float
+    params: int = 0
+    sops: float = 0.0
+    firing_rate: float = 0.0
+    firing_rates: dict[str, float] = field(default_factory=dict)
+    layer_energy_uj: dict[str, float] = field(default_factory=dict)
+    generation: int = 0
+    strategy: str = ""
+    worker: str = ""
+    created_at: float = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        self._set("run", check_name("candidate.run", self.run, "run"))
+        self._set("search", check_name("candidate.search", self.search, "search"))
+        self._set("id", check_name("candidate.id", self.id, "candidate id"))
+        arch = check_json_dict("candidate.arch", self.arch)
+        if not arch:
+            raise BadRecord("candidate.arch must not be empty")
+        self._set("arch", arch)
+        self._set("accuracy", check_float("candidate.accuracy", self.accuracy, lo=0.0, hi=1.0))
+        self._set("energy_uj", check_float("candidate.energy_uj", self.energy_uj, lo=0.0))
+        self._set("params", check_int("candidate.params", self.params))
+        self._set("sops", check_float("candidate.sops", self.sops, lo=0.0))
+        self._set("firing_rate", check_float("candidate.firing_rate", self.firing_rate, lo=0.0))
+        self._set("firing_rates", check_float_dict("candidate.firing_rates", self.firing_rates))
+        self._set(
+            "layer_energy_uj", check_float_dict("candidate.layer_energy_uj", self.layer_energy_uj)
+        )
+        self._set("generation", check_int("candidate.generation", self.generation))
+        self._set("strategy", check_text("candidate.strategy", self.strategy, limit=100))
+        self._set("worker", check_text("candidate.worker", self.worker, limit=200))
+        self._set("created_at", check_float("candidate.created_at", self.created_at))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The store's identity for this record: (search, id)."""
+        return (self.search, self.id)
+
+    def to_contract(self, fitness: float) -> dict[str, Any]:
+        """The public CANDIDATE object (see CONTRACT.md) with `fitness` = F_AEB."""
+        return {
+            "id": self.id,
+            "arch": json.loads(dump_json(self.arch)),
+            "accuracy": self.accuracy,
+            "energy_uj": self.energy_uj,
+            "params": self.params,
+            "firing_rate": self.firing_rate,
+            "fitness": float(fitness),
+            "generation": self.generation,
+        }
+
+    @classmethod
+    def from_eval(
+        cls,
+        result: Mapping[str, Any],
+        *,
+        run: str,
+        search: str,
+        generation: int = 0,
+        strategy: str = "",
+        worker: str = "",
+        created_at: float | None = None,
+    ) -> CandidateRecord:
+        """Build from an evaluation result as a plain dict (e.g. `engine`'s `EvalResult.to_dict()`).
+
+        `result` must hold `id`, `arch`, `accuracy`, `energy_uj` and may hold `params`, `sops`,
+        `firing_rate`, `firing_rates`, `layer_energy_uj`; other keys are ignored.
+        """
+        keys = (
+            "id",
+            "arch",
+            "accuracy",
+            "energy_uj",
+            "params",
+            "sops",
+            "firing_rate",
+            "firing_rates",
+            "layer_energy_uj",
+        )
+        missing = [k for k in keys[:4] if k not in result]
+        if missing:
+            raise BadRecord(f"evaluation result lacks {', '.join(missing)}")
+        d: dict[str, Any] = {k: result[k] for k in keys if k in result}
+        d.update(run=run, search=search, generation=generation, strategy=strategy, worker=worker)
+        if created_at is not None:
+            d["created_at"] = created_at
+        return cls.from_dict(d)
+
+
+@dataclass(frozen=True)
+class GenerationRecord(_Record):
+    """Summary of one generation of a search: Pareto hypervolume and the best candidate so far."""
+
+    search: str
+    generation: int
+    hypervolume: float = 0.0
+    best_id: str | None = None
+    best_fitness: float | None = None
+    evaluated: int = 0
+    created_at: float = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        self._set("search", check_name("generation.search", self.search, "search"))
+        self._set("generation", check_int("generation.generation", self.generation))
+        self._set("hypervolume", check_float("generation.hypervolume", self.hypervolume))
+        if self.best_id is not None:
+            self._set("best_id", check_name("generation.best_id", self.best_id, "candidate id"))
+        if self.best_fitness is not None:
+            self._set("best_fitness", check_float("generation.best_fitness", self.best_fitness))
+        self._set("evaluated", check_int("generation.evaluated", self.evaluated))
+        self._set("created_at", check_float("generation.created_at", self.created_at))
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.search, self.generation)
+
+
+@dataclass(frozen=True)
+class ArtefactRecord(_Record):
+    """A file written for a run: a `supernet` checkpoint or an exported `subnet`.
+
+    `path` is relative to the home folder (POSIX, no '..'); a `subnet` names its `candidate_id`,
+    a `supernet` has none.
+    """
+
+    run: str
+    kind: str
+    path: str
+    candidate_id: str | None = None
+    created_at: float = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        self._set("run", check_name("artefact.run", self.run, "run"))
+        self._set("kind", check_choice("artefact.kind", self.kind, ARTEFACT_KINDS))
+        self._set("path", check_relative_path("artefact.path", self.path))
+        if self.kind == "subnet" and self.candidate_id is None:
+            raise BadRecord("artefact.candidate_id is required for a subnet")
+        if self.kind == "supernet" and self.candidate_id is not None:
+            raise BadRecord("artefact.candidate_id must be empty for a supernet")
+        if self.candidate_id is not None:
+            cid = check_name("artefact.candidate_id", self.candidate_id, "candidate id")
+            self._set("candidate_id", cid)
+        self._set("created_at", check_float("artefact.created_at", self.created_at))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.run, self.path)
