@@ -41,6 +41,18 @@ _TOOLTIP = [
 ]
 
 
+def _size(drawn: pd.DataFrame) -> alt.Size | alt.SizeValue:
+    """Aggregated points grow with the number of candidates they stand for."""
+    most = int(drawn["count"].max()) if len(drawn) else 1
+    if most <= 1:
+        return alt.SizeValue(70)
+    return alt.Size(
+        "count:Q",
+        scale=alt.Scale(domain=[1, most], range=[50, 400]),
+        legend=alt.Legend(title="candidates per point"),
+    )
+
+
 def _renderer(chart: alt.TopLevelMixin, n_points: int) -> alt.TopLevelMixin:
     """SVG (one DOM node per point, which browser tests can click) for small charts."""
     if n_points <= SVG_MAX_POINTS:
@@ -75,27 +87,28 @@ def explorer_chart(
             x=_x(log),
             y=_y(),
             color=colour,
-            size=alt.Size(
-                "count:Q", scale=alt.Scale(range=[30, 300]), legend=None, title="candidates"
-            ),
+            size=_size(drawn),
             tooltip=_TOOLTIP,
         )
-        .add_params(pick, box)
+        .properties(name="points")
     )
     line = (
         alt.Chart(front.assign(series="Pareto front"))
         .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(color=FRONT_COLOR))
         .encode(x=_x(log), y=_y(), order="energy_uj:Q", tooltip=_TOOLTIP[:3])
+        .properties(name="front")
     )
     top_ring = (
         alt.Chart(top)
         .mark_point(shape="circle", size=220, strokeWidth=2, color=TOP_COLOR)
         .encode(x=_x(log), y=_y(), tooltip=[alt.Tooltip("rank:Q"), *_TOOLTIP[:3]])
+        .properties(name="top")
     )
     best_mark = (
         alt.Chart(best)
         .mark_point(shape="diamond", size=420, filled=True, color=BEST_COLOR, opacity=0.95)
         .encode(x=_x(log), y=_y(), tooltip=_TOOLTIP[:3])
+        .properties(name="best")
     )
     best_label = (
         alt.Chart(best.assign(label=f"best at alpha={alpha:.2f}"))
@@ -106,8 +119,15 @@ def explorer_chart(
         alt.Chart(selected)
         .mark_point(shape="square", size=300, strokeWidth=3, color=SELECTED_COLOR)
         .encode(x=_x(log), y=_y(), tooltip=_TOOLTIP[:3])
+        .properties(name="selected")
     )
-    chart = alt.layer(points, line, top_ring, sel, best_mark, best_label).properties(height=height)
+    # The candidate cloud is drawn last (on top) and carries both selections, so a click on a
+    # ringed or marked candidate lands on its own point. (Vega-Lite cannot share one point
+    # selection between layers.)
+    chart = alt.layer(line, top_ring, sel, best_mark, points, best_label).properties(height=height)
+    chart = chart.add_params(pick, box)
+    for param in chart.params:
+        param.views = ["points"]
     return _renderer(chart, len(drawn) + len(front) + len(top))
 
 
@@ -167,7 +187,7 @@ def hypervolume_chart(frame: pd.DataFrame, *, title: str | None = None) -> alt.C
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("generation:Q", title="generation", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("generation:O", title="generation", axis=alt.Axis(labelAngle=0)),
             y=alt.Y(
                 "hypervolume:Q", title="hypervolume (uJ x accuracy)", scale=alt.Scale(zero=False)
             ),

@@ -19,11 +19,11 @@ from storage.records import CandidateRecord, RunRecord
 LIVE_RUN_STATES: tuple[str, ...] = ("queued", "training", "searching")
 LIVE_EVERY_S = 2.0
 PAGES = {
-    "launch": "pages/launch.py",
-    "runs": "pages/runs.py",
-    "explorer": "pages/explorer.py",
-    "compare": "pages/compare.py",
-    "help": "pages/help.py",
+    "launch": "views/launch.py",
+    "runs": "views/runs.py",
+    "explorer": "views/explorer.py",
+    "compare": "views/compare.py",
+    "help": "views/help.py",
 }
 
 

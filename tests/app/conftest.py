@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,19 +94,9 @@ class Filled:
     records: dict[str, list[CandidateRecord]] = field(default_factory=dict)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh AUTOSPIKFORMER_HOME for the test."""
-    folder = tmp_path / "home"
-    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def filled(home: Path) -> Iterator[Filled]:
+def fill_store(store: DuckDBStore, home: Path) -> Filled:
     """One finished run with an evolution search (60 candidates, 3 generations) and a random
     search (40 candidates), plus a second, empty run that is still training."""
-    store = DuckDBStore(store_path())
     out = Filled(store=store, home=home)
     store.create_run(
         RunRecord(
@@ -117,12 +107,11 @@ def filled(home: Path) -> Iterator[Filled]:
             state="done",
             progress=1.0,
             created_at=1_700_000_000.0,
+            updated_at=1_700_000_754.0,
         )
     )
-    for sid, strategy, n, seed in (
-        (out.evolution, "evolution", 60, 1),
-        (out.random, "random", 40, 2),
-    ):
+    searches = ((out.evolution, "evolution", 60, 1), (out.random, "random", 40, 2))
+    for sid, strategy, n, seed in searches:
         store.create_search(
             SearchRecord(id=sid, run=out.run, strategy=strategy, state="done", generation=3)
         )
@@ -143,7 +132,14 @@ def filled(home: Path) -> Iterator[Filled]:
     store.create_run(
         RunRecord(name="digits-live", dataset="digits", state="training", progress=0.4)
     )
-    yield out
+    return out
+
+
+@pytest.fixture
+def filled(home: Path) -> Iterator[Filled]:
+    """`fill_store` on the test's home folder."""
+    store = DuckDBStore(store_path())
+    yield fill_store(store, home)
     store.close()
 
 
@@ -187,5 +183,11 @@ def app_at(page: str, params: dict[str, str] | None = None, *, timeout: float = 
     at.run()
     at.query_params.clear()
     at.query_params.update(params or {})
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     return at.run()
+
+
+@pytest.fixture
+def open_app() -> Callable[..., Any]:
+    """`open_app(page, params)`: the app on `page` with `params` in the URL (see `app_at`)."""
+    return app_at

@@ -12,13 +12,16 @@ from storage.errors import StoreError, one_line
 
 PAGE = "compare"
 K = "cp_"
+WHOLE_RUN = ""  # the scope option meaning every search of the run
 MODE_LABELS = {"runs": "Two fronts", "candidates": "Two candidates"}
 
 
 def _seed(view: viewstate.CompareView) -> None:
     ss = st.session_state
-    for field in ("mode", "run", "search", "run2", "search2", "a", "b", "alpha"):
+    for field in ("mode", "run", "run2", "a", "b", "alpha"):
         ss[K + field] = getattr(view, field)
+    ss[K + "search"] = view.search or WHOLE_RUN
+    ss[K + "search2"] = view.search2 or WHOLE_RUN
     ss[K + "seeded"] = False
 
 
@@ -27,9 +30,9 @@ def _view() -> viewstate.CompareView:
     return viewstate.CompareView(
         mode=ss.get(K + "mode") or viewstate.COMPARE_MODES[0],
         run=ss.get(K + "run"),
-        search=ss.get(K + "search"),
+        search=ss.get(K + "search") or None,
         run2=ss.get(K + "run2"),
-        search2=ss.get(K + "search2"),
+        search2=ss.get(K + "search2") or None,
         a=ss.get(K + "a"),
         b=ss.get(K + "b"),
         alpha=float(ss.get(K + "alpha", viewstate.DEFAULT_ALPHA)),
@@ -43,14 +46,14 @@ def _check_names(names: list[str]) -> None:
         run = ss.get(K + run_key)
         if run is not None and run not in names:
             st.error(f"Unknown run {run!r}: there is no run by that name. Pick one below.")
-            ss[K + run_key], ss[K + search_key] = None, None
+            ss[K + run_key], ss[K + search_key] = None, WHOLE_RUN
             continue
         search = ss.get(K + search_key)
-        if run is not None and search is not None:
+        if run is not None and search:
             ids = [s.id for s in ui.store().list_searches(run)]
             if search not in ids:
                 st.error(f"Unknown search {search!r} in run {run!r}; using the whole run.")
-                ss[K + search_key] = None
+                ss[K + search_key] = WHOLE_RUN
 
 
 def _defaults(names: list[str]) -> None:
@@ -70,7 +73,7 @@ def _defaults(names: list[str]) -> None:
 
 
 def _reset_search(key: str) -> None:
-    st.session_state[K + key] = None
+    st.session_state[K + key] = WHOLE_RUN
 
 
 def _scope_picker(label: str, names: list[str], run_key: str, search_key: str) -> None:
@@ -86,9 +89,9 @@ def _scope_picker(label: str, names: list[str], run_key: str, search_key: str) -
     searches = {s.id: s for s in ui.store().list_searches(run)} if run else {}
     cols[1].selectbox(
         f"{label}: scope",
-        [None, *searches],
+        [WHOLE_RUN, *searches],
         key=K + search_key,
-        format_func=lambda s: "whole run" if s is None else f"{s} ({searches[s].strategy})",
+        format_func=lambda s: f"{s} ({searches[s].strategy})" if s else "whole run",
     )
 
 

@@ -15,13 +15,14 @@ from storage.records import RunRecord
 
 PAGE = "explorer"
 K = "ex_"  # session-state key prefix of this page's widgets
+WHOLE_RUN = ""  # the scope option meaning every search of the run
 
 
 def _seed(view: viewstate.ExplorerView) -> None:
     """Seed the widgets from the URL (first visit, or a link opened in place)."""
     ss = st.session_state
     ss[K + "run"] = view.run
-    ss[K + "search"] = view.search
+    ss[K + "search"] = view.search or WHOLE_RUN
     ss[K + "alpha"] = view.alpha
     ss[K + "top"] = view.top
     ss[K + "page"] = view.page
@@ -36,7 +37,7 @@ def _seed(view: viewstate.ExplorerView) -> None:
 
 def _on_run_change() -> None:
     ss = st.session_state
-    ss[K + "search"] = None
+    ss[K + "search"] = WHOLE_RUN
     ss[K + "selection"] = ()
     ss[K + "box"] = None
     ss[K + "page"] = 1
@@ -51,7 +52,7 @@ def _view() -> viewstate.ExplorerView:
     ss = st.session_state
     return viewstate.ExplorerView(
         run=ss.get(K + "run"),
-        search=ss.get(K + "search"),
+        search=ss.get(K + "search") or None,
         alpha=float(ss.get(K + "alpha", viewstate.DEFAULT_ALPHA)),
         selection=tuple(ss.get(K + "selection", ())),
         page=int(ss.get(K + "page", 1)),
@@ -135,15 +136,14 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
     if chosen is None:
         return None
     searches = {s.id: s for s in ui.store().list_searches(chosen)}
-    if ss.get(K + "search") is not None and ss[K + "search"] not in searches:
+    if ss.get(K + "search") and ss[K + "search"] not in searches:
         st.error(f"Unknown search {ss[K + 'search']!r} in run {chosen!r}; showing the whole run.")
-        ss[K + "search"] = None
-    options: list[str | None] = [None, *searches]
+        ss[K + "search"] = WHOLE_RUN
     cols[1].selectbox(
         "Scope",
-        options,
+        [WHOLE_RUN, *searches],
         key=K + "search",
-        format_func=lambda s: "whole run" if s is None else f"{s} ({searches[s].strategy})",
+        format_func=lambda s: f"{s} ({searches[s].strategy})" if s else "whole run",
     )
     cols[2].slider(
         "alpha: weight of energy in F_AEB",
