@@ -57,19 +57,23 @@ def _check_names(names: list[str]) -> None:
 
 
 def _defaults(names: list[str]) -> None:
-    """Without a link: compare the newest run's first two searches (evolution vs random)."""
+    """Without a link: the newest searched run's first two searches (evolution vs random), or
+    the two newest searched runs."""
     ss = st.session_state
     if ss.get(K + "seeded"):
         return
     ss[K + "seeded"] = True
-    if ss.get(K + "run") is None and ss.get(K + "run2") is None:
-        newest = names[-1]
-        searches = [s.id for s in ui.store().list_searches(newest)]
-        ss[K + "run"], ss[K + "run2"] = newest, newest
-        if len(searches) >= 2:
-            ss[K + "search"], ss[K + "search2"] = searches[0], searches[1]
-        elif len(names) >= 2:
-            ss[K + "run2"] = names[-2]
+    if ss.get(K + "run") is not None or ss.get(K + "run2") is not None:
+        return
+    store = ui.store()
+    searched = [n for n in reversed(names) if store.list_searches(n)] or [names[-1]]
+    newest = searched[0]
+    searches = [s.id for s in store.list_searches(newest)]
+    ss[K + "run"], ss[K + "run2"] = newest, newest
+    if len(searches) >= 2:
+        ss[K + "search"], ss[K + "search2"] = searches[0], searches[1]
+    elif len(searched) >= 2:
+        ss[K + "run2"] = searched[1]
 
 
 def _reset_search(key: str) -> None:

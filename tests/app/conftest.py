@@ -174,12 +174,23 @@ def fake_tasks(monkeypatch: pytest.MonkeyPatch) -> FakeTasks:
     return fake
 
 
-def app_at(page: str, params: dict[str, str] | None = None, *, timeout: float = 30):
+def app_at(
+    page: str,
+    params: dict[str, str] | None = None,
+    *,
+    secrets: dict[str, Any] | None = None,
+    user: dict[str, Any] | None = None,
+    timeout: float = 30,
+):
     """An `AppTest` of the whole app, switched to `page` ("explorer", ...) with `params` in the
-    URL, after one run."""
+    URL (and optional Streamlit `secrets` and `st.user`), after one run."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=timeout)
+    if secrets:
+        at.secrets.update(secrets)
+    if user is not None:
+        at.user = dict(user)
     at.run()
     at.query_params.clear()
     at.query_params.update(params or {})

@@ -1,0 +1,46 @@
+"""The compare page: two fronts with hypervolumes, two candidates side by side, the knee."""
+
+from __future__ import annotations
+
+from app import frames
+
+
+def test_default_compares_the_newest_runs_two_searches(filled, open_app) -> None:
+    at = open_app("compare")
+    assert not at.exception
+    assert at.query_params["search"] == filled.evolution
+    assert at.query_params["search2"] == filled.random
+    labels = [m.label for m in at.metric]
+    assert labels == ["A: hypervolume", "B: hypervolume"]
+    # The fronts chart and one knee chart per side.
+    assert len(at.get("vega_lite_chart")) == 3
+
+
+def test_knee_lists_each_alpha_range_and_its_winner(filled, open_app) -> None:
+    at = open_app("compare", {"mode": "runs", "run": filled.run, "run2": filled.run})
+    segments = at.dataframe[0].value
+    points = frames.load_points(filled.store, filled.run)
+    expected = frames.knee_segments(frames.knee(points))
+    assert segments["id"].tolist() == expected["id"].tolist()
+    assert segments["alpha_from"].iloc[0] == 0.0 and segments["alpha_to"].iloc[-1] == 1.0
+
+
+def test_two_candidates_side_by_side(filled, open_app) -> None:
+    a = filled.records[filled.evolution][0]
+    b = filled.records[filled.random][1]
+    params = {"mode": "candidates", "run": filled.run, "a": a.id, "b": b.id, "alpha": "0.5"}
+    at = open_app("compare", params)
+    assert not at.exception
+    table = at.table[0].value
+    assert list(table.columns) == ["A", "B"]
+    shown = [m.value for m in at.markdown]
+    assert any(f"Candidate `{a.id}`" in m for m in shown)
+    assert any(f"Candidate `{b.id}`" in m for m in shown)
+    assert {k: str(v) for k, v in at.query_params.items()} == params
+
+
+def test_unknown_candidate_and_run_are_clear_messages(filled, open_app) -> None:
+    at = open_app("compare", {"mode": "candidates", "run": filled.run, "a": "feedfacefeedface"})
+    assert any("unknown candidate 'feedfacefeedface'" in e.value for e in at.error)
+    at = open_app("compare", {"run": "ghost", "run2": filled.run})
+    assert any("Unknown run 'ghost'" in e.value for e in at.error)

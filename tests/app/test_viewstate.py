@@ -1,0 +1,68 @@
+"""URL view state: parsing, defaults, one-line problems and round trips."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import viewstate
+from app.viewstate import CompareView, ExplorerView
+
+
+def test_explorer_view_round_trips_through_params() -> None:
+    view = ExplorerView(
+        run="r1",
+        search="r1.evolution.1",
+        alpha=0.37,
+        selection=("aaaa", "bbbb"),
+        page=2,
+        top=5,
+        color="strategy",
+        log=True,
+        box=(0.1, 2.5, 0.6, 0.9),
+    )
+    parsed, problems = viewstate.parse_explorer(view.to_params())
+    assert problems == []
+    assert parsed == view
+
+
+def test_defaults_are_left_out_of_the_link() -> None:
+    assert ExplorerView(run="r1").to_params() == {"run": "r1", "alpha": "0.5"}
+
+
+@pytest.mark.parametrize("text", ["abc", "1.5", "-0.1", "nan", "inf"])
+def test_bad_alpha_falls_back_with_a_message(text: str) -> None:
+    view, problems = viewstate.parse_explorer({"run": "r1", "alpha": text})
+    assert view.alpha == viewstate.DEFAULT_ALPHA
+    assert len(problems) == 1 and "alpha=" in problems[0] and "[0, 1]" in problems[0]
+    assert "\n" not in problems[0]
+
+
+def test_list_values_take_the_last_one() -> None:
+    view, _ = viewstate.parse_explorer({"alpha": ["0.1", "0.9"]})
+    assert view.alpha == 0.9
+
+
+def test_selection_is_deduplicated_and_malformed_ids_reported() -> None:
+    view, problems = viewstate.parse_explorer({"selection": "aa,bb,aa,../x"})
+    assert view.selection == ("aa", "bb")
+    assert any("malformed" in p for p in problems)
+
+
+def test_bad_run_name_and_box_are_reported() -> None:
+    view, problems = viewstate.parse_explorer({"run": "../etc", "box": "1,2,3"})
+    assert view.run is None and view.box is None
+    assert len(problems) == 2
+
+
+def test_compare_view_round_trips() -> None:
+    view = CompareView(mode="candidates", run="r1", a="aaaa", b="bbbb", alpha=0.8)
+    parsed, problems = viewstate.parse_compare(view.to_params())
+    assert problems == [] and parsed == view
+
+
+def test_share_link_points_at_the_page() -> None:
+    link = viewstate.share_link(
+        "http://localhost:8501/explorer?run=old", "explorer", {"run": "r 1", "alpha": "0.5"}
+    )
+    assert link == "http://localhost:8501/explorer?run=r+1&alpha=0.5"
+    assert viewstate.share_link(None, "explorer", {"run": "r1"}) == "explorer?run=r1"
