@@ -43,24 +43,27 @@ def _scope_version(run: str, search: str | None) -> tuple[str, int]:
     return (str(paths.store_path()), store().count_candidates(run, search))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+# Frames are cached as resources (shared, never copied: 100,000 rows stay cheap) and treated as
+# read-only by every caller. The scope's candidate count is part of the key, so they refresh as a
+# search records more.
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _points(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
     return frames.load_points(_open(path), run, search)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _front(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
     return frames.front(_points(path, run, search, version))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _cloud(path: str, run: str, search: str | None, version: int, log: bool) -> pd.DataFrame:
     points = _points(path, run, search, version)
     keep = _front(path, run, search, version)["id"]
     return frames.thin(points, keep, log_energy=log)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _knee(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
     return frames.knee(_points(path, run, search, version))
 
