@@ -50,8 +50,11 @@ class ElasticBatchNorm(nn.modules.batchnorm._BatchNorm):
 
     def forward(self, x: torch.Tensor, num_features: int | None = None) -> torch.Tensor:
         c = num_features or self.num_features
+        factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative moving average, as nn.BatchNorm does
+                factor = 1.0 / float(self.num_batches_tracked)
         use_batch_stats = self.training or not self.track_running_stats
         return F.batch_norm(
             x,
@@ -60,7 +63,7 @@ class ElasticBatchNorm(nn.modules.batchnorm._BatchNorm):
             self.weight[:c] if self.affine else None,
             self.bias[:c] if self.affine else None,
             use_batch_stats,
-            self.momentum if self.momentum is not None else 0.1,
+            factor,
             self.eps,
         )
 

@@ -243,6 +243,41 @@ def load_search(store: Store, run: str, search_id: str, evaluate) -> tuple[Searc
     return search, spec
 
 
+def _dataset_param_counter(dataset: str):
+    from engine.spikformer import ModelShape, count_params
+
+    spec = data.dataset_spec(dataset)
+    shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
+    return lambda arch: count_params(arch, shape)
+
+
+def validate_search(spec: SearchSpec, config: TrainConfig) -> None:
+    """Check a search of a run trained with `config` before the run exists: the settings, and that
+    some arch of the space meets `param_limit`. Raises what `create_search` would raise."""
+    space = SearchSpace.from_dict(config.space)
+    counter = _dataset_param_counter(config.dataset)
+    make_search(spec.strategy, space, spec.config(), _no_evaluate, param_count=counter)
+
+
+def search_from_state(
+    run: str, search_id: str, spec: SearchSpec, space: SearchSpace, evaluate, *, fresh: bool = False
+) -> Search:
+    """Search `search_id` of `run` resumed from its saved state, or at generation 0 when no state
+    is saved yet (or `fresh`). Unlike `load_search`, settings come from the arguments, not the
+    store, so a task can step a search whose record is not written yet."""
+    path = _state_path(run, search_id)
+    counter = _param_counter(run)
+    if fresh or not path.exists():
+        return make_search(spec.strategy, space, spec.config(), evaluate, param_count=counter)
+    state = json.loads(path.read_text())
+    return resume_search(space, spec.config(), evaluate, state, param_count=counter)
+
+
+def search_state_path(run: str, search_id: str) -> Path:
+    """Where the state of search `search_id` of `run` is saved."""
+    return _state_path(run, search_id)
+
+
 def make_evaluator(run: str, eval_seed: int = 0, device: str = "cpu"):
     """The injected `evaluate` for a run: inherited weights, BN recalibration, val split."""
     from engine.evaluate import SubnetEvaluator, load_supernet

@@ -1,16 +1,27 @@
-"""One module per `autospikformer` command: HELP, add_arguments(parser), run(args) -> dict|None."""
+"""One module per `autospikformer` command: HELP, add_arguments(parser), run(args) -> dict|None.
+
+Modules are imported when the parser is built, in this order (the order of `--help`).
+"""
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
-from app.commands import candidates, evaluate, export, report, search, train
+NAMES = (
+    "train",
+    "search",
+    "candidates",
+    "export",
+    "evaluate",
+    "report",
+    "launch",
+    "status",
+    "cancel",
+    "worker",
+    "up",
+)
 
-COMMANDS: dict[str, ModuleType] = {
-    "train": train,
-    "search": search,
-    "candidates": candidates,
-    "export": export,
-    "evaluate": evaluate,
-    "report": report,
-}
+
+def load_commands() -> dict[str, ModuleType]:
+    return {name: importlib.import_module(f"app.commands.{name}") for name in NAMES}

@@ -1,0 +1,64 @@
+"""Shared fixtures: every test gets its own AUTOSPIKFORMER_HOME; a tiny trained supernet."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TINY_SPACE = """\
+# A tiny joint space for tests: trains in seconds on 2 CPU cores.
+embed_dim: [16, 32]
+depth: [1, 2]
+mlp_ratio: [2, 4]
+num_heads: [2, 4]
+time_steps: [1, 2]
+threshold: [0.6, 1.0, 1.4]
+tau: [1.5, 2, 10]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test writes into a fresh home folder, never into the repo."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def home(_home: Path) -> Path:
+    return _home
+
+
+@pytest.fixture(scope="session")
+def tiny_space_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("spaces") / "tiny.yaml"
+    path.write_text(TINY_SPACE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, tiny_space_file: Path) -> Path:
+    """A home folder holding run `tiny`: a supernet on digits trained for 2 epochs."""
+    from tasks import pipeline
+
+    home = tmp_path_factory.mktemp("trained")
+    old = os.environ.get("AUTOSPIKFORMER_HOME")
+    os.environ["AUTOSPIKFORMER_HOME"] = str(home)
+    try:
+        spec = pipeline.RunSpec(
+            name="tiny", dataset="digits", space=str(tiny_space_file), epochs=2, lr=5e-3,
+            batch_size=64,
+        )
+        store = pipeline.open_store()
+        pipeline.ensure_run(store, spec, spec.validate())
+        pipeline.train_run(store, "tiny", device="cpu")
+        store.update_run("tiny", state="done", progress=1.0)
+    finally:
+        if old is None:
+            os.environ.pop("AUTOSPIKFORMER_HOME", None)
+        else:
+            os.environ["AUTOSPIKFORMER_HOME"] = old
+    return home

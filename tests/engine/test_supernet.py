@@ -1,0 +1,121 @@
+"""Supernet: weight entanglement, extraction equality, state reset, backward, param counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.space import SearchSpace
+from engine.spikformer import ModelShape, count_params
+from engine.supernet import Supernet
+
+SHAPES = {
+    "digits-tiny": (1, 10, 16),
+    "cifar-small": (3, 10, 16),  # 16 px keeps it fast; equality is about the weights
+    "cifar-large": (3, 100, 16),
+    "cifar-snn": (3, 10, 16),
+}
+
+
+def _trained_like(net: Supernet, seed: int) -> Supernet:
+    """Give BN non-trivial statistics so extraction copies something that matters."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return net.eval()
+
+
+@pytest.mark.parametrize("preset", list(SHAPES))
+def test_extracted_subnet_equals_supernet(preset: str) -> None:
+    torch.manual_seed(0)
+    c, k, s = SHAPES[preset]
+    space = SearchSpace.preset(preset)
+    net = _trained_like(Supernet(space, in_channels=c, num_classes=k, image_size=s), 0)
+    rng = np.random.default_rng(0)
+    x = torch.randn(2, c, s, s) * 2
+    worst = 0.0
+    with torch.no_grad():
+        for _ in range(20):
+            arch = space.sample(rng)
+            sub = net.extract(arch).eval()
+            worst = max(worst, float((net(x, arch) - sub(x)).abs().max()))
+            assert sum(p.numel() for p in sub.parameters()) == count_params(arch, net.shape)
+    assert worst <= 1e-5
+
+
+def test_no_state_leaks_between_calls() -> None:
+    space = SearchSpace.preset("digits-tiny")
+    net = _trained_like(Supernet(space, in_channels=1, num_classes=10, image_size=16), 1)
+    rng = np.random.default_rng(1)
+    a, b = space.sample(rng), space.sample(rng)
+    x = torch.randn(4, 1, 16, 16) * 3
+    with torch.no_grad():
+        first = net(x, a)
+        net(x, b)  # different thresholds, taus, T and widths in between
+        assert torch.equal(net(x, a), first)
+        assert torch.equal(net(x, a), first)  # membrane potentials are reset every call
+
+
+def test_backward_reaches_only_the_active_slices() -> None:
+    space = SearchSpace.preset("digits-tiny")
+    net = Supernet(space, in_channels=1, num_classes=10, image_size=16).train()
+    arch = space.smallest()
+    x = torch.randn(8, 1, 16, 16) * 3
+    loss = torch.nn.functional.cross_entropy(net(x, arch), torch.arange(8) % 10)
+    loss.backward()
+    w = net.blocks[0].mlp.fc1_linear.weight
+    assert w.grad is not None and torch.isfinite(w.grad).all()
+    hidden, d = arch.mlp_hidden(0), arch.embed_dim
+    assert w.grad[:hidden, :d].abs().sum() > 0
+    assert w.grad[hidden:].abs().sum() == 0 and w.grad[:, d:].abs().sum() == 0
+    unused = net.blocks[arch.depth].mlp.fc1_linear.weight  # blocks beyond depth are skipped
+    assert unused.grad is None
+
+
+def test_event_input_uses_first_t_frames() -> None:
+    space = SearchSpace.preset("digits-tiny")
+    net = _trained_like(Supernet(space, in_channels=1, num_classes=10, image_size=16), 2)
+    arch = space.smallest()  # T = 1
+    x = torch.rand(2, 4, 1, 16, 16) * 3
+    changed = x.clone()
+    changed[:, 1:] = 0  # frames beyond T do not matter
+    with torch.no_grad():
+        assert torch.equal(net(x, arch), net(changed, arch))
+        with pytest.raises(ValueError, match="frames"):
+            net(x[:, :0], arch)
+
+
+def test_param_count_matches_spikingjelly_spikformer_cifar10() -> None:
+    """Extracted 4-384 subnet vs spikingjelly's reference `spikformer_cifar10()` (9,310,906).
+
+    They agree exactly: like spikingjelly, the q/k/v/proj and MLP projections have no bias (each
+    is followed by BN, which makes a bias redundant), all convs are bias-free, and the head has
+    one. ZK-Zhou's original code uses nn.Linear with bias (+13,824 parameters for 4-384).
+    """
+    from spikingjelly.activation_based.model.spikformer import spikformer_cifar10
+
+    ref = sum(p.numel() for p in spikformer_cifar10().parameters())
+    space = SearchSpace.preset("cifar-snn")
+    net = Supernet(space, in_channels=3, num_classes=10, image_size=32)
+    sub = net.extract(space.largest())
+    assert sum(p.numel() for p in sub.parameters()) == ref == 9_310_906
+    assert count_params(space.largest(), ModelShape(3, 10, 32)) == ref
+
+
+def test_alternate_choice_sets_snn_parameters() -> None:
+    space = SearchSpace.preset("digits-tiny")
+    net = Supernet(space, in_channels=1, num_classes=10, image_size=16).eval()
+    arch = space.sample(np.random.default_rng(5))
+    with torch.no_grad():
+        net(torch.randn(1, 1, 16, 16), arch)
+    for i in range(arch.depth):
+        block = net.blocks[i]
+        assert block.mlp.fc1_lif.v_threshold == arch.thresholds[i]
+        assert block.attn.q_lif.tau == arch.taus[i]
+        assert block.attn.attn_lif.v_threshold == 0.5  # Spikformer's attention threshold
