@@ -1,0 +1,159 @@
+"""The Celery app: broker and result backend on `REDIS_URL` (or the embedded server), two queues.
+
+Queues:
+    gpu: `train_epoch` (one epoch from the last checkpoint) and `evaluate_slice` (a few archs of one
+         generation). Run one worker per accelerator on it.
+    cpu: `advance` (search bookkeeping) and `record` (the only writes to the store). Run exactly one
+         worker on it, with concurrency 1: that worker is the store's single writer (the recorder).
+
+Settings are read once from the environment into the frozen `TaskSettings` (`SETTINGS`); the
+Celery configuration is derived from it lazily, so importing this module starts nothing. The broker
+URL is resolved when Celery first needs its configuration: `REDIS_URL`, else the embedded server
+under the home folder (`tasks.broker.ensure()`), started if none is running.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+GPU_QUEUE = "gpu"
+CPU_QUEUE = "cpu"
+QUEUES = (GPU_QUEUE, CPU_QUEUE)
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """Deployment settings of the task layer (environment variable in brackets).
+
+    Args:
+        redis_url: broker and result backend [REDIS_URL]; None: the embedded server.
+        visibility_timeout_s: how long a delivered, unacknowledged task may run before Redis hands
+            it to another worker [AUTOSPIKFORMER_VISIBILITY_TIMEOUT]. Must exceed the longest task
+            (one epoch of the largest space on one GPU: minutes), else a running task is re-run.
+            Also the lifetime of the "already enqueued" marks and the training lock.
+        restore_interval_s: how often a worker looks for tasks whose visibility timeout expired
+            (those of a worker that died) [AUTOSPIKFORMER_RESTORE_INTERVAL].
+        result_expires_s: how long task results stay in the backend.
+        slice_size: archs per `evaluate_slice` task [AUTOSPIKFORMER_SLICE_SIZE].
+        sweep_interval_s: how often the recorder re-kicks unfinished runs, to recover work whose
+            messages were lost (a Redis restart without persistence) [AUTOSPIKFORMER_SWEEP_S].
+        max_deliveries: a task delivered this often (it keeps killing its worker, e.g. out of
+            memory) fails its run instead of looping [AUTOSPIKFORMER_MAX_DELIVERIES].
+        torch_threads: intra-op threads per worker process; 0 keeps torch's default
+            [AUTOSPIKFORMER_TORCH_THREADS].
+    """
+
+    redis_url: str | None = None
+    visibility_timeout_s: int = 2 * 3600
+    restore_interval_s: int = 10
+    result_expires_s: int = 24 * 3600
+    slice_size: int = 2
+    sweep_interval_s: float = 30.0
+    max_deliveries: int = 5
+    torch_threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.visibility_timeout_s < 1 or self.restore_interval_s < 1:
+            raise ValueError("visibility timeout and restore interval must be >= 1 s")
+        if self.slice_size < 1 or self.max_deliveries < 1 or self.sweep_interval_s <= 0:
+            raise ValueError("slice size, max deliveries and sweep interval must be positive")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TaskSettings:
+        env = os.environ if environ is None else environ
+
+        def number(name: str, default: float, kind: type = int) -> Any:
+            raw = env.get(name, "").strip()
+            try:
+                return kind(raw) if raw else default
+            except ValueError:
+                raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            visibility_timeout_s=number("AUTOSPIKFORMER_VISIBILITY_TIMEOUT", 2 * 3600),
+            restore_interval_s=number("AUTOSPIKFORMER_RESTORE_INTERVAL", 10),
+            slice_size=number("AUTOSPIKFORMER_SLICE_SIZE", 2),
+            sweep_interval_s=number("AUTOSPIKFORMER_SWEEP_S", 30.0, float),
+            max_deliveries=number("AUTOSPIKFORMER_MAX_DELIVERIES", 5),
+            torch_threads=number("AUTOSPIKFORMER_TORCH_THREADS", 0),
+        )
+
+
+def broker_url(settings: TaskSettings) -> str:
+    """`REDIS_URL`, else the URL of the embedded server (started, owned by this process, if none
+    is running)."""
+    if settings.redis_url:
+        return settings.redis_url
+    from tasks import broker
+
+    return broker.ensure().url
+
+
+def celery_config(settings: TaskSettings, url: str) -> dict[str, Any]:
+    """The Celery configuration for `settings`, each setting with the reason for it."""
+    return {
+        "broker_url": url,
+        "result_backend": url,
+        # Nothing waits on task results (progress and records live in the store), so results are
+        # not kept; a caller that wants one can still ask per call. Kept ones expire after a day.
+        "task_ignore_result": True,
+        "result_expires": settings.result_expires_s,
+        # Acknowledge after the task ran, not when it was received: a worker that dies mid-task
+        # leaves the message unacknowledged, and Redis redelivers it (every task is idempotent).
+        "task_acks_late": True,
+        # A pool process killed under a task (OOM killer, kill -9) requeues the message instead of
+        # acknowledging it as failed.
+        "task_reject_on_worker_lost": True,
+        # Reserve one message at a time per process: a long epoch must not hold back queued
+        # evaluations that another (idle) worker could take.
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": {
+            # Redis redelivers a task not acknowledged within this time, so it must be longer than
+            # the longest task, or a healthy long task runs twice.
+            "visibility_timeout": settings.visibility_timeout_s,
+            # Look for expired deliveries this often, at every scan (kombu's default scans only
+            # every 10th time), so a dead worker's task comes back soon after its timeout.
+            "unacked_restore_interval": settings.restore_interval_s,
+            "unacked_restore_throttle": 1,
+        },
+        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
+        # Publishing retries for a while when Redis is briefly away (a restart) instead of failing.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": 20,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 2.0,
+        },
+        # Workers keep reconnecting while Redis restarts, and a running task carries on meanwhile.
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        "task_queues": (Queue(GPU_QUEUE), Queue(CPU_QUEUE)),
+        "task_default_queue": CPU_QUEUE,
+        # Training and evaluation need the accelerator; bookkeeping and store writes do not.
+        "task_routes": {
+            "tasks.train_epoch": {"queue": GPU_QUEUE},
+            "tasks.evaluate_slice": {"queue": GPU_QUEUE},
+            "tasks.advance": {"queue": CPU_QUEUE},
+            "tasks.record": {"queue": CPU_QUEUE},
+        },
+        # Plain JSON on the wire: no pickle, readable by any client.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+    }
+
+
+SETTINGS = TaskSettings.from_env()
+
+app = Celery("autospikformer", include=["tasks.jobs"])
+# A promise: evaluated on first use of `app.conf`, so importing this module starts no server.
+app.add_defaults(lambda: celery_config(SETTINGS, broker_url(SETTINGS)))

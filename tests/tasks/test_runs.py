@@ -1,0 +1,94 @@
+"""A launched run on real workers: it completes, survives killed workers, and can be cancelled."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from tests.tasks.conftest import Service, wait_for
+
+ENDED = ("done", "failed", "cancelled")
+
+
+@pytest.fixture(scope="module")
+def reference(service: Service) -> dict:
+    """Run r1 from launch to its end with one `autospikformer worker` on both queues."""
+    worker = service.worker(log="reference")
+    service.launch("r1")
+    state = service.wait_state("r1", ENDED, timeout=300)
+    service.kill(worker, signal.SIGTERM)
+    return {"state": state, "candidates": service.candidate_set("r1")}
+
+
+def test_launch_with_one_worker_reaches_done(service: Service, reference: dict) -> None:
+    assert reference["state"] == "done", service.store().get_run("r1").message
+    status = service.cli_json("status", "--run", "r1")
+    assert status["state"] == "done"
+    assert status["progress"] == 1.0
+    assert status["generation"] == 2
+    listed = service.cli_json("candidates", "--run", "r1")["candidates"]
+    assert {c["id"] for c in listed} == set(reference["candidates"])
+    generations = service.store().generations("r1.evolution.1")
+    assert [g.generation for g in generations] == [0, 1]
+    assert generations[-1].evaluated == len(listed) > 4  # both generations evaluated something
+    assert status["best"]["id"] == listed[0]["id"]
+
+
+def test_killed_workers_leave_the_result_unchanged(service: Service, reference: dict) -> None:
+    """kill -9 the gpu worker mid-training and again mid-search: the same candidates, once each."""
+    service.worker("--queues", "cpu", log="recorder")
+    gpu = service.worker("--queues", "gpu", log="gpu-1")
+    service.launch("r2")
+    checkpoints = service.home / "runs" / "r2" / "checkpoints"
+    wait_for(lambda: service.run_state("r2") == "training", 120, "training to start")
+    service.kill(gpu)
+    assert not (checkpoints / "epoch-0002.safetensors").exists()  # killed before training ended
+
+    gpu = service.worker("--queues", "gpu", log="gpu-2")
+    results = service.home / "runs" / "r2" / "searches" / "r2.evolution.1.results"
+    wait_for(lambda: list(results.glob("*.json")), 240, "the first evaluation of the search")
+    service.kill(gpu)
+    assert service.run_state("r2") == "searching"
+
+    service.worker("--queues", "gpu", log="gpu-3")
+    assert service.wait_state("r2", ENDED, timeout=300) == "done"
+    assert service.candidate_set("r2") == reference["candidates"]
+    assert service.duplicated_rows() == 0
+    service.stop_all()
+
+
+def test_cancel_stops_at_the_next_task(service: Service) -> None:
+    service.worker("--queues", "cpu", log="recorder-cancel")
+    service.worker("--queues", "gpu", log="gpu-cancel")
+    service.launch("r3")
+    wait_for(lambda: service.run_state("r3") == "training", 120, "training to start")
+    status = service.cli_json("cancel", "--run", "r3")
+    assert status["state"] == "cancelled"
+    checkpoints = service.home / "runs" / "r3" / "checkpoints"
+    # The epoch in flight finishes (its checkpoint is kept); nothing after it runs.
+    wait_for(lambda: (checkpoints / "epoch-0001.safetensors").exists(), 120, "epoch 1 to end")
+    recorder_log = service.home / "logs" / "recorder-cancel.log"
+    wait_for(
+        lambda: "'skipped': 'cancelled'" in recorder_log.read_text(), 60, "advance to stop the run"
+    )
+    assert not (checkpoints / "epoch-0002.safetensors").exists()
+    assert service.run_state("r3") == "cancelled"
+    assert service.store().list_searches("r3") == []
+    assert service.store().get_run("r3").message == "cancelled by request"
+    service.stop_all()
+
+
+def test_a_task_failure_fails_the_run_with_one_line(service: Service) -> None:
+    service.launch("r4")
+    blocker = service.home / "runs" / "r4" / "checkpoints"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the checkpoint folder should be")
+    service.worker(log="failing")
+    assert service.wait_state("r4", ENDED, timeout=180) == "failed"
+    message = service.store().get_run("r4").message
+    assert message.startswith("training epoch 1 failed:")
+    assert "\n" not in message
+    status = service.cli_json("status", "--run", "r4")
+    assert status["state"] == "failed" and status["message"] == message
+    service.stop_all()
