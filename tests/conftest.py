@@ -49,7 +49,11 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory, tiny_space_file: Path
     os.environ["AUTOSPIKFORMER_HOME"] = str(home)
     try:
         spec = pipeline.RunSpec(
-            name="tiny", dataset="digits", space=str(tiny_space_file), epochs=2, lr=5e-3,
+            name="tiny",
+            dataset="digits",
+            space=str(tiny_space_file),
+            epochs=2,
+            lr=5e-3,
             batch_size=64,
         )
         store = pipeline.open_store()

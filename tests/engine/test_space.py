@@ -69,18 +69,36 @@ def test_size_counts_per_block_genes() -> None:
     ("text", "field"),
     [
         ("embed_dim: [192\ndepth: [2]", "malformed YAML"),
-        ("embed_dim: []\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
-         "threshold: [1]\ntau: [2]", "embed_dim"),
-        ("embed_dim: [192]\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [5]\ntime_steps: [4]\n"
-         "threshold: [1]\ntau: [2]", "num_heads"),
-        ("embed_dim: [192]\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
-         "threshold: [1]\ntau: [2]\nwidth: [3]", "width"),
-        ("embed_dim: [192]\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
-         "threshold: [1]", "tau"),
-        ("embed_dim: [192]\ndepth: [two]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
-         "threshold: [1]\ntau: [2]", "depth"),
-        ("embed_dim: [192]\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
-         "threshold: [1]\ntau: [0.5]", "tau"),
+        (
+            "embed_dim: []\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
+            "threshold: [1]\ntau: [2]",
+            "embed_dim",
+        ),
+        (
+            "embed_dim: [192]\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [5]\ntime_steps: [4]\n"
+            "threshold: [1]\ntau: [2]",
+            "num_heads",
+        ),
+        (
+            "embed_dim: [192]\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
+            "threshold: [1]\ntau: [2]\nwidth: [3]",
+            "width",
+        ),
+        (
+            "embed_dim: [192]\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
+            "threshold: [1]",
+            "tau",
+        ),
+        (
+            "embed_dim: [192]\ndepth: [two]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
+            "threshold: [1]\ntau: [2]",
+            "depth",
+        ),
+        (
+            "embed_dim: [192]\ndepth: [2]\nmlp_ratio: [4]\nnum_heads: [6]\ntime_steps: [4]\n"
+            "threshold: [1]\ntau: [0.5]",
+            "tau",
+        ),
         ("- just a list", "mapping"),
     ],
 )
