@@ -78,6 +78,8 @@ def explorer_chart(
     box = alt.selection_interval(name=BOX, encodings=["x", "y"])
     if color == "strategy":
         colour = alt.Color("strategy:N", title="strategy", scale=alt.Scale(scheme="set1"))
+    elif drawn["generation"].nunique() <= 12:
+        colour = alt.Color("generation:O", title="generation", scale=alt.Scale(scheme="viridis"))
     else:
         colour = alt.Color("generation:Q", title="generation", scale=alt.Scale(scheme="viridis"))
     points = (
@@ -159,7 +161,7 @@ def fronts_chart(
     colour = alt.Color(f"{group}:N", title=group, scale=alt.Scale(scheme="set1"))
     cloud = (
         alt.Chart(points)
-        .mark_circle(opacity=0.35, size=30)
+        .mark_circle(opacity=0.45, size=60)
         .encode(x=_x(log), y=_y(), color=colour, tooltip=[f"{group}:N", *_TOOLTIP[:3]])
     )
     lines = (

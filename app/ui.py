@@ -235,7 +235,8 @@ def candidate_panel(store_: Store, run: str, record: CandidateRecord, *, key: st
     cols[1].metric("embed dim", arch.get("embed_dim"))
     cols[2].metric("blocks", arch.get("depth"))
     cols[3].metric("mean firing rate", f"{record.firing_rate:.3f}")
-    st.table(frames.block_table(arch).set_index("block"))
+    blocks = frames.block_table(arch).set_index("block")
+    st.table(blocks.style.format({"MLP ratio": "{:g}", "threshold": "{:g}", "tau": "{:g}"}))
     left, right = st.columns(2)
     with left:
         st.markdown("**Energy per layer** (uJ)")

@@ -202,3 +202,9 @@ def app_at(
 def open_app() -> Callable[..., Any]:
     """`open_app(page, params)`: the app on `page` with `params` in the URL (see `app_at`)."""
     return app_at
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "e2e: end-to-end browser test against `autospikformer up` (run alone: -m e2e)"
+    )
