@@ -199,6 +199,12 @@ def app_at(
 
 
 @pytest.fixture
+def make_records() -> Callable[..., list[CandidateRecord]]:
+    """`make_candidates`, for tests that add more candidates."""
+    return make_candidates
+
+
+@pytest.fixture
 def open_app() -> Callable[..., Any]:
     """`open_app(page, params)`: the app on `page` with `params` in the URL (see `app_at`)."""
     return app_at

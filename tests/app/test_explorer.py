@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from app import frames
+from storage.records import SearchRecord
+
 BEST = re.compile(r"Best at alpha=([0-9.]+): `([0-9a-f]+)`")
 
 
@@ -120,3 +123,40 @@ def test_live_run_without_candidates_says_so(filled, open_app) -> None:
     at = open_app("explorer", {"run": "digits-live"})
     assert not at.exception
     assert any("No candidates yet" in i.value for i in at.info)
+
+
+def drawn_caption(at) -> str:
+    return next(c.value for c in at.caption if "points drawn" in c.value)
+
+
+def test_many_candidates_are_thinned_for_drawing_but_the_front_stays_exact(
+    filled, open_app, make_records
+) -> None:
+    big = f"{filled.run}.evolution.2"
+    filled.store.create_search(
+        SearchRecord(id=big, run=filled.run, strategy="evolution", state="done")
+    )
+    filled.store.add_candidates(make_records(filled.run, big, 5000, seed=7))
+    at = open_app("explorer", {"run": filled.run, "search": big})
+    assert not at.exception
+    caption = drawn_caption(at)
+    front = frames.front(frames.load_points(filled.store, filled.run, big))
+    assert "5,000 candidates" in caption and "aggregated" in caption
+    assert f"Pareto front of {len(front)}" in caption
+    drawn = int(re.search(r"([\d,]+) points drawn", caption)[1].replace(",", ""))
+    assert drawn < 5000
+
+
+def test_the_explorer_picks_up_new_candidates_of_a_live_run(filled, open_app, make_records):
+    search = "digits-live.evolution.1"
+    filled.store.update_run("digits-live", state="searching")
+    filled.store.create_search(
+        SearchRecord(id=search, run="digits-live", strategy="evolution", state="searching")
+    )
+    records = make_records("digits-live", search, 10, seed=3)
+    filled.store.add_candidates(records[:4])
+    at = open_app("explorer", {"run": "digits-live"})
+    assert drawn_caption(at).startswith("4 candidates")
+    filled.store.add_candidates(records[4:])
+    at.run()  # what the fragment's timer does while the run is live
+    assert drawn_caption(at).startswith("10 candidates")
