@@ -321,7 +321,7 @@ def search_step(store: Store, run: str, search_id: str, evaluate) -> GenerationS
     summary = search.step()
     record_generation(store, run, search_id, spec.strategy, summary)
     _save_state(run, search_id, search)
-    state = "done" if search.done else "running"
+    state = "done" if search.done else "searching"
     store.update_search(search_id, state=state, generation=search.generation)
     return summary
 
