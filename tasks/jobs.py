@@ -86,8 +86,18 @@ def key(run: str, *parts: object) -> str:
     return ":".join([KEY_PREFIX, run, *map(str, parts)])
 
 
+def is_recorder() -> bool:
+    """True in a worker that consumes the cpu queue, i.e. the store's single writer."""
+    return CPU_QUEUE in app.amqp.queues.consume_from
+
+
 def send_ops(ops: list[dict[str, Any]]) -> None:
-    record.apply_async(args=[ops])
+    """Hand store writes to the recorder; in the recorder itself (a worker on the cpu queue, e.g.
+    the single worker of a small setup) apply them at once, with the same rules."""
+    if is_recorder():
+        apply_ops(store(), ops)
+    else:
+        record.apply_async(args=[ops])
 
 
 def write_behind(**kw: Any) -> WriteBehindStore:

@@ -10,8 +10,9 @@ Every op is idempotent, so a redelivered or resent op list changes nothing:
 * `add_candidates`, `add_generation`, `add_artefact`: insert-or-ignore on their key.
 * `create_search`: an existing search is left as is.
 * `update_run`: applied in one write transaction that re-reads the run; a terminal state (done,
-  failed, cancelled) is final, and progress never goes back. So a late op from a task that was
-  running when the run was cancelled cannot revive it.
+  failed, cancelled) is final, and neither the state (queued -> training -> searching) nor the
+  progress ever goes back. So a late op from a task that was running when the run was cancelled
+  cannot revive it, and a redelivered op cannot undo a later one.
 * `update_search`: same rules (terminal state final, generation never goes back).
 """
 
@@ -40,6 +41,7 @@ from storage.records import (
 Op = dict[str, Any]
 Send = Callable[[list[Op]], None]
 TERMINAL = ("done", "failed", "cancelled")
+ORDER = {"queued": 0, "training": 1, "searching": 2}  # then any terminal state
 MESSAGE_LIMIT = 300
 
 
@@ -57,7 +59,7 @@ def update_run(
     message: str | None = None,
 ) -> bool:
     """Set a run's state/progress/message in one transaction, unless the run is already in a
-    terminal state. Progress only moves forward. True if the run changed. `UnknownRun`."""
+    terminal state. State and progress only move forward. True if the run changed. `UnknownRun`."""
     if state is not None and state not in RUN_STATES:
         raise BadArgument(f"run state must be one of {'|'.join(RUN_STATES)}, got {state!r}")
     if progress is not None and (not math.isfinite(progress) or not 0.0 <= progress <= 1.0):
@@ -71,7 +73,9 @@ def update_run(
         current_state, current_progress = row
         if current_state in TERMINAL:
             return False
-        changes = _given(state=state, message=message)
+        changes = _given(message=message)
+        if state is not None and ORDER.get(state, 3) >= ORDER[current_state]:
+            changes["state"] = state
         if progress is not None and progress > current_progress:
             changes["progress"] = float(progress)
         if not changes:

