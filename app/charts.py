@@ -140,10 +140,15 @@ def layer_bars(frame: pd.DataFrame, value: str, title: str, *, fmt: str = ".3g")
         .mark_bar()
         .encode(
             x=alt.X(f"{value}:Q", title=title),
-            y=alt.Y("layer:N", sort=None, title=None),
+            y=alt.Y(
+                "layer:N",
+                sort=None,
+                title=None,
+                axis=alt.Axis(labelOverlap=False, labelLimit=220, labelFontSize=10),
+            ),
             tooltip=["layer:N", alt.Tooltip(f"{value}:Q", format=fmt)],
         )
-        .properties(height=max(120, 16 * len(frame)))
+        .properties(height=max(120, 18 * len(frame)))
     )
 
 

@@ -237,7 +237,7 @@ def _render() -> None:
         width="stretch",
     )
     top = best.iloc[0]
-    drawn = len(cloud) + len(front)
+    drawn = len(cloud)  # the cloud holds the front's points too
     thinned = " (dominated ones aggregated for drawing)" if len(cloud) < len(points) else ""
     st.markdown(
         f"**Best at alpha={view.alpha:.2f}: `{top['id']}`** · accuracy {top['accuracy']:.2%} · "

@@ -239,7 +239,7 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
             field = one(page.get_by_label(label))
             field.fill(value)
             field.press("Tab")
-        shot(page, artifacts, "launch")
+        shot(page, artifacts, "launch", height=1500)
         page.get_by_role("button", name="Launch").click()
 
         clock("launch form")
@@ -263,7 +263,8 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         while time.monotonic() < deadline:
             body = text(page)
             state = re.search(rf"{RUN}\s+(queued|training|searching|done|failed|cancelled)", body)
-            if state and state.group(1) == "searching" and not live_shot:
+            searching = state and state.group(1) == "searching"
+            if searching and not live_shot and re.search(r"generation \d+ of .*: best", body):
                 shot(page, artifacts, "runs-live")
                 live_shot = True
             if state and state.group(1) in ("done", "failed", "cancelled"):
