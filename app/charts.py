@@ -60,6 +60,9 @@ def _renderer(chart: alt.TopLevelMixin, n_points: int) -> alt.TopLevelMixin:
     return chart
 
 
+MARK_ROLES = ("leaderboard", "selected", "best")
+
+
 def explorer_chart(
     drawn: pd.DataFrame,
     front: pd.DataFrame,
@@ -82,55 +85,62 @@ def explorer_chart(
         colour = alt.Color("generation:O", title="generation", scale=alt.Scale(scheme="viridis"))
     else:
         colour = alt.Color("generation:Q", title="generation", scale=alt.Scale(scheme="viridis"))
-    points = (
-        alt.Chart(drawn)
-        .mark_circle(opacity=0.75)
-        .encode(
-            x=_x(log),
-            y=_y(),
-            color=colour,
-            size=_size(drawn),
-            tooltip=_TOOLTIP,
-        )
-        .properties(name="points")
-    )
-    line = (
-        alt.Chart(front.assign(series="Pareto front"))
-        .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(color=FRONT_COLOR))
-        .encode(x=_x(log), y=_y(), order="energy_uj:Q", tooltip=_TOOLTIP[:3])
-        .properties(name="front")
-    )
-    top_ring = (
-        alt.Chart(top)
-        .mark_point(shape="circle", size=220, strokeWidth=2, color=TOP_COLOR)
-        .encode(x=_x(log), y=_y(), tooltip=[alt.Tooltip("rank:Q"), *_TOOLTIP[:3]])
-        .properties(name="top")
-    )
-    best_mark = (
-        alt.Chart(best)
-        .mark_point(shape="diamond", size=420, filled=True, color=BEST_COLOR, opacity=0.95)
-        .encode(x=_x(log), y=_y(), tooltip=_TOOLTIP[:3])
-        .properties(name="best")
-    )
-    best_label = (
-        alt.Chart(best.assign(label=f"best at alpha={alpha:.2f}"))
-        .mark_text(align="left", dx=12, dy=-12, color=BEST_COLOR, fontWeight="bold")
-        .encode(x=_x(log), y=_y(), text="label:N")
-    )
-    sel = (
-        alt.Chart(selected)
-        .mark_point(shape="square", size=300, strokeWidth=3, color=SELECTED_COLOR)
-        .encode(x=_x(log), y=_y(), tooltip=_TOOLTIP[:3])
-        .properties(name="selected")
+    cols = ["id", "energy_uj", "accuracy"]
+    marks = pd.concat(
+        [
+            top[cols].assign(role="leaderboard"),
+            selected[cols].assign(role="selected"),
+            best[cols].assign(role="best"),
+        ],
+        ignore_index=True,
     )
     # The candidate cloud is drawn last (on top) and carries both selections, so a click on a
     # ringed or marked candidate lands on its own point. (Vega-Lite cannot share one point
     # selection between layers.)
-    chart = alt.layer(line, top_ring, sel, best_mark, points, best_label).properties(height=height)
-    chart = chart.add_params(pick, box)
-    for param in chart.params:
-        param.views = ["points"]
-    return _renderer(chart, len(drawn) + len(front) + len(top))
+    points = (
+        alt.Chart(drawn)
+        .mark_circle(opacity=0.75)
+        .encode(x=_x(log), y=_y(), color=colour, size=_size(drawn), tooltip=_TOOLTIP)
+        .add_params(pick, box)
+    )
+    line = (
+        alt.Chart(front)
+        .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(color=FRONT_COLOR))
+        .encode(x=_x(log), y=_y(), order="energy_uj:Q", tooltip=_TOOLTIP[:3])
+    )
+    overlay = (
+        alt.Chart(marks)
+        .mark_point(strokeWidth=2.5, opacity=1)
+        .encode(
+            x=_x(log),
+            y=_y(),
+            shape=alt.Shape(
+                "role:N",
+                scale=alt.Scale(domain=MARK_ROLES, range=["circle", "square", "diamond"]),
+                title=None,
+            ),
+            stroke=alt.Stroke(
+                "role:N",
+                scale=alt.Scale(domain=MARK_ROLES, range=[TOP_COLOR, SELECTED_COLOR, BEST_COLOR]),
+                title=None,
+            ),
+            size=alt.Size(
+                "role:N", scale=alt.Scale(domain=MARK_ROLES, range=[220, 300, 450]), legend=None
+            ),
+            tooltip=[alt.Tooltip("role:N"), *_TOOLTIP[:3]],
+        )
+    )
+    label = (
+        alt.Chart(best.assign(label=f"best at alpha={alpha:.2f}"))
+        .mark_text(align="left", dx=12, dy=-12, color=BEST_COLOR, fontWeight="bold")
+        .encode(x=_x(log), y=_y(), text="label:N")
+    )
+    properties: dict = {"height": height}
+    if len(drawn) + len(front) + len(marks) <= SVG_MAX_POINTS:
+        # SVG: one DOM node per point, which browser tests (and screen readers) can address.
+        properties["usermeta"] = {"embedOptions": {"renderer": "svg"}}
+    chart = alt.layer(line, overlay, points, label).properties(**properties)
+    return chart.resolve_scale(color="independent", size="independent", shape="independent")
 
 
 def layer_bars(frame: pd.DataFrame, value: str, title: str, *, fmt: str = ".3g") -> alt.Chart:

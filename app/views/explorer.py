@@ -107,14 +107,17 @@ def _selected_ids(points: pd.DataFrame, view: viewstate.ExplorerView) -> list[st
     from app import frames
 
     ids = list(view.selection)
-    known = set(points["id"])
-    unknown = [i for i in ids if i not in known]
-    for cid in unknown:
-        st.warning(f"Unknown candidate {cid!r} in this scope of run {view.run!r}.")
-    ids = [i for i in ids if i in known]
+    if ids:
+        # Only the selected ids are looked up: a set of 100,000 ids costs a quarter second.
+        present = set(points.loc[points["id"].isin(ids), "id"].tolist())
+        for cid in ids:
+            if cid not in present:
+                st.warning(f"Unknown candidate {cid!r} in this scope of run {view.run!r}.")
+        ids = [i for i in ids if i in present]
     if view.box:
         e_lo, e_hi, a_lo, a_hi = view.box
-        ids += [i for i in frames.in_box(points, (e_lo, e_hi), (a_lo, a_hi)) if i not in ids]
+        seen = set(ids)
+        ids += [i for i in frames.in_box(points, (e_lo, e_hi), (a_lo, a_hi)) if i not in seen]
     return ids
 
 
