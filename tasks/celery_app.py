@@ -47,6 +47,10 @@ class TaskSettings:
             memory) fails its run instead of looping [AUTOSPIKFORMER_MAX_DELIVERIES].
         torch_threads: intra-op threads per worker process; 0 keeps torch's default
             [AUTOSPIKFORMER_TORCH_THREADS].
+        soft_shutdown_s: on shutdown, how long running tasks may finish before they are stopped
+            and their messages go back to the queue [AUTOSPIKFORMER_SOFT_SHUTDOWN_S].
+        lock_ttl_s: lifetime of a run's training lock, renewed every quarter of it while held, so
+            it expires this long after its holder died [AUTOSPIKFORMER_LOCK_TTL].
     """
 
     redis_url: str | None = None
@@ -55,12 +59,14 @@ class TaskSettings:
     result_expires_s: int = 24 * 3600
     slice_size: int = 2
     sweep_interval_s: float = 30.0
-    max_deliveries: int = 5
+    max_deliveries: int = 10
     torch_threads: int = 0
+    soft_shutdown_s: float = 5.0
+    lock_ttl_s: int = 60
 
     def __post_init__(self) -> None:
-        if self.visibility_timeout_s < 1 or self.restore_interval_s < 1:
-            raise ValueError("visibility timeout and restore interval must be >= 1 s")
+        if min(self.visibility_timeout_s, self.restore_interval_s, self.lock_ttl_s) < 1:
+            raise ValueError("visibility timeout, restore interval and lock TTL must be >= 1 s")
         if self.slice_size < 1 or self.max_deliveries < 1 or self.sweep_interval_s <= 0:
             raise ValueError("slice size, max deliveries and sweep interval must be positive")
 
@@ -81,8 +87,10 @@ class TaskSettings:
             restore_interval_s=number("AUTOSPIKFORMER_RESTORE_INTERVAL", 10),
             slice_size=number("AUTOSPIKFORMER_SLICE_SIZE", 2),
             sweep_interval_s=number("AUTOSPIKFORMER_SWEEP_S", 30.0, float),
-            max_deliveries=number("AUTOSPIKFORMER_MAX_DELIVERIES", 5),
+            max_deliveries=number("AUTOSPIKFORMER_MAX_DELIVERIES", 10),
             torch_threads=number("AUTOSPIKFORMER_TORCH_THREADS", 0),
+            soft_shutdown_s=number("AUTOSPIKFORMER_SOFT_SHUTDOWN_S", 5.0, float),
+            lock_ttl_s=number("AUTOSPIKFORMER_LOCK_TTL", 60),
         )
 
 
@@ -136,6 +144,10 @@ def celery_config(settings: TaskSettings, url: str) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
         "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # Stopping a worker (SIGTERM is remapped to Celery's cold shutdown by `autospikformer
+        # worker`) gives running tasks this long, then stops them and puts their messages back on
+        # the queue at once, instead of leaving them to the visibility timeout.
+        "worker_soft_shutdown_timeout": settings.soft_shutdown_s,
         "task_queues": (Queue(GPU_QUEUE), Queue(CPU_QUEUE)),
         "task_default_queue": CPU_QUEUE,
         # Training and evaluation need the accelerator; bookkeeping and store writes do not.

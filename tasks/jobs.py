@@ -193,6 +193,39 @@ def delivery(mark: str, run: str, what: str) -> Iterator[None]:
     client.delete(mark)
 
 
+@contextmanager
+def held_lock(name: str) -> Iterator[bool]:
+    """A Redis lock held while the block runs (yields False if another holder has it). A thread
+    renews it every quarter of its lifetime, so it outlives any task but expires soon after its
+    holder dies."""
+    ttl = SETTINGS.lock_ttl_s
+    # thread_local=False: the renewing thread must see the token the acquiring one got.
+    lock = redis_client().lock(name, timeout=ttl, blocking=False, thread_local=False)
+    if not lock.acquire():
+        yield False
+        return
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(ttl / 4):
+            try:
+                lock.reacquire()
+            except redis.exceptions.RedisError as err:
+                log.warning("could not renew %s: %s", name, one_line(err))
+
+    thread = threading.Thread(target=renew, name=f"renew {name}", daemon=True)
+    thread.start()
+    try:
+        yield True
+    finally:
+        done.set()
+        thread.join()
+        try:
+            lock.release()
+        except redis.exceptions.RedisError:
+            pass  # expired or Redis away: it expires on its own
+
+
 # ---- training -----------------------------------------------------------------------------------
 def trained_epochs(run: str) -> int:
     """Epochs in the run's newest readable checkpoint (0 if none)."""
@@ -217,38 +250,25 @@ def train_epoch(self, run: str, epoch: int) -> dict[str, Any]:
         record = active_run(run)
         if record is None:
             return {"run": run, "skipped": "inactive"}
-        if trained_epochs(run) >= epoch:
-            kick(run)
-            return {"run": run, "skipped": "trained"}
-        lock = redis_client().lock(key(run, "train-lock"), timeout=_ttl(), blocking=False)
-        if not lock.acquire():
-            # Another worker trains this run (or died holding the lock): try again later.
-            raise self.retry(countdown=5)
-        try:
+        with held_lock(key(run, "train-lock")) as acquired:
+            if not acquired:
+                # Another worker trains this run, or one died holding the lock (it expires
+                # within SETTINGS.lock_ttl_s): try again soon.
+                raise self.retry(countdown=5)
+            if trained_epochs(run) >= epoch:
+                kick(run)
+                return {"run": run, "skipped": "trained"}
             epochs, generations = _units(record)
             total = epochs + generations
             writer = write_behind(progress=lambda p: p * epochs / total)
-            last_renewal = [time.monotonic()]
-
-            def keep_lock(event: dict[str, Any]) -> None:
-                if event["event"] == "step" and time.monotonic() - last_renewal[0] > 10:
-                    lock.extend(_ttl(), replace_ttl=True)
-                    last_renewal[0] = time.monotonic()
-
             _torch_threads()
             with delivery(key(run, "deliveries", "train", epoch), run, f"epoch {epoch}"):
                 result = pipeline.train_run(
                     writer,
                     run,
                     device=record.settings["launch"].get("device", "auto"),
-                    progress=keep_lock,
                     max_epochs=1,
                 )
-        finally:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                pass
         kick(run)
         return {"run": run, "epoch": result["epochs"]}
 

@@ -21,7 +21,7 @@ from app.commands.common import positive_int, require
 
 HELP = "serve the app with a local broker and workers on http://localhost:PORT (Ctrl-C stops)"
 APP_FILE = Path(__file__).resolve().parents[1] / "streamlit_app.py"
-GRACE_S = 10.0
+GRACE_S = 20.0  # > the workers' soft shutdown (tasks go back to the queue)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -2,7 +2,9 @@
 
 Run one worker per accelerator on `gpu`, and exactly one on `cpu` with concurrency 1: it applies
 every store write (the recorder). With `REDIS_URL` unset the worker starts the embedded broker
-(or reuses a running one); a broker it started stops when the worker exits.
+(or reuses a running one); a broker it started stops when the worker exits. SIGTERM and Ctrl-C
+give running tasks a few seconds (AUTOSPIKFORMER_SOFT_SHUTDOWN_S), then put them back on the
+queue, so another worker (or this one, restarted) takes them over at once.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.threads is not None:
         # Read once by tasks.celery_app.SETTINGS when it is imported below.
         os.environ["AUTOSPIKFORMER_TORCH_THREADS"] = str(args.threads)
+    # SIGTERM (docker stop, `up`, a process manager) stops like Ctrl-C: running tasks get the soft
+    # shutdown time, then go back to the queue. Read by billiard when Celery is first imported.
+    os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
     from tasks import broker
     from tasks.celery_app import SETTINGS, app
 

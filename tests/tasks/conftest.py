@@ -115,6 +115,7 @@ class Service:
             "AUTOSPIKFORMER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_S),
             "AUTOSPIKFORMER_RESTORE_INTERVAL": "1",
             "AUTOSPIKFORMER_SWEEP_S": "2",
+            "AUTOSPIKFORMER_LOCK_TTL": "8",
             "AUTOSPIKFORMER_TORCH_THREADS": "1",
             "PYTHONUNBUFFERED": "1",
         }

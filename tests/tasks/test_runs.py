@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
+import redis
 
 from tests.tasks.conftest import Service, wait_for
 
@@ -91,4 +93,20 @@ def test_a_task_failure_fails_the_run_with_one_line(service: Service) -> None:
     assert "\n" not in message
     status = service.cli_json("status", "--run", "r4")
     assert status["state"] == "failed" and status["message"] == message
+    service.stop_all()
+
+
+def test_a_stopped_worker_puts_its_task_back_at_once(service: Service) -> None:
+    """SIGTERM (docker stop, `up`'s Ctrl-C): the running epoch goes back on the queue now, not
+    after the visibility timeout."""
+    service.worker("--queues", "cpu", log="recorder-stop")
+    gpu = service.worker("--queues", "gpu", log="gpu-stop")
+    service.launch("r6")
+    wait_for(lambda: service.run_state("r6") == "training", 120, "training to start")
+    started = time.monotonic()
+    service.kill(gpu, signal.SIGTERM)
+    assert time.monotonic() - started < 15
+    queued = redis.Redis.from_url(service.redis.url).lrange("gpu", 0, -1)
+    assert len(queued) == 1 and b"tasks.train_epoch" in queued[0]
+    service.cli_json("cancel", "--run", "r6")
     service.stop_all()
