@@ -84,3 +84,38 @@ def copy_leading_slices(source: nn.Module, target: nn.Module) -> None:
                 tensor.copy_(s)
                 continue
             tensor.copy_(s[tuple(slice(0, n) for n in tensor.shape)])
+
+
+def batch_norm_group(bns: list[ElasticBatchNorm], x: torch.Tensor, c: int) -> torch.Tensor:
+    """BN of `len(bns)` layers side by side on `x` (M, len(bns) * c), in one kernel call.
+
+    Same result as applying `bns[i]` to the i-th block of `c` channels (q, k and v of SSA share
+    one matmul and one BN call this way); running statistics are written back to each layer.
+    """
+    first = bns[0]
+    training = first.training or not first.track_running_stats
+    factor = 0.0 if first.momentum is None else first.momentum
+    stats = first.track_running_stats
+    if first.training and stats:
+        for bn in bns:
+            bn.num_batches_tracked.add_(1)
+        if first.momentum is None:
+            factor = 1.0 / float(first.num_batches_tracked)
+    mean = torch.cat([bn.running_mean[:c] for bn in bns]) if stats else None
+    var = torch.cat([bn.running_var[:c] for bn in bns]) if stats else None
+    out = F.batch_norm(
+        x,
+        mean,
+        var,
+        torch.cat([bn.weight[:c] for bn in bns]),
+        torch.cat([bn.bias[:c] for bn in bns]),
+        training,
+        factor,
+        first.eps,
+    )
+    if first.training and stats:
+        with torch.no_grad():
+            for i, bn in enumerate(bns):
+                bn.running_mean[:c].copy_(mean[i * c : (i + 1) * c])
+                bn.running_var[:c].copy_(var[i * c : (i + 1) * c])
+    return out

@@ -29,7 +29,7 @@ from spikingjelly.activation_based import neuron
 from torch import nn
 
 from engine.elastic import ElasticConv2d, ElasticLinear
-from engine.spikformer import SPS, SpikeMatMul
+from engine.spikformer import SPS, FusedLinear, SpikeMatMul
 
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
@@ -107,7 +107,8 @@ class EnergyMeter:
                 macs = out.numel() * args[0].shape[-1]
             else:
                 spikes = args[0]
-                fan_in = args[0].shape[-1] if isinstance(m, nn.Linear) else args[0].shape[1]
+                linear = isinstance(m, (nn.Linear, FusedLinear))
+                fan_in = args[0].shape[-1] if linear else args[0].shape[1]
                 k = m.kernel_size[0] * m.kernel_size[1] if isinstance(m, nn.Conv2d) else 1
                 macs = out.numel() * fan_in * k
             s = spikes.detach()
@@ -128,7 +129,7 @@ class EnergyMeter:
                 h.append(m.register_forward_pre_hook(self._on_sps))
             elif isinstance(m, neuron.BaseNode):
                 h.append(m.register_forward_hook(self._on_lif(name)))
-            elif isinstance(m, (ElasticLinear, ElasticConv2d, SpikeMatMul)):
+            elif isinstance(m, (ElasticLinear, ElasticConv2d, SpikeMatMul, FusedLinear)):
                 h.append(m.register_forward_hook(self._on_layer(name)))
         return self
 

@@ -1,7 +1,7 @@
 """The search space (paper Table 1) and its architectures.
 
-An `Arch` is one subnet: the transformer genes (embed dim, depth, per-block MLP ratio and head count)
-and the SNN genes (time steps T, per-block LIF threshold and tau). A `SearchSpace` holds the
+An `Arch` is one subnet: the transformer genes (embed dim, depth, per-block MLP ratio and head
+count) and the SNN genes (time steps T, per-block LIF threshold and tau). A `SearchSpace` holds the
 choices for every gene; a gene with a single choice is fixed, so the same class describes the
 joint space, the transformer-only space and the SNN-only (DSPS) space.
 """

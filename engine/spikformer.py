@@ -15,7 +15,7 @@ import torch
 from spikingjelly.activation_based import functional, neuron
 from torch import nn
 
-from engine.elastic import ElasticBatchNorm, ElasticConv2d, ElasticLinear
+from engine.elastic import ElasticBatchNorm, ElasticConv2d, ElasticLinear, batch_norm_group
 from engine.space import Arch
 
 SSA_SCALE = 0.125  # Spikformer's fixed attention scale
@@ -51,6 +51,13 @@ class SpikeMatMul(nn.Module):
         return a @ b
 
 
+class FusedLinear(nn.Module):
+    """`x @ weight^T` with a weight built on the fly (q, k, v stacked), visible to energy hooks."""
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.linear(x, weight)
+
+
 def _bn_tokens(bn: ElasticBatchNorm, x: torch.Tensor, d: int) -> torch.Tensor:
     """BatchNorm1d over the channel dim of token features `x` (..., N, d)."""
     shape = x.shape
@@ -58,7 +65,12 @@ def _bn_tokens(bn: ElasticBatchNorm, x: torch.Tensor, d: int) -> torch.Tensor:
 
 
 class SPS(nn.Module):
-    """Spiking Patch Splitting: 4 conv-BN-LIF stages (max-pool on the last `n_pools`) + RPE."""
+    """Spiking Patch Splitting: 4 conv-BN-LIF stages (max-pool on the last `n_pools`) + RPE.
+
+    The max-pool sits between BN and LIF (spikingjelly 2.0's Spikformer); ZK-Zhou's original
+    code pools after the LIF. Both feed binary spikes to the next conv; pooling first runs the
+    LIF on 4x fewer neurons.
+    """
 
     def __init__(self, in_channels: int, embed_dim: int, n_pools: int) -> None:
         super().__init__()
@@ -82,9 +94,9 @@ class SPS(nn.Module):
         c_in = self.in_channels
         for s, c_out in enumerate((d // 8, d // 4, d // 2, d)):
             x = self.proj_bn[s](self.proj_conv[s](x, c_in, c_out), c_out)
-            x = self.proj_lif[s](x.reshape(T, B, *x.shape[1:])).flatten(0, 1)
-            if s >= 4 - self.n_pools:
+            if s >= 4 - self.n_pools:  # pool before the LIF, as spikingjelly's Spikformer does
                 x = self.pool(x)
+            x = self.proj_lif[s](x.reshape(T, B, *x.shape[1:])).flatten(0, 1)
             c_in = c_out
         x_feat = x  # (TB, D, H', W')
         x = self.rpe_bn(self.rpe_conv(x, d, d), d)
@@ -101,31 +113,34 @@ class SSA(nn.Module):
         for name in ("q", "k", "v", "proj"):
             setattr(self, f"{name}_linear", ElasticLinear(dim, dim, bias=False))
             setattr(self, f"{name}_bn", ElasticBatchNorm(dim))
-            setattr(self, f"{name}_lif", lif())
+        self.qkv = FusedLinear()
+        self.qkv_lif = lif()  # q, k and v neurons share a block's threshold and tau
+        self.proj_lif = lif()
         self.attn_lif = lif(ATTN_THRESHOLD)
         self.qk = SpikeMatMul(spike_operand=0)  # q, k both spikes; counted with q's rate
         self.attn_v = SpikeMatMul(spike_operand=1)  # attn is an integer map; v is the spike train
 
     def set_neurons(self, threshold: float, tau: float) -> None:
-        for node in (self.q_lif, self.k_lif, self.v_lif, self.proj_lif):
+        for node in (self.qkv_lif, self.proj_lif):
             set_lif(node, threshold, tau)
         set_lif(self.attn_lif, ATTN_THRESHOLD, tau)
 
-    def _spikes(self, name: str, x: torch.Tensor, d: int) -> torch.Tensor:
-        y = _bn_tokens(getattr(self, f"{name}_bn"), getattr(self, f"{name}_linear")(x, d, d), d)
-        return getattr(self, f"{name}_lif")(y)
+    def _qkv(self, x: torch.Tensor, d: int) -> torch.Tensor:
+        """LIF(BN(Linear(x))) for q, k and v at once: one matmul, one BN call, one LIF."""
+        layers = (self.q_linear, self.k_linear, self.v_linear)
+        w = torch.cat([m.weight[:d, :d] for m in layers])  # (3D, D)
+        y = self.qkv(x, w)  # (T, B, N, 3D)
+        y = batch_norm_group([self.q_bn, self.k_bn, self.v_bn], y.reshape(-1, 3 * d), d)
+        return self.qkv_lif(y.reshape(*x.shape[:-1], 3 * d))
 
     def forward(self, x: torch.Tensor, d: int, heads: int) -> torch.Tensor:
         T, B, N, _ = x.shape  # (T, B, N, D)
-
-        def split_heads(t: torch.Tensor) -> torch.Tensor:  # (T, B, heads, N, D/heads)
-            return t.reshape(T, B, N, heads, d // heads).transpose(2, 3)
-
-        q, k, v = (split_heads(self._spikes(n, x, d)) for n in ("q", "k", "v"))
+        qkv = self._qkv(x, d).reshape(T, B, N, 3, heads, d // heads)
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5)  # each (T, B, heads, N, D/heads)
         attn = self.qk(q, k.transpose(-2, -1)) * SSA_SCALE  # (T, B, heads, N, N)
         x = self.attn_v(attn, v).transpose(2, 3).reshape(T, B, N, d)
         x = self.attn_lif(x)
-        return self._spikes("proj", x, d)
+        return self.proj_lif(_bn_tokens(self.proj_bn, self.proj_linear(x, d, d), d))
 
 
 class MLP(nn.Module):

@@ -117,5 +117,21 @@ def test_alternate_choice_sets_snn_parameters() -> None:
     for i in range(arch.depth):
         block = net.blocks[i]
         assert block.mlp.fc1_lif.v_threshold == arch.thresholds[i]
-        assert block.attn.q_lif.tau == arch.taus[i]
+        assert block.attn.qkv_lif.tau == arch.taus[i]
         assert block.attn.attn_lif.v_threshold == 0.5  # Spikformer's attention threshold
+
+
+def test_grouped_bn_equals_separate_bns_in_training() -> None:
+    from engine.elastic import ElasticBatchNorm, batch_norm_group
+
+    torch.manual_seed(0)
+    separate = [ElasticBatchNorm(8) for _ in range(3)]
+    grouped = [ElasticBatchNorm(8) for _ in range(3)]
+    x = torch.randn(32, 18) * 2 + 1
+    want = torch.cat([bn(x[:, 6 * i : 6 * (i + 1)], 6) for i, bn in enumerate(separate)], 1)
+    got = batch_norm_group(grouped, x, 6)
+    assert torch.allclose(want, got, atol=1e-6)
+    for a, b in zip(separate, grouped, strict=True):
+        assert torch.allclose(a.running_mean, b.running_mean)
+        assert torch.allclose(a.running_var, b.running_var)
+        assert a.num_batches_tracked == b.num_batches_tracked == 1
