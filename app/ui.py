@@ -137,6 +137,15 @@ def auth_configured() -> bool:
         return False
 
 
+def auth_providers() -> list[str]:
+    """Named OIDC providers (`[auth.NAME]` sections); empty for a single unnamed provider."""
+    try:
+        section = st.secrets["auth"]
+        return [k for k, v in section.items() if isinstance(v, Mapping)]
+    except Exception:
+        return []
+
+
 def access() -> Access:
     if not auth_configured():
         return Access(auth=False)
@@ -160,8 +169,11 @@ def access_sidebar(acc: Access) -> None:
                 st.logout()
         else:
             st.caption("You can read every leaderboard. Sign in to launch or cancel runs.")
-            if st.button("Sign in", key="auth_login", type="primary"):
-                st.login()
+            providers = auth_providers()
+            for provider in providers or [None]:
+                label = f"Sign in with {provider}" if provider else "Sign in"
+                if st.button(label, key=f"auth_login_{provider}", type="primary"):
+                    st.login(provider)
 
 
 def write_blocked(acc: Access, action: str) -> bool:

@@ -213,6 +213,10 @@ def _render() -> None:
     if points.empty:
         st.info("No candidates yet; the chart fills in as the search evaluates them.")
         return
+    last_page = max(1, -(-len(points) // view.top))
+    if view.page > last_page:  # a link or an old page number past the end: show the last page
+        st.session_state[K + "page"] = last_page
+        view = _view()
     ranked = store.rank(view.run, view.search, view.alpha, top=view.top * view.page)
     table = ui.ranked_frame(ranked)
     page_rows = table.iloc[(view.page - 1) * view.top :].reset_index(drop=True)

@@ -160,3 +160,11 @@ def test_the_explorer_picks_up_new_candidates_of_a_live_run(filled, open_app, ma
     filled.store.add_candidates(records[4:])
     at.run()  # what the fragment's timer does while the run is live
     assert drawn_caption(at).startswith("10 candidates")
+
+
+def test_a_page_past_the_end_shows_the_last_page(filled, open_app) -> None:
+    at = open_app("explorer", {"run": filled.run, "page": "99"})
+    assert not at.exception
+    assert any("ranks 91-98" in h.value for h in at.subheader)
+    assert at.query_params["page"] == "10"
+    assert len(at.dataframe[0].value) == 8

@@ -171,3 +171,11 @@ def test_a_signed_in_user_owns_the_run(filled, fake_tasks, open_app) -> None:
 def test_single_user_mode_is_announced(filled, open_app) -> None:
     at = open_app("launch")
     assert any("Single-user mode" in c.value for c in at.sidebar.caption)
+
+
+def test_named_providers_each_get_a_sign_in_button(filled, open_app) -> None:
+    secrets = {"auth": {"redirect_uri": AUTH["auth"]["redirect_uri"], "cookie_secret": "x"}}
+    secrets["auth"]["google"] = {k: AUTH["auth"][k] for k in ("client_id", "client_secret")}
+    secrets["auth"]["google"]["server_metadata_url"] = AUTH["auth"]["server_metadata_url"]
+    at = open_app("launch", secrets=secrets, user={"is_logged_in": False})
+    assert [b.label for b in at.sidebar.button] == ["Sign in with google"]
