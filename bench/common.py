@@ -1,0 +1,82 @@
+"""Helpers shared by the benchmarks: a trained digits supernet, a cached evaluator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from engine.evaluate import SubnetEvaluator, load_supernet  # noqa: E402
+from engine.results import EvalResult  # noqa: E402
+from engine.space import Arch  # noqa: E402
+
+
+def cli(home: Path, *args: str) -> dict:
+    """Run `autospikformer ARGS --json` with its own home; return the JSON line."""
+    env = {**os.environ, "AUTOSPIKFORMER_HOME": str(home), "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args, "--json"],
+        env=env,
+        text=True,
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def supernet_checkpoint(checkpoint: str | None, epochs: int, seed: int = 0) -> Path:
+    """The given checkpoint, or a digits-tiny supernet trained now (sandwich, lr 5e-3)."""
+    if checkpoint:
+        return Path(checkpoint)
+    home = Path(tempfile.mkdtemp(prefix="bench-"))
+    res = cli(
+        home,
+        "train",
+        "--run",
+        "supernet",
+        "--dataset",
+        "digits",
+        "--space",
+        "digits-tiny",
+        "--epochs",
+        str(epochs),
+        "--seed",
+        str(seed),
+        "--lr",
+        "5e-3",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+    )
+    print(f"trained supernet: {res}")
+    return Path(res["checkpoint"])
+
+
+class CachedEvaluator:
+    """`evaluate(archs)` over inherited weights; results cached by arch id.
+
+    Evaluation is a pure function of (checkpoint, arch, eval seed), so searches with different
+    seeds may share results. `calls` counts real evaluations.
+    """
+
+    def __init__(self, checkpoint: Path, eval_seed: int = 0) -> None:
+        net, meta = load_supernet(checkpoint)
+        self.evaluator = SubnetEvaluator(net, meta["config"]["dataset"], seed=eval_seed)
+        self.cache: dict[str, EvalResult] = {}
+        self.calls = 0
+
+    def __call__(self, archs: list[Arch]) -> list[EvalResult]:
+        missing = [a for a in archs if a.id not in self.cache]
+        for result in self.evaluator(missing):
+            self.cache[result.id] = result
+        self.calls += len(missing)
+        return [self.cache[a.id] for a in archs]
