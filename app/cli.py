@@ -39,7 +39,10 @@ def emit(result: dict[str, Any], as_json: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # `torchrun --module app.cli train -- --run ...` needs a `--` to keep torchrun's own parser
+    # off our options; it carries no meaning here.
+    args = build_parser().parse_args([a for a in argv if a != "--"])
     try:
         result = args.run_command(args)
     except (ValueError, KeyError) as e:  # every user-facing error is a ValueError subclass

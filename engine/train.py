@@ -284,7 +284,7 @@ def train(
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
             step += 1
-            if progress:
+            if progress and rank0:
                 progress(
                     {
                         "event": "step",
@@ -298,8 +298,11 @@ def train(
         history.append(record)
         if rank0:
             path = save_checkpoint(run_dir, model, opt, config, epoch + 1, step, history)
-        if progress:
+        if progress and rank0:
             progress({"event": "epoch", **record, "epochs": config.epochs, "checkpoint": str(path)})
+    if distributed:
+        torch.distributed.barrier()  # rank 0 has written the checkpoint every rank reports
+        path = latest_checkpoint(run_dir)
     if path is None:
         raise AutoSpikformerError("nothing to train: no epochs were run and no checkpoint exists")
     largest, smallest = _summary_archs(config, space)

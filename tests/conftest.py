@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+# One intra-op thread per process: tests start workers, a recorder and the app next to the test
+# process on 2 cores, and OpenMP's spinning threads slow everything several-fold when
+# oversubscribed. Subprocesses inherit this.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
 
 TINY_SPACE = """\
 # A tiny joint space for tests: trains in seconds on 2 CPU cores.

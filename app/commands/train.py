@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -65,5 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     except BaseException as e:
         store.update_run(spec.name, state="failed", message=str(e)[:300] or type(e).__name__)
         raise
+    if int(os.environ.get("RANK", "0")) != 0:
+        return None  # under torchrun, rank 0 records and reports
     store.update_run(spec.name, state="done", progress=1.0)
     return result
