@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--space", default="digits-tiny")
+    p.add_argument("--jobs", type=int, default=2, help="standalone trainings run in parallel")
     args = p.parse_args()
     home = Path(tempfile.mkdtemp(prefix="ranking-"))
     common = [
@@ -107,13 +109,16 @@ def main() -> None:
             ev = SubnetEvaluator(net, "digits", seed=0, recalib_batches=n_recal)
             inherited[sampling][label] = [r.accuracy for r in ev(archs)]
 
-    standalone = []
     t = time.time()
-    for i, arch in enumerate(archs):
+
+    def train_standalone(i: int) -> float:
         arch_file = home / f"arch-{i}.json"
-        arch_file.write_text(json.dumps(arch.to_dict()))
+        arch_file.write_text(json.dumps(archs[i].to_dict()))
         res = cli(home, "train", "--run", f"standalone-{i}", "--arch", str(arch_file), *common)
-        standalone.append(res["val_accuracy_largest"])
+        return res["val_accuracy_largest"]
+
+    with ThreadPoolExecutor(args.jobs) as pool:  # each is its own process
+        standalone = list(pool.map(train_standalone, range(len(archs))))
     timings["standalone (all)"] = time.time() - t
 
     print(

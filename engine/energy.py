@@ -29,7 +29,7 @@ from spikingjelly.activation_based import neuron
 from torch import nn
 
 from engine.elastic import ElasticConv2d, ElasticLinear
-from engine.spikformer import SPS, FusedLinear, SpikeMatMul
+from engine.spikformer import SPS, FusedLinear, SSAProduct
 
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
@@ -100,24 +100,34 @@ class EnergyMeter:
 
         return hook
 
+    def _count(self, name: str, spikes: torch.Tensor, macs: float) -> None:
+        """Eq. 2 summed over T and the batch: mean(input) x executed MACs."""
+        s = spikes.detach()
+        total = float(s.sum())
+        self._in_sum[name] += total
+        self._in_numel[name] += s.numel()
+        self._macs[name] += macs
+        self._sops[name] += total / s.numel() * macs
+
     def _on_layer(self, name: str):
         def hook(m: nn.Module, args: tuple, out: torch.Tensor) -> None:
-            if isinstance(m, SpikeMatMul):
-                spikes = args[m.spike_operand]
-                macs = out.numel() * args[0].shape[-1]
-            else:
-                spikes = args[0]
-                linear = isinstance(m, (nn.Linear, FusedLinear))
-                fan_in = args[0].shape[-1] if linear else args[0].shape[1]
-                k = m.kernel_size[0] * m.kernel_size[1] if isinstance(m, nn.Conv2d) else 1
-                macs = out.numel() * fan_in * k
-            s = spikes.detach()
-            total = float(s.sum())
-            self._in_sum[name] += total
-            self._in_numel[name] += s.numel()
-            self._macs[name] += macs
-            # Eq. 2 summed over T and the batch: mean(input) x executed MACs.
-            self._sops[name] += total / s.numel() * macs
+            x = args[0]
+            linear = isinstance(m, (nn.Linear, FusedLinear))
+            fan_in = x.shape[-1] if linear else x.shape[1]
+            k = m.kernel_size[0] * m.kernel_size[1] if isinstance(m, nn.Conv2d) else 1
+            self._count(name, x, out.numel() * fan_in * k)
+
+        return hook
+
+    def _on_ssa(self, name: str):
+        parent = name.rpartition(".")[0]
+        prefix = f"{parent}." if parent else ""
+
+        def hook(_m: nn.Module, args: tuple, _out: torch.Tensor) -> None:
+            q, _k, v = args  # (..., N, d_head) each
+            macs = q.numel() * q.shape[-2]  # N x N x d_head per head, for each product
+            self._count(f"{prefix}qk", q, macs)  # q @ k^T at q's rate
+            self._count(f"{prefix}attn_v", v, macs)  # attn @ v at v's rate
 
         return hook
 
@@ -129,7 +139,9 @@ class EnergyMeter:
                 h.append(m.register_forward_pre_hook(self._on_sps))
             elif isinstance(m, neuron.BaseNode):
                 h.append(m.register_forward_hook(self._on_lif(name)))
-            elif isinstance(m, (ElasticLinear, ElasticConv2d, SpikeMatMul, FusedLinear)):
+            elif isinstance(m, SSAProduct):
+                h.append(m.register_forward_hook(self._on_ssa(name)))
+            elif isinstance(m, (ElasticLinear, ElasticConv2d, FusedLinear)):
                 h.append(m.register_forward_hook(self._on_layer(name)))
         return self
 

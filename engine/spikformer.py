@@ -36,19 +36,20 @@ def set_lif(node: neuron.LIFNode, v_threshold: float, tau: float) -> None:
     node.tau = float(tau)
 
 
-class SpikeMatMul(nn.Module):
-    """`a @ b` inside SSA, a module so that energy hooks see its operands.
+class SSAProduct(nn.Module):
+    """Spikformer's attention product (q k^T * 0.125) v, in whichever order is cheaper.
 
-    `spike_operand` names the operand that is a spike train (0 for a, 1 for b): Eq. 2 counts
-    SOPs with that operand's firing rate.
+    q, k and v are binary spike trains, so every product is a sum of integers and both orders,
+    (q k^T) v and q (k^T v), give bit-identical float32 results; q (k^T v) costs N/d_head times
+    less when tokens outnumber head channels. Energy hooks charge the paper's two products
+    (`q @ k^T` at q's firing rate, `attn @ v` at v's) whatever order runs.
     """
 
-    def __init__(self, spike_operand: int) -> None:
-        super().__init__()
-        self.spike_operand = spike_operand
-
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return a @ b
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        n, dh = q.shape[-2:]  # q, k, v: (..., N, d_head)
+        if n > dh:
+            return q @ (k.transpose(-2, -1) @ v) * SSA_SCALE
+        return (q @ k.transpose(-2, -1)) @ v * SSA_SCALE
 
 
 class FusedLinear(nn.Module):
@@ -117,8 +118,7 @@ class SSA(nn.Module):
         self.qkv_lif = lif()  # q, k and v neurons share a block's threshold and tau
         self.proj_lif = lif()
         self.attn_lif = lif(ATTN_THRESHOLD)
-        self.qk = SpikeMatMul(spike_operand=0)  # q, k both spikes; counted with q's rate
-        self.attn_v = SpikeMatMul(spike_operand=1)  # attn is an integer map; v is the spike train
+        self.ssa = SSAProduct()
 
     def set_neurons(self, threshold: float, tau: float) -> None:
         for node in (self.qkv_lif, self.proj_lif):
@@ -137,8 +137,7 @@ class SSA(nn.Module):
         T, B, N, _ = x.shape  # (T, B, N, D)
         qkv = self._qkv(x, d).reshape(T, B, N, 3, heads, d // heads)
         q, k, v = qkv.permute(3, 0, 1, 4, 2, 5)  # each (T, B, heads, N, D/heads)
-        attn = self.qk(q, k.transpose(-2, -1)) * SSA_SCALE  # (T, B, heads, N, N)
-        x = self.attn_v(attn, v).transpose(2, 3).reshape(T, B, N, d)
+        x = self.ssa(q, k, v).transpose(2, 3).reshape(T, B, N, d)  # (q k^T * 0.125) v
         x = self.attn_lif(x)
         return self.proj_lif(_bn_tokens(self.proj_bn, self.proj_linear(x, d, d), d))
 

@@ -135,3 +135,13 @@ def test_grouped_bn_equals_separate_bns_in_training() -> None:
         assert torch.allclose(a.running_mean, b.running_mean)
         assert torch.allclose(a.running_var, b.running_var)
         assert a.num_batches_tracked == b.num_batches_tracked == 1
+
+
+def test_ssa_product_orders_agree_exactly_on_spikes() -> None:
+    from engine.spikformer import SSA_SCALE, SSAProduct
+
+    g = torch.Generator().manual_seed(0)
+    for n, dh in ((64, 8), (4, 32)):  # both branches
+        q, k, v = ((torch.rand(3, 2, n, dh, generator=g) < 0.3).float() for _ in range(3))
+        paper = (q @ k.transpose(-2, -1) * SSA_SCALE) @ v
+        assert torch.equal(SSAProduct()(q, k, v), paper)
