@@ -86,9 +86,10 @@ def test_agrees_with_spikingjelly_synop_counter_on_binary_input_layers() -> None
     """Where the input is a binary spike train of a linear layer, both count spikes x fan-out.
 
     They differ elsewhere by convention: the SSA products (we charge the paper's q @ k^T and
-    attn @ v; spikingjelly counts the k^T v and q (k^T v) that actually run), convs (spikingjelly drops the kernel taps that fall in
-    the zero padding; Eq. 2 counts fr x FLOPs) and integer-valued inputs such as the residual stream
-    feeding q/k/v and fc1 (spikingjelly counts them as non-spike, 0 SynOps). See docs/energy.md.
+    attn @ v; spikingjelly counts the k^T v and q (k^T v) that actually run), convs
+    (spikingjelly drops the kernel taps that fall in the zero padding; Eq. 2 counts
+    fr x FLOPs) and integer-valued inputs such as the residual stream feeding q/k/v and fc1
+    (spikingjelly counts them as non-spike, 0 SynOps). See docs/energy.md.
     """
     torch.manual_seed(0)
     space = SearchSpace.preset("digits-tiny")
