@@ -21,7 +21,7 @@ from engine.results import EvalResult
 from engine.search import EvolutionConfig, RandomConfig, make_search, resume_search
 from engine.search.base import GenerationSummary, Search
 from engine.space import Arch, SearchSpace
-from engine.train import TrainConfig, latest_checkpoint, train
+from engine.train import TrainConfig, latest_checkpoint, recipe, train
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
@@ -65,8 +65,8 @@ class RunSpec:
     space: str  # preset name or YAML path
     epochs: int
     seed: int = 0
-    batch_size: int = 64
-    lr: float = 5e-4
+    batch_size: int | None = None  # None: the dataset's recipe (engine.train.RECIPES)
+    lr: float | None = None
     sampling: str = "sandwich"
     arch_file: str | None = None
     owner: str = ""
@@ -87,8 +87,8 @@ class RunSpec:
             space=space.to_dict(),
             epochs=self.epochs,
             seed=self.seed,
-            batch_size=self.batch_size,
-            lr=self.lr,
+            batch_size=self.batch_size or recipe(self.dataset)["batch_size"],
+            lr=self.lr or recipe(self.dataset)["lr"],
             sampling=self.sampling,
             arch=arch.to_dict() if arch else None,
         )

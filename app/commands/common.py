@@ -68,8 +68,18 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
     what.add_argument("--arch", help="ARCH.json: train this one architecture standalone")
     p.add_argument("--epochs", type=positive_int, required=required)
     p.add_argument("--seed", type=non_negative_int, default=0)
-    p.add_argument("--batch-size", type=positive_int, default=64)
-    p.add_argument("--lr", type=positive_float, default=None, help="peak learning rate")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help="default: the dataset's recipe (digits 32, CIFAR 128, DVS 16)",
+    )
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="peak learning rate; default: the dataset's recipe (digits 5e-3, CIFAR 5e-4)",
+    )
     p.add_argument(
         "--sampling",
         choices=("sandwich", "uniform"),

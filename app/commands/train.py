@@ -10,7 +10,6 @@ from typing import Any
 from app.commands.common import add_json, add_train_options
 
 HELP = "train a supernet (--space) or one architecture standalone (--arch); resumes a run"
-DEFAULT_LR = 5e-4
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,7 +27,7 @@ def run_spec(args: argparse.Namespace):
         epochs=args.epochs,
         seed=args.seed,
         batch_size=args.batch_size,
-        lr=args.lr or DEFAULT_LR,
+        lr=args.lr,
         sampling=args.sampling,
         arch_file=args.arch,
     )
