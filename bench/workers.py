@@ -1,6 +1,6 @@
 """The task layer measured with real processes: the recorder, and one vs two workers on `gpu`.
 
-    .venv/bin/python bench/workers.py [--space digits-tiny] [--generations 3] [--population 8]
+    .venv/bin/python bench/workers.py [--space digits-tiny] [--generations 3] [--population 12]
 
 1. Recorder: one `worker --queues cpu` applies N op lists of candidates (each sent twice) while a
    reader polls the store every 100 ms: records/s and the reader's latency.
@@ -223,21 +223,25 @@ def main() -> None:
     p.add_argument("--space", default="digits-tiny")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--generations", type=int, default=3)
-    p.add_argument("--population", type=int, default=8)
+    p.add_argument("--population", type=int, default=12)
     p.add_argument("--batches", type=int, default=100, help="recorder: op lists (each sent twice)")
     p.add_argument("--batch-size", type=int, default=50, help="recorder: candidates per op list")
+    p.add_argument("--no-recorder", action="store_true", help="skip the recorder part")
+    p.add_argument("--keep", default=None, help="work in this (new) folder and keep it")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
-        root = Path(tmp)
-        rec = bench_recorder(root, args.batches, args.batch_size)
-        print(
-            f"recorder: {rec['records']} records in {rec['op_lists']} op lists of "
-            f"{args.batch_size} (each sent twice): {rec['records_per_s']:.0f} records/s; reader "
-            f"every 100 ms: {rec['reader_polls']} polls, {rec['reader_errors']} errors, median "
-            f"{rec['reader_ms_median']:.0f} ms, p95 {rec['reader_ms_p95']:.0f} ms, max "
-            f"{rec['reader_ms_max']:.0f} ms",
-            flush=True,
-        )
+        root = Path(args.keep or tmp)
+        rec = None
+        if not args.no_recorder:
+            rec = bench_recorder(root, args.batches, args.batch_size)
+            print(
+                f"recorder: {rec['records']} records in {rec['op_lists']} op lists of "
+                f"{args.batch_size} (each sent twice): {rec['records_per_s']:.0f} records/s; "
+                f"reader every 100 ms: {rec['reader_polls']} polls, {rec['reader_errors']} "
+                f"errors, median {rec['reader_ms_median']:.0f} ms, p95 "
+                f"{rec['reader_ms_p95']:.0f} ms, max {rec['reader_ms_max']:.0f} ms",
+                flush=True,
+            )
         base = Bench(root, "base")
         try:
             base.cli("train", "--run", "base", *train_args(args))

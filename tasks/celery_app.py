@@ -148,6 +148,9 @@ def celery_config(settings: TaskSettings, url: str) -> dict[str, Any]:
         # worker`) gives running tasks this long, then stops them and puts their messages back on
         # the queue at once, instead of leaving them to the visibility timeout.
         "worker_soft_shutdown_timeout": settings.soft_shutdown_s,
+        # A pool process imports torch and the model code when it starts (tasks.jobs._warm_up), so
+        # its first task does not pay for it; that takes longer than Celery's default 4 s wait.
+        "worker_proc_alive_timeout": 120.0,
         "task_queues": (Queue(GPU_QUEUE), Queue(CPU_QUEUE)),
         "task_default_queue": CPU_QUEUE,
         # Training and evaluation need the accelerator; bookkeeping and store writes do not.

@@ -504,6 +504,15 @@ def record(self, ops: list[dict[str, Any]]) -> dict[str, int]:
         raise
 
 
+# ---- worker processes ---------------------------------------------------------------------------
+@signals.worker_process_init.connect
+def _warm_up(**_: Any) -> None:
+    """Import the model code when a pool process starts, not in its first task (seconds)."""
+    import engine.evaluate  # noqa: F401
+    import engine.train  # noqa: F401
+    from tasks import pipeline  # noqa: F401 - engine, torch, spikingjelly
+
+
 # ---- the sweeper --------------------------------------------------------------------------------
 def sweep() -> int:
     """Kick every launched run that is still active; returns how many."""
