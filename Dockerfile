@@ -29,7 +29,10 @@ WORKDIR /opt/autospikformer
 # Dependencies first, so this layer is rebuilt only when pyproject.toml changes. The constraint
 # keeps the base image's CUDA build of torch (pip must not swap it for another wheel).
 COPY pyproject.toml README.md ./
-RUN python -m pip freeze | grep -iE '^(torch|torchvision|torchaudio)==' > /tmp/keep-torch.txt \
+RUN python -c "import importlib.metadata as md; v = {d.metadata['Name'].lower(): d.version \
+        for d in md.distributions()}; print('\n'.join(f'{n}=={v[n]}' \
+        for n in ('torch', 'torchvision', 'torchaudio') if n in v))" > /tmp/keep-torch.txt \
+    && cat /tmp/keep-torch.txt \
     && mkdir -p engine storage tasks app \
     && touch engine/__init__.py storage/__init__.py tasks/__init__.py app/__init__.py \
     && python -m pip install -c /tmp/keep-torch.txt . \
