@@ -306,8 +306,8 @@ def record_generation(
             search=search_id,
             generation=summary.generation,
             hypervolume=summary.hypervolume,
-            best_id=summary.best.id if summary.best else "",
-            best_fitness=summary.best_fitness if summary.best_fitness is not None else 0.0,
+            best_id=summary.best.id if summary.best else None,  # None: nothing feasible yet
+            best_fitness=summary.best_fitness,
             evaluated=summary.total_evaluated,
         )
     )
