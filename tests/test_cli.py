@@ -286,3 +286,28 @@ def test_every_command_has_help(home: Path) -> None:
 
     for name in NAMES:
         assert "usage" in cli(home, name, "--help").stdout
+
+
+def test_search_with_an_unmeetable_energy_budget_records_infeasible_candidates(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    out = last_json(
+        cli(
+            home,
+            "search",
+            "--run",
+            "tiny",
+            "--strategy",
+            "random",
+            "--generations",
+            "1",
+            "--population",
+            "2",
+            "--energy-budget-uj",
+            "0.000001",
+            "--json",
+        )
+    )
+    assert out["evaluated"] == 2  # recorded, though none meets the budget
