@@ -55,6 +55,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--client.toolbarMode",
+            "viewer",  # no "Deploy" button: this is a product, not a notebook
         ]
     return children
 
