@@ -8,42 +8,24 @@ between the two rankings is the figure that makes one-shot NAS trustworthy (targ
 Both arch-sampling rules are trained and scored side by side (sandwich vs uniform), and the
 inherited accuracies are measured with and without BN recalibration.
 
-    python bench/ranking.py --epochs 40 --archs 8
+    cd bench && python ranking.py --epochs 20 --archs 8
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from common import cli
 from scipy.stats import kendalltau
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from engine.evaluate import SubnetEvaluator, load_supernet  # noqa: E402
-from engine.space import SearchSpace  # noqa: E402
-
-
-def cli(home: Path, *args: str) -> dict:
-    env = {**os.environ, "AUTOSPIKFORMER_HOME": str(home), "PYTHONWARNINGS": "ignore"}
-    out = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args, "--json"],
-        env=env,
-        text=True,
-        capture_output=True,
-        check=True,
-        cwd=ROOT,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+from engine.evaluate import SubnetEvaluator, load_supernet
+from engine.space import SearchSpace
 
 
 def main() -> None:
