@@ -68,54 +68,89 @@ class ElasticBatchNorm(nn.modules.batchnorm._BatchNorm):
         )
 
 
+class StackedLinear(ElasticLinear):
+    """Linear whose outputs are `stacked` equal blocks (q, k and v of SSA in one matmul).
+
+    Weight entanglement applies inside each block: a width-`o` subnet uses rows `[:o]` of every
+    block. At full width no copy is made, so a standalone subnet runs one plain matmul.
+    """
+
+    def __init__(self, in_features: int, block_features: int, stacked: int) -> None:
+        super().__init__(in_features, block_features * stacked, bias=False)
+        self.stacked = stacked
+
+    def forward(
+        self, x: torch.Tensor, in_features: int | None = None, block_features: int | None = None
+    ) -> torch.Tensor:
+        g, full, n_in = self.stacked, self.out_features // self.stacked, self.in_features
+        i, o = in_features or n_in, block_features or full
+        w = self.weight
+        if (i, o) != (n_in, full):
+            w = w.view(g, full, n_in)[:, :o, :i].reshape(g * o, i)
+        return F.linear(x, w)
+
+
+class StackedBatchNorm(ElasticBatchNorm):
+    """BN over `stacked` equal blocks of features, sliced to the leading `c` of each block."""
+
+    def __init__(self, block_features: int, stacked: int) -> None:
+        super().__init__(block_features * stacked)
+        self.stacked = stacked
+
+    def forward(self, x: torch.Tensor, block_features: int | None = None) -> torch.Tensor:
+        g, full = self.stacked, self.num_features // self.stacked
+        c = block_features or full
+        if c == full:
+            return super().forward(x)
+
+        def pick(t: torch.Tensor) -> torch.Tensor:  # (g * full,) -> (g * c,), a copy
+            return t.view(g, full)[:, :c].reshape(-1)
+
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked)
+        mean, var = pick(self.running_mean), pick(self.running_var)
+        out = F.batch_norm(
+            x, mean, var, pick(self.weight), pick(self.bias), self.training, factor, self.eps
+        )
+        if self.training:  # write the updated statistics back into the shared buffers
+            with torch.no_grad():
+                self.running_mean.view(g, full)[:, :c].copy_(mean.view(g, c))
+                self.running_var.view(g, full)[:, :c].copy_(var.view(g, c))
+        return out
+
+
 def copy_leading_slices(source: nn.Module, target: nn.Module) -> None:
     """Copy into every tensor of `target` the leading slice of the same-named tensor of `source`.
 
     This is weight entanglement read backwards: the standalone subnet's tensor of shape
-    (o, i, k, k) receives `source[:o, :i, :k, :k]`.
+    (o, i, k, k) receives `source[:o, :i, :k, :k]`; a stacked layer's tensor receives the
+    leading slice of each of its blocks.
     """
-    src = source.state_dict()
+    modules = dict(source.named_modules())
     with torch.no_grad():
-        for name, tensor in target.state_dict().items():
-            if name not in src:
-                raise KeyError(f"supernet has no tensor {name!r}")
-            s = src[name]
-            if tensor.dim() == 0:
-                tensor.copy_(s)
-                continue
-            tensor.copy_(s[tuple(slice(0, n) for n in tensor.shape)])
-
-
-def batch_norm_group(bns: list[ElasticBatchNorm], x: torch.Tensor, c: int) -> torch.Tensor:
-    """BN of `len(bns)` layers side by side on `x` (M, len(bns) * c), in one kernel call.
-
-    Same result as applying `bns[i]` to the i-th block of `c` channels (q, k and v of SSA share
-    one matmul and one BN call this way); running statistics are written back to each layer.
-    """
-    first = bns[0]
-    training = first.training or not first.track_running_stats
-    factor = 0.0 if first.momentum is None else first.momentum
-    stats = first.track_running_stats
-    if first.training and stats:
-        for bn in bns:
-            bn.num_batches_tracked.add_(1)
-        if first.momentum is None:
-            factor = 1.0 / float(first.num_batches_tracked)
-    mean = torch.cat([bn.running_mean[:c] for bn in bns]) if stats else None
-    var = torch.cat([bn.running_var[:c] for bn in bns]) if stats else None
-    out = F.batch_norm(
-        x,
-        mean,
-        var,
-        torch.cat([bn.weight[:c] for bn in bns]),
-        torch.cat([bn.bias[:c] for bn in bns]),
-        training,
-        factor,
-        first.eps,
-    )
-    if first.training and stats:
-        with torch.no_grad():
-            for i, bn in enumerate(bns):
-                bn.running_mean[:c].copy_(mean[i * c : (i + 1) * c])
-                bn.running_var[:c].copy_(var[i * c : (i + 1) * c])
-    return out
+        for mod_name, module in target.named_modules():
+            if mod_name not in modules:
+                raise KeyError(f"supernet has no module {mod_name!r}")
+            src_module = modules[mod_name]
+            g = getattr(module, "stacked", 1)
+            own = {
+                **dict(module.named_parameters(recurse=False)),
+                **dict(module.named_buffers(recurse=False)),
+            }
+            src = {
+                **dict(src_module.named_parameters(recurse=False)),
+                **dict(src_module.named_buffers(recurse=False)),
+            }
+            for name, tensor in own.items():
+                s = src[name]
+                if tensor.dim() == 0:
+                    tensor.copy_(s)
+                elif g > 1:  # slice inside each stacked block
+                    blocks = s.view(g, s.shape[0] // g, *s.shape[1:])
+                    shape = (g, tensor.shape[0] // g, *tensor.shape[1:])
+                    tensor.copy_(blocks[tuple(slice(0, n) for n in shape)].reshape(tensor.shape))
+                else:
+                    tensor.copy_(s[tuple(slice(0, n) for n in tensor.shape)])

@@ -29,7 +29,7 @@ from spikingjelly.activation_based import neuron
 from torch import nn
 
 from engine.elastic import ElasticConv2d, ElasticLinear
-from engine.spikformer import SPS, FusedLinear, SSAProduct
+from engine.spikformer import SPS, SSAProduct
 
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
@@ -112,7 +112,7 @@ class EnergyMeter:
     def _on_layer(self, name: str):
         def hook(m: nn.Module, args: tuple, out: torch.Tensor) -> None:
             x = args[0]
-            linear = isinstance(m, (nn.Linear, FusedLinear))
+            linear = isinstance(m, nn.Linear)
             fan_in = x.shape[-1] if linear else x.shape[1]
             k = m.kernel_size[0] * m.kernel_size[1] if isinstance(m, nn.Conv2d) else 1
             self._count(name, x, out.numel() * fan_in * k)
@@ -141,7 +141,7 @@ class EnergyMeter:
                 h.append(m.register_forward_hook(self._on_lif(name)))
             elif isinstance(m, SSAProduct):
                 h.append(m.register_forward_hook(self._on_ssa(name)))
-            elif isinstance(m, (ElasticLinear, ElasticConv2d, FusedLinear)):
+            elif isinstance(m, (ElasticLinear, ElasticConv2d)):
                 h.append(m.register_forward_hook(self._on_layer(name)))
         return self
 

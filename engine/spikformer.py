@@ -15,7 +15,13 @@ import torch
 from spikingjelly.activation_based import functional, neuron
 from torch import nn
 
-from engine.elastic import ElasticBatchNorm, ElasticConv2d, ElasticLinear, batch_norm_group
+from engine.elastic import (
+    ElasticBatchNorm,
+    ElasticConv2d,
+    ElasticLinear,
+    StackedBatchNorm,
+    StackedLinear,
+)
 from engine.space import Arch
 
 SSA_SCALE = 0.125  # Spikformer's fixed attention scale
@@ -50,13 +56,6 @@ class SSAProduct(nn.Module):
         if n > dh:
             return q @ (k.transpose(-2, -1) @ v) * SSA_SCALE
         return (q @ k.transpose(-2, -1)) @ v * SSA_SCALE
-
-
-class FusedLinear(nn.Module):
-    """`x @ weight^T` with a weight built on the fly (q, k, v stacked), visible to energy hooks."""
-
-    def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.linear(x, weight)
 
 
 def _bn_tokens(bn: ElasticBatchNorm, x: torch.Tensor, d: int) -> torch.Tensor:
@@ -111,10 +110,12 @@ class SSA(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        for name in ("q", "k", "v", "proj"):
-            setattr(self, f"{name}_linear", ElasticLinear(dim, dim, bias=False))
-            setattr(self, f"{name}_bn", ElasticBatchNorm(dim))
-        self.qkv = FusedLinear()
+        # q, k and v projections stacked in one weight (rows [q; k; v]) and one BN, as
+        # spikingjelly's Spikformer does: same parameters as three Linear+BN pairs.
+        self.qkv_linear = StackedLinear(dim, dim, stacked=3)
+        self.qkv_bn = StackedBatchNorm(dim, stacked=3)
+        self.proj_linear = ElasticLinear(dim, dim, bias=False)
+        self.proj_bn = ElasticBatchNorm(dim)
         self.qkv_lif = lif()  # q, k and v neurons share a block's threshold and tau
         self.proj_lif = lif()
         self.attn_lif = lif(ATTN_THRESHOLD)
@@ -127,10 +128,8 @@ class SSA(nn.Module):
 
     def _qkv(self, x: torch.Tensor, d: int) -> torch.Tensor:
         """LIF(BN(Linear(x))) for q, k and v at once: one matmul, one BN call, one LIF."""
-        layers = (self.q_linear, self.k_linear, self.v_linear)
-        w = torch.cat([m.weight[:d, :d] for m in layers])  # (3D, D)
-        y = self.qkv(x, w)  # (T, B, N, 3D)
-        y = batch_norm_group([self.q_bn, self.k_bn, self.v_bn], y.reshape(-1, 3 * d), d)
+        y = self.qkv_linear(x, d, d)  # (T, B, N, 3D)
+        y = self.qkv_bn(y.reshape(-1, 3 * d), d)
         return self.qkv_lif(y.reshape(*x.shape[:-1], 3 * d))
 
     def forward(self, x: torch.Tensor, d: int, heads: int) -> torch.Tensor:

@@ -121,20 +121,22 @@ def test_alternate_choice_sets_snn_parameters() -> None:
         assert block.attn.attn_lif.v_threshold == 0.5  # Spikformer's attention threshold
 
 
-def test_grouped_bn_equals_separate_bns_in_training() -> None:
-    from engine.elastic import ElasticBatchNorm, batch_norm_group
+def test_stacked_bn_equals_separate_bns_at_a_smaller_width() -> None:
+    from engine.elastic import ElasticBatchNorm, StackedBatchNorm
 
     torch.manual_seed(0)
     separate = [ElasticBatchNorm(8) for _ in range(3)]
-    grouped = [ElasticBatchNorm(8) for _ in range(3)]
+    stacked = StackedBatchNorm(8, stacked=3)
+    with torch.no_grad():
+        for i, bn in enumerate(separate):
+            bn.weight.uniform_(0.5, 1.5)
+            stacked.weight[8 * i : 8 * (i + 1)].copy_(bn.weight)
     x = torch.randn(32, 18) * 2 + 1
     want = torch.cat([bn(x[:, 6 * i : 6 * (i + 1)], 6) for i, bn in enumerate(separate)], 1)
-    got = batch_norm_group(grouped, x, 6)
-    assert torch.allclose(want, got, atol=1e-6)
-    for a, b in zip(separate, grouped, strict=True):
-        assert torch.allclose(a.running_mean, b.running_mean)
-        assert torch.allclose(a.running_var, b.running_var)
-        assert a.num_batches_tracked == b.num_batches_tracked == 1
+    assert torch.allclose(want, stacked(x, 6), atol=1e-6)
+    for i, bn in enumerate(separate):
+        assert torch.allclose(bn.running_mean, stacked.running_mean[8 * i : 8 * (i + 1)])
+        assert torch.allclose(bn.running_var, stacked.running_var[8 * i : 8 * (i + 1)])
 
 
 def test_ssa_product_orders_agree_exactly_on_spikes() -> None:
