@@ -15,9 +15,11 @@ import torch
 from torch import nn
 
 from engine import data
+from engine.checkpoint import load_tensors
 from engine.energy import EnergyMeter
+from engine.errors import CheckpointError
 from engine.results import EvalResult
-from engine.space import Arch
+from engine.space import Arch, SearchSpace
 from engine.spikformer import SpikformerBody, count_params
 from engine.supernet import Supernet
 
@@ -121,10 +123,6 @@ class SubnetEvaluator:
 
 def load_supernet(path: Path, device: str | torch.device = "cpu") -> tuple[Supernet, dict]:
     """Rebuild a supernet from a training checkpoint (weights only, no optimizer)."""
-    from engine.checkpoint import load_tensors
-    from engine.errors import CheckpointError
-    from engine.space import SearchSpace
-
     tensors, meta = load_tensors(Path(path))
     if meta.get("kind") != "supernet":
         raise CheckpointError(f"{Path(path).name} is not a supernet checkpoint")

@@ -21,6 +21,7 @@ from engine.results import EvalResult
 from engine.search import EvolutionConfig, RandomConfig, make_search, resume_search
 from engine.search.base import GenerationSummary, Search
 from engine.space import Arch, SearchSpace
+from engine.spikformer import ModelShape, count_params
 from engine.train import TrainConfig, latest_checkpoint, recipe, train
 from storage import paths
 from storage.base import Store
@@ -205,12 +206,9 @@ def _save_state(run: str, search_id: str, search: Search) -> None:
     tmp.replace(path)
 
 
-def _param_counter(run: str):
-    from engine.spikformer import ModelShape, count_params
-
-    spec = data.dataset_spec(train_config(open_store(), run).dataset)
-    shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
-    return lambda arch: count_params(arch, shape)
+def _param_counter(run: str, store: Store | None = None):
+    """`arch -> parameter count` for the run's dataset."""
+    return _dataset_param_counter(train_config(store or open_store(), run).dataset)
 
 
 def create_search(store: Store, run: str, spec: SearchSpec) -> str:
@@ -220,7 +218,7 @@ def create_search(store: Store, run: str, spec: SearchSpec) -> str:
     supernet_checkpoint(run)
     space = SearchSpace.from_dict(train_config(store, run).space)
     search = make_search(
-        spec.strategy, space, config, _no_evaluate, param_count=_param_counter(run)
+        spec.strategy, space, config, _no_evaluate, param_count=_param_counter(run, store)
     )
     search_id = f"{run}.{spec.strategy}.{len(store.list_searches(run)) + 1}"
     store.create_search(
@@ -239,13 +237,12 @@ def load_search(store: Store, run: str, search_id: str, evaluate) -> tuple[Searc
     spec = SearchSpec(**record.settings)
     space = SearchSpace.from_dict(train_config(store, run).space)
     state = json.loads(_state_path(run, search_id).read_text())
-    search = resume_search(space, spec.config(), evaluate, state, param_count=_param_counter(run))
+    counter = _param_counter(run, store)
+    search = resume_search(space, spec.config(), evaluate, state, param_count=counter)
     return search, spec
 
 
 def _dataset_param_counter(dataset: str):
-    from engine.spikformer import ModelShape, count_params
-
     spec = data.dataset_spec(dataset)
     shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
     return lambda arch: count_params(arch, shape)
