@@ -8,7 +8,7 @@ between the two rankings is the figure that makes one-shot NAS trustworthy (targ
 Both arch-sampling rules are trained and scored side by side (sandwich vs uniform), and the
 inherited accuracies are measured with and without BN recalibration.
 
-    cd bench && python ranking.py --epochs 20 --archs 8
+    cd bench && python ranking.py --epochs 20 --archs 8 [--seed 1] [--rules uniform]
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--space", default="digits-tiny")
     p.add_argument("--jobs", type=int, default=2, help="standalone trainings run in parallel")
+    p.add_argument(
+        "--rules", nargs="+", choices=("sandwich", "uniform"), default=["sandwich", "uniform"]
+    )
     args = p.parse_args()
     home = Path(tempfile.mkdtemp(prefix="ranking-"))
     common = [
@@ -67,7 +70,7 @@ def main() -> None:
     )
     timings: dict[str, float] = {}
     inherited: dict[str, dict[str, list[float]]] = {}
-    for sampling in ("sandwich", "uniform"):
+    for sampling in args.rules:
         t = time.time()
         res = cli(
             home,

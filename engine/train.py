@@ -1,8 +1,9 @@
 """Supernet training (weight entanglement + DSPS alternate choice) and standalone training.
 
-Every step samples an arch (uniformly, or by the sandwich rule: largest + smallest + random, with
-gradients accumulated) and trains it. T, thresholds and taus are genes of the arch, so sampling
-them each step is the paper's alternate choice for the SNN space.
+Every step samples an arch (uniformly, the default, or by the sandwich rule: largest + smallest +
+random, with gradients accumulated; see engine/sampling.py) and trains it. T, thresholds and taus
+are genes of the arch, so sampling them each step is the paper's alternate choice for the SNN
+space.
 
 Resume is exact: all randomness of epoch e (data order, augmentation, arch sampling) is drawn from
 generators seeded by (seed, e), and a checkpoint holds the model, the AdamW state and the step.
@@ -27,12 +28,12 @@ from engine import data
 from engine.checkpoint import load_tensors, read_meta, save_tensors
 from engine.errors import AutoSpikformerError, CheckpointError
 from engine.evaluate import evaluate_model, recalibrate_bn
+from engine.sampling import DEFAULT_SAMPLING, SAMPLING
 from engine.space import Arch, SearchSpace
 from engine.spikformer import ModelShape, Spikformer
 from engine.supernet import Supernet
 
 Progress = Callable[[dict[str, Any]], None]
-SAMPLING = ("sandwich", "uniform")
 
 
 # Per-dataset defaults for what the CLI leaves unset. CIFAR: Spikformer's recipe (batch 128,
@@ -70,7 +71,7 @@ class TrainConfig:
     warmup_epochs: int = 1
     label_smoothing: float = 0.1
     grad_clip: float = 1.0
-    sampling: str = "sandwich"
+    sampling: str = DEFAULT_SAMPLING
     augment: bool = True
     arch: dict | None = None  # set: train this one arch standalone (no weight sharing)
     recalib_batches: int = 4

@@ -18,6 +18,7 @@ from typing import Any
 from engine import data
 from engine.errors import AutoSpikformerError
 from engine.results import EvalResult
+from engine.sampling import DEFAULT_SAMPLING
 from engine.search import EvolutionConfig, RandomConfig, make_search, resume_search
 from engine.search.base import GenerationSummary, Search
 from engine.space import Arch, SearchSpace
@@ -68,7 +69,7 @@ class RunSpec:
     seed: int = 0
     batch_size: int | None = None  # None: the dataset's recipe (engine.train.RECIPES)
     lr: float | None = None
-    sampling: str = "sandwich"
+    sampling: str = DEFAULT_SAMPLING
     arch_file: str | None = None
     owner: str = ""
 

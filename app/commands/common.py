@@ -6,6 +6,7 @@ import argparse
 import math
 
 from engine.errors import AutoSpikformerError
+from engine.sampling import DEFAULT_SAMPLING, SAMPLING
 
 
 def alpha(text: str) -> float:
@@ -80,9 +81,10 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
     )
     p.add_argument(
         "--sampling",
-        choices=("sandwich", "uniform"),
-        default="sandwich",
-        help="arch sampling per step (supernet training)",
+        choices=SAMPLING,
+        default=DEFAULT_SAMPLING,
+        help="arch sampling per step (supernet training): one uniform arch, or the sandwich "
+        "rule (largest + smallest + random); default: %(default)s",
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 

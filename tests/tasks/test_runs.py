@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -11,6 +12,13 @@ import redis
 from tests.tasks.conftest import Service, wait_for
 
 ENDED = ("done", "failed", "cancelled")
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_workers(service: Service) -> Iterator[None]:
+    """A failed test leaves its workers running: stop them so the next test starts clean."""
+    yield
+    service.stop_all()
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +73,12 @@ def test_cancel_stops_at_the_next_task(service: Service) -> None:
     service.worker("--queues", "gpu", log="gpu-cancel")
     service.launch("r3")
     wait_for(lambda: service.run_state("r3") == "training", 120, "training to start")
+    checkpoints = service.home / "runs" / "r3" / "checkpoints"
     status = service.cli_json("cancel", "--run", "r3")
     assert status["state"] == "cancelled"
-    checkpoints = service.home / "runs" / "r3" / "checkpoints"
-    # The epoch in flight finishes (its checkpoint is kept); nothing after it runs.
-    wait_for(lambda: (checkpoints / "epoch-0001.safetensors").exists(), 120, "epoch 1 to end")
+    # Epochs last seconds here, so the cancel may land in epoch 1 or 2 (the CLI takes a moment
+    # to start): the epoch in flight finishes and keeps its checkpoint; nothing after it runs.
+    done_at_cancel = len(list(checkpoints.glob("epoch-*.safetensors")))
     logs = service.home / "logs"
 
     def stopped() -> bool:  # the next task saw the cancelled run and did nothing
@@ -77,10 +86,10 @@ def test_cancel_stops_at_the_next_task(service: Service) -> None:
             "'skipped': 'inactive'" in (logs / "gpu-cancel.log").read_text()
         )
 
-    wait_for(stopped, 60, "the next task to stop")
-    assert not (checkpoints / "epoch-0002.safetensors").exists()
+    wait_for(stopped, 120, "the next task to stop")
+    assert len(list(checkpoints.glob("epoch-*.safetensors"))) <= done_at_cancel + 1
     assert service.run_state("r3") == "cancelled"
-    assert service.store().list_searches("r3") == []
+    assert service.store().list_searches("r3") == []  # the search never started
     assert service.store().get_run("r3").message == "cancelled by request"
     service.stop_all()
 
