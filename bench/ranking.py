@@ -9,6 +9,7 @@ Both arch-sampling rules are trained and scored side by side (sandwich vs unifor
 inherited accuracies are measured with and without BN recalibration.
 
     cd bench && python ranking.py --epochs 20 --archs 8 [--seed 1] [--rules uniform]
+        [--recalib 4 10]
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=2, help="standalone trainings run in parallel")
     p.add_argument(
         "--rules", nargs="+", choices=("sandwich", "uniform"), default=["sandwich", "uniform"]
+    )
+    p.add_argument(
+        "--recalib", nargs="+", type=int, default=[4], help="BN recalibration batch counts"
     )
     args = p.parse_args()
     home = Path(tempfile.mkdtemp(prefix="ranking-"))
@@ -90,7 +94,11 @@ def main() -> None:
         )
         net, _ = load_supernet(Path(res["checkpoint"]))
         inherited[sampling] = {}
-        for label, n_recal in (("recalibrated", 4), ("shared BN", 0)):
+        counts = [
+            (f"recalibrated x{n}" if len(args.recalib) > 1 else "recalibrated", n)
+            for n in args.recalib
+        ]
+        for label, n_recal in (*counts, ("shared BN", 0)):
             ev = SubnetEvaluator(net, "digits", seed=0, recalib_batches=n_recal)
             inherited[sampling][label] = [r.accuracy for r in ev(archs)]
 
@@ -127,7 +135,7 @@ def main() -> None:
             tau = kendalltau(accs, standalone).statistic
             print(f"  {s:9s} {lab:13s} tau = {tau:+.3f}   mean inherited acc {np.mean(accs):.4f}")
     for s in inherited:
-        gain = np.mean(inherited[s]["recalibrated"]) - np.mean(inherited[s]["shared BN"])
+        gain = np.mean(next(iter(inherited[s].values()))) - np.mean(inherited[s]["shared BN"])
         print(f"BN recalibration changes mean inherited accuracy by {gain * 100:+.2f} points ({s})")
     print("\ntimings: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
 
