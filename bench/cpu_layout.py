@@ -60,8 +60,7 @@ def linear_grid(repeats: int) -> None:
                 lambda x=x, w=w, g=g: F.linear(x, w).backward(g),
                 repeats,
             )
-            conv = rows >= elastic.CONV_MIN_ROWS and rows * d_in * d_out >= elastic.CONV_MIN_MACS
-            path = "1x1 conv" if conv else "F.linear"
+            path = "1x1 conv" if elastic.conv_pays(rows, d_in, d_out) else "F.linear"
             print(f"| {rows} | {d_in} | {d_out} | {ma:.1f} ms | {mb:.1f} ms | {r:.3f} | {path} |")
 
 

@@ -17,6 +17,11 @@ CONV_MIN_ROWS = 2048
 CONV_MIN_MACS = 150_000_000
 
 
+def conv_pays(rows: int, d_in: int, d_out: int) -> bool:
+    """Whether `token_linear` takes the 1x1 conv path on CPU for `rows` tokens of d_in -> d_out."""
+    return rows >= CONV_MIN_ROWS and rows * d_in * d_out >= CONV_MIN_MACS
+
+
 def token_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """`F.linear` over the last dim of tokens `x` (..., N, in), run the fastest way per device.
 
@@ -27,11 +32,7 @@ def token_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     agree to float rounding.
     """
     rows = x.numel() // x.shape[-1] if x.dim() >= 2 else 0
-    if (
-        x.device.type != "cpu"
-        or rows < CONV_MIN_ROWS
-        or rows * weight.shape[0] * weight.shape[1] < CONV_MIN_MACS
-    ):
+    if x.device.type != "cpu" or not conv_pays(rows, weight.shape[1], weight.shape[0]):
         return F.linear(x, weight, bias)
     lead, n, d_in = x.shape[:-2], x.shape[-2], x.shape[-1]
     image = x.reshape(-1, n, 1, d_in).permute(0, 3, 1, 2)  # (M, in, N, 1), channels-last view
@@ -47,10 +48,10 @@ class ElasticLinear(nn.Linear):
     ) -> torch.Tensor:
         i = in_features or self.in_features
         o = out_features or self.out_features
-        if (o, i) == (self.out_features, self.in_features):  # full width: no slice to backprop
-            return token_linear(x, self.weight, self.bias)
-        bias = None if self.bias is None else self.bias[:o]
-        return token_linear(x, self.weight[:o, :i], bias)
+        w, bias = self.weight, self.bias
+        if (o, i) != (self.out_features, self.in_features):  # full width: no slice to backprop
+            w, bias = w[:o, :i], None if bias is None else bias[:o]
+        return token_linear(x, w, bias)
 
 
 class ElasticConv2d(nn.Conv2d):
