@@ -5,16 +5,24 @@ weights inherited from the supernet against the accuracy of the same arch traine
 from scratch (`autospikformer train --arch`) for the same number of epochs. Kendall's tau
 between the two rankings is the figure that makes one-shot NAS trustworthy (target >= 0.5).
 
-Both arch-sampling rules are trained and scored side by side (sandwich vs uniform), and the
-inherited accuracies are measured with and without BN recalibration.
+The ground truth is the mean standalone accuracy over `--standalone-seeds` training seeds (one
+seed resolves 180 validation images, 0.56 points, with many ties); how well two standalone seeds
+agree with each other is printed as the noise ceiling. Supernets are trained for each rule in
+`--rules` and each seed in `--supernet-seeds`; inherited accuracies are measured with BN
+recalibrated (`--recalib` batch counts) and with the supernet's shared BN statistics. A baseline
+ranks the archs by parameter count alone, which a supernet has to beat to be worth anything.
+
+Every training is cached as JSON under `--workdir`, so a rerun with more seeds or archs only
+trains what is new (a killed training resumes from its last checkpoint).
 
     cd bench && python ranking.py --epochs 20 --archs 8 [--seed 1] [--rules uniform]
-        [--recalib 4 10]
+        [--recalib 4 10] [--standalone-seeds 0 1] [--supernet-seeds 0 1 2] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import tempfile
 import time
@@ -23,21 +31,25 @@ from pathlib import Path
 
 import numpy as np
 from common import cli
-from scipy.stats import kendalltau
+from scipy.stats import kendalltau, spearmanr
 
 from engine.evaluate import SubnetEvaluator, load_supernet
-from engine.space import SearchSpace
+from engine.space import Arch, SearchSpace
+from engine.spikformer import ModelShape, count_params
 
 
-def main() -> None:
+def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--archs", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="arch sample; default training seed")
+    p.add_argument("--standalone-seeds", nargs="+", type=int, help="default: --seed")
+    p.add_argument("--supernet-seeds", nargs="+", type=int, help="default: --seed")
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--space", default="digits-tiny")
-    p.add_argument("--jobs", type=int, default=2, help="standalone trainings run in parallel")
+    p.add_argument("--jobs", type=int, default=2, help="trainings run in parallel")
+    p.add_argument("--workdir", type=Path, help="cache of trainings (default: a new temp dir)")
     p.add_argument(
         "--rules", nargs="+", choices=("sandwich", "uniform"), default=["sandwich", "uniform"]
     )
@@ -45,98 +57,142 @@ def main() -> None:
         "--recalib", nargs="+", type=int, default=[4], help="BN recalibration batch counts"
     )
     args = p.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="ranking-"))
-    common = [
-        "--dataset",
-        "digits",
-        "--epochs",
-        str(args.epochs),
-        "--seed",
-        str(args.seed),
-        "--lr",
-        str(args.lr),
-        "--batch-size",
-        str(args.batch_size),
-        "--device",
-        "cpu",
-    ]
-    space = SearchSpace.preset(args.space)
-    rng = np.random.default_rng(args.seed + 1000)
-    archs = []
-    while len(archs) < args.archs:
+    args.standalone_seeds = args.standalone_seeds or [args.seed]
+    args.supernet_seeds = args.supernet_seeds or [args.seed]
+    return args
+
+
+def sample_archs(space: SearchSpace, n: int, seed: int) -> list[Arch]:
+    """n distinct archs, a prefix-stable sample: more archs extend the same list."""
+    rng = np.random.default_rng(seed + 1000)
+    archs: list[Arch] = []
+    while len(archs) < n:
         a = space.sample(rng)
         if a.id not in {b.id for b in archs}:
             archs.append(a)
+    return archs
 
-    print(
-        f"# ranking fidelity on digits / {args.space}: {args.archs} archs, {args.epochs} "
-        f"epochs, lr {args.lr}, batch {args.batch_size}, seed {args.seed}"
-    )
-    counts = [  # (label, BN recalibration batches); the first is the one the gain line uses
-        (f"recalibrated x{n}" if len(args.recalib) > 1 else "recalibrated", n) for n in args.recalib
-    ]
-    timings: dict[str, float] = {}
-    inherited: dict[str, dict[str, list[float]]] = {}
-    for sampling in args.rules:
+
+class Trainings:
+    """`autospikformer train` runs in one home; each result cached as JSON by its settings."""
+
+    def __init__(self, home: Path, args: argparse.Namespace) -> None:
+        self.home, self.args = home, args
+        (home / "cache").mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, job: tuple[str, str, int]) -> dict:
+        kind, what, seed = job  # ("supernet", rule, seed) or ("standalone", arch json, seed)
+        a = self.args
+        key = f"e{a.epochs}-lr{a.lr}-b{a.batch_size}-s{seed}"
+        if kind == "supernet":
+            run, extra = f"supernet-{what}-{key}", ["--space", a.space, "--sampling", what]
+        else:
+            arch_id = Arch.from_dict(json.loads(what)).id
+            arch_file = self.home / f"arch-{arch_id}.json"
+            arch_file.write_text(what)
+            run, extra = f"standalone-{arch_id[:12]}-{key}", ["--arch", str(arch_file)]
+        cached = self.home / "cache" / f"{run}.json"
+        if cached.exists():
+            return json.loads(cached.read_text())
         t = time.time()
         res = cli(
-            home,
-            "train",
-            "--run",
-            f"supernet-{sampling}",
-            "--space",
-            args.space,
-            "--sampling",
-            sampling,
-            *common,
-        )
-        timings[f"supernet {sampling}"] = time.time() - t
+            self.home, "train", "--run", run, *extra, "--dataset", "digits",
+            "--epochs", str(a.epochs), "--seed", str(seed), "--lr", str(a.lr),
+            "--batch-size", str(a.batch_size), "--device", "cpu",
+        )  # fmt: skip
+        res["wall_s"] = time.time() - t
+        cached.write_text(json.dumps(res))
+        return res
+
+
+def tau(x, y) -> float:
+    return float(kendalltau(x, y).statistic)
+
+
+def main() -> None:
+    args = parse()
+    home = args.workdir or Path(tempfile.mkdtemp(prefix="ranking-"))
+    space = SearchSpace.preset(args.space)
+    archs = sample_archs(space, args.archs, args.seed)
+    print(
+        f"# ranking fidelity on digits / {args.space}: {args.archs} archs (sample seed "
+        f"{args.seed}), {args.epochs} epochs, lr {args.lr}, batch {args.batch_size}; standalone "
+        f"seeds {args.standalone_seeds}, supernet seeds {args.supernet_seeds}; workdir {home}"
+    )
+    supernet_jobs = [("supernet", r, s) for r in args.rules for s in args.supernet_seeds]
+    standalone_jobs = [
+        ("standalone", json.dumps(a.to_dict()), s) for a in archs for s in args.standalone_seeds
+    ]
+    t = time.time()
+    jobs = supernet_jobs + standalone_jobs
+    with ThreadPoolExecutor(args.jobs) as pool:  # each training is its own process
+        done = dict(zip(jobs, pool.map(Trainings(home, args), jobs), strict=True))
+    wall = time.time() - t
+    standalone = np.array([done[j]["val_accuracy_largest"] for j in standalone_jobs])
+    standalone = standalone.reshape(len(archs), len(args.standalone_seeds))
+    truth = standalone.mean(axis=1)
+
+    labels = [f"recal x{n}" for n in args.recalib] + ["shared BN"]
+    inherited: dict[tuple[str, int, str], list[float]] = {}
+    for _, rule, seed in supernet_jobs:
+        res = done[("supernet", rule, seed)]
         print(
-            f"supernet {sampling}: {timings[f'supernet {sampling}']:.0f} s, val acc largest "
+            f"supernet {rule} seed {seed}: {res['wall_s']:.0f} s, val acc largest "
             f"{res['val_accuracy_largest']:.4f} smallest {res['val_accuracy_smallest']:.4f}"
         )
         net, _ = load_supernet(Path(res["checkpoint"]))
-        inherited[sampling] = {}
-        for label, n_recal in (*counts, ("shared BN", 0)):
+        for label, n_recal in zip(labels, [*args.recalib, 0], strict=True):
             ev = SubnetEvaluator(net, "digits", seed=0, recalib_batches=n_recal)
-            inherited[sampling][label] = [r.accuracy for r in ev(archs)]
-
-    t = time.time()
-
-    def train_standalone(i: int) -> float:
-        arch_file = home / f"arch-{i}.json"
-        arch_file.write_text(json.dumps(archs[i].to_dict()))
-        res = cli(home, "train", "--run", f"standalone-{i}", "--arch", str(arch_file), *common)
-        return res["val_accuracy_largest"]
-
-    with ThreadPoolExecutor(args.jobs) as pool:  # each is its own process
-        standalone = list(pool.map(train_standalone, range(len(archs))))
-    timings["standalone (all)"] = time.time() - t
-
-    print(
-        "\n| arch | params | T | standalone | "
-        + " | ".join(f"{s} {lab}" for s in inherited for lab in inherited[s])
-        + " |"
-    )
-    print("|---" * (4 + sum(len(v) for v in inherited.values())) + "|")
-    from engine.spikformer import ModelShape, count_params
+            inherited[(rule, seed, label)] = [r.accuracy for r in ev(archs)]
 
     shape = ModelShape(1, 10, 16)
+    params = [count_params(a, shape) for a in archs]
+    cols = [k for k in inherited if k[2] == labels[0]]
+    print(
+        "\n| arch | params | T | "
+        + " | ".join(f"standalone s{s}" for s in args.standalone_seeds)
+        + " | mean | "
+        + " | ".join(f"{r} s{s}" for r, s, _ in cols)
+        + " |"
+    )
+    print("|---" * (4 + len(args.standalone_seeds) + len(cols)) + "|")
     for i, arch in enumerate(archs):
-        cells = [f"{inherited[s][lab][i]:.4f}" for s in inherited for lab in inherited[s]]
         print(
-            f"| {arch.id[:8]} d{arch.depth}-{arch.embed_dim} | {count_params(arch, shape)} | "
-            f"{arch.time_steps} | {standalone[i]:.4f} | " + " | ".join(cells) + " |"
+            f"| {arch.id[:8]} {arch.depth}-{arch.embed_dim} | {params[i]:,} | {arch.time_steps} | "
+            + " | ".join(f"{v:.4f}" for v in standalone[i])
+            + f" | {truth[i]:.4f} | "
+            + " | ".join(f"{inherited[k][i]:.4f}" for k in cols)
+            + " |"
         )
-    print("\nKendall's tau (inherited vs standalone):")
-    for s in inherited:
-        for lab, accs in inherited[s].items():
-            tau = kendalltau(accs, standalone).statistic
-            print(f"  {s:9s} {lab:13s} tau = {tau:+.3f}   mean inherited acc {np.mean(accs):.4f}")
-    for s in inherited:
-        gain = np.mean(inherited[s][counts[0][0]]) - np.mean(inherited[s]["shared BN"])
-        print(f"BN recalibration changes mean inherited accuracy by {gain * 100:+.2f} points ({s})")
-    print("\ntimings: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+
+    print("\nnoise ceiling: Kendall's tau between standalone seeds")
+    for (a, sa), (b, sb) in itertools.combinations(enumerate(args.standalone_seeds), 2):
+        print(f"  seed {sa} vs seed {sb}: tau = {tau(standalone[:, a], standalone[:, b]):+.3f}")
+    print(f"baseline: params vs mean standalone: tau = {tau(params, truth):+.3f}")
+    print("\nKendall's tau (Spearman's rho) of inherited vs mean standalone accuracy:")
+    for rule, label in itertools.product(args.rules, labels):
+        taus = []
+        for seed in args.supernet_seeds:
+            accs = inherited[(rule, seed, label)]
+            taus.append(tau(accs, truth))
+            rho = float(spearmanr(accs, truth).statistic)
+            print(
+                f"  {rule:9s} {label:10s} seed {seed}: tau = {taus[-1]:+.3f} (rho {rho:+.3f})"
+                f"   mean inherited acc {np.mean(accs):.4f}"
+            )
+        if len(taus) > 1:
+            print(f"  {rule:9s} {label:10s} mean over seeds: tau = {np.mean(taus):+.3f}")
+    for rule, seed in itertools.product(args.rules, args.supernet_seeds):
+        recal, shared = (np.mean(inherited[(rule, seed, k)]) for k in (labels[0], "shared BN"))
+        print(
+            f"BN recalibration ({labels[0]}) changes mean inherited accuracy by "
+            f"{(recal - shared) * 100:+.2f} points ({rule}, seed {seed})"
+        )
+    stand = [done[j]["wall_s"] for j in standalone_jobs]  # as recorded when first trained
+    print(
+        f"\ntimings: {wall:.0f} s wall for this invocation (cached trainings cost nothing); "
+        f"one standalone training {min(stand):.0f}-{max(stand):.0f} s"
+    )
 
 
 if __name__ == "__main__":
