@@ -168,6 +168,10 @@ def main() -> None:
     print("\nnoise ceiling: Kendall's tau between standalone seeds")
     for (a, sa), (b, sb) in itertools.combinations(enumerate(args.standalone_seeds), 2):
         print(f"  seed {sa} vs seed {sb}: tau = {tau(standalone[:, a], standalone[:, b]):+.3f}")
+    if len(args.standalone_seeds) > 2:  # one seed against the mean of the others
+        for a, sa in enumerate(args.standalone_seeds):
+            rest = np.delete(standalone, a, axis=1).mean(axis=1)
+            print(f"  seed {sa} vs mean of the others: tau = {tau(standalone[:, a], rest):+.3f}")
     print(f"baseline: params vs mean standalone: tau = {tau(params, truth):+.3f}")
     print("\nKendall's tau (Spearman's rho) of inherited vs mean standalone accuracy:")
     for rule, label in itertools.product(args.rules, labels):
