@@ -275,19 +275,20 @@ def train_epoch(self, run: str, epoch: int) -> dict[str, Any]:
 
 # ---- evaluation ---------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=2)
-def _evaluator(run: str, checkpoint: str, mtime_ns: int, eval_seed: int, device: str):
+def _evaluator(run: str, checkpoint: str, mtime_ns: int, spec: SearchSpec, device: str):
     from tasks import pipeline
 
-    return pipeline.make_evaluator(run, eval_seed, device)
+    return pipeline.make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
 
 
-def evaluator(run: str, eval_seed: int, device: str):
-    """A `SubnetEvaluator` for the run's current checkpoint, cached per process and checkpoint."""
+def evaluator(run: str, spec: SearchSpec, device: str):
+    """A `SubnetEvaluator` for the run's current checkpoint and the search's evaluation settings,
+    cached per process and checkpoint."""
     from engine.train import pick_device
     from tasks import pipeline
 
     path = pipeline.supernet_checkpoint(run)
-    return _evaluator(run, str(path), path.stat().st_mtime_ns, eval_seed, str(pick_device(device)))
+    return _evaluator(run, str(path), path.stat().st_mtime_ns, spec, str(pick_device(device)))
 
 
 @app.task(name="tasks.evaluate_slice", bind=True, max_retries=None)
@@ -309,7 +310,7 @@ def evaluate_slice(
             _torch_threads()
             mark = key(run, "deliveries", "eval", generation, index)
             with delivery(mark, run, f"evaluation slice {index} of generation {generation}"):
-                evaluate = evaluator(run, spec.eval_seed, record.settings["launch"].get("device"))
+                evaluate = evaluator(run, spec, record.settings["launch"].get("device"))
                 for arch in todo:
                     cache.put(evaluate([arch])[0], worker=pipeline.worker_name())
         kick(run)

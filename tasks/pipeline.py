@@ -167,6 +167,9 @@ def supernet_checkpoint(run: str) -> Path:
 
 
 # ---- stage 2: search ----------------------------------------------------------------------------
+MAX_RECALIB_BATCHES = 1000
+
+
 @dataclass(frozen=True)
 class SearchSpec:
     strategy: str = "evolution"
@@ -178,8 +181,16 @@ class SearchSpec:
     energy_budget_uj: float | None = None
     param_limit: int | None = None
     eval_seed: int = 0  # picks the BN-recalibration batches; part of a candidate's evaluation
+    # BN-recalibration batches per candidate (x the evaluation batch size of 128 images); part of
+    # its evaluation. Searches recorded before this setting existed used 4, its default.
+    recalib_batches: int = 4
 
     def config(self) -> EvolutionConfig | RandomConfig:
+        n = self.recalib_batches
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RECALIB_BATCHES:
+            raise AutoSpikformerError(
+                f"recalib_batches must be a whole number from 1 to {MAX_RECALIB_BATCHES}, got {n!r}"
+            )
         common = dict(
             population=self.population,
             generations=self.generations,
@@ -276,12 +287,14 @@ def search_state_path(run: str, search_id: str) -> Path:
     return _state_path(run, search_id)
 
 
-def make_evaluator(run: str, eval_seed: int = 0, device: str = "cpu"):
+def make_evaluator(run: str, eval_seed: int = 0, device: str = "cpu", recalib_batches: int = 4):
     """The injected `evaluate` for a run: inherited weights, BN recalibration, val split."""
     from engine.evaluate import SubnetEvaluator, load_supernet
 
     supernet, meta = load_supernet(supernet_checkpoint(run), device=device)
-    return SubnetEvaluator(supernet, meta["config"]["dataset"], seed=eval_seed)
+    return SubnetEvaluator(
+        supernet, meta["config"]["dataset"], seed=eval_seed, recalib_batches=recalib_batches
+    )
 
 
 def record_generation(
@@ -351,7 +364,7 @@ def run_search(
 ) -> dict[str, Any]:
     """Create and run a whole search in this process, recording every generation."""
     search_id = create_search(store, run, spec)
-    evaluate = make_evaluator(run, spec.eval_seed, device)
+    evaluate = make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
     store.update_run(run, state="searching")
     while (summary := search_step(store, run, search_id, evaluate)) is not None:
         if progress:
@@ -383,8 +396,8 @@ def export_candidate(
         raise AutoSpikformerError(f"--out must end in .safetensors, got {out.name}")
     record = store.get_candidate(run, candidate_id)
     search = store.get_search(record.search)
-    eval_seed = SearchSpec(**search.settings).eval_seed
-    evaluator = make_evaluator(run, eval_seed, device)
+    spec = SearchSpec(**search.settings)
+    evaluator = make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
     result, subnet = evaluator.evaluate_one(Arch.from_dict(record.arch))
     save_subnet(
         out,

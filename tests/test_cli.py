@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from storage.duckdb_store import DuckDBStore
 
@@ -171,6 +172,8 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
         ),
         (["search", "--run", "nope", "--generations", "1", "--population", "2"], "nope"),
         (["search", "--run", "tiny", "--alpha", "-0.1"], "alpha"),
+        (["search", "--run", "tiny", "--recalib-batches", "0"], "recalib-batches"),
+        (["search", "--run", "tiny", "--recalib-batches", "1001"], "recalib_batches"),
         (
             [
                 "train",
@@ -311,3 +314,47 @@ def test_search_with_an_unmeetable_energy_budget_records_infeasible_candidates(
         )
     )
     assert out["evaluated"] == 2  # recorded, though none meets the budget
+
+
+def test_search_recalib_batches_is_the_evaluation_the_export_repeats(
+    trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search's `--recalib-batches` is stored with it, and its export recalibrates BN exactly
+    as the search's evaluation did (10 batches here, not the default 4)."""
+    from engine.checkpoint import load_tensors
+    from engine.evaluate import SubnetEvaluator, load_supernet
+    from engine.space import Arch
+    from tasks import pipeline
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    out = last_json(
+        cli(home, "search", "--run", "tiny", "--strategy", "random", "--generations", "1",
+            "--population", "2", "--recalib-batches", "10", "--json")
+    )  # fmt: skip
+    store = DuckDBStore(home / "store.duckdb")
+    assert store.get_search(out["search"]).settings["recalib_batches"] == 10
+    best = out["best"]
+    exported = tmp_path / "best.safetensors"
+    cli(home, "export", "--run", "tiny", "--candidate", best["id"], "--out", str(exported))
+    tensors, _ = load_tensors(exported)
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(home))
+    net, _ = load_supernet(pipeline.supernet_checkpoint("tiny"))
+    arch = Arch.from_dict(best["arch"])
+    stats = {}
+    for n in (4, 10):
+        result, subnet = SubnetEvaluator(net, "digits", recalib_batches=n).evaluate_one(arch)
+        stats[n] = {k: v for k, v in subnet.state_dict().items() if k.endswith("running_mean")}
+        if n == 10:
+            assert result.accuracy == pytest.approx(best["accuracy"])
+    assert stats[10] and all(torch.equal(tensors[k], v) for k, v in stats[10].items())
+    assert not all(torch.equal(tensors[k], v) for k, v in stats[4].items())
+
+
+def test_searches_recorded_before_recalib_batches_existed_keep_four() -> None:
+    from dataclasses import asdict
+
+    from tasks.pipeline import SearchSpec
+
+    legacy = {k: v for k, v in asdict(SearchSpec()).items() if k != "recalib_batches"}
+    assert SearchSpec(**legacy).recalib_batches == 4

@@ -98,6 +98,12 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=alpha, default=0.5, help="F_AEB energy weight in [0, 1]")
     p.add_argument("--energy-budget-uj", type=positive_float, default=None)
     p.add_argument("--param-limit", type=positive_int, default=None)
+    p.add_argument(
+        "--recalib-batches",
+        type=positive_int,
+        default=4,
+        help="BN-recalibration batches of 128 training images per candidate (default 4)",
+    )
 
 
 def require(condition: bool, message: str) -> None:

@@ -31,6 +31,7 @@ def search_spec(args: argparse.Namespace):
         seed=args.seed,
         energy_budget_uj=args.energy_budget_uj,
         param_limit=args.param_limit,
+        recalib_batches=args.recalib_batches,
     )
 
 
