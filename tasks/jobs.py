@@ -275,20 +275,27 @@ def train_epoch(self, run: str, epoch: int) -> dict[str, Any]:
 
 # ---- evaluation ---------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=2)
-def _evaluator(run: str, checkpoint: str, mtime_ns: int, spec: SearchSpec, device: str):
+def _evaluator(run: str, checkpoint: str, mtime_ns: int, seed: int, recalib: int, device: str):
     from tasks import pipeline
 
-    return pipeline.make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
+    return pipeline.make_evaluator(run, seed, device, recalib)
 
 
 def evaluator(run: str, spec: SearchSpec, device: str):
     """A `SubnetEvaluator` for the run's current checkpoint and the search's evaluation settings,
-    cached per process and checkpoint."""
+    cached per process, checkpoint and evaluation settings (not per search)."""
     from engine.train import pick_device
     from tasks import pipeline
 
     path = pipeline.supernet_checkpoint(run)
-    return _evaluator(run, str(path), path.stat().st_mtime_ns, spec, str(pick_device(device)))
+    return _evaluator(
+        run,
+        str(path),
+        path.stat().st_mtime_ns,
+        spec.eval_seed,
+        spec.recalib_batches,
+        str(pick_device(device)),
+    )
 
 
 @app.task(name="tasks.evaluate_slice", bind=True, max_retries=None)
