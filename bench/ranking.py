@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 from common import cli
-from scipy.stats import kendalltau, spearmanr
+from scipy.stats import spearmanr
 
 from engine.evaluate import SubnetEvaluator, load_supernet
+from engine.pareto import kendall_tau as tau
 from engine.space import Arch, SearchSpace
 from engine.spikformer import ModelShape, count_params
 
@@ -85,7 +86,8 @@ class Trainings:
         a = self.args
         key = f"e{a.epochs}-lr{a.lr}-b{a.batch_size}-s{seed}"
         if kind == "supernet":
-            run, extra = f"supernet-{what}-{key}", ["--space", a.space, "--sampling", what]
+            run = f"supernet-{a.space}-{what}-{key}"  # --space is a preset name
+            extra = ["--space", a.space, "--sampling", what]
         else:
             arch_id = Arch.from_dict(json.loads(what)).id
             arch_file = self.home / f"arch-{arch_id}.json"
@@ -103,10 +105,6 @@ class Trainings:
         res["wall_s"] = time.time() - t
         cached.write_text(json.dumps(res))
         return res
-
-
-def tau(x, y) -> float:
-    return float(kendalltau(x, y).statistic)
 
 
 def main() -> None:

@@ -287,7 +287,7 @@ def search_state_path(run: str, search_id: str) -> Path:
     return _state_path(run, search_id)
 
 
-def make_evaluator(run: str, eval_seed: int = 0, device: str = "cpu", recalib_batches: int = 4):
+def make_evaluator(run: str, eval_seed: int, device: str, recalib_batches: int):
     """The injected `evaluate` for a run: inherited weights, BN recalibration, val split."""
     from engine.evaluate import SubnetEvaluator, load_supernet
 
