@@ -3,31 +3,36 @@
 Contract
 --------
 Records
-    A store keeps five kinds of record (`storage.records`): runs (keyed by `name`), searches
+    A store keeps seven kinds of record (`storage.records`): runs (keyed by `name`), searches
     (keyed by `id`, unique across the store, each belonging to one run), candidates (keyed by
-    `(search, id)`), generations (keyed by `(search, generation)`) and artefacts (keyed by
-    `(run, path)`). Records are validated when they are built, so a store only sees well-formed
-    values; a store checks the links between them (a search's run exists, a candidate's search
-    exists and belongs to the candidate's run, ...). Records read back compare equal to the
-    records written (dict fields round-trip through JSON, so tuples come back as lists).
+    `(search, id)`), generations (keyed by `(search, generation)`), artefacts (keyed by
+    `(run, path)`), and a run's history: training epochs (keyed by `(run, epoch)`) and log
+    events (keyed by `(run, id)`). Records are validated when they are built, so a store only
+    sees well-formed values; a store checks the links between them (a search's run exists, a
+    candidate's search exists and belongs to the candidate's run, ...). Records read back
+    compare equal to the records written (dict fields round-trip through JSON, so tuples come
+    back as lists).
 
 Errors
     Bad input raises a subclass of `storage.errors.StoreError` (itself a `ValueError`) with a
     one-line message: `UnknownRun`, `DuplicateRun`, `UnknownSearch`, `DuplicateSearch`,
-    `UnknownCandidate`, `BadRecord`, `BadArgument`, `BadName`. Every writing method is atomic: when
-    it raises, nothing it was given has been stored (a batch with one bad record stores none).
+    `UnknownCandidate`, `BadRecord`, `BadArgument` (and its `RunActive`), `BadName`. Every
+    writing method is atomic: when it raises, nothing it was given has been stored (a batch with
+    one bad record stores none).
     A backend shared between processes may raise `StoreBusy` when it cannot get the file in time.
 
 Idempotence
-    `add_candidates`, `add_generation` and `add_artefact` insert-or-ignore on their key: adding a
-    record whose key is already stored changes nothing (the first write wins) and never creates a
-    duplicate, so a writer can safely resend a batch after a crash. `create_run` and
-    `create_search` are not idempotent: an existing key raises `DuplicateRun`/`DuplicateSearch`.
-    Nothing is ever deleted.
+    `add_candidates`, `add_generation`, `add_artefact`, `add_epochs` and `add_events`
+    insert-or-ignore on their key: adding a record whose key is already stored changes nothing
+    (the first write wins) and never creates a duplicate, so a writer can safely resend a batch
+    after a crash. `create_run` and `create_search` are not idempotent: an existing key raises
+    `DuplicateRun`/`DuplicateSearch`. Only `delete_run` deletes: a finished run (done, failed or
+    cancelled) with every record that belongs to it; an active run raises `RunActive`.
 
 Order
     Lists come back in a fixed order: runs and searches by `(created_at, name/id)`, candidates by
-    `(search, generation, id)`, generations by `generation`, artefacts by `(created_at, path)`.
+    `(search, generation, id)`, generations by `generation`, artefacts by `(created_at, path)`,
+    epochs by `epoch`, events by `(created_at, id)`.
 
 Ranking (F_AEB, the paper's Eq. 6)
     `rank(run, search, alpha, top)` scores the candidates in scope with
@@ -57,6 +62,8 @@ from storage.errors import BadArgument, BadRecord, one_line
 from storage.records import (
     ArtefactRecord,
     CandidateRecord,
+    EpochRecord,
+    EventRecord,
     GenerationRecord,
     RunRecord,
     SearchRecord,
@@ -163,9 +170,16 @@ class Store(ABC):
         progress: float | None = None,
         message: str | None = None,
         settings: dict[str, Any] | None = None,
+        archived: bool | None = None,
     ) -> RunRecord:
         """Set the given fields (None leaves one as is; `settings` is replaced as a whole), bump
         `updated_at` and return the new record. `UnknownRun`; `BadRecord` for a bad value."""
+
+    @abstractmethod
+    def delete_run(self, name: str) -> None:
+        """Delete the run and everything of it: searches, candidates, generations, artefact
+        records, epochs and events (files are not the store's to delete). `UnknownRun`;
+        `RunActive` while it is queued, training or searching."""
 
     # ---- searches ----------------------------------------------------------------------------
     @abstractmethod
@@ -247,6 +261,25 @@ class Store(ABC):
     def artefacts(self, run: str, kind: str | None = None) -> list[ArtefactRecord]:
         """The run's artefacts, oldest first, optionally only one kind. `UnknownRun`;
         `BadArgument` for an unknown kind."""
+
+    # ---- run history -------------------------------------------------------------------------
+    @abstractmethod
+    def add_epochs(self, records: Iterable[EpochRecord]) -> int:
+        """Insert-or-ignore on (run, epoch); return how many were new. `UnknownRun` (then none
+        is stored); `BadRecord` if an item is not an `EpochRecord`."""
+
+    @abstractmethod
+    def epochs(self, run: str) -> list[EpochRecord]:
+        """The run's training epochs, by epoch. `UnknownRun`."""
+
+    @abstractmethod
+    def add_events(self, records: Iterable[EventRecord]) -> int:
+        """Insert-or-ignore on (run, id); return how many were new. `UnknownRun` (then none is
+        stored); `BadRecord` if an item is not an `EventRecord`."""
+
+    @abstractmethod
+    def events(self, run: str) -> list[EventRecord]:
+        """The run's log, oldest first. `UnknownRun`."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release resources; the store may not be used afterwards."""

@@ -48,6 +48,7 @@ from storage.errors import (
     BadRecord,
     DuplicateRun,
     DuplicateSearch,
+    RunActive,
     SchemaError,
     StoreBusy,
     StoreError,
@@ -61,6 +62,8 @@ from storage.records import (
     ARTEFACT_KINDS,
     ArtefactRecord,
     CandidateRecord,
+    EpochRecord,
+    EventRecord,
     GenerationRecord,
     RunRecord,
     SearchRecord,
@@ -104,6 +107,18 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """CREATE TABLE artefacts (
             run VARCHAR NOT NULL, kind VARCHAR NOT NULL, path VARCHAR NOT NULL,
             candidate_id VARCHAR, created_at DOUBLE NOT NULL, PRIMARY KEY (run, path))""",
+    ),
+    # v3: a run's history (training epochs, log events) and the archived flag.
+    (
+        "ALTER TABLE runs ADD COLUMN archived BOOLEAN DEFAULT false",
+        """CREATE TABLE epochs (
+            run VARCHAR NOT NULL, epoch INTEGER NOT NULL, loss DOUBLE NOT NULL,
+            val_accuracy_largest DOUBLE, val_accuracy_smallest DOUBLE, seconds DOUBLE NOT NULL,
+            worker VARCHAR NOT NULL, created_at DOUBLE NOT NULL, PRIMARY KEY (run, epoch))""",
+        """CREATE TABLE events (
+            run VARCHAR NOT NULL, id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            message VARCHAR NOT NULL, worker VARCHAR NOT NULL, created_at DOUBLE NOT NULL,
+            PRIMARY KEY (run, id))""",
     ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -411,8 +426,11 @@ class DuckDBStore(Store):
         progress: float | None = None,
         message: str | None = None,
         settings: dict[str, Any] | None = None,
+        archived: bool | None = None,
     ) -> RunRecord:
-        changes = given(state=state, progress=progress, message=message, settings=settings)
+        changes = given(
+            state=state, progress=progress, message=message, settings=settings, archived=archived
+        )
         if not changes:
             return self.get_run(name)
         if not isinstance(name, str):
@@ -427,6 +445,21 @@ class DuckDBStore(Store):
                 {"name": name, **{c: row[c] for c in cols}},
             )
         return new
+
+    def delete_run(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise UnknownRun(f"unknown run {one_line(repr(name), 80)}")
+        with self.connect(write=True) as con:
+            run = self._get_run(con, name)
+            if run.active:
+                raise RunActive(f"run {name!r} is {run.state}; cancel it before deleting it")
+            con.execute(
+                "DELETE FROM generations WHERE search IN (SELECT id FROM searches WHERE run = $r)",
+                {"r": name},
+            )
+            for table in ("candidates", "searches", "artefacts", "epochs", "events"):
+                con.execute(f"DELETE FROM {table} WHERE run = $r", {"r": name})
+            con.execute("DELETE FROM runs WHERE name = $r", {"r": name})
 
     # ---- searches ----------------------------------------------------------------------------
     def create_search(self, record: SearchRecord) -> SearchRecord:
@@ -630,6 +663,41 @@ class DuckDBStore(Store):
             self._check_scope(con, run, None)
             rows = _rows(con.execute(sql, _params(run=run, kind=kind)))
         return [ArtefactRecord.from_row(r) for r in rows]
+
+    # ---- run history -------------------------------------------------------------------------
+    def _add_history(self, records: Iterable, cls: type, what: str, table: str) -> int:
+        batch: dict[Any, Any] = {}
+        for rec in records:
+            require_record(rec, cls, what)
+            batch.setdefault(rec.key, rec)
+        if not batch:
+            return 0
+        sql = _insert_sql(table, _columns(cls), conflict=True)
+        added = 0
+        with self.connect(write=True) as con:
+            for run in sorted({rec.run for rec in batch.values()}):
+                self._check_scope(con, run, None)
+            for rec in batch.values():
+                added += len(con.execute(sql, rec.to_row()).fetchall())
+        return added
+
+    def _history(self, run: str, cls: type, table: str, order: str) -> list:
+        sql = f"SELECT {_select(_columns(cls))} FROM {table} WHERE run = $run ORDER BY {order}"
+        with self.connect() as con:
+            self._check_scope(con, run, None)
+            return [cls.from_row(r) for r in _rows(con.execute(sql, {"run": run}))]
+
+    def add_epochs(self, records: Iterable[EpochRecord]) -> int:
+        return self._add_history(records, EpochRecord, "epoch", "epochs")
+
+    def epochs(self, run: str) -> list[EpochRecord]:
+        return self._history(run, EpochRecord, "epochs", "epoch")
+
+    def add_events(self, records: Iterable[EventRecord]) -> int:
+        return self._add_history(records, EventRecord, "event", "events")
+
+    def events(self, run: str) -> list[EventRecord]:
+        return self._history(run, EventRecord, "events", "created_at, id")
 
 
 _ARROW_TYPES = {

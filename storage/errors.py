@@ -28,6 +28,10 @@ class BadArgument(StoreError):
     """An argument out of range (alpha, top, state, progress...)."""
 
 
+class RunActive(BadArgument):
+    """The run is queued, training or searching; cancel it before deleting it."""
+
+
 class UnknownRun(StoreError):
     """No run with that name."""
 

@@ -22,6 +22,7 @@ from storage.errors import (
     BadRecord,
     DuplicateRun,
     DuplicateSearch,
+    RunActive,
     UnknownCandidate,
     UnknownRun,
     UnknownSearch,
@@ -31,13 +32,24 @@ from storage.records import (
     ARTEFACT_KINDS,
     ArtefactRecord,
     CandidateRecord,
+    EpochRecord,
+    EventRecord,
     GenerationRecord,
     RunRecord,
     SearchRecord,
     now,
 )
 
-R = TypeVar("R", RunRecord, SearchRecord, CandidateRecord, GenerationRecord, ArtefactRecord)
+R = TypeVar(
+    "R",
+    RunRecord,
+    SearchRecord,
+    CandidateRecord,
+    GenerationRecord,
+    ArtefactRecord,
+    EpochRecord,
+    EventRecord,
+)
 
 
 def _copy(record: R) -> R:
@@ -55,6 +67,8 @@ class MemoryStore(Store):
         self._candidates: dict[tuple[str, str], CandidateRecord] = {}
         self._generations: dict[tuple[str, int], GenerationRecord] = {}
         self._artefacts: dict[tuple[str, str], ArtefactRecord] = {}
+        self._epochs: dict[tuple[str, int], EpochRecord] = {}
+        self._events: dict[tuple[str, str], EventRecord] = {}
 
     # ---- lookups (call with the lock held) ---------------------------------------------------
     def _run(self, name: str) -> RunRecord:
@@ -103,8 +117,11 @@ class MemoryStore(Store):
         progress: float | None = None,
         message: str | None = None,
         settings: dict[str, Any] | None = None,
+        archived: bool | None = None,
     ) -> RunRecord:
-        changes = given(state=state, progress=progress, message=message, settings=settings)
+        changes = given(
+            state=state, progress=progress, message=message, settings=settings, archived=archived
+        )
         with self._lock:
             current = self._run(name)
             if not changes:
@@ -112,6 +129,24 @@ class MemoryStore(Store):
             new = dataclasses.replace(current, **changes, updated_at=now())
             self._runs[name] = new
             return _copy(new)
+
+    def delete_run(self, name: str) -> None:
+        with self._lock:
+            run = self._run(name)
+            if run.active:
+                raise RunActive(f"run {name!r} is {run.state}; cancel it before deleting it")
+            searches = {s for s, rec in self._searches.items() if rec.run == name}
+            del self._runs[name]
+            for table, belongs in (
+                (self._searches, lambda k, r: k in searches),
+                (self._candidates, lambda k, r: r.run == name),
+                (self._generations, lambda k, r: r.search in searches),
+                (self._artefacts, lambda k, r: r.run == name),
+                (self._epochs, lambda k, r: r.run == name),
+                (self._events, lambda k, r: r.run == name),
+            ):
+                for key in [k for k, r in table.items() if belongs(k, r)]:
+                    del table[key]
 
     # ---- searches ----------------------------------------------------------------------------
     def create_search(self, record: SearchRecord) -> SearchRecord:
@@ -251,3 +286,36 @@ class MemoryStore(Store):
                 if a.run == run and (kind is None or a.kind == kind)
             ]
             return [_copy(a) for a in sorted(found, key=lambda a: (a.created_at, a.path))]
+
+    # ---- run history -------------------------------------------------------------------------
+    def _add_history(self, table: dict, records: Iterable, cls: type, what: str) -> int:
+        batch = list(records)
+        for rec in batch:
+            require_record(rec, cls, what)
+        with self._lock:
+            for rec in batch:
+                self._run(rec.run)
+            added = 0
+            for rec in batch:
+                if rec.key not in table:
+                    table[rec.key] = _copy(rec)
+                    added += 1
+            return added
+
+    def add_epochs(self, records: Iterable[EpochRecord]) -> int:
+        return self._add_history(self._epochs, records, EpochRecord, "epoch")
+
+    def epochs(self, run: str) -> list[EpochRecord]:
+        with self._lock:
+            self._run(run)
+            found = [e for e in self._epochs.values() if e.run == run]
+            return [_copy(e) for e in sorted(found, key=lambda e: e.epoch)]
+
+    def add_events(self, records: Iterable[EventRecord]) -> int:
+        return self._add_history(self._events, records, EventRecord, "event")
+
+    def events(self, run: str) -> list[EventRecord]:
+        with self._lock:
+            self._run(run)
+            found = [e for e in self._events.values() if e.run == run]
+            return [_copy(e) for e in sorted(found, key=lambda e: (e.created_at, e.id))]

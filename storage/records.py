@@ -24,6 +24,16 @@ from storage.paths import validate_name
 RUN_STATES: tuple[str, ...] = ("queued", "training", "searching", "done", "failed", "cancelled")
 SEARCH_STATES: tuple[str, ...] = ("queued", "searching", "done", "failed", "cancelled")
 ARTEFACT_KINDS: tuple[str, ...] = ("supernet", "subnet")
+ACTIVE_RUN_STATES: tuple[str, ...] = ("queued", "training", "searching")
+# What a run's log can say happened (see `EventRecord`).
+EVENT_KINDS: tuple[str, ...] = (
+    "info",  # a stage began or ended, a search was created, ...
+    "error",  # a step raised; the run failed or the step will be retried
+    "retry",  # a step is run again (redelivered, re-enqueued)
+    "worker_lost",  # the worker running a step died under it
+    "lease_expired",  # a step's lease lapsed and the step was re-enqueued
+    "cancelled",  # someone cancelled the run
+)
 # Fields stored as JSON text in a row.
 _JSON_FIELDS = frozenset({"space", "settings", "arch", "firing_rates", "layer_energy_uj"})
 
@@ -72,6 +82,12 @@ def check_text(where: str, value: Any, *, empty: bool = True, limit: int = 10_00
         raise BadRecord(f"{where} must not be empty")
     if len(value) > limit:
         raise BadRecord(f"{where} is longer than {limit} characters")
+    return value
+
+
+def check_bool(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadRecord(f"{where} must be true or false, got {one_line(repr(value), 60)}")
     return value
 
 
@@ -194,6 +210,7 @@ class RunRecord(_Record):
     message: str = ""
     created_at: float = field(default_factory=now)
     updated_at: float | None = None
+    archived: bool = False
 
     def __post_init__(self) -> None:
         self._set("name", check_name("run.name", self.name, "run"))
@@ -207,6 +224,12 @@ class RunRecord(_Record):
         self._set("created_at", check_float("run.created_at", self.created_at))
         updated = self.created_at if self.updated_at is None else self.updated_at
         self._set("updated_at", check_float("run.updated_at", updated))
+        self._set("archived", check_bool("run.archived", self.archived))
+
+    @property
+    def active(self) -> bool:
+        """Queued, training or searching: work for it may still be running."""
+        return self.state in ACTIVE_RUN_STATES
 
 
 @dataclass(frozen=True)
@@ -395,3 +418,61 @@ class ArtefactRecord(_Record):
     @property
     def key(self) -> tuple[str, str]:
         return (self.run, self.path)
+
+
+@dataclass(frozen=True)
+class EpochRecord(_Record):
+    """One epoch of a run's training: the mean training loss, the validation accuracy of the
+    space's largest and smallest subnet after BN recalibration (None when not measured), and the
+    epoch's wall time in seconds. `epoch` counts from 1."""
+
+    run: str
+    epoch: int
+    loss: float
+    val_accuracy_largest: float | None = None
+    val_accuracy_smallest: float | None = None
+    seconds: float = 0.0
+    worker: str = ""
+    created_at: float = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        self._set("run", check_name("epoch.run", self.run, "run"))
+        self._set("epoch", check_int("epoch.epoch", self.epoch, lo=1))
+        self._set("loss", check_float("epoch.loss", self.loss))
+        for name in ("val_accuracy_largest", "val_accuracy_smallest"):
+            value = getattr(self, name)
+            if value is not None:
+                self._set(name, check_float(f"epoch.{name}", value, lo=0.0, hi=1.0))
+        self._set("seconds", check_float("epoch.seconds", self.seconds, lo=0.0))
+        self._set("worker", check_text("epoch.worker", self.worker, limit=200))
+        self._set("created_at", check_float("epoch.created_at", self.created_at))
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.run, self.epoch)
+
+
+@dataclass(frozen=True)
+class EventRecord(_Record):
+    """One line of a run's log: what happened (`kind`, one of `EVENT_KINDS`), a one-line
+    `message`, and the worker it happened on. `id` is chosen by the sender (e.g. the task's
+    delivery and what happened), so a resent event is stored once."""
+
+    run: str
+    id: str
+    kind: str
+    message: str
+    worker: str = ""
+    created_at: float = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        self._set("run", check_name("event.run", self.run, "run"))
+        self._set("id", check_text("event.id", self.id, empty=False, limit=200))
+        self._set("kind", check_choice("event.kind", self.kind, EVENT_KINDS))
+        self._set("message", one_line(check_text("event.message", self.message), 500))
+        self._set("worker", check_text("event.worker", self.worker, limit=200))
+        self._set("created_at", check_float("event.created_at", self.created_at))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.run, self.id)

@@ -7,7 +7,8 @@ it (short read-only connections) and send every write as an op list to the `reco
 
 Every op is idempotent, so a redelivered or resent op list changes nothing:
 
-* `add_candidates`, `add_generation`, `add_artefact`: insert-or-ignore on their key.
+* `add_candidates`, `add_generation`, `add_artefact`, `add_epochs`, `add_events`:
+  insert-or-ignore on their key.
 * `create_search`: an existing search is left as is.
 * `update_run`: applied in one write transaction that re-reads the run; a terminal state (done,
   failed, cancelled) is final, and neither the state (queued -> training -> searching) nor the
@@ -32,6 +33,8 @@ from storage.records import (
     SEARCH_STATES,
     ArtefactRecord,
     CandidateRecord,
+    EpochRecord,
+    EventRecord,
     GenerationRecord,
     RunRecord,
     SearchRecord,
@@ -103,7 +106,14 @@ def _update_search(
 
 def apply_ops(store: DuckDBStore, ops: Iterable[Op]) -> dict[str, int]:
     """Apply `ops` in order (see the module docstring). Returns counts of what changed."""
-    counts = {"candidates": 0, "generations": 0, "artefacts": 0, "updates": 0}
+    counts = {
+        "candidates": 0,
+        "generations": 0,
+        "artefacts": 0,
+        "epochs": 0,
+        "events": 0,
+        "updates": 0,
+    }
     for op in ops:
         kind = op.get("op")
         if kind == "add_candidates":
@@ -113,6 +123,10 @@ def apply_ops(store: DuckDBStore, ops: Iterable[Op]) -> dict[str, int]:
             counts["generations"] += store.add_generation(GenerationRecord.from_dict(op["record"]))
         elif kind == "add_artefact":
             counts["artefacts"] += store.add_artefact(ArtefactRecord.from_dict(op["record"]))
+        elif kind == "add_epochs":
+            counts["epochs"] += store.add_epochs(EpochRecord.from_dict(d) for d in op["records"])
+        elif kind == "add_events":
+            counts["events"] += store.add_events(EventRecord.from_dict(d) for d in op["records"])
         elif kind == "create_search":
             try:
                 store.create_search(SearchRecord.from_dict(op["record"]))
@@ -197,14 +211,18 @@ class WriteBehindStore(Store):
         progress: float | None = None,
         message: str | None = None,
         settings: dict[str, Any] | None = None,
+        archived: bool | None = None,
     ) -> RunRecord:
-        if settings is not None:
-            raise TypeError("a task never changes a run's settings")
+        if settings is not None or archived is not None:
+            raise TypeError("a task never changes a run's settings or archives it")
         if progress is not None and self._progress is not None:
             progress = min(1.0, max(0.0, self._progress(progress)))
         changes = _given(state=state, progress=progress, message=message)
         self.send({"op": "update_run", "run": name, **changes})
         return replace(self.reader.get_run(name), **changes)
+
+    def delete_run(self, name: str) -> None:
+        raise TypeError("runs are deleted from the head host (`autospikformer delete`)")
 
     def create_search(self, record: SearchRecord) -> SearchRecord:
         self.send({"op": "create_search", "record": record.to_dict()})
@@ -238,6 +256,18 @@ class WriteBehindStore(Store):
     def add_artefact(self, record: ArtefactRecord) -> bool:
         self.send({"op": "add_artefact", "record": record.to_dict()})
         return True
+
+    def add_epochs(self, records: Iterable[EpochRecord]) -> int:
+        batch = [r.to_dict() for r in records]
+        if batch:
+            self.send({"op": "add_epochs", "records": batch})
+        return len(batch)
+
+    def add_events(self, records: Iterable[EventRecord]) -> int:
+        batch = [r.to_dict() for r in records]
+        if batch:
+            self.send({"op": "add_events", "records": batch})
+        return len(batch)
 
     # ---- reads -------------------------------------------------------------------------------
     def get_run(self, name: str) -> RunRecord:
@@ -275,3 +305,9 @@ class WriteBehindStore(Store):
 
     def artefacts(self, run: str, kind: str | None = None) -> list[ArtefactRecord]:
         return self.reader.artefacts(run, kind)
+
+    def epochs(self, run: str) -> list[EpochRecord]:
+        return self.reader.epochs(run)
+
+    def events(self, run: str) -> list[EventRecord]:
+        return self.reader.events(run)

@@ -194,10 +194,13 @@ def test_v1_store_is_upgraded_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     make_v1(path)
     store = DuckDBStore(path)
-    assert store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS) == 2
+    assert store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
     old = store.get_candidate("old", "aa", "s1")
     assert (old.layer_energy_uj, old.worker, old.firing_rates) == ({}, "", {"l0": 0.1})
     assert store.get_run("old").settings == {"epochs": 2}
+    # v3: old runs are not archived and have an empty history.
+    assert store.get_run("old").archived is False
+    assert store.epochs("old") == [] and store.events("old") == []
     # The backfilled first-record flag: "aa" counts once in run scope, as its s1 record.
     assert store.get_candidate("old", "aa").search == "s1"
     assert sorted((c.id, c.search) for c, _ in store.rank("old")) == [("aa", "s1"), ("bb", "s2")]
