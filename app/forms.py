@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from engine.errors import SpaceError
+from engine.files import atomic_write
 from engine.space import SearchSpace
 from storage import paths
 from storage.base import Store
@@ -62,11 +63,8 @@ def save_space(space: SearchSpace) -> Path:
     text = yaml.safe_dump(space.to_dict(), sort_keys=False)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     target = paths.resolve_inside(paths.home(), "spaces", f"space-{digest}.yaml")
-    target.parent.mkdir(parents=True, exist_ok=True)
     if not target.is_file():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(target)
+        atomic_write(target, text)
     return target
 
 

@@ -7,15 +7,13 @@ earliest record, exactly as `Store.rank` counts it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from engine.pareto import f_aeb, pareto_front
-from storage.base import Store, first_per_id
-from storage.duckdb_store import DuckDBStore
+from storage.base import Store
 
 POINT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -51,37 +49,12 @@ _DTYPES = {
 def load_points(
     store: Store, run: str, search: str | None = None, *, with_arch: bool = False
 ) -> pd.DataFrame:
-    """One row per candidate in scope, sorted by id. `UnknownRun`/`UnknownSearch` as the store.
-
-    On a `DuckDBStore` this is one columnar query (100,000 rows in tens of milliseconds);
-    other stores go through `Store.candidates`.
-    """
+    """One row per candidate in scope, sorted by id (one columnar read from the store).
+    `UnknownRun`/`UnknownSearch` as the store."""
     columns = POINT_COLUMNS + (("arch",) if with_arch else ())
-    if isinstance(store, DuckDBStore):
-        store.count_candidates(run, search)  # checks the scope with the store's own errors
-        where = "run = $run" + ("" if search is None else " AND search = $search")
-        dedupe = (
-            "QUALIFY row_number() OVER (PARTITION BY id ORDER BY created_at, search) = 1"
-            if search is None
-            else ""
-        )
-        sql = f"SELECT {', '.join(columns)} FROM candidates WHERE {where} {dedupe} ORDER BY id"
-        params = {"run": run} if search is None else {"run": run, "search": search}
-        with store.connect() as con:
-            frame = con.sql(sql, params=params).to_arrow_table().to_pandas()
-    else:
-        records = store.candidates(run, search)
-        if search is None:
-            records = first_per_id(records)
-        rows = [
-            {
-                c: (json.dumps(r.arch, sort_keys=True) if c == "arch" else getattr(r, c))
-                for c in columns
-            }
-            for r in records
-        ]
-        frame = pd.DataFrame(rows, columns=list(columns)) if rows else _empty(columns)
-        frame = frame.sort_values("id", kind="stable")
+    frame = store.candidate_table(run, search, columns).to_pandas()
+    if frame.empty:
+        frame = _empty(columns)
     frame = frame.reset_index(drop=True)
     return frame.astype({c: t for c, t in _DTYPES.items() if c in frame.columns})
 

@@ -18,6 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from engine.errors import CheckpointError
+from engine.files import atomic_write
 from engine.space import Arch
 from engine.spikformer import ModelShape, Spikformer
 
@@ -26,11 +27,9 @@ FORMAT = "autospikformer/1"
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Write atomically: a crash mid-write never leaves a half file under the final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
     flat = {"format": FORMAT, **{k: json.dumps(v) for k, v in meta.items()}}
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), flat)
-    tmp.replace(path)
+    host = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(host, str(tmp), flat))
 
 
 def read_meta(path: Path) -> dict[str, Any]:

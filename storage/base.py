@@ -58,7 +58,24 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from storage.errors import BadArgument, BadRecord, one_line
+import pyarrow as pa
+
+from storage.errors import BadArgument, BadRecord, DuplicateSearch, one_line
+from storage.ops import (
+    AddArtefact,
+    AddCandidates,
+    AddEpochs,
+    AddEvents,
+    AddGeneration,
+    AddTestResults,
+    Applied,
+    CreateSearch,
+    Op,
+    UpdateRun,
+    UpdateSearch,
+    run_changes,
+    search_changes,
+)
 from storage.records import (
     ArtefactRecord,
     CandidateRecord,
@@ -67,9 +84,51 @@ from storage.records import (
     GenerationRecord,
     RunRecord,
     SearchRecord,
+    TestResultRecord,
 )
 
 DEFAULT_ALPHA = 0.5
+# `Store.apply`: creates, then inserts (so links exist), then the updates in their own order.
+_APPLY_ORDER = {
+    CreateSearch: 0,
+    AddCandidates: 1,
+    AddGeneration: 2,
+    AddArtefact: 3,
+    AddEpochs: 4,
+    AddEvents: 5,
+    AddTestResults: 6,
+    UpdateSearch: 7,
+    UpdateRun: 7,
+}
+# `Store.candidate_table`: the Arrow type of each candidate field (dict fields as JSON text).
+CANDIDATE_ARROW_TYPES: dict[str, pa.DataType] = {
+    "run": pa.string(),
+    "search": pa.string(),
+    "id": pa.string(),
+    "arch": pa.string(),
+    "accuracy": pa.float64(),
+    "energy_uj": pa.float64(),
+    "params": pa.int64(),
+    "sops": pa.float64(),
+    "firing_rate": pa.float64(),
+    "firing_rates": pa.string(),
+    "layer_energy_uj": pa.string(),
+    "generation": pa.int64(),
+    "strategy": pa.string(),
+    "worker": pa.string(),
+    "created_at": pa.float64(),
+}
+CANDIDATE_TABLE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "search",
+    "strategy",
+    "generation",
+    "accuracy",
+    "energy_uj",
+    "params",
+    "sops",
+    "firing_rate",
+)
 
 
 def check_alpha(alpha: Any) -> float:
@@ -134,6 +193,15 @@ def rank_records(
     ]
     scored.sort(key=lambda pair: (-pair[1], pair[0].id))
     return scored if top is None else scored[:top]
+
+
+def check_candidate_columns(columns: Sequence[str]) -> list[str]:
+    """`columns` as a list of candidate field names; `BadArgument` for any other name."""
+    names = list(columns)
+    unknown = [c for c in names if c not in CANDIDATE_ARROW_TYPES]
+    if unknown or not names:
+        raise BadArgument(f"not candidate columns: {one_line(repr(unknown or names), 120)}")
+    return names
 
 
 def first_per_id(records: Iterable[CandidateRecord]) -> list[CandidateRecord]:
@@ -280,6 +348,77 @@ class Store(ABC):
     @abstractmethod
     def events(self, run: str) -> list[EventRecord]:
         """The run's log, oldest first. `UnknownRun`."""
+
+    # ---- held-out test results ---------------------------------------------------------------
+    @abstractmethod
+    def add_test_results(self, records: Iterable[TestResultRecord]) -> int:
+        """Insert-or-ignore on (run, candidate_id); return how many were new. `UnknownRun`,
+        `UnknownCandidate` if the candidate is not in the run (then none is stored)."""
+
+    @abstractmethod
+    def test_results(self, run: str, candidate_id: str | None = None) -> list[TestResultRecord]:
+        """The run's test-split results (of one candidate), oldest first. `UnknownRun`."""
+
+    # ---- batches of writes (the recorder) -----------------------------------------------------
+    def apply(self, ops: Sequence[Op]) -> Applied:
+        """Apply typed writes (`storage.ops`) with their idempotent rules, all or none: creates
+        first, then the inserts (candidates of all ops as one batch), then the updates in order.
+        Backends override this to do it in one transaction; this version applies them one by one
+        through the methods above (enough for a store private to one process)."""
+        applied = Applied()
+        ordered = sorted(ops, key=lambda op: _APPLY_ORDER[type(op)])
+        for op in ordered:
+            if isinstance(op, CreateSearch):
+                try:
+                    self.create_search(op.record)
+                except DuplicateSearch:
+                    pass
+            elif isinstance(op, AddCandidates):
+                applied.candidates += self.add_candidates(op.records)
+            elif isinstance(op, AddGeneration):
+                applied.generations += self.add_generation(op.record)
+            elif isinstance(op, AddArtefact):
+                applied.artefacts += self.add_artefact(op.record)
+            elif isinstance(op, AddEpochs):
+                applied.epochs += self.add_epochs(op.records)
+            elif isinstance(op, AddEvents):
+                applied.events += self.add_events(op.records)
+            elif isinstance(op, AddTestResults):
+                applied.test_results += self.add_test_results(op.records)
+            elif isinstance(op, UpdateSearch):
+                current = self.get_search(op.search)
+                changes = search_changes(current.state, current.generation, op)
+                if changes:
+                    self.update_search(op.search, **changes)
+                applied.updates += 1
+            elif isinstance(op, UpdateRun):
+                current = self.get_run(op.run)
+                changes = run_changes(current.state, current.progress, op)
+                if changes:
+                    current = self.update_run(op.run, **changes)
+                    applied.updates += 1
+                applied.runs[op.run] = current.state
+            else:
+                raise BadArgument(f"not a store op: {type(op).__name__}")
+        return applied
+
+    # ---- columns for frames (the app) ----------------------------------------------------------
+    def candidate_table(
+        self,
+        run: str,
+        search: str | None = None,
+        columns: Sequence[str] = CANDIDATE_TABLE_COLUMNS,
+    ) -> pa.Table:
+        """The candidates in scope as an Arrow table of `columns` (dict fields as canonical JSON
+        text), ordered by id; in run scope one row per id, as `rank(run)` counts them.
+        `UnknownRun`, `UnknownSearch`; `BadArgument` for a column that is not a candidate field."""
+        names = check_candidate_columns(columns)
+        records = self.candidates(run, search, one_per_id=search is None)
+        records.sort(key=lambda r: r.id)
+        rows = [r.to_row() for r in records]
+        return pa.table(
+            {c: pa.array([row[c] for row in rows], type=CANDIDATE_ARROW_TYPES[c]) for c in names}
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release resources; the store may not be used afterwards."""

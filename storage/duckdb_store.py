@@ -33,7 +33,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
@@ -42,7 +42,17 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from storage.base import DEFAULT_ALPHA, Store, check_alpha, check_top, given, require_record
+from storage.base import (
+    CANDIDATE_ARROW_TYPES,
+    CANDIDATE_TABLE_COLUMNS,
+    DEFAULT_ALPHA,
+    Store,
+    check_alpha,
+    check_candidate_columns,
+    check_top,
+    given,
+    require_record,
+)
 from storage.errors import (
     BadArgument,
     BadRecord,
@@ -57,6 +67,21 @@ from storage.errors import (
     UnknownSearch,
     one_line,
 )
+from storage.ops import (
+    AddArtefact,
+    AddCandidates,
+    AddEpochs,
+    AddEvents,
+    AddGeneration,
+    AddTestResults,
+    Applied,
+    CreateSearch,
+    Op,
+    UpdateRun,
+    UpdateSearch,
+    run_changes,
+    search_changes,
+)
 from storage.paths import store_path
 from storage.records import (
     ARTEFACT_KINDS,
@@ -67,6 +92,7 @@ from storage.records import (
     GenerationRecord,
     RunRecord,
     SearchRecord,
+    TestResultRecord,
     now,
 )
 
@@ -119,6 +145,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
             run VARCHAR NOT NULL, id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
             message VARCHAR NOT NULL, worker VARCHAR NOT NULL, created_at DOUBLE NOT NULL,
             PRIMARY KEY (run, id))""",
+    ),
+    # v4: held-out test-split results of candidates ("Evaluate on test"), never used by a search.
+    (
+        """CREATE TABLE test_results (
+            run VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL, search VARCHAR NOT NULL,
+            accuracy DOUBLE NOT NULL, energy_uj DOUBLE NOT NULL, samples INTEGER NOT NULL,
+            artefact VARCHAR NOT NULL, sops DOUBLE NOT NULL, firing_rate DOUBLE NOT NULL,
+            params BIGINT NOT NULL, split VARCHAR NOT NULL, worker VARCHAR NOT NULL,
+            created_at DOUBLE NOT NULL, PRIMARY KEY (run, candidate_id))""",
     ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -390,7 +425,8 @@ class DuckDBStore(Store):
     def _check_scope(self, con: duckdb.DuckDBPyConnection, run: str, search: str | None) -> None:
         if not isinstance(run, str):
             raise UnknownRun(f"unknown run {one_line(repr(run), 80)}")
-        exists = con.execute("SELECT 1 FROM runs WHERE name = $n", {"n": run}).fetchone()
+        # fetchall: a result left half-read would block a following `con.sql` on this connection.
+        exists = con.execute("SELECT 1 FROM runs WHERE name = $n", {"n": run}).fetchall()
         if not exists:
             raise UnknownRun(f"unknown run {one_line(repr(run), 80)}")
         if search is not None:
@@ -457,7 +493,14 @@ class DuckDBStore(Store):
                 "DELETE FROM generations WHERE search IN (SELECT id FROM searches WHERE run = $r)",
                 {"r": name},
             )
-            for table in ("candidates", "searches", "artefacts", "epochs", "events"):
+            for table in (
+                "candidates",
+                "searches",
+                "artefacts",
+                "epochs",
+                "events",
+                "test_results",
+            ):
                 con.execute(f"DELETE FROM {table} WHERE run = $r", {"r": name})
             con.execute("DELETE FROM runs WHERE name = $r", {"r": name})
 
@@ -518,37 +561,44 @@ class DuckDBStore(Store):
         if not batch:
             return 0
         with self.connect(write=True) as con:
-            owners = dict(
-                con.execute(
-                    "SELECT id, run FROM searches WHERE id IN (SELECT unnest($ids))",
-                    {"ids": sorted({rec.search for rec in batch.values()})},
-                ).fetchall()
-            )
-            for rec in batch.values():
-                if rec.search not in owners:
-                    raise UnknownSearch(f"unknown search {rec.search!r}")
-                if owners[rec.search] != rec.run:
-                    raise BadRecord(
-                        f"candidate {rec.id!r} says run {rec.run!r} but search {rec.search!r} "
-                        f"belongs to run {owners[rec.search]!r}"
-                    )
-            stored = con.execute(
-                "SELECT search, id, run FROM candidates WHERE id IN (SELECT unnest($ids))",
-                {"ids": sorted({rec.id for rec in batch.values()})},
+            return self._insert_candidates(con, batch)
+
+    @staticmethod
+    def _insert_candidates(
+        con: duckdb.DuckDBPyConnection, batch: dict[tuple[str, str], CandidateRecord]
+    ) -> int:
+        """Insert-or-ignore `batch` (one record per key) in one bulk insert; checks first."""
+        owners = dict(
+            con.execute(
+                "SELECT id, run FROM searches WHERE id IN (SELECT unnest($ids))",
+                {"ids": sorted({rec.search for rec in batch.values()})},
             ).fetchall()
-            new = _new_rows(batch.values(), stored)
-            if not new:
-                return 0
-            table = pa.table({c: [row[c] for row in new] for c in _STORED}, schema=_ARROW)
-            cols = ", ".join(_STORED)
-            con.register("incoming_candidates", table)
-            try:
-                inserted = con.execute(
-                    f"INSERT INTO candidates ({cols}) SELECT {cols} FROM incoming_candidates "
-                    "ON CONFLICT DO NOTHING RETURNING 1"
-                ).fetchall()
-            finally:
-                con.unregister("incoming_candidates")
+        )
+        for rec in batch.values():
+            if rec.search not in owners:
+                raise UnknownSearch(f"unknown search {rec.search!r}")
+            if owners[rec.search] != rec.run:
+                raise BadRecord(
+                    f"candidate {rec.id!r} says run {rec.run!r} but search {rec.search!r} "
+                    f"belongs to run {owners[rec.search]!r}"
+                )
+        stored = con.execute(
+            "SELECT search, id, run FROM candidates WHERE id IN (SELECT unnest($ids))",
+            {"ids": sorted({rec.id for rec in batch.values()})},
+        ).fetchall()
+        new = _new_rows(batch.values(), stored)
+        if not new:
+            return 0
+        table = pa.table({c: [row[c] for row in new] for c in _STORED}, schema=_ARROW)
+        cols = ", ".join(_STORED)
+        con.register("incoming_candidates", table)
+        try:
+            inserted = con.execute(
+                f"INSERT INTO candidates ({cols}) SELECT {cols} FROM incoming_candidates "
+                "ON CONFLICT DO NOTHING RETURNING 1"
+            ).fetchall()
+        finally:
+            con.unregister("incoming_candidates")
         return len(inserted)
 
     def candidates(
@@ -699,6 +749,132 @@ class DuckDBStore(Store):
     def events(self, run: str) -> list[EventRecord]:
         return self._history(run, EventRecord, "events", "created_at, id")
 
+    # ---- held-out test results ---------------------------------------------------------------
+    def add_test_results(self, records: Iterable[TestResultRecord]) -> int:
+        batch: dict[Any, TestResultRecord] = {}
+        for rec in records:
+            require_record(rec, TestResultRecord, "test result")
+            batch.setdefault(rec.key, rec)
+        if not batch:
+            return 0
+        with self.connect(write=True) as con:
+            return self._insert_test_results(con, list(batch.values()))
+
+    def test_results(self, run: str, candidate_id: str | None = None) -> list[TestResultRecord]:
+        where = "run = $run" + ("" if candidate_id is None else " AND candidate_id = $c")
+        sql = (
+            f"SELECT {_select(_columns(TestResultRecord))} FROM test_results WHERE {where} "
+            "ORDER BY created_at, candidate_id"
+        )
+        with self.connect() as con:
+            self._check_scope(con, run, None)
+            rows = _rows(con.execute(sql, _params(run=run, c=candidate_id)))
+        return [TestResultRecord.from_row(r) for r in rows]
+
+    def _insert_test_results(
+        self, con: duckdb.DuckDBPyConnection, records: list[TestResultRecord]
+    ) -> int:
+        _require_runs(con, {r.run for r in records})
+        _require_candidates(con, {(r.run, r.candidate_id) for r in records})
+        return _insert_rows(con, "test_results", _columns(TestResultRecord), records)
+
+    # ---- columns for frames ------------------------------------------------------------------
+    def candidate_table(
+        self,
+        run: str,
+        search: str | None = None,
+        columns: Sequence[str] = CANDIDATE_TABLE_COLUMNS,
+    ) -> pa.Table:
+        """One columnar query (100,000 rows in tens of milliseconds); see `Store`."""
+        names = check_candidate_columns(columns)
+        where = "run = $run" + (
+            " AND search = $search" if search is not None else " AND first_in_run"
+        )
+        sql = f"SELECT {', '.join(names)} FROM candidates WHERE {where} ORDER BY id"
+        with self.connect() as con:
+            self._check_scope(con, run, search)
+            table = con.sql(sql, params=_params(run=run, search=search)).to_arrow_table()
+        return table.cast(pa.schema([(c, CANDIDATE_ARROW_TYPES[c]) for c in names]))
+
+    # ---- batches of writes (the recorder) ----------------------------------------------------
+    def apply(self, ops: Sequence[Op]) -> Applied:
+        """Apply `ops` in ONE write transaction (all or none): searches created first, every
+        op's candidates as one bulk insert, then generations, artefacts, epochs, events and test
+        results in bulk, then the updates in their order, each re-reading the row it changes
+        (see `storage.ops` for the rules). The file is attached once for the whole batch."""
+        applied = Applied()
+        if not ops:
+            return applied
+        by_type: dict[type, list[Op]] = {}
+        for op in ops:
+            by_type.setdefault(type(op), []).append(op)
+        unknown = set(by_type) - _OP_TYPES
+        if unknown:
+            raise BadArgument(f"not a store op: {sorted(t.__name__ for t in unknown)}")
+        with self.connect(write=True) as con:
+            for op in by_type.get(CreateSearch, ()):
+                record = op.record
+                self._check_scope(con, record.run, None)
+                if not con.execute(
+                    "SELECT 1 FROM searches WHERE id = $s", {"s": record.id}
+                ).fetchone():
+                    con.execute(_insert_sql("searches", SEARCH_COLUMNS), record.to_row())
+            candidates: dict[tuple[str, str], CandidateRecord] = {}
+            for op in by_type.get(AddCandidates, ()):
+                for rec in op.records:
+                    candidates.setdefault(rec.key, rec)
+            if candidates:
+                applied.candidates = self._insert_candidates(con, candidates)
+            applied.generations = self._bulk(con, by_type, AddGeneration, "generations")
+            applied.artefacts = self._bulk(con, by_type, AddArtefact, "artefacts")
+            applied.epochs = self._bulk(con, by_type, AddEpochs, "epochs")
+            applied.events = self._bulk(con, by_type, AddEvents, "events")
+            tests = _first_per_key(r for op in by_type.get(AddTestResults, ()) for r in op.records)
+            if tests:
+                applied.test_results = self._insert_test_results(con, tests)
+            for op in ops:
+                if isinstance(op, UpdateSearch):
+                    current = self._get_search(con, op.search)
+                    _update(
+                        con,
+                        "searches",
+                        "id",
+                        op.search,
+                        search_changes(current.state, current.generation, op),
+                    )
+                    applied.updates += 1
+                elif isinstance(op, UpdateRun):
+                    row = con.execute(
+                        "SELECT state, progress FROM runs WHERE name = $n", {"n": op.run}
+                    ).fetchone()
+                    if row is None:
+                        raise UnknownRun(f"unknown run {one_line(repr(op.run), 80)}")
+                    changes = run_changes(row[0], row[1], op)
+                    applied.updates += _update(con, "runs", "name", op.run, changes)
+                    applied.runs[op.run] = changes.get("state", row[0])
+        return applied
+
+    def _bulk(
+        self, con: duckdb.DuckDBPyConnection, by_type: dict[type, list[Op]], kind: type, table: str
+    ) -> int:
+        """Insert-or-ignore the records of every op of `kind` (checking their links first)."""
+        records = _first_per_key(
+            r
+            for op in by_type.get(kind, ())
+            for r in getattr(op, "records", (getattr(op, "record", None),))
+        )
+        if not records:
+            return 0
+        if kind is AddGeneration:
+            _require_searches(con, {r.search for r in records})
+        else:
+            _require_runs(con, {r.run for r in records})
+        if kind is AddArtefact:
+            _require_candidates(
+                con, {(r.run, r.candidate_id) for r in records if r.candidate_id is not None}
+            )
+        return _insert_rows(con, table, _columns(type(records[0])), records)
+
 
 _ARROW_TYPES = {
     "run": pa.string(),
@@ -721,6 +897,93 @@ _ARROW_TYPES = {
 # A KeyError here means CandidateRecord gained a field this table does not know.
 _STORED = (*CANDIDATE_COLUMNS, "first_in_run")
 _ARROW = pa.schema([(c, _ARROW_TYPES[c]) for c in _STORED])
+
+
+_OP_TYPES = {
+    CreateSearch,
+    UpdateSearch,
+    UpdateRun,
+    AddCandidates,
+    AddGeneration,
+    AddArtefact,
+    AddEpochs,
+    AddEvents,
+    AddTestResults,
+}
+
+
+def _first_per_key(records: Iterable[Any]) -> list[Any]:
+    first: dict[Any, Any] = {}
+    for rec in records:
+        first.setdefault(rec.key, rec)
+    return list(first.values())
+
+
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], records: list[Any]
+) -> int:
+    """Insert-or-ignore `records` into `table` as one Arrow batch; how many were new."""
+    rows = [rec.to_row() for rec in records]
+    arrow = pa.table({c: [row[c] for row in rows] for c in columns})
+    cols = ", ".join(columns)
+    name = f"incoming_{table}"
+    con.register(name, arrow)
+    try:
+        return len(
+            con.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} "
+                "ON CONFLICT DO NOTHING RETURNING 1"
+            ).fetchall()
+        )
+    finally:
+        con.unregister(name)
+
+
+def _missing(con: duckdb.DuckDBPyConnection, sql: str, keys: set) -> list:
+    if not keys:
+        return []
+    found = {row[0] for row in con.execute(sql, {"k": sorted(keys)}).fetchall()}
+    return sorted(keys - found)
+
+
+def _require_runs(con: duckdb.DuckDBPyConnection, runs: set[str]) -> None:
+    missing = _missing(con, "SELECT name FROM runs WHERE name IN (SELECT unnest($k))", runs)
+    if missing:
+        raise UnknownRun(f"unknown run {one_line(repr(missing[0]), 80)}")
+
+
+def _require_searches(con: duckdb.DuckDBPyConnection, searches: set[str]) -> None:
+    missing = _missing(con, "SELECT id FROM searches WHERE id IN (SELECT unnest($k))", searches)
+    if missing:
+        raise UnknownSearch(f"unknown search {one_line(repr(missing[0]), 80)}")
+
+
+def _require_candidates(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> None:
+    """`UnknownCandidate` unless every (run, candidate id) has a stored candidate."""
+    if not keys:
+        return
+    wanted = {f"{run}/{cid}" for run, cid in keys}
+    missing = _missing(
+        con,
+        "SELECT DISTINCT run || '/' || id FROM candidates "
+        "WHERE run || '/' || id IN (SELECT unnest($k))",
+        wanted,
+    )
+    if missing:
+        run, cid = missing[0].split("/", 1)
+        raise UnknownCandidate(f"unknown candidate {cid!r} in run {run!r}")
+
+
+def _update(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, value: str, changes: dict[str, Any]
+) -> int:
+    """Set `changes` (and `updated_at`) on one row; 1 if anything changed."""
+    if not changes:
+        return 0
+    changes = {**changes, "updated_at": now()}
+    sets = ", ".join(f"{c} = ${c}" for c in changes)
+    con.execute(f"UPDATE {table} SET {sets} WHERE {key} = $key", {"key": value, **changes})
+    return 1
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

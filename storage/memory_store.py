@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from storage.base import (
@@ -28,6 +28,7 @@ from storage.errors import (
     UnknownSearch,
     one_line,
 )
+from storage.ops import Applied, Op
 from storage.records import (
     ARTEFACT_KINDS,
     ArtefactRecord,
@@ -37,6 +38,7 @@ from storage.records import (
     GenerationRecord,
     RunRecord,
     SearchRecord,
+    TestResultRecord,
     now,
 )
 
@@ -49,6 +51,7 @@ R = TypeVar(
     ArtefactRecord,
     EpochRecord,
     EventRecord,
+    TestResultRecord,
 )
 
 
@@ -69,6 +72,7 @@ class MemoryStore(Store):
         self._artefacts: dict[tuple[str, str], ArtefactRecord] = {}
         self._epochs: dict[tuple[str, int], EpochRecord] = {}
         self._events: dict[tuple[str, str], EventRecord] = {}
+        self._test_results: dict[tuple[str, str], TestResultRecord] = {}
 
     # ---- lookups (call with the lock held) ---------------------------------------------------
     def _run(self, name: str) -> RunRecord:
@@ -144,6 +148,7 @@ class MemoryStore(Store):
                 (self._artefacts, lambda k, r: r.run == name),
                 (self._epochs, lambda k, r: r.run == name),
                 (self._events, lambda k, r: r.run == name),
+                (self._test_results, lambda k, r: r.run == name),
             ):
                 for key in [k for k, r in table.items() if belongs(k, r)]:
                     del table[key]
@@ -319,3 +324,48 @@ class MemoryStore(Store):
             self._run(run)
             found = [e for e in self._events.values() if e.run == run]
             return [_copy(e) for e in sorted(found, key=lambda e: (e.created_at, e.id))]
+
+    # ---- held-out test results ---------------------------------------------------------------
+    def add_test_results(self, records: Iterable[TestResultRecord]) -> int:
+        batch = list(records)
+        for rec in batch:
+            require_record(rec, TestResultRecord, "test result")
+        with self._lock:
+            for rec in batch:
+                self._run(rec.run)
+                if not any(
+                    c.run == rec.run and c.id == rec.candidate_id for c in self._candidates.values()
+                ):
+                    raise UnknownCandidate(
+                        f"unknown candidate {rec.candidate_id!r} in run {rec.run!r}"
+                    )
+            added = 0
+            for rec in batch:
+                if rec.key not in self._test_results:
+                    self._test_results[rec.key] = _copy(rec)
+                    added += 1
+            return added
+
+    def test_results(self, run: str, candidate_id: str | None = None) -> list[TestResultRecord]:
+        with self._lock:
+            self._run(run)
+            found = [
+                t
+                for t in self._test_results.values()
+                if t.run == run and (candidate_id is None or t.candidate_id == candidate_id)
+            ]
+            return [_copy(t) for t in sorted(found, key=lambda t: (t.created_at, t.candidate_id))]
+
+    # ---- batches -----------------------------------------------------------------------------
+    def apply(self, ops: Sequence[Op]) -> Applied:
+        """All or none: the tables are restored if any op raises."""
+        with self._lock:
+            tables = [v for v in vars(self).values() if isinstance(v, dict)]
+            saved = [dict(t) for t in tables]
+            try:
+                return super().apply(ops)
+            except BaseException:
+                for table, before in zip(tables, saved, strict=True):
+                    table.clear()
+                    table.update(before)
+                raise

@@ -1,11 +1,16 @@
-"""Where things live under the home folder, and names that are safe to put there.
+"""Where things live, and names that are safe to put there.
 
-Layout (all under `home()`)::
+Two folders. The home folder (`$AUTOSPIKFORMER_HOME`) is this host's: the store, the embedded
+broker's data, logs. The artefact folder (`$AUTOSPIKFORMER_ARTEFACTS`, by default the home folder)
+is shared by every host of a deployment: what workers write and read by path::
 
-    store.duckdb                  the store (runs, searches, candidates, generations, artefacts)
-    logs/                         worker and app logs
-    runs/<run>/checkpoints/       supernet checkpoints
-    runs/<run>/exports/           standalone subnets
+    home()/store.duckdb                 the store (head host only)
+    home()/logs/                        this host's worker and app logs
+    artefacts()/runs/<run>/checkpoints/ supernet checkpoints
+    artefacts()/runs/<run>/searches/    search state and the result cache
+    artefacts()/runs/<run>/exports/     standalone subnets
+
+Artefact records in the store hold paths relative to the artefact folder.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path, PurePath
 from storage.errors import BadName, one_line
 
 HOME_ENV = "AUTOSPIKFORMER_HOME"
+ARTEFACTS_ENV = "AUTOSPIKFORMER_ARTEFACTS"
 DEFAULT_HOME = ".autospikformer"
 STORE_FILE = "store.duckdb"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -25,6 +31,17 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def home() -> Path:
     """The home folder: `$AUTOSPIKFORMER_HOME` or `./.autospikformer`, created if missing."""
     raw = os.environ.get(HOME_ENV) or DEFAULT_HOME
+    path = Path(raw).expanduser().absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def artefacts() -> Path:
+    """The folder every host shares: `$AUTOSPIKFORMER_ARTEFACTS`, else the home folder; created
+    if missing."""
+    raw = os.environ.get(ARTEFACTS_ENV)
+    if not raw:
+        return home()
     path = Path(raw).expanduser().absolute()
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -76,8 +93,8 @@ def _dir(path: Path, create: bool) -> Path:
 
 
 def run_dir(name: str, *, create: bool = True) -> Path:
-    """`home()/runs/<name>` for a valid run name."""
-    return _dir(resolve_inside(home(), "runs", validate_name(name)), create)
+    """`artefacts()/runs/<name>` for a valid run name."""
+    return _dir(resolve_inside(artefacts(), "runs", validate_name(name)), create)
 
 
 def checkpoint_dir(run: str, *, create: bool = True) -> Path:
@@ -105,7 +122,28 @@ def relative_to_home(path: str | os.PathLike[str]) -> str:
 
     Raises `BadName` if it resolves outside home.
     """
-    base = home().resolve()
+    return _relative(home(), path)
+
+
+def relative_to_artefacts(path: str | os.PathLike[str]) -> str:
+    """`path` (absolute, or relative to the artefact folder) as a POSIX path relative to it, as
+    artefact records store it. `BadName` if it resolves outside the artefact folder."""
+    return _relative(artefacts(), path)
+
+
+def artefact_path(relative: str) -> Path:
+    """The file an artefact record names (`BadName` if it would resolve outside the folder)."""
+    return resolve_inside(artefacts(), relative)
+
+
+def search_id(run: str, strategy: str, number: int) -> str:
+    """The id of search `number` (from 1) of `run`: `<run>.<strategy>.<number>`. A launched run's
+    own search is number 1. `BadName` if the id does not make a valid name (too long)."""
+    return validate_name(f"{run}.{strategy}.{number}", "search")
+
+
+def _relative(folder: Path, path: str | os.PathLike[str]) -> str:
+    base = folder.resolve()
     p = Path(path)
     target = p.resolve() if p.is_absolute() else resolve_inside(base, p)
     if target == base or base not in target.parents:

@@ -476,3 +476,52 @@ class EventRecord(_Record):
     @property
     def key(self) -> tuple[str, str]:
         return (self.run, self.id)
+
+
+# ---- held-out evaluation (added with "Evaluate on test") -----------------------------------------
+@dataclass(frozen=True)
+class TestResultRecord(_Record):
+    """A candidate's standalone subnet measured on the dataset's TEST split, on request, after the
+    search. Never a search's fitness (searches only ever see the validation split).
+
+    `artefact` is the exported subnet file that was evaluated (relative to the artefact folder),
+    `samples` the number of test images, `search` the search whose evaluation settings (seed,
+    recalibration batches) the export reproduced. Keyed by (run, candidate_id): the first result
+    is kept, since a standalone subnet evaluates the same every time.
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    run: str
+    candidate_id: str
+    search: str
+    accuracy: float
+    energy_uj: float
+    samples: int
+    artefact: str
+    sops: float = 0.0
+    firing_rate: float = 0.0
+    params: int = 0
+    split: str = "test"
+    worker: str = ""
+    created_at: float = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        self._set("run", check_name("test_result.run", self.run, "run"))
+        cid = check_name("test_result.candidate_id", self.candidate_id, "candidate id")
+        self._set("candidate_id", cid)
+        self._set("search", check_name("test_result.search", self.search, "search"))
+        self._set("accuracy", check_float("test_result.accuracy", self.accuracy, lo=0.0, hi=1.0))
+        self._set("energy_uj", check_float("test_result.energy_uj", self.energy_uj, lo=0.0))
+        self._set("samples", check_int("test_result.samples", self.samples, lo=1))
+        self._set("artefact", check_relative_path("test_result.artefact", self.artefact))
+        self._set("sops", check_float("test_result.sops", self.sops, lo=0.0))
+        self._set("firing_rate", check_float("test_result.firing_rate", self.firing_rate, lo=0.0))
+        self._set("params", check_int("test_result.params", self.params))
+        self._set("split", check_choice("test_result.split", self.split, ("test",)))
+        self._set("worker", check_text("test_result.worker", self.worker, limit=200))
+        self._set("created_at", check_float("test_result.created_at", self.created_at))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.run, self.candidate_id)

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.files import atomic_write
 from storage import paths
 from tasks import processes
 
@@ -119,9 +120,7 @@ def _read_state(where: Path) -> dict | None:
 
 
 def _write_state(where: Path, state: dict) -> None:
-    tmp = where / f"{STATE_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(state))
-    tmp.replace(where / STATE_FILE)
+    atomic_write(where / STATE_FILE, json.dumps(state))
 
 
 def _remove_state(where: Path, server_pid: int) -> None:

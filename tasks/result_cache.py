@@ -9,10 +9,10 @@ The files live next to the checkpoints, not in Redis, so a broker restart loses 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.files import atomic_write
 from engine.results import EvalResult
 from engine.space import Arch
 from storage import paths
@@ -48,11 +48,8 @@ class ResultCache:
             return None
 
     def put(self, result: EvalResult, *, worker: str = "") -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.path(result.id)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"result": result.to_dict(), "worker": worker}))
-        tmp.replace(path)
+        record = {"result": result.to_dict(), "worker": worker}
+        atomic_write(self.path(result.id), json.dumps(record))
 
     def evaluate(self, archs: list[Arch]) -> list[EvalResult]:
         """The injected `evaluate` of a search stepped by a task: cached results, or
