@@ -2,7 +2,8 @@
 
 `launch` checks everything before it writes anything (a bad dataset, space, alpha, name or a taken
 name raises a one-line `ValueError` and stores nothing), then creates the run `queued` and enqueues
-its first step. `status` and `cancel` only touch the store, so they work without a broker.
+its first step. `status` and `cancel` work from the store, so they work without a broker; `cancel`
+also tells the gpu workers through Redis when it can (the recorder's sweeper does otherwise).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import AutoSpikformerError
 from storage import paths
-from storage.duckdb_store import DuckDBStore
+from storage.duckdb_store import open_store
 from storage.errors import DuplicateRun, UnknownRun, one_line
-from storage.records import RunRecord
-from tasks.recording import TERMINAL, update_run
+from storage.ops import TERMINAL, AddEvents, UpdateRun
+from storage.records import EventRecord, RunRecord
+from tasks.recording import update_run
 
 if TYPE_CHECKING:  # the pipeline imports torch; status and cancel do not need it
     from tasks.pipeline import RunSpec, SearchSpec
@@ -27,18 +29,16 @@ class BrokerUnavailable(AutoSpikformerError):
     """The broker cannot be reached, so nothing can be enqueued."""
 
 
-def open_store() -> DuckDBStore:
-    """The home folder's store (what `tasks.pipeline.open_store` opens, without importing torch)."""
-    return DuckDBStore(paths.store_path())
+__all__ = ["BrokerUnavailable", "cancel", "launch", "open_store", "status"]
 
 
 def _search_id(run: str, search_spec: SearchSpec) -> str:
-    search_id = f"{run}.{search_spec.strategy}.1"  # = tasks.jobs.search_id_of
+    """The launched search's id (`tasks.pipeline.launched_search_id`), checked to fit."""
     try:
-        return paths.validate_name(search_id, "search")
+        return paths.search_id(run, search_spec.strategy, 1)
     except ValueError:
         raise AutoSpikformerError(
-            f"run name {run!r} is too long: its search id {search_id!r} must fit in 64 characters"
+            f"run name {run!r} is too long: its search id must fit in 64 characters"
         ) from None
 
 
@@ -139,8 +139,44 @@ def cancel(run: str) -> dict[str, Any]:
     paths.validate_name(run, "run")
     store = open_store()
     store.get_run(run)
-    update_run(store, run, state="cancelled", message="cancelled by request")
+    applied = store.apply(
+        [
+            UpdateRun(run, "cancelled", message="cancelled by request"),
+            AddEvents((EventRecord(run, "cancel", "cancelled", "cancelled by request"),)),
+        ]
+    )
     for search in store.list_searches(run):
         if search.state not in TERMINAL:
             store.update_search(search.id, state="cancelled")
+    _tell_workers(applied.runs)
     return status(run)
+
+
+def _tell_workers(states: dict[str, str]) -> None:
+    """Mirror run states to Redis now, so gpu workers stop at their next step; if the broker is
+    away, the recorder's sweeper mirrors them within its interval."""
+    if not states:
+        return
+    try:
+        import redis
+
+        from tasks.celery_app import settings
+        from tasks.coordination import Coordinator
+
+        url = running_broker_url()
+        if url is not None:
+            client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+            Coordinator(client, settings()).mirror(states)
+    except Exception:  # noqa: BLE001, S110 - best effort; the sweeper repeats it
+        pass
+
+
+def running_broker_url() -> str | None:
+    """`REDIS_URL`, or the embedded server if one is running (never starts one)."""
+    from tasks import broker
+    from tasks.celery_app import settings
+
+    if settings().redis_url:
+        return settings().redis_url
+    found = broker.find()
+    return found.url if found is not None else None

@@ -6,15 +6,17 @@ Queues:
     cpu: `advance` (search bookkeeping) and `record` (the only writes to the store). Run exactly one
          worker on it, with concurrency 1: that worker is the store's single writer (the recorder).
 
-Settings are read once from the environment into the frozen `TaskSettings` (`SETTINGS`); the
-Celery configuration is derived from it lazily, so importing this module starts nothing. The broker
-URL is resolved when Celery first needs its configuration: `REDIS_URL`, else the embedded server
-under the home folder (`tasks.broker.ensure()`), started if none is running.
+Settings are a frozen `TaskSettings`. A process that wants particular settings (the `worker`
+command, a test) passes them to `configure()` before the app is first used; otherwise they are
+read from the environment on first use (`settings()`). Importing this module reads nothing and
+starts nothing. The broker URL is resolved when Celery first needs its configuration: `REDIS_URL`,
+else the embedded server under the home folder (`tasks.broker.ensure()`), started if none runs.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,21 +38,27 @@ class TaskSettings:
         visibility_timeout_s: how long a delivered, unacknowledged task may run before Redis hands
             it to another worker [AUTOSPIKFORMER_VISIBILITY_TIMEOUT]. Must exceed the longest task
             (one epoch of the largest space on one GPU: minutes), else a running task is re-run.
-            Also the lifetime of the "already enqueued" marks and the training lock.
+            Lost work does not wait for it: leases bring it back (`lease_ttl_s`); a message that
+            comes back after it is a harmless duplicate. Also the lifetime of the step ledger.
         restore_interval_s: how often a worker looks for tasks whose visibility timeout expired
             (those of a worker that died) [AUTOSPIKFORMER_RESTORE_INTERVAL].
         result_expires_s: how long task results stay in the backend.
         slice_size: archs per `evaluate_slice` task [AUTOSPIKFORMER_SLICE_SIZE].
-        sweep_interval_s: how often the recorder re-kicks unfinished runs, to recover work whose
-            messages were lost (a Redis restart without persistence) [AUTOSPIKFORMER_SWEEP_S].
+        sweep_interval_s: how often the recorder's sweeper re-enqueues steps whose lease lapsed
+            and kicks active runs with nothing in flight (messages lost with a Redis restart)
+            [AUTOSPIKFORMER_SWEEP_S].
         max_deliveries: a task delivered this often (it keeps killing its worker, e.g. out of
             memory) fails its run instead of looping [AUTOSPIKFORMER_MAX_DELIVERIES].
         torch_threads: intra-op threads per worker process; 0 keeps torch's default
             [AUTOSPIKFORMER_TORCH_THREADS].
         soft_shutdown_s: on shutdown, how long running tasks may finish before they are stopped
             and their messages go back to the queue [AUTOSPIKFORMER_SOFT_SHUTDOWN_S].
-        lock_ttl_s: lifetime of a run's training lock, renewed every quarter of it while held, so
-            it expires this long after its holder died [AUTOSPIKFORMER_LOCK_TTL].
+        lease_ttl_s: lifetime of a running step's lease (an epoch, a slice, an export), renewed
+            every sixth of it while the step runs, so it lapses at most this long after its holder
+            died [AUTOSPIKFORMER_LEASE_TTL; AUTOSPIKFORMER_LOCK_TTL is read as before].
+            Recovery after a dead worker takes at most `lease_ttl_s + sweep_interval_s`.
+        record_batch: most candidate records the recorder applies in one transaction
+            [AUTOSPIKFORMER_RECORD_BATCH].
     """
 
     redis_url: str | None = None
@@ -58,17 +66,20 @@ class TaskSettings:
     restore_interval_s: int = 10
     result_expires_s: int = 24 * 3600
     slice_size: int = 2
-    sweep_interval_s: float = 30.0
+    sweep_interval_s: float = 10.0
     max_deliveries: int = 10
     torch_threads: int = 0
     soft_shutdown_s: float = 5.0
-    lock_ttl_s: int = 60
+    lease_ttl_s: int = 30
+    record_batch: int = 1000
 
     def __post_init__(self) -> None:
-        if min(self.visibility_timeout_s, self.restore_interval_s, self.lock_ttl_s) < 1:
-            raise ValueError("visibility timeout, restore interval and lock TTL must be >= 1 s")
+        if min(self.visibility_timeout_s, self.restore_interval_s, self.lease_ttl_s) < 1:
+            raise ValueError("visibility timeout, restore interval and lease TTL must be >= 1 s")
         if self.slice_size < 1 or self.max_deliveries < 1 or self.sweep_interval_s <= 0:
             raise ValueError("slice size, max deliveries and sweep interval must be positive")
+        if self.record_batch < 1 or self.torch_threads < 0:
+            raise ValueError("record batch must be >= 1 and torch threads >= 0")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TaskSettings:
@@ -86,11 +97,12 @@ class TaskSettings:
             visibility_timeout_s=number("AUTOSPIKFORMER_VISIBILITY_TIMEOUT", 2 * 3600),
             restore_interval_s=number("AUTOSPIKFORMER_RESTORE_INTERVAL", 10),
             slice_size=number("AUTOSPIKFORMER_SLICE_SIZE", 2),
-            sweep_interval_s=number("AUTOSPIKFORMER_SWEEP_S", 30.0, float),
+            sweep_interval_s=number("AUTOSPIKFORMER_SWEEP_S", 10.0, float),
             max_deliveries=number("AUTOSPIKFORMER_MAX_DELIVERIES", 10),
             torch_threads=number("AUTOSPIKFORMER_TORCH_THREADS", 0),
             soft_shutdown_s=number("AUTOSPIKFORMER_SOFT_SHUTDOWN_S", 5.0, float),
-            lock_ttl_s=number("AUTOSPIKFORMER_LOCK_TTL", 60),
+            lease_ttl_s=number("AUTOSPIKFORMER_LEASE_TTL", number("AUTOSPIKFORMER_LOCK_TTL", 30)),
+            record_batch=number("AUTOSPIKFORMER_RECORD_BATCH", 1000),
         )
 
 
@@ -148,7 +160,7 @@ def celery_config(settings: TaskSettings, url: str) -> dict[str, Any]:
         # worker`) gives running tasks this long, then stops them and puts their messages back on
         # the queue at once, instead of leaving them to the visibility timeout.
         "worker_soft_shutdown_timeout": settings.soft_shutdown_s,
-        # A pool process imports torch and the model code when it starts (tasks.jobs._warm_up), so
+        # A pool process imports torch and the model code when it starts (tasks.jobs), so
         # its first task does not pay for it; that takes longer than Celery's default 4 s wait.
         "worker_proc_alive_timeout": 120.0,
         "task_queues": (Queue(GPU_QUEUE), Queue(CPU_QUEUE)),
@@ -157,6 +169,7 @@ def celery_config(settings: TaskSettings, url: str) -> dict[str, Any]:
         "task_routes": {
             "tasks.train_epoch": {"queue": GPU_QUEUE},
             "tasks.evaluate_slice": {"queue": GPU_QUEUE},
+            "tasks.export_subnet": {"queue": GPU_QUEUE},
             "tasks.advance": {"queue": CPU_QUEUE},
             "tasks.record": {"queue": CPU_QUEUE},
         },
@@ -167,8 +180,29 @@ def celery_config(settings: TaskSettings, url: str) -> dict[str, Any]:
     }
 
 
-SETTINGS = TaskSettings.from_env()
+_chosen: list[TaskSettings] = []  # set once: by configure(), or from the environment on first use
+_choosing = threading.Lock()
+
+
+def configure(chosen: TaskSettings) -> TaskSettings:
+    """Use `chosen` as this process's task settings. Call it before the app is first used (a
+    worker does, from its command line); `RuntimeError` once other settings are in use."""
+    with _choosing:
+        if _chosen and _chosen[0] != chosen:
+            raise RuntimeError("task settings are already in use; configure() them first")
+        if not _chosen:
+            _chosen.append(chosen)
+    return chosen
+
+
+def settings() -> TaskSettings:
+    """This process's task settings (from the environment unless `configure()` chose them)."""
+    with _choosing:
+        if not _chosen:
+            _chosen.append(TaskSettings.from_env())
+        return _chosen[0]
+
 
 app = Celery("autospikformer", include=["tasks.jobs"])
 # A promise: evaluated on first use of `app.conf`, so importing this module starts no server.
-app.add_defaults(lambda: celery_config(SETTINGS, broker_url(SETTINGS)))
+app.add_defaults(lambda: celery_config(settings(), broker_url(settings())))

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import data
 from engine.errors import AutoSpikformerError
+from engine.files import atomic_write
 from engine.results import EvalResult
 from engine.sampling import DEFAULT_SAMPLING
 from engine.search import EvolutionConfig, RandomConfig, make_search, resume_search
@@ -26,7 +27,7 @@ from engine.spikformer import ModelShape, count_params
 from engine.train import TrainConfig, latest_checkpoint, recipe, train
 from storage import paths
 from storage.base import Store
-from storage.duckdb_store import DuckDBStore
+from storage.duckdb_store import open_store  # the one definition (the CLI calls pipeline's)
 from storage.errors import UnknownRun
 from storage.records import (
     ArtefactRecord,
@@ -37,10 +38,6 @@ from storage.records import (
 )
 
 Progress = Callable[[dict[str, Any]], None]
-
-
-def open_store() -> Store:
-    return DuckDBStore(paths.store_path())
 
 
 def worker_name() -> str:
@@ -148,7 +145,9 @@ def train_run(
     store.update_run(run, state="training")
     result = train(run_dir, config, device=device, progress=on_progress, max_epochs=max_epochs)
     store.add_artefact(
-        ArtefactRecord(run=run, kind="supernet", path=paths.relative_to_home(result.checkpoint))
+        ArtefactRecord(
+            run=run, kind="supernet", path=paths.relative_to_artefacts(result.checkpoint)
+        )
     )
     return {
         "run": run,
@@ -211,11 +210,7 @@ def _state_path(run: str, search_id: str) -> Path:
 
 
 def _save_state(run: str, search_id: str, search: Search) -> None:
-    path = _state_path(run, search_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(search.state_dict()))
-    tmp.replace(path)
+    atomic_write(_state_path(run, search_id), json.dumps(search.state_dict()))
 
 
 def _param_counter(run: str, store: Store | None = None):
@@ -232,12 +227,29 @@ def create_search(store: Store, run: str, spec: SearchSpec) -> str:
     search = make_search(
         spec.strategy, space, config, _no_evaluate, param_count=_param_counter(run, store)
     )
-    search_id = f"{run}.{spec.strategy}.{len(store.list_searches(run)) + 1}"
+    search_id = next_search_id(store.get_run(run), store.list_searches(run), spec.strategy)
     store.create_search(
         SearchRecord(id=search_id, run=run, strategy=spec.strategy, settings=asdict(spec))
     )
     _save_state(run, search_id, search)
     return search_id
+
+
+def launched_search_id(run: str, strategy: str) -> str:
+    """The id of a launched run's own search (number 1 of its strategy)."""
+    return paths.search_id(run, strategy, 1)
+
+
+def next_search_id(run: RunRecord, searches: list[SearchRecord], strategy: str) -> str:
+    """A new search's id: the next free number, never the id a launched run keeps for its own
+    search (which the recorder may not have created yet)."""
+    taken = {s.id for s in searches}
+    if "launch" in run.settings:
+        taken.add(launched_search_id(run.name, run.settings["search"]["strategy"]))
+    number = len(searches) + 1
+    while paths.search_id(run.name, strategy, number) in taken:
+        number += 1
+    return paths.search_id(run.name, strategy, number)
 
 
 def _no_evaluate(archs: list[Arch]) -> list[EvalResult]:
@@ -269,13 +281,21 @@ def validate_search(spec: SearchSpec, config: TrainConfig) -> None:
 
 
 def search_from_state(
-    run: str, search_id: str, spec: SearchSpec, space: SearchSpace, evaluate, *, fresh: bool = False
+    run: str,
+    search_id: str,
+    spec: SearchSpec,
+    space: SearchSpace,
+    evaluate,
+    *,
+    fresh: bool = False,
+    dataset: str | None = None,
 ) -> Search:
     """Search `search_id` of `run` resumed from its saved state, or at generation 0 when no state
     is saved yet (or `fresh`). Unlike `load_search`, settings come from the arguments, not the
-    store, so a task can step a search whose record is not written yet."""
+    store, so a task can step a search whose record is not written yet. `dataset` (the run's)
+    spares reading it from the store."""
     path = _state_path(run, search_id)
-    counter = _param_counter(run)
+    counter = _dataset_param_counter(dataset) if dataset else _param_counter(run)
     if fresh or not path.exists():
         return make_search(spec.strategy, space, spec.config(), evaluate, param_count=counter)
     state = json.loads(path.read_text())
@@ -285,6 +305,18 @@ def search_from_state(
 def search_state_path(run: str, search_id: str) -> Path:
     """Where the state of search `search_id` of `run` is saved."""
     return _state_path(run, search_id)
+
+
+def save_search_state(run: str, search_id: str, search: Search) -> None:
+    """Save a stepped search's state atomically, never over a later generation's (a slower
+    duplicate of a task may finish after a faster one)."""
+    path = _state_path(run, search_id)
+    try:
+        saved = int(json.loads(path.read_text())["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        saved = -1
+    if saved < search.generation:
+        atomic_write(path, json.dumps(search.state_dict()))
 
 
 def make_evaluator(run: str, eval_seed: int, device: str, recalib_batches: int):
@@ -381,40 +413,64 @@ def run_search(
 
 
 # ---- export -------------------------------------------------------------------------------------
-def export_candidate(
-    store: Store, run: str, candidate_id: str, out: str | Path, *, device: str = "cpu"
-) -> dict[str, Any]:
-    """Write candidate `candidate_id` of `run` as a standalone subnet with recalibrated BN.
-
-    The recalibration uses the same seeded batches as the search's evaluation, so the file
-    reproduces the candidate's recorded accuracy.
-    """
+def export_subnet(
+    run: str,
+    arch: Arch,
+    spec: SearchSpec,
+    out: str | Path,
+    *,
+    device: str = "cpu",
+    extra: dict[str, Any] | None = None,
+) -> EvalResult:
+    """Write `arch` of `run`'s supernet as a standalone subnet file (atomically) and return its
+    evaluation. BN is recalibrated on the same seeded batches as search `spec` used, so the file
+    reproduces the candidate's recorded accuracy. Reads no store: a gpu worker calls it."""
     from engine.checkpoint import save_subnet
 
     out = Path(out)
     if out.suffix != ".safetensors":
         raise AutoSpikformerError(f"--out must end in .safetensors, got {out.name}")
-    record = store.get_candidate(run, candidate_id)
-    search = store.get_search(record.search)
-    spec = SearchSpec(**search.settings)
     evaluator = make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
-    result, subnet = evaluator.evaluate_one(Arch.from_dict(record.arch))
+    result, subnet = evaluator.evaluate_one(arch)
     save_subnet(
         out,
         subnet,
         dataset=evaluator.dataset,
         extra={
             "run": run,
-            "candidate": candidate_id,
+            "candidate": arch.id,
             "val_accuracy": result.accuracy,
             "energy_uj": result.energy_uj,
             "recalibrated": True,
+            **(extra or {}),
         },
     )
-    if paths.home().resolve() in out.resolve().parents:
+    return result
+
+
+def export_candidate(
+    store: Store, run: str, candidate_id: str, out: str | Path, *, device: str = "cpu"
+) -> dict[str, Any]:
+    """Write candidate `candidate_id` of `run` as a standalone subnet with recalibrated BN, in
+    this process (`tasks.remote` does it on a gpu worker instead).
+
+    The recalibration uses the same seeded batches as the search's evaluation, so the file
+    reproduces the candidate's recorded accuracy.
+    """
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise AutoSpikformerError(f"--out must end in .safetensors, got {out.name}")
+    record = store.get_candidate(run, candidate_id)
+    search = store.get_search(record.search)
+    spec = SearchSpec(**search.settings)
+    result = export_subnet(run, Arch.from_dict(record.arch), spec, out, device=device)
+    if paths.artefacts().resolve() in out.resolve().parents:
         store.add_artefact(
             ArtefactRecord(
-                run=run, kind="subnet", path=paths.relative_to_home(out), candidate_id=candidate_id
+                run=run,
+                kind="subnet",
+                path=paths.relative_to_artefacts(out),
+                candidate_id=candidate_id,
             )
         )
     return {

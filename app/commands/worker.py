@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 from app.commands.common import non_negative_int, positive_int, require
 
-HELP = "start a worker for the gpu (training, evaluation) and/or cpu (records) queue"
+HELP = "start a worker for the gpu (training, evaluation, exports) and/or cpu (records) queue"
 QUEUES = ("gpu", "cpu")
 
 
@@ -61,16 +62,20 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
         "cpu" not in queues or args.concurrency == 1,
         "the cpu queue's worker is the store's single writer: use --concurrency 1 with it",
     )
-    if args.threads is not None:
-        # Read once by tasks.celery_app.SETTINGS when it is imported below.
-        os.environ["AUTOSPIKFORMER_TORCH_THREADS"] = str(args.threads)
     # SIGTERM (docker stop, `up`, a process manager) stops like Ctrl-C: running tasks get the soft
     # shutdown time, then go back to the queue. Read by billiard when Celery is first imported.
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
     from tasks import broker
-    from tasks.celery_app import SETTINGS, app
+    from tasks.celery_app import TaskSettings, app, configure
 
-    if not SETTINGS.redis_url:
+    try:
+        chosen = TaskSettings.from_env()
+        if args.threads is not None:
+            chosen = replace(chosen, torch_threads=args.threads)
+    except ValueError as err:
+        require(False, str(err))
+    configure(chosen)
+    if not chosen.redis_url:
         embedded = broker.ensure(handle_signals=False)  # stopped at exit if we started it
         state = "started" if embedded.owned else "reusing"
         print(f"{state} embedded broker at {embedded.url}", file=sys.stderr, flush=True)

@@ -1,4 +1,5 @@
-"""The recorder's ops on a real DuckDB file: idempotent, terminal states final, progress forward."""
+"""The recorder's ops on a real DuckDB file: idempotent, terminal states final, progress forward;
+`OpWriter` turns a task's writes into one op list."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 
 from storage.duckdb_store import DuckDBStore
 from storage.errors import BadArgument, UnknownRun
+from storage.ops import decode, encode
 from storage.records import CandidateRecord, GenerationRecord, RunRecord, SearchRecord
-from tasks.recording import WriteBehindStore, apply_ops, update_run
+from tasks.recording import OpWriter, apply_ops, update_run
 
 
 @pytest.fixture
@@ -20,9 +22,9 @@ def store(tmp_path: Path) -> DuckDBStore:
 
 
 def _ops(store: DuckDBStore) -> list[dict]:
-    """What a task sends for one generation, captured through the write-behind store."""
-    sent: list[list[dict]] = []
-    writer = WriteBehindStore(store, sent.append)
+    """What a task sends for one generation, captured through the op writer, as JSON."""
+    sent: list[list] = []
+    writer = OpWriter(store.get_run("r"), sent.append)
     with writer.batch():
         writer.create_search(SearchRecord(id="r.s", run="r", strategy="evolution"))
         writer.add_candidates(
@@ -30,9 +32,9 @@ def _ops(store: DuckDBStore) -> list[dict]:
             for k in range(3)
         )
         writer.add_generation(GenerationRecord("r.s", 0, hypervolume=0.1, evaluated=3))
-        writer.update_run("r", state="searching", progress=0.5)
+        assert writer.update_run("r", state="searching", progress=0.5).state == "searching"
     assert len(sent) == 1  # one batch, one message
-    return sent[0]
+    return encode(sent[0])
 
 
 def test_ops_are_idempotent(store: DuckDBStore) -> None:
@@ -66,3 +68,15 @@ def test_bad_updates_are_rejected(store: DuckDBStore) -> None:
         update_run(store, "nope", state="done")
     with pytest.raises(BadArgument):
         apply_ops(store, [{"op": "drop_table"}])
+
+
+def test_a_writer_is_not_a_store_and_writes_only_its_run(store: DuckDBStore) -> None:
+    from storage.base import Store
+
+    writer = OpWriter(store.get_run("r"), lambda ops: None)
+    assert not isinstance(writer, Store)
+    with pytest.raises(UnknownRun):
+        writer.get_run("other")
+    with pytest.raises(BadArgument):
+        writer.update_run("r", settings={"x": 1})
+    assert decode(encode([])) == []

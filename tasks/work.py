@@ -1,0 +1,290 @@
+"""The gpu steps: one training epoch, one evaluation slice, one export (or test evaluation).
+
+A gpu worker has no store: each step gets its run's settings from its message, the run's state
+from Redis (`Coordinator.stopped`, mirrored by the recorder, so `cancel` reaches it), reads and
+writes files under the artefact folder, and sends its store writes to the recorder as op lists.
+
+Every step runs under its lease (`Coordinator.lease`), so the sweeper re-enqueues it within
+`lease_ttl_s + sweep_interval_s` if its worker dies, and a duplicate (a message redelivered after
+the visibility timeout, a step re-enqueued while its first worker was only stalled) finds the lease
+held or the work done and returns. A step that raises fails its run (or its request) with a
+one-line message and an `error` event; a lost Redis connection leaves the step to the sweeper.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from kombu.exceptions import OperationalError
+
+from storage import paths
+from storage.errors import one_line
+from storage.ops import AddArtefact, AddEvents, AddTestResults, Op, UpdateRun
+from storage.records import ArtefactRecord, EventRecord, RunRecord, TestResultRecord
+from tasks.coordination import Coordinator, Lease, Step
+from tasks.reconciler import info, slice_step, train_step, units
+from tasks.recording import OpWriter
+from tasks.result_cache import ResultCache
+
+log = logging.getLogger(__name__)
+
+EXPORT_TASK = "tasks.export_subnet"
+# Losing Redis (or its connection) mid-task is not the run's fault: the sweeper re-enqueues the
+# step once Redis is back (or, if Redis lost everything, kicks the run).
+TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a step needs of its worker process."""
+
+    coordinator: Coordinator
+    send: Callable[[list[Op]], Any]  # op lists to the recorder
+    kick: Callable[[str], Any]  # enqueue `advance(run)` (coalesced)
+    worker: str  # host:pid, on records and events
+    task_id: str = ""  # the Celery task id of this delivery
+    torch_threads: int = 0
+
+
+def _torch_threads(ctx: Context) -> None:
+    if ctx.torch_threads:
+        import torch
+
+        torch.set_num_threads(ctx.torch_threads)
+
+
+@contextmanager
+def _running(
+    ctx: Context, step: Step, what: str, on_failure: Callable[[str], None]
+) -> Iterator[Lease | None]:
+    """Hold `step`'s lease (None: someone else runs it), record a restart as an event, apply
+    the failure policy, and forget the step when the block ends normally."""
+    try:
+        with ctx.coordinator.lease(step, ctx.worker) as lease:
+            if lease is not None and lease.deliveries > 1:
+                ctx.send([AddEvents((_restart_event(ctx, step, what, lease),))])
+            yield lease
+            if lease is not None:
+                ctx.coordinator.finish(step)
+    except TRANSIENT:
+        raise
+    except Exception as err:
+        reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+        message = one_line(f"{what} failed: {reason}", 300)
+        event = EventRecord(
+            step.run, f"{step.name}:{ctx.task_id}:error", "error", message, ctx.worker
+        )
+        try:
+            on_failure(message)
+            ctx.send([AddEvents((event,))])
+            ctx.coordinator.finish(step)
+        except Exception as inner:  # noqa: BLE001 - the original error matters more
+            log.error("could not record the failure of %s (%s): %s", what, message, inner)
+        raise
+
+
+def _restart_event(ctx: Context, step: Step, what: str, lease: Lease) -> EventRecord:
+    if lease.previous_holder and lease.previous_holder != ctx.worker:
+        kind = "worker_lost"
+        message = f"{what}: its worker {lease.previous_holder} died under it; started again"
+    else:
+        kind, message = "retry", f"{what} started again (delivery {lease.deliveries})"
+    return EventRecord(
+        step.run, f"{step.name}:delivery:{lease.deliveries}", kind, message, ctx.worker
+    )
+
+
+def _fail_run(ctx: Context, run: str) -> Callable[[str], None]:
+    return lambda message: ctx.send([UpdateRun(run, "failed", message=message)])
+
+
+def trained_epochs(run: str) -> int:
+    """Epochs in the run's newest readable checkpoint (0 if none)."""
+    from engine.checkpoint import read_meta
+    from engine.train import latest_checkpoint
+
+    path = latest_checkpoint(paths.run_dir(run))
+    return 0 if path is None else int(read_meta(path)["epoch"])
+
+
+# ---- training -----------------------------------------------------------------------------------
+def train_epoch(ctx: Context, run: str, epoch: int, message: dict[str, Any]) -> dict[str, Any]:
+    """Train epoch `epoch` of the run's supernet (resuming from the last checkpoint)."""
+    from tasks import pipeline
+
+    record = RunRecord.from_dict(message)
+    step = train_step(record, epoch)
+    if ctx.coordinator.stopped(run):
+        ctx.coordinator.finish(step)
+        return {"run": run, "skipped": "inactive"}
+    with _running(ctx, step, f"training epoch {epoch}", _fail_run(ctx, run)) as lease:
+        if lease is None:
+            return {"run": run, "skipped": "held"}
+        if trained_epochs(run) >= epoch:
+            ctx.kick(run)
+            return {"run": run, "skipped": "trained"}
+        epochs, generations = units(record)
+        writer = OpWriter(record, ctx.send, progress=lambda p: p * epochs / (epochs + generations))
+        if epoch == 1:
+            ctx.send(
+                [info(run, "training-started", f"training started ({epochs} epochs)", ctx.worker)]
+            )
+        _torch_threads(ctx)
+        result = pipeline.train_run(
+            writer, run, device=record.settings["launch"].get("device", "auto"), max_epochs=1
+        )
+    ctx.kick(run)
+    return {"run": run, "epoch": result["epochs"]}
+
+
+# ---- evaluation ---------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=2)
+def _evaluator(run: str, checkpoint: str, mtime_ns: int, seed: int, recalib: int, device: str):
+    from tasks import pipeline
+
+    return pipeline.make_evaluator(run, seed, device, recalib)
+
+
+def evaluator(run: str, spec, device: str | None):
+    """A `SubnetEvaluator` for the run's current checkpoint and the search's evaluation settings,
+    cached per process, checkpoint and evaluation settings (not per search)."""
+    from engine.train import pick_device
+    from tasks import pipeline
+
+    path = pipeline.supernet_checkpoint(run)
+    return _evaluator(
+        run,
+        str(path),
+        path.stat().st_mtime_ns,
+        spec.eval_seed,
+        spec.recalib_batches,
+        str(pick_device(device or "auto")),
+    )
+
+
+def evaluate_slice(
+    ctx: Context,
+    run: str,
+    search_id: str,
+    generation: int,
+    index: int,
+    archs: list[dict],
+    message: dict[str, Any],
+) -> dict[str, Any]:
+    """Evaluate the archs of slice `index` of a generation that have no cached result."""
+    from engine.space import Arch
+    from tasks import pipeline
+
+    record = RunRecord.from_dict(message)
+    step = slice_step(record, search_id, generation, index, archs)
+    if ctx.coordinator.stopped(run):
+        ctx.coordinator.finish(step)
+        return {"run": run, "skipped": "inactive"}
+    what = f"evaluating slice {index} of generation {generation}"
+    with _running(ctx, step, what, _fail_run(ctx, run)) as lease:
+        if lease is None:
+            return {"run": run, "skipped": "held"}
+        spec = pipeline.SearchSpec(**record.settings["search"])
+        cache = ResultCache(run, search_id)
+        todo = [a for a in map(Arch.from_dict, archs) if cache.get(a) is None]
+        if todo:
+            _torch_threads(ctx)
+            evaluate = evaluator(run, spec, record.settings["launch"].get("device"))
+            for arch in todo:
+                cache.put(evaluate([arch])[0], worker=ctx.worker)
+    ctx.kick(run)
+    return {"run": run, "generation": generation, "evaluated": len(todo)}
+
+
+# ---- exports and test evaluations ---------------------------------------------------------------
+def export_step(run: str, candidate_id: str, request: dict[str, Any]) -> Step:
+    """Step `export:<id>` (write the standalone subnet) or `test:<id>` (and evaluate it on the
+    test split)."""
+    return Step(run, f"{request['kind']}:{candidate_id}", EXPORT_TASK, (run, candidate_id, request))
+
+
+def export_file(run: str, candidate_id: str) -> Path:
+    """Where a worker exports a candidate: `runs/<run>/exports/<id>.safetensors`."""
+    name = paths.validate_name(candidate_id, "candidate id")
+    return paths.resolve_inside(paths.export_dir(run), f"{name}.safetensors")
+
+
+def _exported(path: Path, candidate_id: str) -> bool:
+    """A complete export of this candidate is already there (a repeated request reuses it)."""
+    from engine.checkpoint import read_meta
+    from engine.errors import CheckpointError
+
+    try:
+        return read_meta(path).get("candidate") == candidate_id
+    except CheckpointError:
+        return False
+
+
+def export_subnet(
+    ctx: Context, run: str, candidate_id: str, request: dict[str, Any]
+) -> dict[str, Any]:
+    """Export a candidate's standalone subnet into the artefact folder and record it; for a
+    `test` request also evaluate that file on the test split and record the result."""
+    from engine import data
+    from engine.space import Arch
+    from engine.subnet_eval import evaluate_checkpoint
+    from engine.train import pick_device
+    from tasks import pipeline
+
+    kind = request["kind"]
+    step = export_step(run, candidate_id, request)
+    what = "test evaluation" if kind == "test" else "export"
+
+    def status(**fields: Any) -> None:
+        ctx.coordinator.set_request(run, kind, candidate_id, worker=ctx.worker, **fields)
+
+    def failed(message: str) -> None:
+        status(state="failed", message=message)
+
+    with _running(ctx, step, what, failed) as lease:
+        if lease is None:
+            return {"run": run, "candidate": candidate_id, "skipped": "held"}
+        out = export_file(run, candidate_id)
+        device = pick_device(request.get("device") or "auto")
+        if not _exported(out, candidate_id):
+            status(state="running", stage="exporting the subnet (BN recalibration)")
+            _torch_threads(ctx)
+            spec = pipeline.SearchSpec(**request["search_settings"])
+            pipeline.export_subnet(run, Arch.from_dict(request["arch"]), spec, out, device=device)
+        relative = paths.relative_to_artefacts(out)
+        ops: list[Op] = [AddArtefact(ArtefactRecord(run, "subnet", relative, candidate_id))]
+        result: dict[str, Any] = {"run": run, "candidate": candidate_id, "path": relative}
+        if kind == "test":
+            status(state="running", stage="evaluating on the test split")
+            measured = evaluate_checkpoint(out, request["dataset"], "test", device)
+            samples = len(data.load_split(request["dataset"], "test"))
+            ops.append(
+                AddTestResults(
+                    (
+                        TestResultRecord(
+                            run=run,
+                            candidate_id=candidate_id,
+                            search=request["search"],
+                            accuracy=measured["accuracy"],
+                            energy_uj=measured["energy_uj"],
+                            samples=samples,
+                            artefact=relative,
+                            sops=measured["sops"],
+                            firing_rate=measured["firing_rate"],
+                            params=measured["params"],
+                            worker=ctx.worker,
+                        ),
+                    )
+                )
+            )
+            result["test_accuracy"] = measured["accuracy"]
+        status(state="recording", stage="recording the result")
+        ctx.send(ops)
+    return result
