@@ -1,7 +1,9 @@
 """Files the app serves: a candidate's standalone subnet, its config JSON, leaderboards.
 
-Every path is resolved inside the home folder (`storage.paths.resolve_inside`), so a download can
-only ever read a file of the store. Nothing here imports Streamlit.
+Subnets are exported by gpu workers (`tasks.remote`), never in the web process: the app asks for
+one, shows the request's progress and serves the file once the recorder has stored its artefact.
+Every path is resolved inside the artefact folder (`storage.paths.resolve_inside`), so a download
+can only ever read a file a worker wrote there. Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
@@ -13,49 +15,47 @@ from pathlib import Path
 import pandas as pd
 
 from app import frames
-from storage import paths
 from storage.base import Store
+from storage.errors import UnknownCandidate
 from storage.records import CandidateRecord
+from tasks import remote
 
 
 def subnet_path(run: str, candidate_id: str) -> Path:
-    """Where the app exports a candidate: `runs/<run>/exports/<id>.safetensors` under home."""
-    name = paths.validate_name(candidate_id, "candidate id")
-    return paths.resolve_inside(paths.export_dir(run), f"{name}.safetensors")
+    """Where a worker exports a candidate: `runs/<run>/exports/<id>.safetensors` under the
+    artefact folder."""
+    return remote.export_file(run, candidate_id)
 
 
 def has_supernet(run: str) -> bool:
-    """Whether the run has a supernet checkpoint to export subnets from."""
-    from engine.train import latest_checkpoint
-
-    folder = paths.run_dir(run, create=False)
-    return folder.is_dir() and latest_checkpoint(folder) is not None
+    """Whether the run has a supernet checkpoint to export subnets from (nothing is loaded)."""
+    return remote.has_supernet(run)
 
 
-def subnet_file(store: Store, run: str, candidate_id: str) -> Path:
-    """The candidate's standalone subnet file, exported on first request.
-
-    An already exported file recorded in the store is served as is; otherwise the candidate is
-    exported (recalibrated BN, see `tasks.pipeline.export_candidate`) into the run's export folder.
-    `UnknownCandidate` if the run has no such candidate; `BadName` for a path outside home.
-    """
+def subnet_file(store: Store, run: str, candidate_id: str) -> Path | None:
+    """The candidate's standalone subnet file if a worker exported it (recorded in the store),
+    else None. The web process never exports: `request(...)` asks a gpu worker to.
+    `UnknownCandidate` if the run has no such candidate; `BadName` for a record outside the
+    artefact folder."""
     store.get_candidate(run, candidate_id)
-    home = paths.home()
-    for artefact in store.artefacts(run, "subnet"):
-        if artefact.candidate_id == candidate_id:
-            recorded = paths.resolve_inside(home, artefact.path)
-            if recorded.is_file():
-                return recorded
-    out = subnet_path(run, candidate_id)
-    if not out.is_file():
-        from tasks import pipeline
-
-        pipeline.export_candidate(store, run, candidate_id, out)
-    return out
+    return remote.recorded_export(store, run, candidate_id)
 
 
 def subnet_bytes(store: Store, run: str, candidate_id: str) -> bytes:
-    return subnet_file(store, run, candidate_id).read_bytes()
+    path = subnet_file(store, run, candidate_id)
+    if path is None:
+        raise UnknownCandidate(f"candidate {candidate_id!r} has no exported subnet yet")
+    return path.read_bytes()
+
+
+def request(store: Store, run: str, candidate_id: str, kind: str) -> remote.Request:
+    """Ask a gpu worker to export the candidate (`kind="export"`) or to export it and measure it
+    on the test split (`"test"`); returns where the request stands."""
+    return remote.request(store, run, candidate_id, kind)
+
+
+def request_state(store: Store, run: str, candidate_id: str, kind: str) -> remote.Request:
+    return remote.state(store, run, candidate_id, kind)
 
 
 def config_json(record: CandidateRecord) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from app import charts, downloads, frames
+from app import charts, downloads, frames, subnet_actions
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
@@ -265,21 +265,11 @@ def candidate_panel(store_: Store, run: str, record: CandidateRecord, *, key: st
         else:
             st.caption("Not recorded for this candidate.")
     help_link("What are SOPs and firing rates?")
-    left, right = st.columns(2)
-    with left:
-        if downloads.has_supernet(run):
-            st.download_button(
-                "Download subnet checkpoint (.safetensors)",
-                data=lambda: downloads.subnet_bytes(store_, run, record.id),
-                file_name=f"{run}-{record.id}.safetensors",
-                mime="application/octet-stream",
-                key=f"{key}_ckpt",
-                icon=":material/download:",
-                on_click="ignore",
-            )
-            st.caption("Exported on first download: weights from the supernet, BN recalibrated.")
-        else:
-            st.caption("No supernet checkpoint in this run, so no subnet to export.")
+    left, middle, right = st.columns(3)
+    with left:  # both on a gpu worker, never in this process (app.subnet_actions)
+        subnet_actions.export_button(store_, run, record, key=key)
+    with middle:
+        subnet_actions.test_button(store_, run, record, key=key)
     with right:
         st.download_button(
             "Download config (ARCH JSON)",

@@ -31,11 +31,11 @@ from storage.records import ArtefactRecord, EventRecord, RunRecord, TestResultRe
 from tasks.coordination import Coordinator, Lease, Step
 from tasks.reconciler import info, slice_step, train_step, units
 from tasks.recording import OpWriter
+from tasks.remote import export_file, export_step
 from tasks.result_cache import ResultCache
 
 log = logging.getLogger(__name__)
 
-EXPORT_TASK = "tasks.export_subnet"
 # Losing Redis (or its connection) mid-task is not the run's fault: the sweeper re-enqueues the
 # step once Redis is back (or, if Redis lost everything, kicks the run).
 TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)
@@ -204,18 +204,6 @@ def evaluate_slice(
 
 
 # ---- exports and test evaluations ---------------------------------------------------------------
-def export_step(run: str, candidate_id: str, request: dict[str, Any]) -> Step:
-    """Step `export:<id>` (write the standalone subnet) or `test:<id>` (and evaluate it on the
-    test split)."""
-    return Step(run, f"{request['kind']}:{candidate_id}", EXPORT_TASK, (run, candidate_id, request))
-
-
-def export_file(run: str, candidate_id: str) -> Path:
-    """Where a worker exports a candidate: `runs/<run>/exports/<id>.safetensors`."""
-    name = paths.validate_name(candidate_id, "candidate id")
-    return paths.resolve_inside(paths.export_dir(run), f"{name}.safetensors")
-
-
 def _exported(path: Path, candidate_id: str) -> bool:
     """A complete export of this candidate is already there (a repeated request reuses it)."""
     from engine.checkpoint import read_meta

@@ -58,8 +58,15 @@ POPULATION = os.environ.get("E2E_POPULATION", "6")
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.timeout(int(os.environ.get("E2E_TIMEOUT_S", "600"))),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    """Never skipped: without Debian's chromium the test fails and says how to get it (`make
+    test` installs it when it can)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make test does it as root)")
 
 
 def free_port() -> int:
@@ -323,8 +330,8 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         assert by_energy == store.rank(RUN, alpha=1.0, top=1)[0][0].id
 
         clock("explorer and alpha")
-        # 4. Select a point on the chart (the new winner unless another point covers it) and
-        # download its standalone subnet.
+        # 4. Select a point on the chart (the new winner unless another point covers it), have a
+        # worker export its standalone subnet and download it; have a worker measure it on test.
         page.wait_for_timeout(1000)  # the chart redraws after the alpha move
         page.locator("[data-testid='stVegaLiteChart']").first.scroll_into_view_if_needed()
         target, (x, y) = clickable_mark(page, prefer=by_energy)
@@ -335,13 +342,19 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         picked = target
         page.get_by_text(f"Candidate {picked}").wait_for()
         shot(page, artifacts, "explorer", height=2300)
-        with page.expect_download(timeout=180_000) as download:
+        page.get_by_role("button", name="Export subnet on a worker").click()
+        page.get_by_role("button", name="Download subnet checkpoint").wait_for(timeout=180_000)
+        with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name="Download subnet checkpoint").click()
         checkpoint = tmp_path / "subnet.safetensors"
         download.value.save_as(checkpoint)
         assert checkpoint.stat().st_size > 1000
+        page.get_by_role("button", name="Evaluate on test").click()
+        page.get_by_text("test accuracy (test split)").wait_for(timeout=180_000)
+        tested = store.test_results(RUN, picked)
+        assert len(tested) == 1 and tested[0].split == "test"
 
-        clock("select and download")
+        clock("select, export on a worker, download, evaluate on test")
         # 5. The file loads on its own with `autospikformer evaluate`.
         result = subprocess.run(
             [
