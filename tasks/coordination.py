@@ -11,11 +11,13 @@ arguments and task id; created with HSETNX, so a step is enqueued once) and adds
 `inflight` set. A worker running it holds its lease (`lease:<name>`, `lease_ttl_s`, renewed every
 sixth of that by a thread) and marks the entry started; on success it deletes both.
 
-The sweeper (`lost_steps` + `requeue`) finds the steps whose lease is gone:
+Every worker keeps a heartbeat (`worker:<name>`, same TTL), and notes on the ledger which worker
+received a step's message. The sweeper (`lost_steps` + `requeue`) finds the steps whose lease is
+gone:
 
 * started, no lease: its holder died (kill -9, a lost host): re-enqueued at once;
-* never started, its message neither in the queue nor taken for `2 x lease_ttl_s`: the message
-  was lost (a worker died between taking it and starting it): re-enqueued.
+* received but not started by a worker whose heartbeat lapsed: it died holding the message;
+* neither started, received, nor waiting in the queue for `lease_ttl_s`: its message was lost.
 
 So a dead worker's step comes back within `lease_ttl_s + sweep_interval_s`, whatever Redis's
 visibility timeout. When the old message is redelivered later (after the visibility timeout), it
@@ -60,6 +62,25 @@ _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
 return 0
 """
+# Write a whole ledger entry, unless the step is in flight already (KEYS: ledger, inflight set,
+# task map; ARGV: ttl, then field/value pairs): enqueueing is all or nothing, even if the process
+# dies right after.
+_ENQUEUE = """
+if redis.call('exists', KEYS[1]) == 1 then return 0 end
+redis.call('hset', KEYS[1], unpack(ARGV, 2))
+redis.call('expire', KEYS[1], ARGV[1])
+redis.call('sadd', KEYS[2], KEYS[1])
+redis.call('set', KEYS[3], KEYS[1], 'EX', ARGV[1])
+return 1
+"""
+# Note which worker received a task's message (KEYS: task map; ARGV: worker).
+_RECEIVED = """
+local ledger = redis.call('get', KEYS[1])
+if ledger and redis.call('exists', ledger) == 1 then
+  redis.call('hset', ledger, 'received_by', ARGV[1])
+end
+return 1
+"""
 # Mark a ledger entry started, if it exists (a duplicate may run a step already finished).
 _STARTED = """
 if redis.call('exists', KEYS[1]) == 1 then
@@ -71,6 +92,14 @@ return 1
 
 def key(run: str, *parts: object) -> str:
     return ":".join([KEY_PREFIX, run, *map(str, parts)])
+
+
+def _task_key(task_id: str) -> str:
+    return f"{KEY_PREFIX}:task:{task_id}"
+
+
+def _worker_key(worker: str) -> str:
+    return f"{KEY_PREFIX}:worker:{worker}"
 
 
 @dataclass(frozen=True)
@@ -139,7 +168,13 @@ class Coordinator:
         self._publish = publish
         self._scripts = {
             name: client.register_script(body)
-            for name, body in (("release", _RELEASE), ("renew", _RENEW), ("started", _STARTED))
+            for name, body in (
+                ("release", _RELEASE),
+                ("renew", _RENEW),
+                ("started", _STARTED),
+                ("enqueue", _ENQUEUE),
+                ("received", _RECEIVED),
+            )
         }
 
     # ---- kicks and once-flags --------------------------------------------------------------
@@ -189,30 +224,40 @@ class Coordinator:
         if self._publish is None:
             raise RuntimeError("this coordinator cannot publish tasks")
         task_id = str(uuid.uuid4())
-        if not self.client.hsetnx(step.ledger, "task_id", task_id):
+        fields = {
+            "task_id": task_id,
+            "run": step.run,
+            "name": step.name,
+            "task": step.task,
+            "args": json.dumps(list(step.args)),
+            "queue": step.queue,
+            "enqueued_at": repr(time.time()),
+        }
+        ttl = self.settings.visibility_timeout_s
+        flat = [x for pair in fields.items() for x in pair]
+        if not self._scripts["enqueue"](
+            keys=[step.ledger, INFLIGHT, _task_key(task_id)], args=[ttl, *flat]
+        ):
             return False
         try:
-            pipe = self.client.pipeline()
-            pipe.hset(
-                step.ledger,
-                mapping={
-                    "run": step.run,
-                    "name": step.name,
-                    "task": step.task,
-                    "args": json.dumps(list(step.args)),
-                    "queue": step.queue,
-                    "enqueued_at": repr(time.time()),
-                },
-            )
-            pipe.expire(step.ledger, self.settings.visibility_timeout_s)
-            pipe.sadd(INFLIGHT, step.ledger)
-            pipe.execute()
             self._publish(step.task, list(step.args), task_id)
         except BaseException:
-            self.client.delete(step.ledger)
+            self.client.delete(step.ledger, _task_key(task_id))
             self.client.srem(INFLIGHT, step.ledger)
             raise
         return True
+
+    def received(self, task_id: str, worker: str) -> None:
+        """A worker received task `task_id`'s message (noted on its step's ledger entry)."""
+        self._scripts["received"](keys=[_task_key(task_id)], args=[worker])
+
+    def heartbeat(self, worker: str) -> None:
+        """`worker` is alive for another `lease_ttl_s`."""
+        self.client.set(_worker_key(worker), 1, ex=self.settings.lease_ttl_s)
+
+    def gone(self, worker: str) -> None:
+        """`worker` stops (its heartbeat ends now rather than after its TTL)."""
+        self.client.delete(_worker_key(worker))
 
     def in_flight(self, run: str) -> list[str]:
         """Names of the run's steps enqueued and not finished."""
@@ -304,13 +349,16 @@ class Coordinator:
             if entry.get("started_at"):
                 lost.append(LostStep(step, task_id, "lease_expired", entry.get("holder", "")))
                 continue
+            receiver = entry.get("received_by", "")
+            if receiver:
+                if not self.client.exists(_worker_key(receiver)):
+                    lost.append(LostStep(step, task_id, "retry", receiver))  # died holding it
+                continue
             if step.queue not in pending:
                 pending[step.queue] = self._queued(step.queue)
             waited = time.time() - float(entry.get("enqueued_at", "0") or 0)
-            if task_id.encode() not in pending[step.queue] and waited > 2 * (
-                self.settings.lease_ttl_s
-            ):
-                lost.append(LostStep(step, task_id, "retry"))
+            if task_id.encode() not in pending[step.queue] and waited > self.settings.lease_ttl_s:
+                lost.append(LostStep(step, task_id, "retry"))  # the message was lost
         return lost
 
     def requeue(self, lost: LostStep) -> bool:

@@ -207,19 +207,52 @@ def _record_forever(stop: threading.Event, name: str) -> None:
     recorder.Recorder(store(), coord, record_batch=settings().record_batch, name=name).run(stop)
 
 
+def _heartbeat_forever(stop: threading.Event, name: str) -> None:
+    coord = coordinator()
+    while not stop.is_set():
+        try:
+            coord.heartbeat(name)
+        except Exception as err:  # noqa: BLE001 - Redis away: try again
+            log.warning("heartbeat: %s", one_line(err, 200))
+        stop.wait(settings().lease_ttl_s / 6)
+    try:
+        coord.gone(name)
+    except Exception:  # noqa: BLE001, S110 - it lapses on its own
+        pass
+
+
+@signals.task_received.connect
+def _received(request=None, **_: Any) -> None:
+    """Note on the step's ledger which worker holds its message (see `tasks.coordination`)."""
+    try:
+        coordinator().received(request.id, request.hostname)
+    except Exception as err:  # noqa: BLE001 - only the sweeper's bookkeeping suffers
+        log.warning("could not note task %s received: %s", request.id, one_line(err, 200))
+
+
 @signals.worker_ready.connect
-def _start_recorder(sender=None, **_: Any) -> None:
-    """In the worker that consumes the cpu queue: the recorder and the sweeper threads."""
+def _start_threads(sender=None, **_: Any) -> None:
+    """In every worker, a heartbeat; in the one that consumes the cpu queue, also the recorder
+    and the sweeper. On shutdown the recorder finishes its batch and hands its lease over."""
     queues = {q.name for q in getattr(getattr(sender, "task_consumer", None), "queues", [])}
-    if CPU_QUEUE not in queues:
-        return
     stop = threading.Event()
     name = worker_name()
-    for target in (_record_forever, _sweep_forever):
-        threading.Thread(
-            target=target, args=(stop, name), name=target.__name__, daemon=True
-        ).start()
-    signals.worker_shutdown.connect(lambda **_: stop.set(), weak=False)
+    targets: list = [(_heartbeat_forever, sender.hostname)]
+    if CPU_QUEUE in queues:
+        targets += [(_record_forever, name), (_sweep_forever, name)]
+    threads = [
+        threading.Thread(target=target, args=(stop, arg), name=target.__name__, daemon=True)
+        for target, arg in targets
+    ]
+    for thread in threads:
+        thread.start()
+
+    def _stop(**_: Any) -> None:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+
+    signals.worker_shutdown.connect(_stop, weak=False)
 
 
 __all__ = ["advance", "evaluate_slice", "export_subnet", "kick", "record", "train_epoch"]

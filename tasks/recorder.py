@@ -70,6 +70,11 @@ end
 return 0
 """
 
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
 
 def send(client: redis.Redis, ops: Sequence[Op]) -> None:
     """Append an op list to the recorder's log."""
@@ -128,6 +133,7 @@ class Recorder:
         self.record_batch = record_batch
         self.name = name
         self._trim = self.client.register_script(_TRIM)
+        self._release = self.client.register_script(_RELEASE)
         self._token = f"{name}/{id(self)}"
 
     # ---- one round ---------------------------------------------------------------------------
@@ -252,6 +258,10 @@ class Recorder:
         finally:
             done.set()
             thread.join()
+            try:  # hand over at once (a stopped recorder); a killed one's lapses after its TTL
+                self._release(keys=[RECORDER_LEASE], args=[self._token])
+            except redis.exceptions.RedisError:
+                pass
 
 
 class _LostLease(Exception):
@@ -294,6 +304,8 @@ def _lost_event(lost: LostStep) -> EventRecord:
     what = lost.step.name
     if lost.kind == "lease_expired":
         message = f"the lease of {what} lapsed (its worker died); re-enqueued"
+    elif lost.holder:
+        message = f"{what} was received by a worker that died before starting it; re-enqueued"
     else:
         message = f"{what} was not started (its message was lost); re-enqueued"
     return EventRecord(

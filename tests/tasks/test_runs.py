@@ -45,26 +45,61 @@ def test_launch_with_one_worker_reaches_done(service: Service, reference: dict) 
     assert status["best"]["id"] == listed[0]["id"]
 
 
-def test_killed_workers_leave_the_result_unchanged(service: Service, reference: dict) -> None:
-    """kill -9 the gpu worker mid-training and again mid-search: the same candidates, once each."""
-    service.worker("--queues", "cpu", log="recorder")
-    gpu = service.worker("--queues", "gpu", log="gpu-1")
+def _leases(service: Service, run: str, step: str = "") -> dict[bytes, bytes]:
+    """The run's step leases held now (of steps named `step`...): key -> holder token."""
+    client = redis.Redis.from_url(service.redis.url)
+    keys = client.keys(f"autospikformer:{run}:lease:{step}*")
+    return {k: v for k in keys if (v := client.get(k)) is not None}
+
+
+def _kill_all_and_restart(
+    service: Service, run: str, step: str, procs: list, tag: str
+) -> tuple[list, float]:
+    """kill -9 every worker process (recorder and gpu worker, with their pools) while a `step`
+    of `run` holds its lease, start new ones at once, and return them with the seconds from the
+    kill until a new worker holds a lease of the run: the run resumed."""
+    held = wait_for(
+        lambda: _leases(service, run, step), 240, f"a {step} step of {run} to run", every=0.02
+    )
+    for proc in procs:
+        service.kill(proc)  # SIGKILL to the process group: the worker and its pool processes
+    killed = time.monotonic()
+    old = set(held.values())
+    new = [
+        service.worker("--queues", "cpu", log=f"recorder-{tag}"),
+        service.worker("--queues", "gpu", log=f"gpu-{tag}"),
+    ]
+    wait_for(
+        lambda: any(token not in old for token in _leases(service, run).values()),
+        120,
+        f"a new worker to resume {run}",
+        every=0.1,
+    )
+    return new, time.monotonic() - killed
+
+
+def test_kill_9_of_every_worker_resumes_within_60_s_at_default_settings(
+    service: Service, reference: dict
+) -> None:
+    """kill -9 every worker process mid-training and again mid-search, with every timing
+    setting (visibility timeout 2 h, lease, sweep interval) at its default: each time a new worker
+    resumes the run within 60 s, and the run ends with the same candidates, once each."""
+    procs = [
+        service.worker("--queues", "cpu", log="recorder-k0"),
+        service.worker("--queues", "gpu", log="gpu-k0"),
+    ]
     service.launch("r2")
-    checkpoints = service.home / "runs" / "r2" / "checkpoints"
-    wait_for(lambda: service.run_state("r2") == "training", 120, "training to start")
-    service.kill(gpu)
-    assert not (checkpoints / "epoch-0002.safetensors").exists()  # killed before training ended
+    procs, training_s = _kill_all_and_restart(service, "r2", "train:", procs, "k1")
 
-    gpu = service.worker("--queues", "gpu", log="gpu-2")
-    results = service.home / "runs" / "r2" / "searches" / "r2.evolution.1.results"
-    wait_for(lambda: list(results.glob("*.json")), 240, "the first evaluation of the search")
-    service.kill(gpu)
-    assert service.run_state("r2") == "searching"
-
-    service.worker("--queues", "gpu", log="gpu-3")
+    procs, search_s = _kill_all_and_restart(service, "r2", "eval:", procs, "k2")
     assert service.wait_state("r2", ENDED, timeout=300) == "done"
+    print(f"\nkill -9 of every worker: resumed after {training_s:.1f} s (mid-training) and "
+          f"{search_s:.1f} s (mid-search)")  # fmt: skip
+    assert training_s < 60 and search_s < 60
     assert service.candidate_set("r2") == reference["candidates"]
     assert service.duplicated_rows() == 0
+    kinds = {e.kind for e in service.store().events("r2")}
+    assert "lease_expired" in kinds  # the sweeper said why it re-enqueued the steps
     service.stop_all()
 
 

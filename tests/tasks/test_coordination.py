@@ -1,0 +1,96 @@
+"""The step ledger and leases on a real Redis, at the default settings (a lapse is simulated by
+deleting the key that would have expired, so nothing waits for a TTL)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import redis
+
+from tasks.celery_app import TaskSettings
+from tasks.coordination import INFLIGHT, Coordinator, Step, TooManyDeliveries
+from tests.tasks.conftest import RedisServer
+
+
+@pytest.fixture
+def coord(redis_server: RedisServer):
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    sent: list[tuple[str, list, str]] = []
+    coordinator = Coordinator(client, TaskSettings(), publish=lambda *m: sent.append(m))
+    coordinator.sent = sent  # type: ignore[attr-defined]
+    return coordinator
+
+
+STEP = Step("r", "eval:r.evolution.1:0:1", "tasks.evaluate_slice", ("r", "r.evolution.1", 0, 1))
+
+
+def test_a_step_is_enqueued_once_while_in_flight(coord: Coordinator) -> None:
+    assert coord.enqueue(STEP)
+    assert not coord.enqueue(STEP)
+    assert len(coord.sent) == 1 and coord.sent[0][:2] == ("tasks.evaluate_slice", list(STEP.args))
+    assert coord.in_flight("r") == [STEP.name]
+    with coord.lease(STEP, "w1") as lease:
+        assert lease is not None and lease.deliveries == 1
+        coord.finish(STEP)
+    assert coord.in_flight("r") == [] and coord.enqueue(STEP)  # done: may be enqueued anew
+
+
+def test_a_lease_is_exclusive_and_released(coord: Coordinator) -> None:
+    coord.enqueue(STEP)
+    with coord.lease(STEP, "w1") as first:
+        assert first is not None
+        with coord.lease(STEP, "w2") as second:
+            assert second is None  # a duplicate while the holder lives: it returns
+        ttl = coord.client.ttl(STEP.lease_key)
+        assert 0 < ttl <= TaskSettings().lease_ttl_s
+    assert not coord.client.exists(STEP.lease_key)
+
+
+def test_a_dead_holders_step_is_found_and_enqueued_again(coord: Coordinator) -> None:
+    coord.enqueue(STEP)
+    coord.heartbeat("w1")
+    coord.received(coord.sent[0][2], "w1")
+    with coord.lease(STEP, "w1:pool"):
+        assert coord.lost_steps() == []  # running: its lease is held
+    # The holder died (kill -9): no finish; its lease lapsed (released here, as a TTL would).
+    (lost,) = coord.lost_steps()
+    assert (lost.kind, lost.holder, lost.step) == ("lease_expired", "w1:pool", STEP)
+    assert coord.requeue(lost)
+    assert not coord.requeue(lost)  # a second sweeper (or a race) does not send it twice
+    assert len(coord.sent) == 2 and coord.sent[1][2] != coord.sent[0][2]
+    with coord.lease(STEP, "w2") as lease:
+        assert lease.deliveries == 2  # counted across re-enqueues
+
+
+def test_a_message_received_by_a_dead_worker_or_lost_comes_back(coord: Coordinator) -> None:
+    coord.enqueue(STEP)
+    coord.heartbeat("w1")
+    coord.received(coord.sent[0][2], "w1")
+    assert coord.lost_steps() == []  # w1 is alive: it will start it
+    coord.gone("w1")  # w1 died holding the message (its heartbeat lapsed)
+    (lost,) = coord.lost_steps()
+    assert (lost.kind, lost.holder) == ("retry", "w1")
+    assert coord.requeue(lost)
+    # Neither received nor waiting in the queue: lost only once older than the lease TTL.
+    assert coord.lost_steps() == []
+    entry = coord.client.hgetall(STEP.ledger)
+    coord.client.hset(STEP.ledger, "enqueued_at", repr(time.time() - 31))
+    (lost,) = coord.lost_steps()
+    assert lost.kind == "retry" and lost.task_id == entry[b"task_id"].decode()
+    # A message still waiting in the queue is not lost, however old.
+    coord.client.rpush("gpu", json.dumps({"headers": {"id": lost.task_id}}))
+    assert coord.lost_steps() == []
+
+
+def test_a_step_that_keeps_killing_its_worker_fails(coord: Coordinator) -> None:
+    coord.enqueue(STEP)
+    for _ in range(TaskSettings().max_deliveries):
+        with coord.lease(STEP, "w"):
+            pass
+    with pytest.raises(TooManyDeliveries, match="started 10 times"):
+        with coord.lease(STEP, "w"):
+            pass
+    assert coord.client.sismember(INFLIGHT, STEP.ledger)
