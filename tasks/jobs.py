@@ -250,8 +250,11 @@ def _start_threads(sender=None, **_: Any) -> None:
     def _stop(**_: Any) -> None:
         stop.set()
         for thread in threads:
-            thread.join(timeout=5)
+            thread.join(timeout=3)
 
+    # `worker_shutting_down` comes with warm and cold shutdowns (SIGTERM is remapped to a cold
+    # one); `worker_shutdown` only with warm ones.
+    signals.worker_shutting_down.connect(_stop, weak=False)
     signals.worker_shutdown.connect(_stop, weak=False)
 
 
