@@ -2,8 +2,11 @@
 
     .venv/bin/python bench/workers.py [--space digits-tiny] [--generations 3] [--population 12]
 
-1. Recorder: one `worker --queues cpu` applies N op lists of candidates (each sent twice) while a
-   reader polls the store every 100 ms: records/s and the reader's latency.
+1. Recorder: first a cost model (in this process: decoding an op list, one op list per
+   transaction, 20 op lists per transaction); then one `worker --queues cpu` drains N op lists of
+   candidates (each sent twice) from its op log while a reader polls the store every 100 ms:
+   records/s, the reader's latency and errors, and whether every record is stored exactly once.
+   `--recorder-only` stops there.
 2. Search: the same search (same supernet checkpoint, same seed) run with one and with two workers
    on the gpu queue (plus the recorder), one after the other; wall time from launch to done as the
    store records it, the ratio, and a check that both found the same candidates.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import signal
@@ -28,23 +32,30 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# Plays the gpu hosts: builds every op list first (their CPU is not the recorder's), then pushes
+# them onto the op log as fast as Redis takes them, each twice (the copy must change nothing).
 SENDER = """
-import sys
+import json, sys, time
+import redis
+from storage.ops import AddCandidates, UpdateRun, encode
 from storage.records import CandidateRecord
-from tasks.jobs import record
+from tasks.recorder import RECORDS
 
-batches, size = int(sys.argv[1]), int(sys.argv[2])
+batches, size, url = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+client = redis.Redis.from_url(url)
+wire = []
 for b in range(batches):
-    records = [
+    records = tuple(
         CandidateRecord("b", "b.s", f"b{b:04d}c{k:03d}", {"b": b, "k": k},
                         accuracy=(k + 1) / (size + 1), energy_uj=float(b * size + k + 1),
-                        firing_rates={f"block{i}": 0.1 for i in range(8)}, generation=b).to_dict()
+                        firing_rates={f"block{i}": 0.1 for i in range(8)}, generation=b)
         for k in range(size)
-    ]
-    ops = [{"op": "add_candidates", "records": records},
-           {"op": "update_run", "run": "b", "state": "searching", "progress": (b + 1) / batches}]
-    record.apply_async(args=[ops])
-    record.apply_async(args=[ops])
+    )
+    wire.append(json.dumps(encode([AddCandidates(records),
+                                   UpdateRun("b", "searching", progress=(b + 1) / batches)])))
+print(time.time(), flush=True)  # the first push
+for ops in wire:
+    client.rpush(RECORDS, ops, ops)
 """
 
 
@@ -137,6 +148,8 @@ class Bench:
 
 
 def bench_recorder(root: Path, batches: int, size: int) -> dict:
+    """One recorder drains `batches` op lists of `size` candidates, each sent twice, while a
+    reader polls the store every 100 ms; checks that every record is stored exactly once."""
     from storage.records import RunRecord, SearchRecord
 
     bench = Bench(root, "recorder")
@@ -147,12 +160,20 @@ def bench_recorder(root: Path, batches: int, size: int) -> dict:
         bench.worker("cpu", "recorder")
         bench.wait_ready()
         total = batches * size
+        url = bench.env["REDIS_URL"]
         sender = subprocess.Popen(
-            [sys.executable, "-c", SENDER, str(batches), str(size)], cwd=REPO, env=bench.env
+            [sys.executable, "-c", SENDER, str(batches), str(size), url],
+            cwd=REPO,
+            env=bench.env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
+        pushed = float(sender.stdout.readline())  # the sender built its op lists; pushes now
+        started = time.monotonic() - (time.time() - pushed)
         reader = bench.store()
         latencies, errors, count, first = [], 0, 0, None
-        while count < total:
+        deadline = started + 600
+        while count < total and time.monotonic() < deadline:
             t0 = time.monotonic()
             try:
                 count = reader.count_candidates("b")
@@ -161,22 +182,97 @@ def bench_recorder(root: Path, batches: int, size: int) -> dict:
                 errors += 1
             latencies.append(time.monotonic() - t0)
             if count and first is None:
-                first = (time.monotonic(), count)
+                first = time.monotonic()
             time.sleep(max(0.0, 0.1 - (time.monotonic() - t0)))
-        span = time.monotonic() - first[0]
+        done = time.monotonic()
         sender.wait()
+        ids = [c.id for c in store.candidates("b")]
+        expected = {f"b{b:04d}c{k:03d}" for b in range(batches) for k in range(size)}
         return {
             "op_lists": 2 * batches,
             "records": total,
-            "records_per_s": (total - first[1]) / span if span > 0 else float("nan"),
+            "stored": len(ids),
+            "lost": len(expected - set(ids)),
+            "duplicated": len(ids) - len(set(ids)),
+            "seconds": done - started,
+            "records_per_s": total / (done - first) if first and done > first else float("nan"),
+            "records_per_s_from_send": total / (done - started),  # first push to all stored
             "reader_polls": len(latencies),
             "reader_errors": errors,
             "reader_ms_median": 1000 * statistics.median(latencies),
-            "reader_ms_p95": 1000 * statistics.quantiles(latencies, n=20)[-1],
+            "reader_ms_p95": 1000 * _p95(latencies),
             "reader_ms_max": 1000 * max(latencies),
         }
     finally:
         bench.close()
+
+
+def cost_model(root: Path, size: int, repeats: int = 20) -> dict:
+    """Per-op costs of the recorder's parts, in this process: decoding and checking an op list,
+    one op list per transaction (attach, apply, commit, detach), and groups of op lists per
+    transaction; from them the ceiling of one recorder in records/s."""
+    import json as _json
+
+    from storage.duckdb_store import DuckDBStore
+    from storage.ops import AddCandidates, UpdateRun, decode, encode
+    from storage.records import CandidateRecord, RunRecord, SearchRecord
+
+    store = DuckDBStore(root / "cost" / "store.duckdb")
+    store.create_run(RunRecord(name="c", dataset="digits", state="searching"))
+    store.create_search(SearchRecord(id="c.s", run="c", strategy="evolution"))
+    counter = iter(range(10**9))
+
+    def op_list() -> str:
+        b = next(counter)
+        rates = {f"block{i}": 0.1 for i in range(8)}
+        records = tuple(
+            CandidateRecord("c", "c.s", f"c{b:05d}x{k:03d}", {"b": b, "k": k}, accuracy=0.5,
+                            energy_uj=float(k + 1), firing_rates=rates)
+            for k in range(size)
+        )  # fmt: skip
+        return _json.dumps(encode([AddCandidates(records), UpdateRun("c", progress=0.5)]))
+
+    def timed(fn) -> float:
+        samples = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t0)
+        return statistics.median(samples)
+
+    wire = [op_list() for _ in range(repeats)]
+    decode_s = statistics.median([_time(lambda w=w: decode(_json.loads(w))) for w in wire])
+    singles = iter([decode(_json.loads(op_list())) for _ in range(repeats)])
+    one = timed(lambda: store.apply(next(singles)))
+    group_of = 20
+    groups = [[decode(_json.loads(op_list())) for _ in range(group_of)] for _ in range(repeats)]
+    it = iter(groups)
+    group = timed(lambda: store.apply([op for ops in next(it) for op in ops]))
+    empty = timed(lambda: store.apply([UpdateRun("c", progress=0.5)]))
+    per_record = (group - empty) / (group_of * size)
+    ceiling = 1.0 / (decode_s / size + per_record + empty / 1000)
+    return {
+        "decode_ms_per_op_list": 1000 * decode_s,
+        "transaction_ms_empty": 1000 * empty,
+        "one_op_list_per_transaction_ms": 1000 * one,
+        f"{group_of}_op_lists_per_transaction_ms": 1000 * group,
+        "insert_us_per_record": 1e6 * per_record,
+        "decode_us_per_record": 1e6 * decode_s / size,
+        "ceiling_records_per_s_one_list_per_transaction": size / (decode_s + one),
+        "ceiling_records_per_s_1000_records_per_transaction": ceiling,
+    }
+
+
+def _p95(values: list[float]) -> float:
+    """The 95th percentile by nearest rank (never above the largest value)."""
+    ranked = sorted(values)
+    return ranked[max(0, math.ceil(0.95 * len(ranked)) - 1)]
+
+
+def _time(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def bench_search(root: Path, base: Path, args: argparse.Namespace, gpu_workers: int) -> dict:
@@ -227,21 +323,31 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=100, help="recorder: op lists (each sent twice)")
     p.add_argument("--batch-size", type=int, default=50, help="recorder: candidates per op list")
     p.add_argument("--no-recorder", action="store_true", help="skip the recorder part")
+    p.add_argument("--recorder-only", action="store_true", help="only the recorder part")
     p.add_argument("--keep", default=None, help="work in this (new) folder and keep it")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         root = Path(args.keep or tmp)
-        rec = None
+        rec = costs = None
         if not args.no_recorder:
+            costs = cost_model(root, args.batch_size)
+            print("cost model (this process, one DuckDB file):", flush=True)
+            for k, v in costs.items():
+                print(f"  {k:52s} {v:10.2f}", flush=True)
             rec = bench_recorder(root, args.batches, args.batch_size)
             print(
                 f"recorder: {rec['records']} records in {rec['op_lists']} op lists of "
-                f"{args.batch_size} (each sent twice): {rec['records_per_s']:.0f} records/s; "
-                f"reader every 100 ms: {rec['reader_polls']} polls, {rec['reader_errors']} "
-                f"errors, median {rec['reader_ms_median']:.0f} ms, p95 "
-                f"{rec['reader_ms_p95']:.0f} ms, max {rec['reader_ms_max']:.0f} ms",
+                f"{args.batch_size} (each sent twice): {rec['records_per_s']:.0f} records/s "
+                f"({rec['records_per_s_from_send']:.0f} from the first send); stored "
+                f"{rec['stored']}, lost {rec['lost']}, duplicated {rec['duplicated']}; reader "
+                f"every 100 ms: {rec['reader_polls']} polls, {rec['reader_errors']} errors, "
+                f"median {rec['reader_ms_median']:.0f} ms, p95 {rec['reader_ms_p95']:.0f} ms, "
+                f"max {rec['reader_ms_max']:.0f} ms; load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+        if args.recorder_only:
+            print(json.dumps({"recorder": rec, "costs": costs}))
+            return
         base = Bench(root, "base")
         try:
             base.cli("train", "--run", "base", *train_args(args))
@@ -258,7 +364,8 @@ def main() -> None:
         print(f"{r['gpu_workers']:>12} {r['wall_s']:>8.1f} {r['candidates']:>11}")
     print(f"speed-up 2 vs 1 workers: {one['wall_s'] / two['wall_s']:.2f}x")
     print(f"same candidates with 1 and 2 workers: {one['set'] == two['set']}")
-    print(json.dumps({"recorder": rec, "search": [{**r, "set": None} for r in results]}))
+    print(json.dumps({"recorder": rec, "costs": costs,
+                      "search": [{**r, "set": None} for r in results]}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -162,7 +162,9 @@ _ALIAS = "store"
 # DuckDB's messages when another process (or connection of this one) holds the file.
 _BUSY_WORDS = ("lock", "already attached", "file handle conflict", "different configuration")
 _FIRST_DELAY_S = 0.005
-_MAX_DELAY_S = 0.25
+# Retries stay at most this far apart, so a waiting reader catches a writer's gap in time.
+_MAX_DELAY_S = 0.04
+_WAIT_MARK_S = 1.0  # a "readers waiting" mark older than this is stale (its reader gave up)
 _OTHER_IO_TRIES = 3
 _INHERITED: list[duckdb.DuckDBPyConnection] = []  # parents' connections after fork(), never used
 
@@ -233,17 +235,20 @@ def _rank_sql(by_search: bool, limited: bool) -> str:
 
 
 def _new_rows(
-    batch: Iterable[CandidateRecord], stored: list[tuple[str, str, str]]
+    batch: Iterable[CandidateRecord],
+    stored: list[tuple[str, str, str]],
+    rendered: dict[tuple[str, str], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows for the records whose (search, id) is not stored yet, in batch order, each marked
-    `first_in_run` when no earlier record of the same run has its id."""
+    `first_in_run` when no earlier record of the same run has its id. `rendered`: rows already
+    made (`to_row()`) by key, so a caller can make them before it takes the file."""
     stored_keys = {(search, id_) for search, id_, _ in stored}
     seen = {(run, id_) for _, id_, run in stored}
     rows = []
     for rec in batch:
         if rec.key in stored_keys:
             continue
-        row = rec.to_row()
+        row = dict(rendered[rec.key]) if rendered is not None else rec.to_row()
         row["first_in_run"] = (rec.run, rec.id) not in seen
         seen.add((rec.run, rec.id))
         rows.append(row)
@@ -289,9 +294,12 @@ class DuckDBStore(Store):
         deadline = time.monotonic() + self.busy_timeout_s
         delay = _FIRST_DELAY_S
         other_failures = 0
+        waiting = False  # a reader left the "readers waiting" mark
         while True:
             try:
                 con.execute(sql)
+                if waiting:
+                    self._wait_mark.unlink(missing_ok=True)
                 return
             except duckdb.Error as err:
                 text = str(err)
@@ -302,13 +310,37 @@ class DuckDBStore(Store):
                             f"cannot open store {self.path}: {one_line(text, 200)}"
                         ) from None
                 remaining = deadline - time.monotonic()
+                if read_only:  # ask a cooperating writer for a gap (`readers_waiting`)
+                    waiting = True
+                    self._wait_mark.touch()
                 if remaining <= 0:
+                    if waiting:
+                        self._wait_mark.unlink(missing_ok=True)
                     raise StoreBusy(
                         f"store {self.path} stayed locked by another process for "
                         f"{self.busy_timeout_s:g} s; try again"
                     ) from None
             time.sleep(min(delay * self._jitter.uniform(0.5, 1.0), remaining))
             delay = min(delay * 2, _MAX_DELAY_S)
+
+    @property
+    def _wait_mark(self) -> Path:
+        return self.path.with_name(self.path.name + ".readers-waiting")
+
+    def readers_waiting(self) -> bool:
+        """True while a reader is retrying to open the file (it leaves a mark next to it, fresh
+        for `_WAIT_MARK_S`). A writer holding the file across many calls (the recorder) checks
+        this between transactions and leaves the file free until the reader got in."""
+        try:
+            return time.time() - self._wait_mark.stat().st_mtime < _WAIT_MARK_S
+        except OSError:
+            return False
+
+    def give_way(self, max_s: float) -> None:
+        """Wait (at most `max_s`) while readers are waiting for the file, so they get in."""
+        deadline = time.monotonic() + max_s
+        while self.readers_waiting() and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     def _detach(self, con: duckdb.DuckDBPyConnection) -> None:
         try:
@@ -565,7 +597,9 @@ class DuckDBStore(Store):
 
     @staticmethod
     def _insert_candidates(
-        con: duckdb.DuckDBPyConnection, batch: dict[tuple[str, str], CandidateRecord]
+        con: duckdb.DuckDBPyConnection,
+        batch: dict[tuple[str, str], CandidateRecord],
+        rendered: dict[tuple[str, str], dict[str, Any]] | None = None,
     ) -> int:
         """Insert-or-ignore `batch` (one record per key) in one bulk insert; checks first."""
         owners = dict(
@@ -586,7 +620,7 @@ class DuckDBStore(Store):
             "SELECT search, id, run FROM candidates WHERE id IN (SELECT unnest($ids))",
             {"ids": sorted({rec.id for rec in batch.values()})},
         ).fetchall()
-        new = _new_rows(batch.values(), stored)
+        new = _new_rows(batch.values(), stored, rendered)
         if not new:
             return 0
         table = pa.table({c: [row[c] for row in new] for c in _STORED}, schema=_ARROW)
@@ -774,9 +808,9 @@ class DuckDBStore(Store):
     def _insert_test_results(
         self, con: duckdb.DuckDBPyConnection, records: list[TestResultRecord]
     ) -> int:
-        _require_runs(con, {r.run for r in records})
-        _require_candidates(con, {(r.run, r.candidate_id) for r in records})
-        return _insert_rows(con, "test_results", _columns(TestResultRecord), records)
+        _check_links(con, AddTestResults, records)
+        rows = [r.to_row() for r in records]
+        return _insert_rows(con, "test_results", _columns(TestResultRecord), rows)
 
     # ---- columns for frames ------------------------------------------------------------------
     def candidate_table(
@@ -800,8 +834,9 @@ class DuckDBStore(Store):
     def apply(self, ops: Sequence[Op]) -> Applied:
         """Apply `ops` in ONE write transaction (all or none): searches created first, every
         op's candidates as one bulk insert, then generations, artefacts, epochs, events and test
-        results in bulk, then the updates in their order, each re-reading the row it changes
-        (see `storage.ops` for the rules). The file is attached once for the whole batch."""
+        results in bulk, then the updates (see `storage.ops` for their rules), folded in order
+        into one UPDATE per run and search. Rows are made before the file is taken, so it is
+        held for the SQL alone."""
         applied = Applied()
         if not ops:
             return applied
@@ -811,69 +846,35 @@ class DuckDBStore(Store):
         unknown = set(by_type) - _OP_TYPES
         if unknown:
             raise BadArgument(f"not a store op: {sorted(t.__name__ for t in unknown)}")
+        creates: dict[str, SearchRecord] = {}
+        for op in by_type.get(CreateSearch, ()):
+            creates.setdefault(op.record.id, op.record)
+        candidates: dict[tuple[str, str], CandidateRecord] = {}
+        for op in by_type.get(AddCandidates, ()):
+            for rec in op.records:
+                candidates.setdefault(rec.key, rec)
+        rendered = {key: rec.to_row() for key, rec in candidates.items()}
+        bulk = [
+            (kind, table, _first_per_key(r for op in by_type.get(kind, ()) for r in _records(op)))
+            for kind, table in _BULK
+        ]
+        rows = {table: [r.to_row() for r in records] for _, table, records in bulk}
+        updates = [op for op in ops if isinstance(op, (UpdateRun, UpdateSearch))]
         with self.connect(write=True) as con:
-            for op in by_type.get(CreateSearch, ()):
-                record = op.record
+            for record in creates.values():
                 self._check_scope(con, record.run, None)
-                if not con.execute(
-                    "SELECT 1 FROM searches WHERE id = $s", {"s": record.id}
-                ).fetchone():
+                found = con.execute("SELECT 1 FROM searches WHERE id = $s", {"s": record.id})
+                if not found.fetchall():
                     con.execute(_insert_sql("searches", SEARCH_COLUMNS), record.to_row())
-            candidates: dict[tuple[str, str], CandidateRecord] = {}
-            for op in by_type.get(AddCandidates, ()):
-                for rec in op.records:
-                    candidates.setdefault(rec.key, rec)
             if candidates:
-                applied.candidates = self._insert_candidates(con, candidates)
-            applied.generations = self._bulk(con, by_type, AddGeneration, "generations")
-            applied.artefacts = self._bulk(con, by_type, AddArtefact, "artefacts")
-            applied.epochs = self._bulk(con, by_type, AddEpochs, "epochs")
-            applied.events = self._bulk(con, by_type, AddEvents, "events")
-            tests = _first_per_key(r for op in by_type.get(AddTestResults, ()) for r in op.records)
-            if tests:
-                applied.test_results = self._insert_test_results(con, tests)
-            for op in ops:
-                if isinstance(op, UpdateSearch):
-                    current = self._get_search(con, op.search)
-                    _update(
-                        con,
-                        "searches",
-                        "id",
-                        op.search,
-                        search_changes(current.state, current.generation, op),
-                    )
-                    applied.updates += 1
-                elif isinstance(op, UpdateRun):
-                    row = con.execute(
-                        "SELECT state, progress FROM runs WHERE name = $n", {"n": op.run}
-                    ).fetchone()
-                    if row is None:
-                        raise UnknownRun(f"unknown run {one_line(repr(op.run), 80)}")
-                    changes = run_changes(row[0], row[1], op)
-                    applied.updates += _update(con, "runs", "name", op.run, changes)
-                    applied.runs[op.run] = changes.get("state", row[0])
+                applied.candidates = self._insert_candidates(con, candidates, rendered)
+            for kind, table, records in bulk:
+                if records:
+                    _check_links(con, kind, records)
+                    count = _insert_rows(con, table, _columns(type(records[0])), rows[table])
+                    setattr(applied, _COUNTS[table], count)
+            applied.updates, applied.runs = _apply_updates(con, updates)
         return applied
-
-    def _bulk(
-        self, con: duckdb.DuckDBPyConnection, by_type: dict[type, list[Op]], kind: type, table: str
-    ) -> int:
-        """Insert-or-ignore the records of every op of `kind` (checking their links first)."""
-        records = _first_per_key(
-            r
-            for op in by_type.get(kind, ())
-            for r in getattr(op, "records", (getattr(op, "record", None),))
-        )
-        if not records:
-            return 0
-        if kind is AddGeneration:
-            _require_searches(con, {r.search for r in records})
-        else:
-            _require_runs(con, {r.run for r in records})
-        if kind is AddArtefact:
-            _require_candidates(
-                con, {(r.run, r.candidate_id) for r in records if r.candidate_id is not None}
-            )
-        return _insert_rows(con, table, _columns(type(records[0])), records)
 
 
 _ARROW_TYPES = {
@@ -899,6 +900,99 @@ _STORED = (*CANDIDATE_COLUMNS, "first_in_run")
 _ARROW = pa.schema([(c, _ARROW_TYPES[c]) for c in _STORED])
 
 
+# Bulk-inserted record kinds in `apply`, in order (links first), and their `Applied` counters.
+_BULK = (
+    (AddGeneration, "generations"),
+    (AddArtefact, "artefacts"),
+    (AddEpochs, "epochs"),
+    (AddEvents, "events"),
+    (AddTestResults, "test_results"),
+)
+_COUNTS = {
+    "generations": "generations",
+    "artefacts": "artefacts",
+    "epochs": "epochs",
+    "events": "events",
+    "test_results": "test_results",
+}
+
+
+def _records(op: Op) -> tuple:
+    return getattr(op, "records", None) or (op.record,)  # type: ignore[union-attr]
+
+
+def _check_links(con: duckdb.DuckDBPyConnection, kind: type, records: list[Any]) -> None:
+    """The records' run (or search) exists, and so does the candidate an artefact or a test
+    result names; else `UnknownRun`/`UnknownSearch`/`UnknownCandidate`."""
+    if kind is AddGeneration:
+        _require_searches(con, {r.search for r in records})
+        return
+    _require_runs(con, {r.run for r in records})
+    if kind is AddArtefact:
+        _require_candidates(
+            con, {(r.run, r.candidate_id) for r in records if r.candidate_id is not None}
+        )
+    if kind is AddTestResults:
+        _require_candidates(con, {(r.run, r.candidate_id) for r in records})
+
+
+def _apply_updates(
+    con: duckdb.DuckDBPyConnection, updates: list[UpdateRun | UpdateSearch]
+) -> tuple[int, dict[str, str]]:
+    """Fold the updates, in order, over the current rows (`storage.ops` rules) and write one
+    UPDATE per run and search that changed. Returns (updates that changed something, the state
+    of every run named)."""
+    runs = _current(
+        con, "runs", "name", "progress", {o.run for o in updates if isinstance(o, UpdateRun)}
+    )
+    searches = _current(
+        con,
+        "searches",
+        "id",
+        "generation",
+        {o.search for o in updates if isinstance(o, UpdateSearch)},
+    )
+    changed: dict[tuple[str, str], dict[str, Any]] = {}
+    count = 0
+    for op in updates:
+        if isinstance(op, UpdateRun):
+            if op.run not in runs:
+                raise UnknownRun(f"unknown run {one_line(repr(op.run), 80)}")
+            state, progress = runs[op.run]
+            changes = run_changes(state, progress, op)
+            runs[op.run] = (changes.get("state", state), changes.get("progress", progress))
+            count += bool(changes)
+            key = ("runs", op.run)
+        else:
+            if op.search not in searches:
+                raise UnknownSearch(f"unknown search {one_line(repr(op.search), 80)}")
+            state, generation = searches[op.search]
+            changes = search_changes(state, generation, op)
+            searches[op.search] = (
+                changes.get("state", state),
+                changes.get("generation", generation),
+            )
+            count += 1
+            key = ("searches", op.search)
+        if changes:
+            changed.setdefault(key, {}).update(changes)
+    for (table, name), changes in changed.items():
+        _update(con, table, "name" if table == "runs" else "id", name, changes)
+    return count, {name: state for name, (state, _) in runs.items()}
+
+
+def _current(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, second: str, names: set[str]
+) -> dict[str, tuple[str, Any]]:
+    if not names:
+        return {}
+    rows = con.execute(
+        f"SELECT {key}, state, {second} FROM {table} WHERE {key} IN (SELECT unnest($k))",
+        {"k": sorted(names)},
+    ).fetchall()
+    return {name: (state, value) for name, state, value in rows}
+
+
 _OP_TYPES = {
     CreateSearch,
     UpdateSearch,
@@ -920,10 +1014,12 @@ def _first_per_key(records: Iterable[Any]) -> list[Any]:
 
 
 def _insert_rows(
-    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], records: list[Any]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
 ) -> int:
-    """Insert-or-ignore `records` into `table` as one Arrow batch; how many were new."""
-    rows = [rec.to_row() for rec in records]
+    """Insert-or-ignore `rows` (`to_row()`s) into `table` as one Arrow batch; how many were new."""
     arrow = pa.table({c: [row[c] for row in rows] for c in columns})
     cols = ", ".join(columns)
     name = f"incoming_{table}"

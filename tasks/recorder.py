@@ -8,8 +8,9 @@ queue, drains it: it reads the oldest op lists (up to `record_batch` candidate r
 and checks them outside the store, applies them with `Store.apply` in ONE transaction (bulk
 inserts; each op list is wholly in or out), and only then removes them from the list. A recorder
 that dies between the two applies them again on restart, which changes nothing (every op is
-idempotent). After each transaction it leaves the file free for as long as it held it (at most
-`READER_SHARE_MAX_S`), so readers (the app, the CLI) get in between.
+idempotent). Readers (the app, the CLI) get in between transactions: a reader that finds the file
+held leaves a mark next to it (`DuckDBStore.readers_waiting`), and the recorder then leaves the file
+free until that reader got in (at most `READER_SHARE_MAX_S`).
 
 Only the holder of the `autospikformer:recorder` lease drains; a second recorder started by mistake
 waits as a standby and takes over when the first one dies. An op list that fails on its own is
@@ -56,7 +57,7 @@ RECORDS = f"{KEY_PREFIX}:records"
 DEAD = f"{KEY_PREFIX}:records:dead"
 RECORDER_LEASE = f"{KEY_PREFIX}:recorder"
 READER_SHARE_MAX_S = 0.25
-PEEK = 500  # op lists read per look at the log
+PEEK = 16  # op lists read at a time from the log, until a batch is full
 IDLE_S = 0.02  # wait between looks at an empty log
 LINK_RETRIES = 5  # tries of an op list naming a search or candidate not stored yet
 DEAD_KEPT = 1000
@@ -140,19 +141,28 @@ class Recorder:
     def drain_once(self) -> int:
         """Apply the oldest op lists (one transaction); how many op lists were taken off the log.
         Call only while holding the recorder lease (`run` does)."""
-        raws = self.client.lrange(RECORDS, 0, PEEK - 1)
-        if not raws:
-            return 0
         group: list[_Entry] = []
         records = 0
-        for raw in raws:
-            entry = _read(raw)
-            if group and records + entry.size > self.record_batch:
-                break
-            group.append(entry)
-            records += entry.size
-        good = [e for e in group if e.ops is not None]
-        started = time.monotonic()
+        full = False
+        seen: dict[bytes, _Entry] = {}  # an op list sent twice is decoded once
+        while not full:
+            raws = self.client.lrange(RECORDS, len(group), len(group) + PEEK - 1)
+            for raw in raws:
+                entry = seen.get(raw) or seen.setdefault(raw, _read(raw))
+                if group and records + entry.size > self.record_batch:
+                    full = True
+                    break
+                group.append(entry)
+                records += entry.size
+            full = full or len(raws) < PEEK
+        if not group:
+            return 0
+        good = list({id(e): e for e in group if e.ops is not None}.values())
+        # Readers get in between transactions: when one is waiting, the file stays free until
+        # it got in (at most READER_SHARE_MAX_S).
+        give_way = getattr(self.store, "give_way", None)
+        if give_way is not None:
+            give_way(READER_SHARE_MAX_S)
         try:
             applied = self.store.apply([op for e in good for op in e.ops or ()])
             states = applied.runs
@@ -161,16 +171,12 @@ class Recorder:
             return 0
         except StoreError:
             states = self._one_by_one(good)
-        held = time.monotonic() - started
         for entry in group:
             if entry.ops is None:
                 self._set_aside(entry, f"malformed op list: {entry.error}")
         if not self._trim(keys=[RECORDER_LEASE, RECORDS], args=[self._token, len(group)]):
             raise _LostLease
         self.coordinator.mirror(states)
-        if len(raws) > len(group) or self.client.llen(RECORDS):
-            # Leave the file free as long as we held it, so readers get in between.
-            time.sleep(min(held, READER_SHARE_MAX_S))
         return len(group)
 
     def _one_by_one(self, entries: list[_Entry]) -> dict[str, str]:
