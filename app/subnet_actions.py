@@ -82,9 +82,7 @@ def _show(store: Store, run: str, record: CandidateRecord, current: Request, key
             "Searches rank by validation accuracy only; the test split is never used by them."
         )
         return
-    label = (
-        "Export subnet on a worker (.safetensors)" if kind == "export" else "Evaluate on test"
-    )
+    label = "Export subnet on a worker (.safetensors)" if kind == "export" else "Evaluate on test"
     if current.state == "failed":
         st.caption(f"Failed: {current.message}")
     if st.button(label, key=f"{key}_{kind}", icon=":material/memory:"):
