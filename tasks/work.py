@@ -62,10 +62,11 @@ def _torch_threads(ctx: Context) -> None:
 
 @contextmanager
 def _running(
-    ctx: Context, step: Step, what: str, on_failure: Callable[[str], None]
+    ctx: Context, step: Step, what: str, on_failure: Callable[[str], list[Op]]
 ) -> Iterator[Lease | None]:
     """Hold `step`'s lease (None: someone else runs it), record a restart as an event, apply
-    the failure policy, and forget the step when the block ends normally."""
+    the failure policy (`on_failure(message)` does its part and returns ops to record with the
+    `error` event), and forget the step when the block ends normally."""
     try:
         with ctx.coordinator.lease(step, ctx.worker) as lease:
             if lease is not None and lease.deliveries > 1:
@@ -82,8 +83,7 @@ def _running(
             step.run, f"{step.name}:{ctx.task_id}:error", "error", message, ctx.worker
         )
         try:
-            on_failure(message)
-            ctx.send([AddEvents((event,))])
+            ctx.send([*on_failure(message), AddEvents((event,))])  # one op list: seen together
             ctx.coordinator.finish(step)
         except Exception as inner:  # noqa: BLE001 - the original error matters more
             log.error("could not record the failure of %s (%s): %s", what, message, inner)
@@ -101,8 +101,8 @@ def _restart_event(ctx: Context, step: Step, what: str, lease: Lease) -> EventRe
     )
 
 
-def _fail_run(ctx: Context, run: str) -> Callable[[str], None]:
-    return lambda message: ctx.send([UpdateRun(run, "failed", message=message)])
+def _fail_run(run: str) -> Callable[[str], list[Op]]:
+    return lambda message: [UpdateRun(run, "failed", message=message)]
 
 
 def trained_epochs(run: str) -> int:
@@ -124,7 +124,7 @@ def train_epoch(ctx: Context, run: str, epoch: int, message: dict[str, Any]) -> 
     if ctx.coordinator.stopped(run):
         ctx.coordinator.finish(step)
         return {"run": run, "skipped": "inactive"}
-    with _running(ctx, step, f"training epoch {epoch}", _fail_run(ctx, run)) as lease:
+    with _running(ctx, step, f"training epoch {epoch}", _fail_run(run)) as lease:
         if lease is None:
             return {"run": run, "skipped": "held"}
         if trained_epochs(run) >= epoch:
@@ -188,7 +188,7 @@ def evaluate_slice(
         ctx.coordinator.finish(step)
         return {"run": run, "skipped": "inactive"}
     what = f"evaluating slice {index} of generation {generation}"
-    with _running(ctx, step, what, _fail_run(ctx, run)) as lease:
+    with _running(ctx, step, what, _fail_run(run)) as lease:
         if lease is None:
             return {"run": run, "skipped": "held"}
         spec = pipeline.SearchSpec(**record.settings["search"])
@@ -233,8 +233,9 @@ def export_subnet(
     def status(**fields: Any) -> None:
         ctx.coordinator.set_request(run, kind, candidate_id, worker=ctx.worker, **fields)
 
-    def failed(message: str) -> None:
+    def failed(message: str) -> list[Op]:
         status(state="failed", message=message)
+        return []
 
     with _running(ctx, step, what, failed) as lease:
         if lease is None:

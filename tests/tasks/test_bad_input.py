@@ -90,3 +90,69 @@ def test_unreachable_broker(service: Service, monkeypatch) -> None:
     _fails(service, *args, says="cannot reach the broker")
     monkeypatch.undo()
     assert _rows(service) == before
+
+
+def _exported_run(service: Service) -> None:
+    """Run `exp`, done, with one candidate `c1` and no supernet checkpoint."""
+    from storage.errors import UnknownRun
+    from storage.records import CandidateRecord, RunRecord, SearchRecord
+
+    store = service.store()
+    try:
+        store.get_run("exp")
+        return
+    except UnknownRun:
+        pass
+    store.create_run(RunRecord(name="exp", dataset="digits", state="done"))
+    store.create_search(SearchRecord(id="exp.s", run="exp", strategy="evolution"))
+    store.add_candidates(
+        [CandidateRecord("exp", "exp.s", "c1", {"embed_dim": 16}, accuracy=0.5, energy_uj=1.0)]
+    )
+
+
+def test_remote_export_and_test_requests_refuse_bad_input(service: Service) -> None:
+    """`export --remote` with a bad run, candidate or output: one line, exit 2, nothing enqueued,
+    nothing stored (a test evaluation is checked by the same `tasks.remote.request`)."""
+    import redis
+
+    _exported_run(service)
+    client = redis.Redis.from_url(service.redis.url)
+    keys = set(client.keys("*"))
+    before = _rows(service)
+    out = str(service.home / "x.safetensors")
+    base = ("export", "--remote", "--out", out)
+    _fails(service, *base, "--run", "nope", "--candidate", "c1", says="unknown run 'nope'")
+    _fails(service, *base, "--run", "exp", "--candidate", "c9", says="unknown candidate 'c9'")
+    _fails(service, *base, "--run", "exp", "--candidate", "c1", says="has no supernet checkpoint")
+    _fails(
+        service, "export", "--remote", "--run", "exp", "--candidate", "c1", "--out", "x.pt",
+        says="--out must end in .safetensors",
+    )  # fmt: skip
+    assert set(client.keys("*")) == keys  # nothing enqueued, no request status
+    assert _rows(service) == before
+    assert not (service.home / "x.safetensors").exists()
+
+
+def test_remote_export_without_a_running_broker(service: Service) -> None:
+    import subprocess
+    import sys
+
+    from tests.tasks.conftest import REPO
+
+    _exported_run(service)
+    fake = service.home / "runs" / "exp" / "checkpoints" / "epoch-0001.safetensors"
+    fake.parent.mkdir(parents=True, exist_ok=True)
+    fake.write_bytes(b"x")  # a checkpoint is there: only the broker is missing
+    env = {k: v for k, v in service.env.items() if k != "REDIS_URL"}  # and no embedded one runs
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "export", "--remote", "--run", "exp", "--candidate",
+             "c1", "--out", str(service.home / "y.safetensors")],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        fake.unlink()
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no broker is running" in lines[0], done.stderr
+    assert not (service.home / "broker").exists()  # it did not start one

@@ -94,3 +94,32 @@ def test_a_step_that_keeps_killing_its_worker_fails(coord: Coordinator) -> None:
         with coord.lease(STEP, "w"):
             pass
     assert coord.client.sismember(INFLIGHT, STEP.ledger)
+
+
+def test_restarts_and_failures_of_a_step_are_logged(coord: Coordinator) -> None:
+    """What the run's log gets from a step: `worker_lost` when the worker that started it died,
+    `error` (and the failure policy) when it raises; either way the step is then forgotten."""
+    from storage.ops import AddEvents
+    from tasks import work
+
+    sent: list[list] = []
+    ctx = work.Context(coord, sent.append, kick=lambda run: None, worker="w2", task_id="t2")
+    coord.enqueue(STEP)
+    with coord.lease(STEP, "w1"):
+        pass  # w1 started it and died: no finish (its lease lapsed, released here)
+    with work._running(ctx, STEP, "evaluating slice 1", lambda message: []) as lease:
+        assert lease is not None and lease.deliveries == 2
+    ((event,),) = [op.records for ops in sent for op in ops if isinstance(op, AddEvents)]
+    assert (event.kind, event.worker) == ("worker_lost", "w2") and "w1" in event.message
+    assert coord.in_flight("r") == []
+
+    sent.clear()
+    failed: list[str] = []
+    coord.enqueue(STEP)
+    with pytest.raises(ValueError, match="bad data"):
+        with work._running(ctx, STEP, "evaluating slice 1", lambda m: failed.append(m) or []):
+            raise ValueError("bad data")
+    assert failed == ["evaluating slice 1 failed: bad data"]
+    ((event,),) = [op.records for ops in sent for op in ops if isinstance(op, AddEvents)]
+    assert (event.kind, event.id) == ("error", f"{STEP.name}:t2:error")
+    assert coord.in_flight("r") == []  # failed for good: the sweeper will not re-enqueue it

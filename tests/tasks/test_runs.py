@@ -141,6 +141,8 @@ def test_a_task_failure_fails_the_run_with_one_line(service: Service) -> None:
     assert "\n" not in message
     status = service.cli_json("status", "--run", "r4")
     assert status["state"] == "failed" and status["message"] == message
+    errors = [e for e in service.store().events("r4") if e.kind == "error"]
+    assert [e.message for e in errors] == [message] and errors[0].worker  # in the run's log
     service.stop_all()
 
 
