@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+# The browser test drives Debian's chromium (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+APT_INSTALL ?= yes  # no: never install, only say what is missing
 
-.PHONY: up test lint format venv clean
+.PHONY: up test lint format venv clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +28,20 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: $(STAMP)
+# Installs Debian's chromium when it is missing and we may (root with apt-get); otherwise stops
+# with one line saying how: the browser test is never skipped.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$(strip $(APT_INSTALL))" = yes ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser test" >&2; \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: $(CHROMIUM) is missing; install Debian's chromium (sudo apt-get install chromium) for the browser test" >&2; \
+	    exit 1; \
+	  fi; }
+	@test -x $(CHROMIUM) || { echo "error: installing chromium failed; see apt-get's output above" >&2; exit 1; }
+
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
