@@ -4,8 +4,11 @@
 #
 #   docker build -t autospikformer .
 #   docker run --rm -p 8501:8501 -v asf-home:/data autospikformer            # everything, one box
-#   docker run --rm --gpus all -e REDIS_URL=redis://redis:6379/0 -v asf-home:/data \
+#   docker run --rm --gpus all -e REDIS_URL=redis://redis:6379/0 \
+#       -e AUTOSPIKFORMER_ARTEFACTS=/shared/artefacts -v /mnt/shared:/shared \
 #       autospikformer worker --queues gpu                                    # one per GPU
+# A GPU host shares only REDIS_URL and the artefact folder with the head host; its home folder
+# (/data/home: logs) is its own and holds no store.
 FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime
 
 # REMAP_SIGTERM: `docker stop` makes a Celery worker put its running task back on the queue (after
