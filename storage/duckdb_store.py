@@ -299,7 +299,7 @@ class DuckDBStore(Store):
             try:
                 con.execute(sql)
                 if waiting:
-                    self._wait_mark.unlink(missing_ok=True)
+                    self._unmark()
                 return
             except duckdb.Error as err:
                 text = str(err)
@@ -312,10 +312,13 @@ class DuckDBStore(Store):
                 remaining = deadline - time.monotonic()
                 if read_only:  # ask a cooperating writer for a gap (`readers_waiting`)
                     waiting = True
-                    self._wait_mark.touch()
+                    try:
+                        self._wait_mark.touch()
+                    except OSError:
+                        pass  # a folder this reader may not write: it just waits its turn
                 if remaining <= 0:
                     if waiting:
-                        self._wait_mark.unlink(missing_ok=True)
+                        self._unmark()
                     raise StoreBusy(
                         f"store {self.path} stayed locked by another process for "
                         f"{self.busy_timeout_s:g} s; try again"
@@ -326,6 +329,12 @@ class DuckDBStore(Store):
     @property
     def _wait_mark(self) -> Path:
         return self.path.with_name(self.path.name + ".readers-waiting")
+
+    def _unmark(self) -> None:
+        try:
+            self._wait_mark.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def readers_waiting(self) -> bool:
         """True while a reader is retrying to open the file (it leaves a mark next to it, fresh

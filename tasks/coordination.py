@@ -16,7 +16,8 @@ received a step's message. The sweeper (`lost_steps` + `requeue`) finds the step
 gone:
 
 * started, no lease: its holder died (kill -9, a lost host): re-enqueued at once;
-* received but not started by a worker whose heartbeat lapsed: it died holding the message;
+* received but not started by a worker whose heartbeat lapsed: it died holding the message (or,
+  alive, it has not started it after 5 lease TTLs: its task ended without running the step);
 * neither started, received, nor waiting in the queue for `lease_ttl_s`: its message was lost.
 
 So a dead worker's step comes back within `lease_ttl_s + sweep_interval_s`, whatever Redis's
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "autospikformer"
 INFLIGHT = f"{KEY_PREFIX}:inflight"  # ledger keys of every step enqueued and not finished
 STATE_TTL_S = 7 * 24 * 3600
+# A step received by a live worker but not started after this many lease TTLs is lost (more than
+# a pool process's start-up allowance, `worker_proc_alive_timeout`).
+RECEIVED_GRACE_LEASES = 5
 REQUEST_TTL_S = 24 * 3600
 DELIVERIES_TTL_S = 24 * 3600
 
@@ -73,11 +77,11 @@ redis.call('sadd', KEYS[2], KEYS[1])
 redis.call('set', KEYS[3], KEYS[1], 'EX', ARGV[1])
 return 1
 """
-# Note which worker received a task's message (KEYS: task map; ARGV: worker).
+# Note which worker received a task's message, and when (KEYS: task map; ARGV: worker, time).
 _RECEIVED = """
 local ledger = redis.call('get', KEYS[1])
 if ledger and redis.call('exists', ledger) == 1 then
-  redis.call('hset', ledger, 'received_by', ARGV[1])
+  redis.call('hset', ledger, 'received_by', ARGV[1], 'received_at', ARGV[2])
 end
 return 1
 """
@@ -249,7 +253,7 @@ class Coordinator:
 
     def received(self, task_id: str, worker: str) -> None:
         """A worker received task `task_id`'s message (noted on its step's ledger entry)."""
-        self._scripts["received"](keys=[_task_key(task_id)], args=[worker])
+        self._scripts["received"](keys=[_task_key(task_id)], args=[worker, repr(time.time())])
 
     def heartbeat(self, worker: str) -> None:
         """`worker` is alive for another `lease_ttl_s`."""
@@ -351,8 +355,13 @@ class Coordinator:
                 continue
             receiver = entry.get("received_by", "")
             if receiver:
+                held_s = time.time() - float(entry.get("received_at", "0") or 0)
                 if not self.client.exists(_worker_key(receiver)):
                     lost.append(LostStep(step, task_id, "retry", receiver))  # died holding it
+                elif held_s > RECEIVED_GRACE_LEASES * self.settings.lease_ttl_s:
+                    # Alive, but it never started it (its task ended early, e.g. on a lost Redis
+                    # connection): a live worker starts what it received within its start-up time.
+                    lost.append(LostStep(step, task_id, "retry", receiver))
                 continue
             if step.queue not in pending:
                 pending[step.queue] = self._queued(step.queue)

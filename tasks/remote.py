@@ -144,6 +144,7 @@ def request(store: Store, run: str, candidate: str, kind: str = "export") -> Req
         "device": run_record.settings.get("launch", {}).get("device", "auto"),
     }
     coordinator = _coordinator()
+    coordinator.clear_request(run, kind, candidate)  # a failed earlier try's message goes
     coordinator.set_request(run, kind, candidate, state="queued", stage="waiting for a gpu worker")
     try:
         coordinator.enqueue(export_step(run, candidate, message))

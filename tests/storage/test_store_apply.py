@@ -150,3 +150,29 @@ def test_wire_round_trip_and_malformed_ops() -> None:
         decode([{"op": "update_run", "run": "r", "progress": 1.5}])
     with pytest.raises(BadRecord):
         decode({"op": "update_run"})
+
+
+def test_a_waiting_reader_asks_the_writer_for_a_gap(tmp_path: Path) -> None:
+    """A reader that finds the file held leaves a mark; the writer sees it between transactions
+    (`readers_waiting`), gives way, and the mark is gone once the reader got in."""
+    import subprocess
+    import sys
+    import time
+
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    store.create_run(RunRecord(name="r", dataset="digits"))
+    reader = (
+        "import sys; from storage.duckdb_store import DuckDBStore; "
+        "print(DuckDBStore(sys.argv[1]).get_run('r').name)"
+    )
+    with store.connect(write=True):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", reader, str(store.path)], stdout=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 30
+        while not store.readers_waiting() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.readers_waiting()
+    store.give_way(5.0)  # returns once the reader got in
+    assert proc.wait(30) == 0 and proc.stdout.read().strip() == "r"
+    assert not store.readers_waiting()

@@ -123,3 +123,13 @@ def test_restarts_and_failures_of_a_step_are_logged(coord: Coordinator) -> None:
     ((event,),) = [op.records for ops in sent for op in ops if isinstance(op, AddEvents)]
     assert (event.kind, event.id) == ("error", f"{STEP.name}:t2:error")
     assert coord.in_flight("r") == []  # failed for good: the sweeper will not re-enqueue it
+
+
+def test_a_message_a_live_worker_received_but_never_started_comes_back(coord: Coordinator) -> None:
+    coord.enqueue(STEP)
+    coord.heartbeat("w1")
+    coord.received(coord.sent[0][2], "w1")
+    assert coord.lost_steps() == []  # just received: it will start it
+    coord.client.hset(STEP.ledger, "received_at", repr(time.time() - 5 * 30 - 1))
+    (lost,) = coord.lost_steps()
+    assert (lost.kind, lost.holder) == ("retry", "w1")
