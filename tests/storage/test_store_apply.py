@@ -1,4 +1,4 @@
-"""`Store.apply`: typed op batches, all or none, idempotent, on every backend; the op wire format."""
+"""`Store.apply`: typed op batches, all or none, idempotent, on every backend; the wire format."""
 
 from __future__ import annotations
 
