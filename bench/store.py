@@ -121,22 +121,14 @@ def fill(store: DuckDBStore, n: int, searches: int, rng: np.random.Generator) ->
     start = time.perf_counter()
     table = synthetic(n, searches, rng)
     made = time.perf_counter()
-    with store.connect(write=True) as con:
-        con.register("incoming", table)
-        cols = ", ".join(table.column_names)
-        con.execute(f"INSERT INTO candidates ({cols}) SELECT {cols} FROM incoming")
-        con.unregister("incoming")
+    store.load_candidates(table)
     return {"generate": made - start, "insert": time.perf_counter() - made}
 
 
 def load_reference(store: DuckDBStore) -> dict[str, np.ndarray]:
     """The run's candidates in memory, one record per id (its first stored), for numpy."""
-    with store.connect() as con:
-        df: pd.DataFrame = con.execute(
-            "SELECT id, accuracy, energy_uj FROM candidates WHERE run = $r ORDER BY rowid",
-            {"r": RUN},
-        ).df()
-    df = df.drop_duplicates("id", keep="first")
+    table = store.candidate_table(RUN, columns=("id", "accuracy", "energy_uj"))
+    df: pd.DataFrame = table.to_pandas()
     return {c: df[c].to_numpy() for c in ("id", "accuracy", "energy_uj")}
 
 

@@ -839,6 +839,34 @@ class DuckDBStore(Store):
             table = con.sql(sql, params=_params(run=run, search=search)).to_arrow_table()
         return table.cast(pa.schema([(c, CANDIDATE_ARROW_TYPES[c]) for c in names]))
 
+    # ---- bulk load (benchmarks, imports) -------------------------------------------------------
+    def load_candidates(self, table: pa.Table) -> int:
+        """Insert-or-ignore candidate rows given as an Arrow table with exactly the stored columns
+        (the record fields plus `first_in_run`), without building a record per row: for loading
+        trusted rows in bulk (a benchmark's million candidates). Checks that every row's search
+        exists and belongs to its run. Returns how many were new."""
+        if set(table.column_names) != set(_STORED):
+            raise BadArgument(f"expected the columns {', '.join(_STORED)}")
+        table = table.select(list(_STORED)).cast(_ARROW)
+        cols = ", ".join(_STORED)
+        with self.connect(write=True) as con:
+            con.register("incoming_bulk", table)
+            try:
+                bad = con.execute(
+                    "SELECT DISTINCT i.search FROM incoming_bulk AS i LEFT JOIN searches AS s "
+                    "ON s.id = i.search WHERE s.id IS NULL OR s.run <> i.run LIMIT 1"
+                ).fetchall()
+                if bad:
+                    raise UnknownSearch(f"unknown search {bad[0][0]!r} (or not of the row's run)")
+                return len(
+                    con.execute(
+                        f"INSERT INTO candidates ({cols}) SELECT {cols} FROM incoming_bulk "
+                        "ON CONFLICT DO NOTHING RETURNING 1"
+                    ).fetchall()
+                )
+            finally:
+                con.unregister("incoming_bulk")
+
     # ---- batches of writes (the recorder) ----------------------------------------------------
     def apply(self, ops: Sequence[Op]) -> Applied:
         """Apply `ops` in ONE write transaction (all or none): searches created first, every

@@ -176,3 +176,21 @@ def test_a_waiting_reader_asks_the_writer_for_a_gap(tmp_path: Path) -> None:
     store.give_way(5.0)  # returns once the reader got in
     assert proc.wait(30) == 0 and proc.stdout.read().strip() == "r"
     assert not store.readers_waiting()
+
+
+def test_bulk_load_checks_columns_and_searches(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    store.create_run(RunRecord(name="r", dataset="digits"))
+    store.create_search(SearchRecord(id="r.s", run="r", strategy="evolution"))
+    rows = [{**cand(i).to_row(), "first_in_run": True} for i in range(3)]
+    table = pa.Table.from_pylist(rows)
+    assert store.load_candidates(table) == 3 and store.load_candidates(table) == 0
+    assert store.count_candidates("r") == 3
+    with pytest.raises(BadArgument):
+        store.load_candidates(table.drop_columns(["first_in_run"]))
+    ghost = pa.Table.from_pylist([{**rows[0], "id": "c999", "search": "nope"}])
+    with pytest.raises(UnknownSearch):
+        store.load_candidates(ghost)
+    assert store.count_candidates("r") == 3
