@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from storage.errors import UnknownRun
 from storage.records import (
     ArtefactRecord,
     CandidateRecord,
+    EpochRecord,
     GenerationRecord,
     RunRecord,
     SearchRecord,
@@ -138,9 +140,14 @@ def train_run(
     """Train (or resume) the run's supernet; record state, progress and the checkpoint."""
     config = train_config(store, run)
     run_dir = paths.run_dir(run)
+    worker = worker_name()
+    last = [time.monotonic()]  # when the previous epoch ended (or training began)
 
     def on_progress(event: dict[str, Any]) -> None:
         if event["event"] == "epoch":
+            ended = time.monotonic()
+            store.add_epochs([epoch_record(run, event, ended - last[0], worker)])
+            last[0] = ended
             store.update_run(run, state="training", progress=event["epoch"] / config.epochs)
         if progress:
             progress(event)
@@ -157,6 +164,26 @@ def train_run(
         "val_accuracy_largest": result.val_accuracy_largest,
         "val_accuracy_smallest": result.val_accuracy_smallest,
     }
+
+
+def epoch_record(run: str, event: dict[str, Any], measured_s: float, worker: str) -> EpochRecord:
+    """The history record of an "epoch" progress event. The validation accuracies are recorded
+    when the event carries them; `seconds` is the event's own, else the time measured here since
+    the previous epoch ended (for the first epoch of a call, since training began, which also
+    counts building the model)."""
+    accuracies = {
+        key: float(event[key])
+        for key in ("val_accuracy_largest", "val_accuracy_smallest")
+        if event.get(key) is not None
+    }
+    return EpochRecord(
+        run=run,
+        epoch=int(event["epoch"]),
+        loss=float(event["loss"]),
+        seconds=max(0.0, float(event.get("seconds") or measured_s)),
+        worker=worker,
+        **accuracies,
+    )
 
 
 def supernet_checkpoint(run: str) -> Path:

@@ -18,6 +18,7 @@ NAMES = (
     "launch",
     "status",
     "cancel",
+    "delete",
     "worker",
     "up",
 )
