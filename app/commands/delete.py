@@ -1,4 +1,4 @@
-"""`autospikformer delete`: remove a finished run's records and files (cancel an active one first)."""
+"""`autospikformer delete`: remove a run's records and files (an active run is refused)."""
 
 from __future__ import annotations
 
