@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from engine.errors import SpaceError
-from engine.space import SearchSpace
+from engine.space import SearchSpace, load_yaml, yaml_problem
 from storage import paths
 from storage.base import Store
 from storage.errors import UnknownRun, one_line
@@ -44,13 +44,11 @@ class LaunchForm:
 def parse_space_yaml(text: bytes | str, name: str = "upload") -> SearchSpace:
     """A search space from YAML text; `SpaceError` with a one-line reason if it is not one."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise SpaceError(f"{name}: malformed YAML{where}") from None
+        raise SpaceError(f"{name}: {yaml_problem(err)}") from None
     except UnicodeDecodeError:
-        raise SpaceError(f"{name}: not a text file") from None
+        raise SpaceError(f"{name}: not a text file (it is not UTF-8)") from None
     try:
         return SearchSpace.from_dict(data, name=Path(name).stem)
     except SpaceError as err:
