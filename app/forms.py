@@ -150,16 +150,20 @@ def space_label(space: str) -> str:
     return space if space in SearchSpace.presets() else Path(space).name
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def summary(form: LaunchForm) -> str:
     """The form's settings on one line."""
     budget = f"budget {form.energy_budget_uj:g} uJ" if form.energy_budget_uj else "no budget"
-    search = f"{form.strategy} {form.generations} generations x {form.population}"
+    search = f"{form.strategy}, {_count(form.generations, 'generation')} x {form.population}"
     if form.strategy == "evolution":
-        search += f" (parents {form.parents})"
+        search += f", parents {form.parents}"
     return (
-        f"{form.dataset} · space {space_label(form.space)} · {form.epochs} epochs "
-        f"({form.sampling} sampling) · {search} · alpha {form.alpha:g} · {budget} · "
-        f"seed {form.seed} · {form.recalib_batches} recalibration batches"
+        f"{form.dataset} · space {space_label(form.space)} · {_count(form.epochs, 'epoch')} "
+        f"({form.sampling}) · {search} · alpha {form.alpha:g} · {budget} · seed {form.seed} · "
+        f"{_count(form.recalib_batches, 'recalibration batch')}".replace("batchs", "batches")
     )
 
 

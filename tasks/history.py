@@ -247,6 +247,8 @@ def eta_s(store: Store, record: RunRecord, now: float | None = None) -> float | 
     now = now or time.time()
     planned_epochs = int(record.settings.get("train", {}).get("epochs") or 0)
     planned = planned_candidates(search_settings(store, record))
+    if not planned_epochs and not planned:
+        return None  # nothing planned that we know of
     epochs = store.epochs(record.name)
     epoch_s = sum(e.seconds for e in epochs) / len(epochs) if epochs else None
     searches = store.list_searches(record.name)

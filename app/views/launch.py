@@ -12,7 +12,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from app import forms, ui
+from app import forms, run_page, ui
 from engine.data import DATASETS
 from engine.errors import SpaceError
 from engine.sampling import SAMPLING
@@ -204,7 +204,7 @@ def main() -> None:
     ui.publish_url(PAGE, {k: v for k, v in params.items() if k != "name"})
     with st.container(border=True):
         if form.space:
-            st.markdown(f"**{forms.summary(form)}**")
+            st.markdown(forms.summary(form))
             st.caption(forms.estimate(ui.store(), form))
         else:
             st.caption("Choose a search space to see the summary and the estimated run time.")
@@ -216,6 +216,7 @@ def main() -> None:
         return
     # Keep every value for the next visit, with the next free name.
     st.session_state[KEPT] = forms.to_params(replace(form, name=forms.free_name(ui.store(), name)))
+    st.session_state[run_page.JUST_LAUNCHED] = name
     st.switch_page(ui.PAGES["runs"], query_params={"run": name})
 
 

@@ -113,7 +113,14 @@ def fill_store(store: DuckDBStore, home: Path) -> Filled:
     searches = ((out.evolution, "evolution", 60, 1), (out.random, "random", 40, 2))
     for sid, strategy, n, seed in searches:
         store.create_search(
-            SearchRecord(id=sid, run=out.run, strategy=strategy, state="done", generation=3)
+            SearchRecord(
+                id=sid,
+                run=out.run,
+                strategy=strategy,
+                state="done",
+                generation=3,
+                settings={"generations": 3, "population": n // 3},
+            )
         )
         records = make_candidates(out.run, sid, n, strategy=strategy, seed=seed)
         store.add_candidates(records)

@@ -183,7 +183,7 @@ def test_named_providers_each_get_a_sign_in_button(filled, open_app) -> None:
 
 # ---- deliberate launching: summary, estimate, values kept, links and clones ----------------------
 def summary_box(at) -> tuple[str, str]:
-    line = next(m.value for m in at.markdown if m.value.startswith("**digits"))
+    line = next(m.value for m in at.markdown if m.value.startswith("digits · space"))
     estimate = next(c.value for c in at.caption if c.value.startswith("Estimated run time"))
     return line, estimate
 
@@ -191,11 +191,13 @@ def summary_box(at) -> tuple[str, str]:
 def test_the_summary_and_the_estimate_follow_the_fields(home, fake_tasks, open_app) -> None:
     at = open_app("launch")
     line, estimate = summary_box(at)
-    assert "space digits-tiny" in line and "1 epochs" in line
-    assert "evolution 4 generations x 8 (parents 4)" in line
+    assert line == (
+        "digits · space digits-tiny · 1 epoch (uniform) · evolution, 4 generations x 8, parents "
+        "4 · alpha 0.5 · no budget · seed 0 · 4 recalibration batches"
+    )
     assert "no earlier runs of digits on this space to estimate from" in estimate
     at.number_input(key="ln_epochs").set_value(3).run()
-    assert "3 epochs" in summary_box(at)[0]
+    assert "3 epochs (uniform)" in summary_box(at)[0]
     assert fake_tasks.launched == []  # changing a field launches nothing
 
 
