@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import charts, downloads, ui, viewstate
+from app import charts, downloads, leaderboard_format, ui, viewstate
 from engine.pareto import f_aeb
 from storage.records import RunRecord
 
@@ -256,26 +256,24 @@ def _render() -> None:
         "F_AEB winner, rings are the leaderboard rows below."
     )
     ui.help_link()
-    _leaderboard(page_rows, view)
+    _leaderboard(page_rows, view, {r.id: r.arch for r, _ in ranked}, selected_ids)
     _detail(points, selected_ids, view)
     ui.share_box(PAGE, view.to_params())
 
 
-def _leaderboard(rows: pd.DataFrame, view: viewstate.ExplorerView) -> None:
+def _leaderboard(
+    rows: pd.DataFrame, view: viewstate.ExplorerView, archs: dict, selected: list[str]
+) -> None:
     first = (view.page - 1) * view.top + 1
     st.subheader(f"Leaderboard at alpha={view.alpha:.2f} (ranks {first}-{first + len(rows) - 1})")
+    shown, columns = leaderboard_format.leaderboard(rows, archs, selected)
     st.dataframe(
-        rows,
+        shown,
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key=K + "table",
-        column_config={
-            "fitness": st.column_config.NumberColumn("F_AEB", format="%.4f"),
-            "accuracy": st.column_config.NumberColumn(format="percent"),
-            "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
-            "firing_rate": st.column_config.NumberColumn("firing rate", format="%.3f"),
-        },
+        column_config=columns,
     )
     cols = st.columns([1, 1, 1, 3])
     cols[0].number_input("page", min_value=1, key=K + "page")
@@ -320,6 +318,11 @@ def _detail(points: pd.DataFrame, ids: list[str], view: viewstate.ExplorerView) 
         )
         chosen = st.selectbox("Details of", subset["id"].head(1000).tolist(), key=K + "detail")
     record = store.get_candidate(view.run, chosen, view.search)
+    note = leaderboard_format.silent_note(
+        record.firing_rates, record.layer_energy_uj, record.arch["depth"]
+    )
+    if note:
+        st.warning(note, icon=":material/volume_off:")
     with st.container(border=True):
         ui.candidate_panel(store, view.run, record, key=K + "panel")
 
