@@ -150,20 +150,21 @@ def space_label(space: str) -> str:
     return space if space in SearchSpace.presets() else Path(space).name
 
 
-def _count(n: int, word: str) -> str:
+def count(n: int, word: str) -> str:
+    """`1 epoch`, `3 epochs`."""
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def summary(form: LaunchForm) -> str:
     """The form's settings on one line."""
     budget = f"budget {form.energy_budget_uj:g} uJ" if form.energy_budget_uj else "no budget"
-    search = f"{form.strategy}, {_count(form.generations, 'generation')} x {form.population}"
+    search = f"{form.strategy}, {count(form.generations, 'generation')} x {form.population}"
     if form.strategy == "evolution":
         search += f", parents {form.parents}"
     return (
-        f"{form.dataset} · space {space_label(form.space)} · {_count(form.epochs, 'epoch')} "
+        f"{form.dataset} · space {space_label(form.space)} · {count(form.epochs, 'epoch')} "
         f"({form.sampling}) · {search} · alpha {form.alpha:g} · {budget} · seed {form.seed} · "
-        f"{_count(form.recalib_batches, 'recalibration batch')}".replace("batchs", "batches")
+        f"{count(form.recalib_batches, 'recalibration batch')}".replace("batchs", "batches")
     )
 
 

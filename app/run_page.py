@@ -156,7 +156,7 @@ def may_delete(acc: ui.Access, run: RunRecord) -> tuple[bool, str | None]:
         owner = run.owner or "nobody (it was launched without sign-in)"
         return False, f"Only the run's owner may delete it; its owner is {owner}."
     if run.active:
-        return False, f"The run is {run.state}: cancel it before deleting it."
+        return False, "The run is still active: cancel it before deleting it."
     return True, None
 
 
@@ -230,13 +230,12 @@ def _settings(record: RunRecord) -> None:
         "alpha": show(values["alpha"]),
         "energy budget": "none" if budget is None else show(budget, " uJ"),
         "recalibration batches": show(values["recalib_batches"]),
-        "owner": values["owner"] or "- (single-user mode)",
+        "owner": values["owner"] or "none (single-user mode)",
     }
     left, right = st.columns(2)
     for col, title, rows in ((left, "Supernet training", training), (right, "Search", search)):
-        frame = pd.DataFrame({"setting": list(rows), "value": list(rows.values())})
-        col.markdown(f"**{title}**")
-        col.dataframe(frame, hide_index=True, width="stretch")
+        frame = pd.DataFrame({"value": list(rows.values())}, index=pd.Index(rows, name=title))
+        col.table(frame)
     if values["space"] == "custom":
         genes = " · ".join(
             f"{g} {', '.join(f'{c:g}' for c in cs)}" for g, cs in values["space_genes"].items()
@@ -288,12 +287,12 @@ def _times(record: RunRecord, data: dict) -> None:
     cols[0].metric("supernet training", history.format_duration(times.training_s))
     if epochs:
         per_epoch = history.format_duration(times.training_s / len(epochs))
-        cols[0].caption(f"{len(epochs)} epochs, {per_epoch} per epoch")
+        cols[0].caption(f"{forms.count(len(epochs), 'epoch')}, {per_epoch} per epoch")
     cols[1].metric("search", history.format_duration(times.search_s))
     evaluated = generations[-1]["evaluated"] if generations else 0
     if evaluated and times.search_s:
         cols[1].caption(
-            f"{len(generations)} generations, {evaluated} candidates, "
+            f"{forms.count(len(generations), 'generation')}, {evaluated} candidates, "
             f"{times.search_s / evaluated:.2g} s per candidate"
         )
     if record.active:

@@ -53,14 +53,16 @@ def test_the_page_shows_settings_curves_times_and_log(run, open_app) -> None:
     at = open_app("runs", {"run": run.run})
     assert not at.exception
     assert at.title[0].value == f"Run {run.run}"
-    training, search = (d.value for d in at.dataframe[:2])
-    rows = dict(zip(training["setting"], training["value"], strict=True))
+    training, search = (t.value for t in at.table[:2])
+    assert (training.index.name, search.index.name) == ("Supernet training", "Search")
+    rows = training["value"].to_dict()
     assert rows["dataset"] == "digits" and rows["epochs"] == "3" and rows["sampling"] == "sandwich"
     assert rows["space"] == "digits-tiny" and rows["seed"] == "2" and rows["device"] == "cpu"
-    rows = dict(zip(search["setting"], search["value"], strict=True))
+    rows = search["value"].to_dict()
     assert (rows["strategy"], rows["generations"], rows["population"]) == ("evolution", "3", "20")
     assert (rows["parents"], rows["alpha"], rows["recalibration batches"]) == ("5", "0.4", "6")
     assert rows["energy budget"] == "none" and rows["owner"] == "alice"
+    assert "3 epochs, 22 s per epoch" in [c.value for c in at.caption]
     assert len(charts(at)) == 2 + 3  # loss, accuracies; best F_AEB, hypervolume, evaluated
     assert any(c.value == "3 of 3 epochs." for c in at.caption)
     assert any(c.value.startswith("3 of 3 generations.") for c in at.caption)
@@ -123,7 +125,7 @@ def test_an_active_run_cannot_be_deleted(filled, open_app) -> None:
     at = open_app("runs", {"run": "digits-live"})
     delete = next(b for b in at.button if b.label == "Delete")
     assert delete.disabled
-    assert any("cancel it before deleting it" in c.value for c in at.caption)
+    assert any("still active: cancel it before deleting it" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize(
