@@ -72,6 +72,33 @@ def test_training_records_each_epoch_with_its_time_and_worker(trained_home: Path
     assert all(e.loss > 0 and e.seconds > 0 and ":" in e.worker for e in epochs)
 
 
+def test_a_worker_records_epochs_through_the_recorder(
+    trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a worker the store is a `WriteBehindStore`: the epoch goes out as an op that the
+    recorder applies (here `apply_ops` on the file, as the `record` task does)."""
+    from tasks import pipeline
+    from tasks.recording import WriteBehindStore, apply_ops
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(home))
+    reader = DuckDBStore(home / "store.duckdb")
+    settings = reader.get_run("tiny").settings
+    settings["train"]["epochs"] = 3
+    reader.update_run("tiny", settings=settings)
+    sent: list[list[dict]] = []
+
+    def send(ops: list[dict]) -> None:
+        sent.append(ops)
+        apply_ops(reader, ops)
+
+    pipeline.train_run(WriteBehindStore(reader, send), "tiny", device="cpu", max_epochs=1)
+    assert any(op["op"] == "add_epochs" for ops in sent for op in ops)
+    epochs = reader.epochs("tiny")
+    assert [e.epoch for e in epochs] == [1, 2, 3] and epochs[-1].seconds > 0
+
+
 def test_an_epoch_event_keeps_the_accuracies_and_seconds_it_carries() -> None:
     from tasks.pipeline import epoch_record
 
