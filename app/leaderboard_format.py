@@ -124,6 +124,18 @@ def leaderboard(
     return out, {c: v for c, v in config.items() if c in widths}
 
 
+def subset_columns() -> dict[str, Any]:
+    """`column_config` of the explorer's table of selected candidates (accuracy x 100)."""
+    from streamlit import column_config as cc
+
+    return {
+        "fitness": cc.NumberColumn("F_AEB", format="%.4f"),
+        "accuracy": cc.NumberColumn("accuracy", format=ACCURACY_FORMAT),
+        "energy_uj": cc.NumberColumn("energy (uJ)", format="%.4g"),
+        "generation": cc.NumberColumn("gen"),
+    }
+
+
 # ---- silent blocks ------------------------------------------------------------------------------
 def silent_blocks(firing_rates: Mapping[str, float], depth: int) -> list[int]:
     """Blocks (counted from 1) whose spiking layers all have firing rate 0: no spike leaves them,

@@ -269,7 +269,9 @@ def main() -> None:
     ui.adopt_url(PAGE, lambda: _seed(view))
     for problem in problems:
         st.warning(problem)
-    names = [r.name for r in ui.store().list_runs()]
+    linked = {st.session_state.get(K + "run"), st.session_state.get(K + "run2")}
+    # Archived runs are left out of the lists, unless the link names one.
+    names = [r.name for r in ui.store().list_runs() if not r.archived or r.name in linked]
     if not names:
         st.info("No runs yet.")
         return

@@ -167,9 +167,10 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
 def main() -> None:
     st.title("Pareto explorer")
     store = ui.store()
-    runs = {r.name: r for r in store.list_runs()}
     view, problems = viewstate.parse_explorer(ui.current_params())
     ui.adopt_url(PAGE, lambda: _seed(view))
+    linked = st.session_state.get(K + "run")  # an archived run is listed only when linked
+    runs = {r.name: r for r in store.list_runs() if not r.archived or r.name == linked}
     for problem in problems:
         st.warning(problem)
     if not runs:
@@ -312,9 +313,12 @@ def _detail(points: pd.DataFrame, ids: list[str], view: viewstate.ExplorerView) 
         subset = subset.sort_values(["fitness", "id"], ascending=[False, True])
         st.caption(f"{len(subset):,} candidates selected, best F_AEB first.")
         st.dataframe(
-            subset[["id", "fitness", "accuracy", "energy_uj", "generation", "strategy"]].head(1000),
+            subset[["id", "fitness", "accuracy", "energy_uj", "generation", "strategy"]]
+            .head(1000)
+            .assign(accuracy=lambda f: f["accuracy"] * 100),
             hide_index=True,
             height=220,
+            column_config=leaderboard_format.subset_columns(),
         )
         chosen = st.selectbox("Details of", subset["id"].head(1000).tolist(), key=K + "detail")
     record = store.get_candidate(view.run, chosen, view.search)

@@ -86,3 +86,21 @@ def test_the_explorer_ticks_the_selection_and_flags_a_silent_block(filled, open_
     assert board.loc[board["id"] == record.id, "✓"].item() == "✓"
     assert (board["✓"] == "✓").sum() == 1
     assert any(w.value.startswith("Block 1 is silent") for w in at.warning)
+
+
+def test_archived_runs_are_left_out_of_the_run_lists_unless_linked(filled, open_app) -> None:
+    filled.store.update_run("digits-live", archived=True)
+    at = open_app("explorer")
+    assert at.selectbox(key="ex_run").options == [filled.run]
+    at = open_app("compare")
+    assert "digits-live" not in at.selectbox(key="cp_run").options
+    at = open_app("explorer", {"run": "digits-live"})
+    assert "digits-live" in at.selectbox(key="ex_run").options
+
+
+def test_the_selected_candidates_table_uses_the_same_accuracy_format(filled, open_app) -> None:
+    ids = [r.id for r in filled.records[filled.evolution][:3]]
+    at = open_app("explorer", {"run": filled.run, "selection": ",".join(ids)})
+    subset = at.dataframe[1]
+    assert subset.value["accuracy"].max() > 1  # shown x 100
+    assert '"format":"%.2f%%"' in subset.proto.columns.replace(" ", "")
