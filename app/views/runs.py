@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import run_page, ui, viewstate
+from app import forms, run_page, ui, viewstate
 
 PAGE = "runs"
 SHOW_ARCHIVED = "runs_show_archived"
@@ -24,7 +24,8 @@ def _table(acc: ui.Access, show_archived: bool) -> None:
     shown = runs if show_archived else [r for r in runs if not r.archived]
     hidden = f", {archived} archived (hidden)" if archived and not show_archived else ""
     st.caption(
-        f"{len(runs)} runs, {live} in progress{hidden}. This list updates every few seconds."
+        f"{forms.count(len(runs), 'run')}, {live} in progress{hidden}. This list updates every "
+        "few seconds."
     )
     just = st.session_state.get(run_page.JUST_LAUNCHED)
     for run in sorted(shown, key=lambda r: (-r.created_at, r.name)):  # newest first
