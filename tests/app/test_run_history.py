@@ -290,3 +290,55 @@ def test_archive_hides_and_shows_a_run(home: Path) -> None:
     assert not store.get_run("kept").archived
     with pytest.raises(UnknownRun):
         api.archive("ghost")
+
+
+# ---- a name freed by delete -------------------------------------------------------------------
+def test_a_leftover_folder_of_a_deleted_run_blocks_its_name(home: Path, tiny_space_file) -> None:
+    from tasks import api, pipeline
+
+    (home / "runs" / "again" / "checkpoints").mkdir(parents=True)  # e.g. a late task wrote it
+    spec = pipeline.RunSpec(name="again", dataset="digits", space=str(tiny_space_file), epochs=1)
+    with pytest.raises(ValueError, match="folder .*again.* is still there"):
+        api.launch(spec, pipeline.SearchSpec(generations=1, population=2, parents=1))
+    assert run_names(home) == []
+
+
+def test_a_launch_clears_the_marks_a_deleted_run_left(
+    home: Path, tiny_space_file, tmp_path: Path
+) -> None:
+    """Marks such as "epoch 1 enqueued" or "finished" outlive a deleted run in Redis (for the
+    visibility timeout); a new run of the same name must not be held back by them."""
+    import redis
+
+    from tests.tasks.conftest import RedisServer
+
+    server = RedisServer(tmp_path / "redis")
+    server.folder.mkdir()
+    server.start()
+    try:
+        client = redis.Redis.from_url(server.url)
+        client.set("autospikformer:again:train:1", 1)
+        client.set("autospikformer:again:finished", 1)
+        client.set("autospikformer:again-2:finished", 1)  # another run's: kept
+        env = {**os.environ, "AUTOSPIKFORMER_HOME": str(home), "REDIS_URL": server.url}
+        args = ["launch", "--run", "again", "--dataset", "digits", "--space", str(tiny_space_file)]
+        args += ["--epochs", "1", "--generations", "1", "--population", "2", "--parents", "1"]
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert client.keys("autospikformer:again:*") == []
+        assert client.get("autospikformer:again-2:finished") == b"1"
+    finally:
+        server.stop()
+
+
+def run_names(home: Path) -> list[str]:
+    if not (home / "store.duckdb").exists():
+        return []
+    return [r.name for r in DuckDBStore(home / "store.duckdb").list_runs()]
