@@ -35,7 +35,7 @@ from tests.app.test_e2e_browser import (
 REPO = Path(__file__).resolve().parents[2]
 RUN = "cockpit-e2e"
 # The run's size; larger values (e.g. COCKPIT_EPOCHS=6) make nicer screenshots for the docs.
-EPOCHS = int(os.environ.get("COCKPIT_EPOCHS", "3"))
+EPOCHS = int(os.environ.get("COCKPIT_EPOCHS", "2"))
 GENERATIONS = int(os.environ.get("COCKPIT_GENERATIONS", "3"))
 POPULATION = int(os.environ.get("COCKPIT_POPULATION", "4"))
 RUN_DONE_S = 240
