@@ -67,6 +67,47 @@ def supernet_checkpoint(checkpoint: str | None, epochs: int, seed: int = 0) -> P
     return Path(res["checkpoint"])
 
 
+def cached_supernet(
+    workdir: str | Path,
+    *,
+    dataset: str = "digits",
+    space: str = "digits-tiny",
+    epochs: int = 20,
+    seed: int = 0,
+    sampling: str = "sandwich",
+) -> Path:
+    """A supernet trained once under `workdir` and reused by later bench runs.
+
+    The run lives in its own home, `workdir/<dataset>-<space>-<sampling>-e<epochs>-s<seed>`;
+    `train` resumes from its checkpoint, so a finished run costs one process start. Digits uses
+    the recipe of `supernet_checkpoint` (lr 5e-3, batch 32); other datasets use their recipe.
+    """
+    home = Path(workdir).resolve() / f"{dataset}-{space}-{sampling}-e{epochs}-s{seed}"
+    home.mkdir(parents=True, exist_ok=True)
+    extra = ["--lr", "5e-3", "--batch-size", "32"] if dataset == "digits" else []
+    res = cli(
+        home,
+        "train",
+        "--run",
+        "supernet",
+        "--dataset",
+        dataset,
+        "--space",
+        space,
+        "--epochs",
+        str(epochs),
+        "--seed",
+        str(seed),
+        "--sampling",
+        sampling,
+        "--device",
+        "cpu",
+        *extra,
+    )
+    print(f"supernet: {res}")
+    return Path(res["checkpoint"])
+
+
 class CachedEvaluator:
     """`evaluate(archs)` over inherited weights; results cached by arch id.
 
