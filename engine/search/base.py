@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.errors import AutoSpikformerError, SearchError
-from engine.pareto import REFERENCE_ENERGY_FACTOR, f_aeb, hypervolume, pareto_front
+from engine.pareto import (
+    REFERENCE_ENERGY_FACTOR,
+    f_aeb,
+    f_aeb_order,
+    hypervolume,
+    pareto_front,
+)
 from engine.results import EvalResult
 from engine.search.config import SearchConfig
 from engine.space import Arch, SearchSpace
@@ -221,12 +227,12 @@ class Search:
             [r.accuracy for r in feasible], [r.energy_uj for r in feasible], self.config.alpha
         )
         self._fitness = {i: float(s) for i, s in zip(ids, scores, strict=True)}
-        results, fitness = self._results, self._fitness
-        # Ties in F_AEB (e.g. equal accuracy at alpha 0) go to the other objective, so the
-        # winner at every alpha is on the front; a stable sort keeps evaluation order last.
-        self._ranking = sorted(
-            ids, key=lambda i: (-fitness[i], -results[i].accuracy, results[i].energy_uj)
+        # Ties in F_AEB (e.g. equal accuracy at alpha 0) go to the other objective, then to
+        # evaluation order, so the winner at every alpha is on the front.
+        order = f_aeb_order(
+            [r.accuracy for r in feasible], [r.energy_uj for r in feasible], self.config.alpha
         )
+        self._ranking = [ids[k] for k in order]
 
     def _fix_reference(self) -> None:
         """Without a configured reference: 1.1 x the largest energy of the first generation that

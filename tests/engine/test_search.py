@@ -507,3 +507,113 @@ def test_evolution_beats_random_in_hypervolume():
     assert hv_e > hv_r
     assert summaries[-1].best_fitness is not None
     assert evolution.best.accuracy >= 0.0
+
+
+# ---- F_AEB ties: the winner is on the front ---------------------------------------------------
+class TiedEvaluate:
+    """All 12 archs of TINY in one batch. At alpha 0: the T=3 archs tie at the top accuracy and
+    the later evaluated is cheaper. At alpha 1: the T=1 archs tie at the lowest energy and the
+    later evaluated is more accurate. Evaluation order alone would crown the wrong one."""
+
+    def __call__(self, archs: list[Arch]) -> list[EvalResult]:
+        out = []
+        for k, arch in enumerate(archs):
+            acc = {1: 0.5, 2: 0.6, 3: 0.9}[arch.time_steps]
+            energy = 10.0 - 0.1 * k
+            if arch.time_steps == 1:
+                acc, energy = 0.1 + 0.01 * k, 0.5
+            out.append(replace(synthetic(arch), accuracy=acc, energy_uj=energy))
+        return out
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_f_aeb_ties_go_to_the_other_objective(alpha):
+    config = RandomConfig(population=12, generations=1, alpha=alpha)
+    search = RandomSearch(TINY, config, TiedEvaluate())
+    search.run()
+    results = search.evaluated
+    assert len(results) == TINY.size
+    front = {results[i].id for i in pareto_front_of(results)}
+    assert search.best.id in front
+    if alpha == 0.0:
+        tied = [r for r in results if r.accuracy == 0.9]
+        assert len(tied) > 1 and search.best == min(tied, key=lambda r: r.energy_uj)
+        assert search.best != tied[0]
+    else:
+        tied = [r for r in results if r.energy_uj == 0.5]
+        assert len(tied) > 1 and search.best == max(tied, key=lambda r: r.accuracy)
+        assert search.best != tied[0]
+
+
+def pareto_front_of(results: list[EvalResult]) -> list[int]:
+    from engine.pareto import pareto_front
+
+    return pareto_front([r.accuracy for r in results], [r.energy_uj for r in results])
+
+
+# ---- hypervolume under a fixed reference ------------------------------------------------------
+@pytest.mark.parametrize("strategy", ["evolution", "nsga2", "random"])
+def test_hypervolume_history_uses_one_reference_and_never_decreases(strategy):
+    config = replace(SMALL, generations=8, reference_energy_uj=5.0)
+    summaries = make_search(strategy, JOINT, config, CountingEvaluate()).run()
+    assert {s.reference_energy_uj for s in summaries} == {5.0}
+    history = [s.hypervolume for s in summaries]
+    assert history[0] > 0 and all(b >= a for a, b in zip(history, history[1:], strict=False))
+
+
+def test_without_a_configured_reference_the_first_generation_fixes_it():
+    search = EvolutionSearch(JOINT, SMALL, CountingEvaluate())
+    summaries = search.run()
+    first = [r.energy_uj for r in summaries[0].evaluated]
+    assert search.reference_energy_uj == pytest.approx(1.1 * max(first))
+    assert {s.reference_energy_uj for s in summaries} == {search.reference_energy_uj}
+    history = [s.hypervolume for s in summaries]
+    assert history == sorted(history)
+
+
+def test_a_budget_with_no_feasible_start_fixes_the_reference_at_the_first_feasible():
+    energies = sorted(
+        synthetic(JOINT.sample(np.random.default_rng(i))).energy_uj for i in range(40)
+    )
+    config = replace(SMALL, energy_budget_uj=energies[2], population=4, generations=6)
+    search = EvolutionSearch(JOINT, config, CountingEvaluate())
+    summaries = search.run()
+    first = next(s for s in summaries if len(s.infeasible) < len(s.evaluated))
+    feasible = [r.energy_uj for r in first.evaluated if r.id not in first.infeasible]
+    assert search.reference_energy_uj == pytest.approx(1.1 * max(feasible))
+    assert all(s.hypervolume == 0.0 for s in summaries[: first.generation])
+
+
+def _as_version_1(state: dict) -> dict:
+    """A state as the search saved it before the paper's operators and the fixed reference."""
+    old = json.loads(json.dumps(state))
+    old["version"] = 1
+    del old["reference_energy_uj"]
+    for key in ("reference_energy_uj", "structure_prob"):
+        old["config"].pop(key, None)
+    if "mutation_prob" in old["config"]:
+        old["config"]["mutation_prob"] = 0.4
+    return old
+
+
+@pytest.mark.parametrize("reference", [None, 7.5])
+def test_a_version_1_state_resumes_with_todays_operators_and_a_reference(reference):
+    config = replace(SMALL, reference_energy_uj=reference)
+    first = EvolutionSearch(JOINT, config, CountingEvaluate())
+    first.step()
+    state = _as_version_1(first.state_dict())
+    resumed = resume_search(JOINT, config, CountingEvaluate(), state)
+    gen0 = [r.energy_uj for r in first.evaluated]
+    expected = reference if reference is not None else 1.1 * max(gen0)
+    assert resumed.reference_energy_uj == pytest.approx(expected)
+    summaries = resumed.run()
+    assert all(s.reference_energy_uj == pytest.approx(expected) for s in summaries)
+    assert resumed.state_dict()["version"] == 2
+
+
+def test_an_unknown_state_version_fails_with_one_line():
+    search = EvolutionSearch(JOINT, SMALL, CountingEvaluate())
+    search.step()
+    state = {**search.state_dict(), "version": 3}
+    with pytest.raises(SearchError, match="^search state version 3 is not supported$"):
+        resume_search(JOINT, SMALL, CountingEvaluate(), state)
