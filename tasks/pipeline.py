@@ -251,7 +251,8 @@ def with_reference(
     state (so a search keeps the reference it started with), else `search_reference`."""
     if spec.reference_energy_uj is not None:
         return spec
-    path = _state_path(run, search_id)
+    # Read-only: the app derives references of old searches and must create nothing.
+    path = paths.resolve_inside(paths.run_dir(run, create=False), "searches", f"{search_id}.json")
     saved = None
     if path.exists():
         saved = json.loads(path.read_text()).get("config", {}).get("reference_energy_uj")

@@ -103,6 +103,18 @@ def _label(run: str, search: str | None) -> str:
     return f"{run} / {search}" if search else run
 
 
+def _reference(scopes, energies) -> ReferencePoint:
+    """The stored hypervolume reference of both scopes (the larger one, so it bounds both);
+    for scopes without a recorded search, 1.1 x the largest energy shown."""
+    from tasks.pipeline import scope_reference
+
+    store = ui.store()
+    refs = [scope_reference(store, run, search) for run, search in scopes]
+    if all(r is not None for r in refs):
+        return ReferencePoint(max(refs))
+    return reference_point(*energies)
+
+
 def _fronts(view: viewstate.CompareView, log: bool) -> None:
     scopes = [(view.run, view.search), (view.run2, view.search2)]
     if any(run is None for run, _ in scopes):
@@ -264,15 +276,3 @@ def main() -> None:
 
 
 main()
-
-
-def _reference(scopes, energies) -> ReferencePoint:
-    """The stored hypervolume reference of both scopes (the larger one, so it bounds both);
-    for scopes without a recorded search, 1.1 x the largest energy shown."""
-    from tasks.pipeline import scope_reference
-
-    store = ui.store()
-    refs = [scope_reference(store, run, search) for run, search in scopes]
-    if all(r is not None for r in refs):
-        return ReferencePoint(max(refs))
-    return reference_point(*energies)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from app import frames
+from engine.pareto import hypervolume
+from engine.space import SearchSpace
+from tasks.pipeline import search_reference
 
 
 def test_default_compares_the_newest_runs_two_searches(filled, open_app) -> None:
@@ -44,3 +47,15 @@ def test_unknown_candidate_and_run_are_clear_messages(filled, open_app) -> None:
     assert any("unknown candidate 'feedfacefeedface'" in e.value for e in at.error)
     at = open_app("compare", {"run": "ghost", "run2": filled.run})
     assert any("Unknown run 'ghost'" in e.value for e in at.error)
+
+
+def test_hypervolumes_use_the_searches_stored_reference(filled, open_app) -> None:
+    """Both metrics use the searches' reference (here derived, as for searches recorded before
+    references were stored: the space's energy bound on digits), not the energies shown."""
+    at = open_app("compare")
+    ref = search_reference("digits", SearchSpace.preset("digits-tiny"))
+    for metric, search in zip(at.metric, (filled.evolution, filled.random), strict=True):
+        points = frames.load_points(filled.store, filled.run, search)
+        hv = hypervolume(points["accuracy"], points["energy_uj"], ref, 0.0)
+        assert metric.value == f"{hv:.4g}"
+    assert any(f"up to energy {ref:.4g} uJ" in c.value for c in at.caption)
