@@ -7,7 +7,9 @@ space's analytic energy bound, `tasks.pipeline.search_reference`; accuracy 0), e
 margin over random (absolute, and in percent of random's), and Kendall's tau between accuracy
 and energy over each candidate set (the paper reports 0.63 for evolution and 0.08 for random, STs).
 Because the reference bounds every arch of the space, it is loose: hypervolumes share a large
-constant part, so read the margin, not the ratio.
+constant part, so read the margin, not the ratio. `--old-operators` adds the evolution with the
+previous operators (every gene redrawn with probability 0.4 and forced to change, from
+bench/operators.py) at the same budget, the check of whether they should be kept.
 
     OMP_NUM_THREADS=1 python bench/search_vs_random.py --dataset digits --space digits-tiny \\
         --workdir /tmp/search-bench --seeds 5 --generations 6 --population 10 --parents 4
@@ -20,11 +22,25 @@ import statistics
 import time
 
 from common import bench_evaluator
+from operators import OLD_MUTATION_PROB, old_mutate
 
 from engine.pareto import hypervolume, kendall_tau
-from engine.search import EvolutionConfig, RandomConfig, make_search
+from engine.search import EvolutionConfig, EvolutionSearch, RandomConfig, make_search
+from engine.search.operators import crossover
 from engine.space import SearchSpace
 from tasks.pipeline import search_reference
+
+
+class OldOperatorsEvolution(EvolutionSearch):
+    """The evolution as it bred before the paper's operators."""
+
+    def _breed(self):
+        parents = [r.arch for r in self.parents]
+        if len(parents) >= 2 and self._rng.random() < self.config.crossover_prob:
+            i, j = self._rng.choice(len(parents), size=2, replace=False)
+            return crossover(parents[int(i)], parents[int(j)], self.space, self._rng)
+        parent = parents[int(self._rng.integers(len(parents)))]
+        return old_mutate(parent, self.space, self._rng, OLD_MUTATION_PROB)
 
 
 def front_hypervolume(results, ref: float) -> float:
@@ -42,6 +58,7 @@ def main() -> None:
     p.add_argument("--population", type=int, default=10)
     p.add_argument("--parents", type=int, default=4)
     p.add_argument("--alpha", type=float, default=0.5)
+    p.add_argument("--old-operators", action="store_true", help="add the previous operators")
     args = p.parse_args()
     evaluate, ckpt = bench_evaluator(args.workdir, args.dataset, args.space, args.epochs)
     space = SearchSpace.resolve(args.space)
@@ -62,14 +79,25 @@ def main() -> None:
         " best acc evo / rnd | min uJ evo / rnd |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    wins, margins, taus, t0 = 0, [], {"evolution": [], "random": []}, time.time()
+    wins, margins, t0 = 0, [], time.time()
+    taus: dict[str, list[float]] = {"evolution": [], "random": [], "old operators": []}
+    old_wins, old_margins, new_vs_old = 0, [], []
     for seed in range(args.seeds):
         sets = {}
-        for strategy, config in (
-            ("evolution", EvolutionConfig(parents=args.parents, seed=seed, **common)),
-            ("random", RandomConfig(seed=seed, **common)),
-        ):
-            search = make_search(strategy, space, config, evaluate)
+        evo = EvolutionConfig(parents=args.parents, seed=seed, **common)
+        runs = [
+            ("evolution", lambda c=evo: make_search("evolution", space, c, evaluate)),
+            (
+                "random",
+                lambda s=seed: make_search(
+                    "random", space, RandomConfig(seed=s, **common), evaluate
+                ),
+            ),
+        ]
+        if args.old_operators:
+            runs.append(("old operators", lambda c=evo: OldOperatorsEvolution(space, c, evaluate)))
+        for strategy, build in runs:
+            search = build()
             summaries = search.run()
             history = [s.hypervolume for s in summaries]
             assert history == sorted(history), "the recorded hypervolume decreased"
@@ -92,6 +120,16 @@ def main() -> None:
             f"{max(x.accuracy for x in r):.4f} | {min(x.energy_uj for x in e):.4f} / "
             f"{min(x.energy_uj for x in r):.4f} |"
         )
+        if args.old_operators:
+            old_margin = hv["old operators"] - hv["random"]
+            old_margins.append(old_margin)
+            old_wins += old_margin > 0
+            new_vs_old.append(hv["evolution"] - hv["old operators"])
+            print(
+                f"| {seed} (old operators) | {hv['old operators']:.4f} | {hv['random']:.4f} "
+                f"| {old_margin:+.4f} | {100 * old_margin / hv['random']:+.2f}% "
+                f"| {tau['old operators']:+.3f} | | | |"
+            )
     elapsed = time.time() - t0
     median = statistics.median(margins)
     tau_e, tau_r = statistics.fmean(taus["evolution"]), statistics.fmean(taus["random"])
@@ -102,6 +140,14 @@ def main() -> None:
         f"random {tau_r:+.3f} (paper, STs: 0.63 vs 0.08); {evaluate.calls} new evaluations in "
         f"{elapsed:.0f} s"
     )
+    if args.old_operators:
+        print(
+            f"old operators: beat random on {old_wins}/{args.seeds} seeds, median margin "
+            f"{statistics.median(old_margins):+.4f}; new minus old operators: median "
+            f"{statistics.median(new_vs_old):+.4f}, new ahead on "
+            f"{sum(m > 0 for m in new_vs_old)}/{args.seeds} seeds; mean tau old operators "
+            f"{statistics.fmean(taus['old operators']):+.3f}"
+        )
 
 
 if __name__ == "__main__":
