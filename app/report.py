@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from app import charts, frames
-from engine.pareto import hypervolume, reference_point
+from engine.pareto import ReferencePoint, hypervolume
 from storage.base import Store
 from storage.errors import BadArgument, one_line
 
@@ -57,9 +57,14 @@ def search_points(store: Store, run: str) -> pd.DataFrame:
 
 
 def hypervolume_frame(store: Store, run: str, points: pd.DataFrame) -> pd.DataFrame:
-    """Per search and generation: hypervolume of the candidates so far under the run's common
-    reference point, and the value the search recorded (`recorded_hypervolume`)."""
-    ref = reference_point(points["energy_uj"].to_numpy()) if len(points) else None
+    """Per search and generation: hypervolume of the candidates so far under the run's stored
+    reference (`tasks.pipeline.scope_reference`: the one each search fixed when it started, the
+    same for every search of the run), and the value the search recorded
+    (`recorded_hypervolume`; the same figure for searches recorded with a stored reference)."""
+    from tasks.pipeline import scope_reference
+
+    ref_energy = scope_reference(store, run) if len(points) else None
+    ref = ReferencePoint(ref_energy) if ref_energy is not None else None
     rows = []
     for search in store.list_searches(run):
         recorded = {g.generation: g.hypervolume for g in store.generations(search.id)}

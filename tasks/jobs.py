@@ -417,6 +417,8 @@ def _advance_search(run: str, record: RunRecord, spec: SearchSpec) -> dict[str, 
 
     search_id = search_id_of(run, spec)
     space = SearchSpace.from_dict(record.space)
+    # The hypervolume reference, fixed at the search's start and stored with its record.
+    spec = pipeline.with_reference(spec, run, search_id, record.dataset, space)
     cache = ResultCache(run, search_id)
     search = pipeline.search_from_state(run, search_id, spec, space, cache.evaluate)
     search_record = SearchRecord(

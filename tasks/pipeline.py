@@ -12,7 +12,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,16 @@ from engine import data
 from engine.errors import AutoSpikformerError
 from engine.results import EvalResult
 from engine.sampling import DEFAULT_SAMPLING
-from engine.search import EvolutionConfig, RandomConfig, make_search, resume_search
+from engine.search import (
+    EvolutionConfig,
+    NSGA2Config,
+    RandomConfig,
+    SearchConfig,
+    make_search,
+    resume_search,
+)
 from engine.search.base import GenerationSummary, Search
+from engine.search.reference import space_reference_energy_uj
 from engine.space import Arch, SearchSpace
 from engine.spikformer import ModelShape, count_params
 from engine.train import TrainConfig, latest_checkpoint, recipe, train
@@ -211,8 +219,12 @@ class SearchSpec:
     # BN-recalibration batches per candidate (x the evaluation batch size of 128 images); part of
     # its evaluation. Searches recorded before this setting existed used 4, its default.
     recalib_batches: int = 4
+    # The hypervolume reference energy, fixed when the search is created (`with_reference`: the
+    # space's energy bound on the run's dataset). None in what a user asks for, and in searches
+    # recorded before it existed; theirs is derived the same way when they are loaded.
+    reference_energy_uj: float | None = None
 
-    def config(self) -> EvolutionConfig | RandomConfig:
+    def config(self) -> SearchConfig:
         n = self.recalib_batches
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RECALIB_BATCHES:
             raise AutoSpikformerError(
@@ -225,12 +237,17 @@ class SearchSpec:
             seed=self.seed,
             param_limit=self.param_limit,
             energy_budget_uj=self.energy_budget_uj,
+            reference_energy_uj=self.reference_energy_uj,
         )
         if self.strategy == "evolution":
             return EvolutionConfig(parents=min(self.parents, self.population), **common)
+        if self.strategy == "nsga2":
+            return NSGA2Config(**common)
         if self.strategy == "random":
             return RandomConfig(**common)
-        raise AutoSpikformerError(f"unknown strategy {self.strategy!r}; use evolution or random")
+        raise AutoSpikformerError(
+            f"unknown strategy {self.strategy!r}; use evolution, nsga2 or random"
+        )
 
 
 def _state_path(run: str, search_id: str) -> Path:
@@ -245,6 +262,53 @@ def _save_state(run: str, search_id: str, search: Search) -> None:
     tmp.replace(path)
 
 
+def search_reference(dataset: str, space: SearchSpace) -> float:
+    """The hypervolume reference energy (uJ) of every search of `space` on `dataset`: the
+    analytic energy bound of the space's largest arch (`engine.search.reference`). No weights, no
+    data and no forward pass, so any host that steps a search can compute it."""
+    spec = data.dataset_spec(dataset)
+    shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
+    return space_reference_energy_uj(space, shape, event_input=spec.is_event)
+
+
+def with_reference(
+    spec: SearchSpec, run: str, search_id: str, dataset: str, space: SearchSpace
+) -> SearchSpec:
+    """`spec` with its hypervolume reference fixed: its own, else the one in the search's saved
+    state (so a search keeps the reference it started with), else `search_reference`."""
+    if spec.reference_energy_uj is not None:
+        return spec
+    # Read-only: the app derives references of old searches and must create nothing.
+    path = paths.resolve_inside(paths.run_dir(run, create=False), "searches", f"{search_id}.json")
+    saved = None
+    if path.exists():
+        saved = json.loads(path.read_text()).get("config", {}).get("reference_energy_uj")
+    ref = float(saved) if saved is not None else search_reference(dataset, space)
+    return replace(spec, reference_energy_uj=ref)
+
+
+def reference_of(store: Store, search: SearchRecord) -> float:
+    """The hypervolume reference energy of a recorded search: the one stored with it, or for a
+    search recorded before references were stored, the one `with_reference` derives."""
+    stored = search.settings.get("reference_energy_uj")
+    if stored is not None:
+        return float(stored)
+    run = store.get_run(search.run)
+    space = SearchSpace.from_dict(run.space)
+    spec = with_reference(SearchSpec(**search.settings), run.name, search.id, run.dataset, space)
+    assert spec.reference_energy_uj is not None
+    return spec.reference_energy_uj
+
+
+def scope_reference(store: Store, run: str, search: str | None = None) -> float | None:
+    """The hypervolume reference energy for candidates of `run` (all its searches, or `search`):
+    the largest of their searches' references (equal when they share a space and dataset; each
+    bounds its own candidates, so the largest bounds them all). None when there is no search."""
+    searches = [store.get_search(search)] if search else store.list_searches(run)
+    refs = [reference_of(store, s) for s in searches]
+    return max(refs) if refs else None
+
+
 def _param_counter(run: str, store: Store | None = None):
     """`arch -> parameter count` for the run's dataset."""
     return _dataset_param_counter(train_config(store or open_store(), run).dataset)
@@ -252,14 +316,16 @@ def _param_counter(run: str, store: Store | None = None):
 
 def create_search(store: Store, run: str, spec: SearchSpec) -> str:
     """Record a new search of `run` and save its initial state. Returns the search id."""
-    config = spec.config()  # validates alpha, sizes, budgets
+    spec.config()  # validates alpha, sizes, budgets
     store.get_run(run)
     supernet_checkpoint(run)
-    space = SearchSpace.from_dict(train_config(store, run).space)
-    search = make_search(
-        spec.strategy, space, config, _no_evaluate, param_count=_param_counter(run, store)
-    )
+    train = train_config(store, run)
+    space = SearchSpace.from_dict(train.space)
     search_id = f"{run}.{spec.strategy}.{len(store.list_searches(run)) + 1}"
+    spec = replace(spec, reference_energy_uj=search_reference(train.dataset, space))
+    search = make_search(
+        spec.strategy, space, spec.config(), _no_evaluate, param_count=_param_counter(run, store)
+    )
     store.create_search(
         SearchRecord(id=search_id, run=run, strategy=spec.strategy, settings=asdict(spec))
     )
@@ -273,8 +339,9 @@ def _no_evaluate(archs: list[Arch]) -> list[EvalResult]:
 
 def load_search(store: Store, run: str, search_id: str, evaluate) -> tuple[Search, SearchSpec]:
     record = store.get_search(search_id)
-    spec = SearchSpec(**record.settings)
-    space = SearchSpace.from_dict(train_config(store, run).space)
+    train = train_config(store, run)
+    space = SearchSpace.from_dict(train.space)
+    spec = with_reference(SearchSpec(**record.settings), run, search_id, train.dataset, space)
     state = json.loads(_state_path(run, search_id).read_text())
     counter = _param_counter(run, store)
     search = resume_search(space, spec.config(), evaluate, state, param_count=counter)
@@ -300,7 +367,8 @@ def search_from_state(
 ) -> Search:
     """Search `search_id` of `run` resumed from its saved state, or at generation 0 when no state
     is saved yet (or `fresh`). Unlike `load_search`, settings come from the arguments, not the
-    store, so a task can step a search whose record is not written yet."""
+    store, so a task can step a search whose record is not written yet; pass `spec` through
+    `with_reference` first, so it carries the search's hypervolume reference."""
     path = _state_path(run, search_id)
     counter = _param_counter(run)
     if fresh or not path.exists():

@@ -358,3 +358,85 @@ def test_searches_recorded_before_recalib_batches_existed_keep_four() -> None:
 
     legacy = {k: v for k, v in asdict(SearchSpec()).items() if k != "recalib_batches"}
     assert SearchSpec(**legacy).recalib_batches == 4
+
+
+def test_search_nsga2_json_stores_a_fixed_reference(
+    trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`search --strategy nsga2 --json` (CONTRACT, second round): the contract's JSON, feasible
+    best on the front, and the hypervolume reference fixed at the start and stored with the
+    search: the space's energy bound, under which the recorded history never decreases."""
+    from engine.pareto import hypervolume
+    from engine.space import SearchSpace
+    from tasks import pipeline
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    args = ["search", "--run", "tiny", "--strategy", "nsga2", "--generations", "3"]
+    out = last_json(cli(home, *args, "--population", "4", "--json"))
+    assert set(out) == {"run", "search", "evaluated", "pareto", "best"}
+    assert out["search"] == "tiny.nsga2.1" and 4 <= out["evaluated"] <= 12
+    assert set(out["best"]) == CANDIDATE_KEYS and out["best"]["id"] in out["pareto"]
+    store = DuckDBStore(home / "store.duckdb")
+    record = store.get_search(out["search"])
+    assert record.strategy == "nsga2"
+    space = SearchSpace.from_dict(store.get_run("tiny").space)
+    ref = pipeline.search_reference("digits", space)
+    assert record.settings["reference_energy_uj"] == ref
+    history = [g.hypervolume for g in store.generations(out["search"])]
+    assert len(history) == 3 and history == sorted(history) and history[0] > 0
+    candidates = store.candidates("tiny", search=out["search"])
+    acc = [c.accuracy for c in candidates]
+    energy = [c.energy_uj for c in candidates]
+    assert max(energy) < ref
+    assert history[-1] == pytest.approx(hypervolume(acc, energy, ref, 0.0))
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(home))
+    assert pipeline.reference_of(store, record) == ref
+
+
+def test_searches_saved_before_the_fixed_reference_still_load(
+    trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search recorded and saved before references were stored (state version 1, the old
+    operators' settings, no reference in its record) resumes, takes the space's bound as its
+    reference, and the report computes its hypervolume under it."""
+    from dataclasses import asdict, replace
+
+    from app.report import hypervolume_frame, search_points
+    from engine.space import SearchSpace
+    from storage.records import SearchRecord
+    from tasks import pipeline
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(home))
+    store = DuckDBStore(home / "store.duckdb")
+    spec = pipeline.SearchSpec(strategy="evolution", generations=2, population=3, parents=2)
+    evaluate = pipeline.make_evaluator("tiny", 0, "cpu", 4)
+    search_id = pipeline.create_search(store, "tiny", spec)
+    pipeline.search_step(store, "tiny", search_id, evaluate)
+    # Make it look as it was saved before: version 1, old operator settings, no reference.
+    path = pipeline.search_state_path("tiny", search_id)
+    state = json.loads(path.read_text())
+    state["version"] = 1
+    del state["reference_energy_uj"]
+    del state["config"]["reference_energy_uj"], state["config"]["structure_prob"]
+    state["config"]["mutation_prob"] = 0.4
+    path.write_text(json.dumps(state))
+    legacy = {k: v for k, v in asdict(spec).items() if k != "reference_energy_uj"}
+    old_id = "tiny.evolution.legacy"
+    store.create_search(SearchRecord(id=old_id, run="tiny", strategy="evolution", settings=legacy))
+    path.rename(pipeline.search_state_path("tiny", old_id))
+    store.add_candidates(
+        replace(c, search=old_id) for c in store.candidates("tiny", search=search_id)
+    )
+
+    ref = pipeline.search_reference("digits", SearchSpace.from_dict(store.get_run("tiny").space))
+    assert pipeline.reference_of(store, store.get_search(old_id)) == ref
+    summary = pipeline.search_step(store, "tiny", old_id, evaluate)  # resumes: generation 2 of 2
+    assert summary is not None and summary.generation == 1
+    assert summary.reference_energy_uj == ref
+    saved = json.loads(pipeline.search_state_path("tiny", old_id).read_text())
+    assert saved["version"] == 2 and saved["config"]["reference_energy_uj"] == ref
+    frame = hypervolume_frame(store, "tiny", search_points(store, "tiny"))
+    assert (frame[frame["search"] == old_id]["hypervolume"] > 0).all()

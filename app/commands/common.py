@@ -91,11 +91,22 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
 
 def add_search_options(p: argparse.ArgumentParser) -> None:
     """Options of `search`, shared with `launch`."""
-    p.add_argument("--strategy", choices=("evolution", "random"), default="evolution")
+    p.add_argument(
+        "--strategy",
+        choices=("evolution", "random", "nsga2"),
+        default="evolution",
+        help="evolution: F_AEB at --alpha; nsga2: the whole accuracy-energy front (--alpha then "
+        "only ranks); random: the baseline",
+    )
     p.add_argument("--generations", type=positive_int, default=20)
     p.add_argument("--population", type=positive_int, default=50)
     p.add_argument("--parents", type=positive_int, default=20)
-    p.add_argument("--alpha", type=alpha, default=0.5, help="F_AEB energy weight in [0, 1]")
+    p.add_argument(
+        "--alpha",
+        type=alpha,
+        default=0.5,
+        help="F_AEB energy weight in [0, 1] (for nsga2 and random: ranking only)",
+    )
     p.add_argument("--energy-budget-uj", type=positive_float, default=None)
     p.add_argument("--param-limit", type=positive_int, default=None)
     p.add_argument(

@@ -1,4 +1,4 @@
-"""`autospikformer search`: evolutionary (or random) search with inherited weights."""
+"""`autospikformer search`: evolutionary, NSGA-II or random search with inherited weights."""
 
 from __future__ import annotations
 

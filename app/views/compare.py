@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts, compare_charts, frames, leaderboard_format, ui, viewstate
-from engine.pareto import hypervolume, reference_point
+from engine.pareto import ReferencePoint, hypervolume, reference_point
 from storage.errors import StoreError, one_line
 
 PAGE = "compare"
@@ -103,6 +103,18 @@ def _label(run: str, search: str | None) -> str:
     return f"{run} / {search}" if search else run
 
 
+def _reference(scopes, energies) -> ReferencePoint:
+    """The stored hypervolume reference of both scopes (the larger one, so it bounds both);
+    for scopes without a recorded search, 1.1 x the largest energy shown."""
+    from tasks.pipeline import scope_reference
+
+    store = ui.store()
+    refs = [scope_reference(store, run, search) for run, search in scopes]
+    if all(r is not None for r in refs):
+        return ReferencePoint(max(refs))
+    return reference_point(*energies)
+
+
 def _fronts(view: viewstate.CompareView, log: bool) -> None:
     scopes = [(view.run, view.search), (view.run2, view.search2)]
     if any(run is None for run, _ in scopes):
@@ -125,7 +137,7 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         ),
         width="stretch",
     )
-    ref = reference_point(*energies)
+    ref = _reference(scopes, energies)
     cols = st.columns(2)
     for col, tag, (run, search), e, a, f in zip(
         cols, "AB", scopes, energies, accs, fronts, strict=True
@@ -135,7 +147,8 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         col.caption(f"{len(e):,} candidates, {len(f)} on the front · {_label(run, search)}")
     st.caption(
         f"Hypervolume of the region each front dominates, up to energy {ref.energy_uj:.4g} uJ "
-        "(1.1 x the largest energy of A and B) and accuracy 0: larger is better."
+        "(the searches' stored reference: an upper bound of any candidate's energy in their "
+        "space; the larger of A's and B's) and accuracy 0: larger is better."
     )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from app import frames
+from engine.pareto import hypervolume
+from engine.space import SearchSpace
+from tasks.pipeline import search_reference
 
 
 def test_default_compares_the_newest_runs_two_searches(filled, open_app) -> None:
@@ -63,3 +66,15 @@ def test_the_knee_has_one_accuracy_format_and_a_range_for_a_single_value(filled,
     low, high = accuracy.to_dict()["layer"][0]["encoding"]["y"]["scale"]["domain"]
     value = float(curve["accuracy"].iloc[0])
     assert low < value < high and high - low > 0.01
+
+
+def test_hypervolumes_use_the_searches_stored_reference(filled, open_app) -> None:
+    """Both metrics use the searches' reference (here derived, as for searches recorded before
+    references were stored: the space's energy bound on digits), not the energies shown."""
+    at = open_app("compare")
+    ref = search_reference("digits", SearchSpace.preset("digits-tiny"))
+    for metric, search in zip(at.metric, (filled.evolution, filled.random), strict=True):
+        points = frames.load_points(filled.store, filled.run, search)
+        hv = hypervolume(points["accuracy"], points["energy_uj"], ref, 0.0)
+        assert metric.value == f"{hv:.4g}"
+    assert any(f"up to energy {ref:.4g} uJ" in c.value for c in at.caption)
