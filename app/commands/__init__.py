@@ -20,6 +20,10 @@ NAMES = (
     "cancel",
     "worker",
     "up",
+    # second round
+    "profiles",
+    "share",
+    "leaderboard",
 )
 
 
