@@ -28,9 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.profiles import get_profile
-    from tasks import pipeline
+    from storage.duckdb_store import open_store
 
-    store = pipeline.open_store()
+    store = open_store()  # reading the store needs neither torch nor the task queue
     store.get_run(args.run)
     if args.search is not None:
         search = store.get_search(args.search)
