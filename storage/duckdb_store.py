@@ -34,7 +34,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
@@ -44,10 +44,12 @@ import duckdb
 import pyarrow as pa
 
 from storage.base import (
+    CANDIDATE_ARROW_TYPES,
     DEFAULT_ALPHA,
     Prices,
     Store,
     check_alpha,
+    check_columns,
     check_top,
     given,
     require_record,
@@ -698,6 +700,30 @@ class DuckDBStore(Store):
             raise UnknownCandidate(f"unknown candidate {one_line(repr(id), 80)} in {where_text}")
         return CandidateRecord.from_row(rows[0])
 
+    def candidate_table(
+        self,
+        run: str,
+        search: str | None = None,
+        *,
+        columns: Sequence[str],
+        profile: Prices | None = None,
+        include_infeasible: bool = False,
+    ) -> pa.Table:
+        columns = check_columns(columns)
+        where = "run = $run AND " + ("search = $search" if search is not None else "first_in_run")
+        if not include_infeasible:
+            where += " AND feasible"
+        energy = _PRICED_ENERGY if profile is not None else "energy_uj"
+        select = ", ".join(f"({energy}) AS energy_uj" if c == "energy_uj" else c for c in columns)
+        priced = f"({energy}) IS NOT NULL"
+        sql = f"SELECT {select} FROM candidates WHERE {where} AND {priced} ORDER BY id"
+        params = {**_params(run=run, search=search), **_profile_params(profile)}
+        with self.connect() as con:
+            self._check_scope(con, run, search)
+            con.execute("SELECT 1").fetchall()  # a relation needs no unfinished result open
+            table = con.sql(sql, params=params).to_arrow_table()
+        return table.cast(pa.schema([(c, CANDIDATE_ARROW_TYPES[c]) for c in columns]))
+
     def rank(
         self,
         run: str,
@@ -861,30 +887,7 @@ class DuckDBStore(Store):
                 raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
 
 
-_ARROW_TYPES = {
-    "run": pa.string(),
-    "search": pa.string(),
-    "id": pa.string(),
-    "arch": pa.string(),
-    "accuracy": pa.float64(),
-    "energy_uj": pa.float64(),
-    "params": pa.int64(),
-    "sops": pa.float64(),
-    "firing_rate": pa.float64(),
-    "firing_rates": pa.string(),
-    "layer_energy_uj": pa.string(),
-    "generation": pa.int32(),
-    "strategy": pa.string(),
-    "worker": pa.string(),
-    "created_at": pa.float64(),
-    "first_in_run": pa.bool_(),
-    "feasible": pa.bool_(),
-    "violation": pa.string(),
-    "macs": pa.float64(),
-    "neuron_updates": pa.float64(),
-    "layer_ops": pa.string(),
-    "energy_profile": pa.string(),
-}
+_ARROW_TYPES = {**CANDIDATE_ARROW_TYPES, "first_in_run": pa.bool_()}
 # A KeyError here means CandidateRecord gained a field this table does not know.
 _STORED = (*CANDIDATE_COLUMNS, "first_in_run")
 _ARROW = pa.schema([(c, _ARROW_TYPES[c]) for c in _STORED])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -857,3 +858,46 @@ def test_backends_rank_profiles_and_feasibility_identically(tmp_path: Path) -> N
                 )
                 assert [c for c, _ in mem] == [c for c, _ in ddb]
                 assert [f for _, f in mem] == pytest.approx([f for _, f in ddb], abs=1e-12)
+
+
+# ---- columnar reads for the app (second round) --------------------------------------------------
+def test_candidate_table_is_the_ranked_set(store: Store) -> None:
+    budget_split(store)
+    store.create_search(search("s2", t=250.0))
+    store.add_candidates(
+        [cand("edge", 0.1, 1.0, search_="s2"), cand("new", 0.6, 20.0, search_="s2")]
+    )
+    table = store.candidate_table("r1", columns=("id", "search", "accuracy", "energy_uj"))
+    assert table.column_names == ["id", "search", "accuracy", "energy_uj"]
+    rows = table.to_pylist()
+    assert [r["id"] for r in rows] == ["edge", "low", "new"]  # sorted, first record per id
+    assert rows[0]["search"] == "s1"
+    assert sorted(c.id for c, _ in store.rank("r1")) == [r["id"] for r in rows]
+    every = store.candidate_table("r1", "s1", columns=("id", "feasible"), include_infeasible=True)
+    assert every.to_pylist() == [
+        {"id": "big", "feasible": False},
+        {"id": "edge", "feasible": True},
+        {"id": "hi", "feasible": False},
+        {"id": "low", "feasible": True},
+    ]
+
+
+def test_candidate_table_prices_energy_under_a_profile(store: Store) -> None:
+    store.create_run(run())
+    store.create_search(search())
+    store.add_candidates([counted("new", 0.8, 2e5, 1e3, 1e5), counted("old", 0.7, 1e4, 4e5, None)])
+    loihi = store.candidate_table("r1", columns=("id", "energy_uj", "arch"), profile=LOIHI)
+    assert loihi.column("id").to_pylist() == ["new"]
+    assert loihi.column("energy_uj").to_pylist() == [(2e5 * 4.6 + 1e3 * 23.6 + 1e5 * 81.0) * 1e-6]
+    assert json.loads(loihi.column("arch")[0].as_py())["tag"] == "new"
+    stored = store.candidate_table("r1", columns=("energy_uj",)).column(0).to_pylist()
+    assert stored == [c.energy_uj for c in store.candidates("r1")]
+
+
+def test_candidate_table_bad_column_or_scope_raises(seeded: Store) -> None:
+    with pytest.raises(BadArgument, match="column"):
+        seeded.candidate_table("r1", columns=("id", "password"))
+    with pytest.raises(UnknownRun):
+        seeded.candidate_table("ghost", columns=("id",))
+    with pytest.raises(UnknownSearch):
+        seeded.candidate_table("r1", "ghost", columns=("id",))
