@@ -284,13 +284,19 @@ def parse_leaderboard(params: Mapping[str, Any]) -> tuple[LeaderboardView, list[
     return LeaderboardView(id=_name(params, "id", problems)), problems
 
 
-def share_link(base_url: str | None, page: str, params: Mapping[str, str]) -> str:
-    """`BASE/page?k=v&...` (a relative `page?...` without a base), query values URL-encoded."""
+def share_link(
+    base_url: str | None, page: str, params: Mapping[str, str], *, current: str | None = None
+) -> str:
+    """`BASE/page?k=v&...` (a relative `page?...` without a base), query values URL-encoded.
+    `base_url` is the URL of the page the link is made on: of `page` itself, or of `current`
+    (a link from one page to another, e.g. from the explorer to a shared leaderboard)."""
     from urllib.parse import urlencode
 
     query = urlencode(dict(params))
     root = (base_url or "").split("?")[0].rstrip("/")
-    if root.endswith(f"/{page}"):
-        root = root[: -len(page) - 1]
+    for name in (page, current):
+        if name and root.endswith(f"/{name}"):
+            root = root[: -len(name) - 1]
+            break
     path = f"{root}/{page}" if root else page
     return f"{path}?{query}" if query else path

@@ -372,8 +372,10 @@ def _share(view: viewstate.ExplorerView) -> None:
                 f"Freezes the top {view.top} at alpha={view.alpha:.2f} under {view.profile} "
                 "as they are now: candidates found later never change it."
             )
-            title = st.text_input("Title", key=K + "share_title", max_chars=200)
-            notes = st.text_area("Notes", key=K + "share_notes", max_chars=5000, height=80)
+            title = st.text_input("Leaderboard title", key=K + "share_title", max_chars=200)
+            notes = st.text_area(
+                "Leaderboard notes", key=K + "share_notes", max_chars=5000, height=80
+            )
             submitted = st.form_submit_button("Share leaderboard", icon=":material/link:")
         if submitted:
             try:
@@ -395,7 +397,7 @@ def _share(view: viewstate.ExplorerView) -> None:
         if shared:
             st.success(f"Shared as leaderboard `{shared}`. Its permalink:")
             url = viewstate.share_link(
-                getattr(st.context, "url", None), "leaderboard", {"id": shared}
+                getattr(st.context, "url", None), "leaderboard", {"id": shared}, current=PAGE
             )
             st.code(url, language=None)
             st.page_link(

@@ -17,7 +17,7 @@ def listing(base_url: str | None) -> pd.DataFrame:
     rows = [
         {
             "title": b.title or "(untitled)",
-            "link": viewstate.share_link(base_url, "leaderboard", {"id": b.id}),
+            "link": viewstate.share_link(base_url, "leaderboard", {"id": b.id}, current=PAGE),
             "run": b.run,
             "scope": b.search or "whole run",
             "alpha": b.alpha,

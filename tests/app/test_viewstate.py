@@ -89,3 +89,12 @@ def test_leaderboard_view() -> None:
     assert view.to_params() == {"id": "0123456789ab"}
     bad, problems = viewstate.parse_leaderboard({"id": "../x"})
     assert bad.id is None and problems
+
+
+def test_share_link_from_one_page_to_another() -> None:
+    base = "http://host:8501/explorer"
+    link = viewstate.share_link(base, "leaderboard", {"id": "ab12"}, current="explorer")
+    assert link == "http://host:8501/leaderboard?id=ab12"
+    assert viewstate.share_link(base + "?run=x", "explorer", {"run": "y"}) == (
+        "http://host:8501/explorer?run=y"
+    )
