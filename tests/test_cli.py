@@ -179,6 +179,22 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
         (["search", "--run", "tiny", "--recalib-batches", "1001"], "recalib_batches"),
         (["search", "--run", "tiny", "--energy-profile", "tpu"], "unknown energy profile"),
         (["candidates", "--run", "tiny", "--energy-profile", "tpu"], "unknown energy profile"),
+        (
+            [
+                "launch",
+                "--run",
+                "l1",
+                "--dataset",
+                "digits",
+                "--space",
+                "digits-tiny",
+                "--epochs",
+                "1",
+                "--energy-profile",
+                "tpu",
+            ],
+            "unknown energy profile",
+        ),  # fmt: skip
         (["share", "--run", "nope", "--alpha", "0.5", "--top", "3"], "nope"),
         (["share", "--run", "tiny", "--search", "nope", "--alpha", "0.5", "--top", "3"], "nope"),
         (["share", "--run", "tiny", "--alpha", "1.5", "--top", "3"], "alpha"),
