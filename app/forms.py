@@ -24,7 +24,7 @@ from storage.errors import UnknownRun, one_line
 from tasks import history
 from tasks.pipeline import MAX_RECALIB_BATCHES, RunSpec, SearchSpec
 
-STRATEGIES: tuple[str, ...] = ("evolution", "random")
+STRATEGIES: tuple[str, ...] = ("evolution", "nsga2", "random")
 
 
 class FormError(ValueError):

@@ -45,6 +45,12 @@ def percent(accuracy: float) -> str:
     return f"{accuracy * 100:.2f}%"
 
 
+def _energy(uj: float) -> str:
+    from app.frames import format_energy
+
+    return format_energy(uj)
+
+
 def _width(frame: pd.DataFrame, column: str, shown: pd.Series | None = None) -> int:
     values = (frame[column] if shown is None else shown).astype(str)
     longest = max([len(column), *values.str.len().tolist()]) if len(values) else len(column)
@@ -76,7 +82,7 @@ def leaderboard(
             "id": rows["id"],
             "F_AEB": rows["fitness"],
             "accuracy": rows["accuracy"] * 100,
-            "energy (uJ)": rows["energy_uj"],
+            "energy": rows["energy"] if "energy" in rows else rows["energy_uj"].map(_energy),
             "params": rows["params"],
             "rate": rows["firing_rate"],
             "T": rows["T"],
@@ -92,7 +98,6 @@ def leaderboard(
     shown = {
         "F_AEB": out["F_AEB"].map("{:.4f}".format),
         "accuracy": out["accuracy"].map("{:.2f}%".format),
-        "energy (uJ)": out["energy (uJ)"].map("{:.4g}".format),
         "params": out["params"].map("{:,}".format),
         "rate": out["rate"].map("{:.3f}".format),
     }
@@ -100,7 +105,7 @@ def leaderboard(
         "✓": cc.TextColumn("✓", help="Selected (on the chart or in this table)"),
         "F_AEB": cc.NumberColumn("F_AEB", format="%.4f"),
         "accuracy": cc.NumberColumn("accuracy", format=ACCURACY_FORMAT, help="Validation"),
-        "energy (uJ)": cc.NumberColumn("energy (uJ)", format="%.4g"),
+        "energy": cc.TextColumn("energy", help="Per sample, under the energy profile"),
         "params": cc.NumberColumn("params", format="localized"),
         "rate": cc.NumberColumn("rate", format="%.3f", help="Mean firing rate"),
         "D": cc.NumberColumn("D", help="Embedding dimension"),

@@ -452,7 +452,7 @@ def _advance_search(run: str, record: RunRecord, spec: SearchSpec) -> dict[str, 
             }
         with writer.batch():
             writer.create_search(search_record)  # each batch stands alone if redelivered first
-            pipeline.record_generation(writer, run, search_id, spec.strategy, summary)
+            pipeline.record_generation(writer, run, search_id, spec.strategy, summary, spec=spec)
             writer.send(
                 {"op": "update_search", "search": search_id, "generation": search.generation},
                 {
@@ -479,7 +479,7 @@ def _finish(run, search_id, spec, space, search_record, cache) -> None:
         writer.create_search(search_record)
         while not replay.done:
             summary = replay.step()
-            pipeline.record_generation(writer, run, search_id, spec.strategy, summary)
+            pipeline.record_generation(writer, run, search_id, spec.strategy, summary, spec=spec)
         writer.send(
             {
                 "op": "update_search",

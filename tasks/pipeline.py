@@ -18,6 +18,7 @@ from typing import Any
 
 from engine import data
 from engine.errors import AutoSpikformerError
+from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.results import EvalResult
 from engine.sampling import DEFAULT_SAMPLING
 from engine.search import (
@@ -223,8 +224,12 @@ class SearchSpec:
     # space's energy bound on the run's dataset). None in what a user asks for, and in searches
     # recorded before it existed; theirs is derived the same way when they are loaded.
     reference_energy_uj: float | None = None
+    # Hardware profile the search prices energy under (engine.profiles): F_AEB and the energy
+    # budget use its microjoules. Searches recorded before profiles existed used the default.
+    energy_profile: str = DEFAULT_PROFILE
 
     def config(self) -> SearchConfig:
+        get_profile(self.energy_profile)  # one-line error for an unknown profile
         n = self.recalib_batches
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RECALIB_BATCHES:
             raise AutoSpikformerError(
@@ -337,6 +342,18 @@ def _no_evaluate(archs: list[Arch]) -> list[EvalResult]:
     raise RuntimeError("a search is stepped with an evaluator")
 
 
+def priced_evaluate(evaluate, energy_profile: str):
+    """`evaluate` with every result's energy priced under the search's profile, so the search
+    (F_AEB, the energy budget, the front) sees that hardware's microjoules. Evaluators and the
+    result cache keep operation counts, so pricing needs no forward pass."""
+    profile = get_profile(energy_profile)
+
+    def evaluate_priced(archs: list[Arch]) -> list[EvalResult]:
+        return [r.priced(profile) for r in evaluate(archs)]
+
+    return evaluate_priced
+
+
 def load_search(store: Store, run: str, search_id: str, evaluate) -> tuple[Search, SearchSpec]:
     record = store.get_search(search_id)
     train = train_config(store, run)
@@ -344,6 +361,7 @@ def load_search(store: Store, run: str, search_id: str, evaluate) -> tuple[Searc
     spec = with_reference(SearchSpec(**record.settings), run, search_id, train.dataset, space)
     state = json.loads(_state_path(run, search_id).read_text())
     counter = _param_counter(run, store)
+    evaluate = priced_evaluate(evaluate, spec.energy_profile)
     search = resume_search(space, spec.config(), evaluate, state, param_count=counter)
     return search, spec
 
@@ -371,6 +389,7 @@ def search_from_state(
     `with_reference` first, so it carries the search's hypervolume reference."""
     path = _state_path(run, search_id)
     counter = _param_counter(run)
+    evaluate = priced_evaluate(evaluate, spec.energy_profile)
     if fresh or not path.exists():
         return make_search(spec.strategy, space, spec.config(), evaluate, param_count=counter)
     state = json.loads(path.read_text())
@@ -392,10 +411,35 @@ def make_evaluator(run: str, eval_seed: int, device: str, recalib_batches: int):
     )
 
 
+def violation_of(result: EvalResult, infeasible: bool, spec: SearchSpec | None) -> str:
+    """The constraints of `spec` that `result` breaks, as `CandidateRecord.violation` names them
+    ("" for a feasible one). Without `spec`, an infeasible result is over the energy budget, the
+    only constraint the engine checks after evaluation."""
+    if not infeasible:
+        return ""
+    if spec is None:
+        return "energy_budget"
+    broken = []
+    if spec.energy_budget_uj is not None and result.energy_uj > spec.energy_budget_uj:
+        broken.append("energy_budget")
+    if spec.param_limit is not None and result.params > spec.param_limit:
+        broken.append("param_limit")
+    return ",".join(broken) or "invalid"
+
+
 def record_generation(
-    store: Store, run: str, search_id: str, strategy: str, summary: GenerationSummary
+    store: Store,
+    run: str,
+    search_id: str,
+    strategy: str,
+    summary: GenerationSummary,
+    *,
+    spec: SearchSpec | None = None,
 ) -> None:
+    """Record a generation's candidates (each marked feasible or not: `summary.infeasible`,
+    with the constraint it breaks under `spec`) and its summary."""
     worker = worker_name()
+    infeasible = set(summary.infeasible)
     store.add_candidates(
         CandidateRecord.from_eval(
             r.to_dict(),
@@ -404,6 +448,7 @@ def record_generation(
             generation=summary.generation,
             strategy=strategy,
             worker=worker,
+            violation=violation_of(r, r.id in infeasible, spec),
         )
         for r in summary.evaluated
     )
@@ -425,25 +470,28 @@ def search_step(store: Store, run: str, search_id: str, evaluate) -> GenerationS
     if search.done:
         return None
     summary = search.step()
-    record_generation(store, run, search_id, spec.strategy, summary)
+    record_generation(store, run, search_id, spec.strategy, summary, spec=spec)
     _save_state(run, search_id, search)
     state = "done" if search.done else "searching"
     store.update_search(search_id, state=state, generation=search.generation)
     return summary
 
 
-def search_result(store: Store, run: str, search_id: str, alpha: float) -> dict[str, Any]:
-    """The contract's search JSON: evaluated count, Pareto ids and the best candidate."""
+def search_result(
+    store: Store, run: str, search_id: str, alpha: float, energy_profile: str = DEFAULT_PROFILE
+) -> dict[str, Any]:
+    """The contract's search JSON: evaluated count (infeasible candidates included), and the Pareto
+    ids and best candidate among the feasible ones, energies under `energy_profile`."""
     from engine.pareto import pareto_front
 
-    ranked = store.rank(run, search=search_id, alpha=alpha)
+    ranked = store.rank(run, search=search_id, alpha=alpha, profile=get_profile(energy_profile))
     records = [r for r, _ in ranked]
     front = pareto_front([r.accuracy for r in records], [r.energy_uj for r in records])
     best = ranked[0][0].to_contract(ranked[0][1]) if ranked else None
     return {
         "run": run,
         "search": search_id,
-        "evaluated": len(records),
+        "evaluated": store.count_candidates(run, search_id),
         "pareto": [records[i].id for i in front],
         "best": best,
     }
@@ -472,7 +520,7 @@ def run_search(
                 }
             )
     store.update_run(run, state="done", progress=1.0)
-    return search_result(store, run, search_id, spec.alpha)
+    return search_result(store, run, search_id, spec.alpha, spec.energy_profile)
 
 
 # ---- export -------------------------------------------------------------------------------------
@@ -494,6 +542,7 @@ def export_candidate(
     spec = SearchSpec(**search.settings)
     evaluator = make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
     result, subnet = evaluator.evaluate_one(Arch.from_dict(record.arch))
+    result = result.priced(spec.energy_profile)  # the search's hardware profile
     save_subnet(
         out,
         subnet,

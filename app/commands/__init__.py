@@ -21,6 +21,10 @@ NAMES = (
     "delete",
     "worker",
     "up",
+    # second round
+    "profiles",
+    "share",
+    "leaderboard",
 )
 
 

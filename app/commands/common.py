@@ -50,6 +50,28 @@ def positive_float(text: str) -> float:
     return value
 
 
+def energy_profile(text: str) -> str:
+    """`--energy-profile`: a registered hardware profile (`autospikformer profiles`)."""
+    from engine.profiles import EnergyProfileError, get_profile
+
+    try:
+        return get_profile(text).name
+    except EnergyProfileError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_energy_profile(p: argparse.ArgumentParser, what: str) -> None:
+    from engine.profiles import DEFAULT_PROFILE
+
+    p.add_argument(
+        "--energy-profile",
+        type=energy_profile,
+        default=DEFAULT_PROFILE,
+        help=f"hardware profile {what} (see `autospikformer profiles`; default: %(default)s, "
+        "the paper's 45 nm constants)",
+    )
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
@@ -115,6 +137,7 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         default=4,
         help="BN-recalibration batches of 128 training images per candidate (default 4)",
     )
+    add_energy_profile(p, "the search prices energy under (F_AEB and --energy-budget-uj use it)")
 
 
 def require(condition: bool, message: str) -> None:
