@@ -1,7 +1,8 @@
 """Altair chart builders shared by the pages and `autospikformer report`.
 
 Every builder takes plain pandas frames (see `app.frames`) and returns an Altair chart; none reads
-the store or Streamlit. Energy is in microjoules on x (optionally log), accuracy on y.
+the store or Streamlit. Energy is in microjoules on x (optionally log), accuracy on y; axis labels
+and tooltips show it with a readable unit (nJ, uJ or mJ).
 """
 
 from __future__ import annotations
@@ -12,17 +13,37 @@ import pandas as pd
 PICK = "pick"  # point selection (click) on the explorer scatter, by candidate id
 BOX = "box"  # interval selection (drag) on the explorer scatter
 SVG_MAX_POINTS = 2000  # above this the browser draws on a canvas (no per-point DOM nodes)
-ENERGY_TITLE = "energy (uJ per sample)"
+ENERGY_TITLE = "energy per sample"
 ACCURACY_TITLE = "validation accuracy"
 FRONT_COLOR = "#111111"
 BEST_COLOR = "#d62728"
 SELECTED_COLOR = "#1f77b4"
 TOP_COLOR = "#ff7f0e"
+INFEASIBLE_COLOR = "#9e9e9e"
+
+
+def energy_expr(field: str) -> str:
+    """A Vega expression showing the microjoules in `field` with a readable unit."""
+    v = field
+    return (
+        f"abs({v}) >= 1000 ? format({v} / 1000, '.3~g') + ' mJ' : "
+        f"abs({v}) > 0 && abs({v}) < 1 ? format({v} * 1000, '.3~g') + ' nJ' : "
+        f"format({v}, '.3~g') + ' uJ'"
+    )
+
+
+def _energy_axis() -> alt.Axis:
+    return alt.Axis(labelExpr=energy_expr("datum.value"))
 
 
 def _x(log: bool, title: str = ENERGY_TITLE) -> alt.X:
     scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
-    return alt.X("energy_uj:Q", title=title, scale=scale)
+    return alt.X("energy_uj:Q", title=title, scale=scale, axis=_energy_axis())
+
+
+def with_energy_label(chart: alt.Chart) -> alt.Chart:
+    """Adds `energy`, the row's energy as text with its unit, for tooltips."""
+    return chart.transform_calculate(energy=energy_expr("datum.energy_uj"))
 
 
 def _y() -> alt.Y:
@@ -34,7 +55,7 @@ def _y() -> alt.Y:
 _TOOLTIP = [
     alt.Tooltip("id:N", title="candidate"),
     alt.Tooltip("accuracy:Q", format=".2%"),
-    alt.Tooltip("energy_uj:Q", title="energy (uJ)", format=".4g"),
+    alt.Tooltip("energy:N", title="energy"),
     alt.Tooltip("generation:Q"),
     alt.Tooltip("strategy:N"),
     alt.Tooltip("count:Q", title="candidates here"),
@@ -74,9 +95,13 @@ def explorer_chart(
     log: bool = False,
     alpha: float = 0.5,
     height: int = 420,
+    infeasible: pd.DataFrame | None = None,
+    best_label: str | None = None,
 ) -> alt.LayerChart:
     """The explorer scatter: drawn candidates (click or drag to select), the Pareto front as a
-    line, the top-ranked at `alpha` ringed and the best one marked, the selection outlined."""
+    line, the top-ranked at `alpha` ringed and the best one marked, the selection outlined.
+    `infeasible` candidates (over their search's constraints), if given, are grey crosses: never
+    ranked, never on the front, not selectable."""
     pick = alt.selection_point(name=PICK, fields=["id"], on="click", clear="dblclick")
     box = alt.selection_interval(name=BOX, encodings=["x", "y"])
     if color == "strategy":
@@ -98,18 +123,18 @@ def explorer_chart(
     # ringed or marked candidate lands on its own point. (Vega-Lite cannot share one point
     # selection between layers.)
     points = (
-        alt.Chart(drawn)
+        with_energy_label(alt.Chart(drawn))
         .mark_circle(opacity=0.75)
         .encode(x=_x(log), y=_y(), color=colour, size=_size(drawn), tooltip=_TOOLTIP)
         .add_params(pick, box)
     )
     line = (
-        alt.Chart(front)
+        with_energy_label(alt.Chart(front))
         .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(color=FRONT_COLOR))
         .encode(x=_x(log), y=_y(), order="energy_uj:Q", tooltip=_TOOLTIP[:3])
     )
     overlay = (
-        alt.Chart(marks)
+        with_energy_label(alt.Chart(marks))
         .mark_point(strokeWidth=2.5, opacity=1)
         .encode(
             x=_x(log),
@@ -131,32 +156,59 @@ def explorer_chart(
         )
     )
     label = (
-        alt.Chart(best.assign(label=f"best at alpha={alpha:.2f}"))
+        alt.Chart(best.assign(label=best_label or f"best at alpha={alpha:.2f}"))
         .mark_text(align="left", dx=12, dy=-12, color=BEST_COLOR, fontWeight="bold")
         .encode(x=_x(log), y=_y(), text="label:N")
     )
+    layers = [line, overlay, points, label]
+    extra = 0
+    if infeasible is not None and len(infeasible):
+        crosses = (
+            with_energy_label(alt.Chart(infeasible.assign(constraint=infeasible["violation"])))
+            .mark_point(shape="cross", color=INFEASIBLE_COLOR, size=70, opacity=0.8)
+            .encode(
+                x=_x(log),
+                y=_y(),
+                tooltip=[
+                    alt.Tooltip("id:N", title="infeasible candidate"),
+                    alt.Tooltip("constraint:N", title="breaks"),
+                    *_TOOLTIP[1:3],
+                ],
+            )
+        )
+        layers.insert(0, crosses)
+        extra = len(infeasible)
     properties: dict = {"height": height}
-    if len(drawn) + len(front) + len(marks) <= SVG_MAX_POINTS:
+    if len(drawn) + len(front) + len(marks) + extra <= SVG_MAX_POINTS:
         # SVG: one DOM node per point, which browser tests (and screen readers) can address.
         properties["usermeta"] = {"embedOptions": {"renderer": "svg"}}
-    chart = alt.layer(line, overlay, points, label).properties(**properties)
+    chart = alt.layer(*layers).properties(**properties)
     return chart.resolve_scale(color="independent", size="independent", shape="independent")
 
 
-def layer_bars(frame: pd.DataFrame, value: str, title: str, *, fmt: str = ".3g") -> alt.Chart:
-    """Horizontal bars of a per-layer value (frame from `app.frames.layer_frame`)."""
+def layer_bars(
+    frame: pd.DataFrame, value: str, title: str, *, fmt: str = ".3g", energy: bool = False
+) -> alt.Chart:
+    """Horizontal bars of a per-layer value (frame from `app.frames.layer_frame`); `energy` values
+    are microjoules, labelled with a readable unit."""
+    axis = _energy_axis() if energy else alt.Axis()
+    tip = (
+        alt.Tooltip("energy:N", title="energy") if energy else alt.Tooltip(f"{value}:Q", format=fmt)
+    )
+    chart = alt.Chart(frame)
+    if energy:
+        chart = chart.transform_calculate(energy=energy_expr(f"datum.{value}"))
     return (
-        alt.Chart(frame)
-        .mark_bar()
+        chart.mark_bar()
         .encode(
-            x=alt.X(f"{value}:Q", title=title),
+            x=alt.X(f"{value}:Q", title=title, axis=axis),
             y=alt.Y(
                 "layer:N",
                 sort=None,
                 title=None,
                 axis=alt.Axis(labelOverlap=False, labelLimit=220, labelFontSize=10),
             ),
-            tooltip=["layer:N", alt.Tooltip(f"{value}:Q", format=fmt)],
+            tooltip=["layer:N", tip],
         )
         .properties(height=max(120, 18 * len(frame)))
     )
@@ -175,12 +227,12 @@ def fronts_chart(
     as a line; `group` is the column naming the group in both frames (paper Fig. 5/6)."""
     colour = alt.Color(f"{group}:N", title=group, scale=alt.Scale(scheme="set1"))
     cloud = (
-        alt.Chart(points)
+        with_energy_label(alt.Chart(points))
         .mark_circle(opacity=0.45, size=60)
         .encode(x=_x(log), y=_y(), color=colour, tooltip=[f"{group}:N", *_TOOLTIP[:3]])
     )
     lines = (
-        alt.Chart(fronts)
+        with_energy_label(alt.Chart(fronts))
         .mark_line(strokeWidth=2.5, point=True)
         .encode(
             x=_x(log),
@@ -228,22 +280,29 @@ def knee_chart(curve: pd.DataFrame, *, alpha: float, title: str = "") -> alt.VCo
     )
 
     def panel(field: str, axis_title: str, fmt: str) -> alt.LayerChart:
+        energy = field == "energy_uj"
+        axis = _energy_axis() if energy else alt.Axis(format=fmt)
+        value = (
+            alt.Tooltip("energy:N", title="energy")
+            if energy
+            else alt.Tooltip(f"{field}:Q", format=fmt)
+        )
         line = (
-            alt.Chart(curve)
+            with_energy_label(alt.Chart(curve))
             .mark_line(interpolate="step-after", point=True)
             .encode(
                 x=x,
-                y=alt.Y(f"{field}:Q", title=axis_title, scale=alt.Scale(zero=False)),
+                y=alt.Y(f"{field}:Q", title=axis_title, scale=alt.Scale(zero=False), axis=axis),
                 tooltip=[
                     alt.Tooltip("alpha:Q", format=".2f"),
                     alt.Tooltip("id:N", title="winner"),
-                    alt.Tooltip(f"{field}:Q", format=fmt),
+                    value,
                 ],
             )
         )
         return alt.layer(line, rule).properties(height=150)
 
     chart = alt.vconcat(
-        panel("accuracy", "winner accuracy", ".2%"), panel("energy_uj", "winner energy (uJ)", ".4g")
+        panel("accuracy", "winner accuracy", ".2%"), panel("energy_uj", "winner energy", ".4g")
     )
     return chart.properties(title=title) if title else chart

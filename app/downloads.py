@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from app import frames
-from storage.base import Store
+from storage.base import Prices, Store
 from storage.errors import UnknownCandidate
 from storage.records import CandidateRecord
 from tasks import remote
@@ -63,9 +63,19 @@ def config_json(record: CandidateRecord) -> str:
     return json.dumps(record.arch, indent=2, sort_keys=True) + "\n"
 
 
-def leaderboard(store: Store, run: str, search: str | None, alpha: float) -> pd.DataFrame:
-    """Every candidate in scope ranked by F_AEB at `alpha`, best first, with its arch."""
-    table = frames.with_fitness(frames.load_points(store, run, search, with_arch=True), alpha)
+def leaderboard(
+    store: Store,
+    run: str,
+    search: str | None,
+    alpha: float,
+    *,
+    profile: Prices | None = None,
+) -> pd.DataFrame:
+    """Every feasible candidate in scope (within its search's constraints: the default choice,
+    as `Store.rank` makes it) ranked by F_AEB at `alpha` with energies under `profile`, best
+    first, with its arch."""
+    points = frames.load_points(store, run, search, with_arch=True, profile=profile)
+    table = frames.with_fitness(points.drop(columns="feasible"), alpha)
     archs = [json.loads(a) for a in table["arch"]]
     table["time_steps"] = [a["time_steps"] for a in archs]
     table["embed_dim"] = [a["embed_dim"] for a in archs]

@@ -1,22 +1,31 @@
-"""The launch form's values, checked all at once before anything is enqueued. No Streamlit."""
+"""The launch form's values, checked all at once before anything is enqueued; their one-line
+summary and run-time estimate; and their URL form (a copied or cloned link refills the form).
+No Streamlit."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from engine.data import DATASETS
 from engine.errors import SpaceError
 from engine.files import atomic_write
-from engine.space import SearchSpace
+from engine.sampling import DEFAULT_SAMPLING, SAMPLING
+from engine.space import SearchSpace, load_yaml, yaml_problem
 from storage import paths
 from storage.base import Store
 from storage.errors import UnknownRun, one_line
-from tasks.pipeline import RunSpec, SearchSpec
+from tasks import history
+from tasks.pipeline import MAX_RECALIB_BATCHES, RunSpec, SearchSpec
 
-STRATEGIES: tuple[str, ...] = ("evolution", "random")
+STRATEGIES: tuple[str, ...] = ("evolution", "nsga2", "random")
 
 
 class FormError(ValueError):
@@ -40,18 +49,18 @@ class LaunchForm:
     energy_budget_uj: float | None = None
     seed: int = 0
     owner: str = ""
+    sampling: str = DEFAULT_SAMPLING
+    recalib_batches: int = 4
 
 
 def parse_space_yaml(text: bytes | str, name: str = "upload") -> SearchSpace:
     """A search space from YAML text; `SpaceError` with a one-line reason if it is not one."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise SpaceError(f"{name}: malformed YAML{where}") from None
+        raise SpaceError(f"{name}: {yaml_problem(err)}") from None
     except UnicodeDecodeError:
-        raise SpaceError(f"{name}: not a text file") from None
+        raise SpaceError(f"{name}: not a text file (it is not UTF-8)") from None
     try:
         return SearchSpace.from_dict(data, name=Path(name).stem)
     except SpaceError as err:
@@ -85,6 +94,7 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
     _number("parents", form.parents, 1)
     _number("alpha", form.alpha, 0.0, 1.0)
     _number("seed", form.seed, 0)
+    _number("recalibration batches", form.recalib_batches, 1, MAX_RECALIB_BATCHES)
     if form.energy_budget_uj is not None:
         _number("energy budget (uJ)", form.energy_budget_uj, 0.0)
     if form.parents > form.population:
@@ -100,6 +110,8 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         pass
     else:
         raise FormError(f"a run called {form.name!r} already exists; pick another name")
+    if form.sampling not in SAMPLING:
+        raise FormError(f"sampling must be one of {', '.join(SAMPLING)}, got {form.sampling!r}")
     run_spec = RunSpec(
         name=form.name,
         dataset=form.dataset,
@@ -107,6 +119,7 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         epochs=int(form.epochs),
         seed=int(form.seed),
         owner=form.owner,
+        sampling=form.sampling,
     )
     run_spec.validate()
     budget = form.energy_budget_uj or None
@@ -118,6 +131,184 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         alpha=float(form.alpha),
         seed=int(form.seed),
         energy_budget_uj=float(budget) if budget else None,
+        recalib_batches=int(form.recalib_batches),
     )
     search_spec.config()
     return run_spec, search_spec
+
+
+# ---- summary and estimate -----------------------------------------------------------------------
+def resolve_space(space: str) -> SearchSpace:
+    """The form's space: a preset name, or the path of a YAML file."""
+    return SearchSpace.resolve(space)
+
+
+def space_label(space: str) -> str:
+    """A preset's name, or the file name of a YAML space."""
+    return space if space in SearchSpace.presets() else Path(space).name
+
+
+def count(n: int, word: str) -> str:
+    """`1 epoch`, `3 epochs`."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def summary(form: LaunchForm) -> str:
+    """The form's settings on one line."""
+    budget = f"budget {form.energy_budget_uj:g} uJ" if form.energy_budget_uj else "no budget"
+    search = f"{form.strategy}, {count(form.generations, 'generation')} x {form.population}"
+    if form.strategy == "evolution":
+        search += f", parents {form.parents}"
+    return (
+        f"{form.dataset} · space {space_label(form.space)} · {count(form.epochs, 'epoch')} "
+        f"({form.sampling}) · {search} · alpha {form.alpha:g} · {budget} · seed {form.seed} · "
+        f"{count(form.recalib_batches, 'recalibration batch')}".replace("batchs", "batches")
+    )
+
+
+def estimate(store: Store, form: LaunchForm) -> str:
+    """The estimated run time, from measured per-epoch and per-candidate times of earlier runs on
+    the same dataset and space, or why there is none."""
+    try:
+        genes = resolve_space(form.space).to_dict()
+    except SpaceError:
+        return "No estimate: the search space is not valid."
+    rates = history.measured_rates(store, form.dataset, genes)
+    candidates = form.generations * form.population
+    total = history.estimate_s(rates, form.epochs, candidates)
+    where = f"{form.dataset} on this space"
+    if rates.runs == 0:
+        return f"Estimated run time: no earlier runs of {where} to estimate from."
+    if total is None:
+        missing = "training epochs" if rates.epoch_s is None else "search generations"
+        return (
+            f"Estimated run time: earlier runs of {where} recorded no {missing} to estimate from."
+        )
+    runs = f"{rates.runs} earlier run{'s' if rates.runs != 1 else ''}"
+    return (
+        f"Estimated run time: about {history.format_duration(total)} ({form.epochs} epochs x "
+        f"{history.format_duration(rates.epoch_s)} + up to {candidates} candidates x "
+        f"{rates.candidate_s:.2g} s, measured on {runs} of {where})."
+    )
+
+
+# ---- the form in the URL ------------------------------------------------------------------------
+SAVED_SPACE_RE = re.compile(r"^space-[0-9a-f]{12}\.yaml$")
+# URL parameter -> LaunchForm field.
+PARAMS: dict[str, str] = {
+    "name": "name",
+    "dataset": "dataset",
+    "space": "space",
+    "epochs": "epochs",
+    "sampling": "sampling",
+    "strategy": "strategy",
+    "generations": "generations",
+    "population": "population",
+    "parents": "parents",
+    "alpha": "alpha",
+    "budget": "energy_budget_uj",
+    "seed": "seed",
+    "recalib": "recalib_batches",
+}
+
+
+def saved_spaces() -> list[str]:
+    """File names of the spaces saved under `home()/spaces/` (accepted uploads, clones)."""
+    folder = paths.home() / "spaces"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if SAVED_SPACE_RE.fullmatch(p.name))
+
+
+def saved_space_path(file_name: str) -> Path:
+    return paths.resolve_inside(paths.home(), "spaces", file_name)
+
+
+def to_params(form: LaunchForm) -> dict[str, str]:
+    """The form as URL query parameters (a saved space by its file name)."""
+    out: dict[str, str] = {}
+    for key, name in PARAMS.items():
+        value = getattr(form, name)
+        if name == "space" and value not in SearchSpace.presets():
+            value = Path(value).name
+        if value is None or value == "":
+            continue
+        out[key] = f"{value:g}" if isinstance(value, float) else str(value)
+    return out
+
+
+def _parse_value(key: str, text: str, default: Any) -> Any:
+    if key == "space":
+        if text in SearchSpace.presets():
+            return text
+        if SAVED_SPACE_RE.fullmatch(text) and saved_space_path(text).is_file():
+            return str(saved_space_path(text))
+        raise ValueError("not a preset or a saved space")
+    if key == "dataset" and text not in DATASETS:
+        raise ValueError(f"not one of {', '.join(DATASETS)}")
+    if key == "strategy" and text not in STRATEGIES:
+        raise ValueError(f"not one of {', '.join(STRATEGIES)}")
+    if key == "sampling" and text not in SAMPLING:
+        raise ValueError(f"not one of {', '.join(SAMPLING)}")
+    if key == "name":
+        return paths.validate_name(text, "run")
+    if key in ("alpha", "budget"):
+        value = float(text)
+        if not math.isfinite(value) or value < 0 or (key == "alpha" and value > 1):
+            raise ValueError("out of range")
+        return value
+    if isinstance(default, int):
+        value = int(text)
+        if value < (0 if key == "seed" else 1):
+            raise ValueError("out of range")
+        return value
+    return text
+
+
+def from_params(params: Mapping[str, Any], base: LaunchForm) -> tuple[LaunchForm, list[str]]:
+    """`base` with the values in `params` (a link, or a clone); a bad value is reported in one
+    line and left at `base`'s."""
+    problems: list[str] = []
+    changes: dict[str, Any] = {}
+    for key, name in PARAMS.items():
+        raw = params.get(key)
+        if isinstance(raw, (list, tuple)):
+            raw = raw[-1] if raw else None
+        if raw is None or raw == "":
+            continue
+        text = str(raw)
+        try:
+            changes[name] = _parse_value(key, text, getattr(base, name))
+        except ValueError as err:
+            shown = one_line(repr(text), 60)
+            problems.append(f"{key}={shown} in the link: {one_line(err, 120)}; ignored")
+    return replace(base, **changes), problems
+
+
+def free_name(store: Store, base: str) -> str:
+    """`base` if no run has that name, else `base-2`, `base-3`, ... (the first free one)."""
+    stem = re.sub(r"-\d+$", "", base)[:58] or "run"
+    taken = {r.name for r in store.list_runs()}
+    if base not in taken:
+        return base
+    for i in range(2, 10_000):
+        name = f"{stem}-{i}"
+        if name not in taken:
+            return name
+    raise FormError(f"no free run name like {base!r}; pick one")
+
+
+def clone(store: Store, run: str) -> LaunchForm:
+    """A form with the settings of `run` (its space saved under `home()/spaces/` unless it is a
+    preset) and a free name next to it. `UnknownRun`."""
+    record = store.get_run(run)
+    train = record.settings.get("train", {})
+    search = history.search_settings(store, record)
+    name = history.space_name(record.space)
+    space = name if name != "custom" else str(save_space(SearchSpace.from_dict(record.space)))
+    defaults = LaunchForm(name="", dataset=record.dataset, space=space, epochs=1)
+    known = {f.name for f in fields(LaunchForm)}
+    values = {k: v for k, v in {**train, **search}.items() if k in known and v is not None}
+    values.pop("space", None)
+    form = replace(defaults, **{k: values[k] for k in values if k not in ("name", "dataset")})
+    return replace(form, name=free_name(store, run), owner="")

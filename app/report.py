@@ -7,6 +7,10 @@
   compare; the CSV also holds the value each search recorded under its own reference.
 - `pareto.{csv,html}`: the run's Pareto candidates with T, embed dim, depth and the per-block MLP
   ratios, heads, thresholds and taus (the paper's Tables 2/3), lowest energy first.
+
+Only feasible candidates (within their search's energy budget and parameter limit) are drawn,
+compared and tabled, with energies under one hardware profile (the paper's `45nm-fp32` unless
+asked otherwise) shown with a readable unit.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from app import charts, frames
-from engine.pareto import hypervolume, reference_point
-from storage.base import Store
+from engine.pareto import ReferencePoint, hypervolume
+from engine.profiles import DEFAULT_PROFILE, get_profile
+from storage.base import Prices, Store
 from storage.errors import BadArgument, one_line
 
 
@@ -43,12 +48,12 @@ class Report:
         }
 
 
-def search_points(store: Store, run: str) -> pd.DataFrame:
-    """Every candidate of every search of the run (not deduplicated: each search keeps its own),
-    with a `group` column naming the search by strategy."""
+def search_points(store: Store, run: str, profile: Prices | None = None) -> pd.DataFrame:
+    """Every feasible candidate of every search of the run (not deduplicated: each search keeps
+    its own), energies under `profile`, with a `group` column naming the search by strategy."""
     parts = []
     for search in store.list_searches(run):
-        points = frames.load_points(store, run, search.id)
+        points = frames.load_points(store, run, search.id, profile=profile)
         if not points.empty:
             parts.append(points.assign(group=f"{search.strategy} ({search.id})"))
     if not parts:
@@ -57,9 +62,14 @@ def search_points(store: Store, run: str) -> pd.DataFrame:
 
 
 def hypervolume_frame(store: Store, run: str, points: pd.DataFrame) -> pd.DataFrame:
-    """Per search and generation: hypervolume of the candidates so far under the run's common
-    reference point, and the value the search recorded (`recorded_hypervolume`)."""
-    ref = reference_point(points["energy_uj"].to_numpy()) if len(points) else None
+    """Per search and generation: hypervolume of the candidates so far under the run's stored
+    reference (`tasks.pipeline.scope_reference`: the one each search fixed when it started, the
+    same for every search of the run), and the value the search recorded
+    (`recorded_hypervolume`; the same figure for searches recorded with a stored reference)."""
+    from tasks.pipeline import scope_reference
+
+    ref_energy = scope_reference(store, run) if len(points) else None
+    ref = ReferencePoint(ref_energy) if ref_energy is not None else None
     rows = []
     for search in store.list_searches(run):
         recorded = {g.generation: g.hypervolume for g in store.generations(search.id)}
@@ -91,9 +101,12 @@ def hypervolume_frame(store: Store, run: str, points: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows, columns=[*columns, "evaluated"])
 
 
-def pareto_table(store: Store, run: str, alpha: float) -> pd.DataFrame:
-    """The run's Pareto candidates (run scope), lowest energy first, with their genes."""
-    points = frames.load_points(store, run, with_arch=True)
+def pareto_table(
+    store: Store, run: str, alpha: float, profile: Prices | None = None
+) -> pd.DataFrame:
+    """The run's feasible Pareto candidates (run scope), lowest energy first, with their genes;
+    energies under `profile` (`energy_uj`, and `energy` with a readable unit)."""
+    points = frames.load_points(store, run, with_arch=True, profile=profile)
     scored = frames.with_fitness(points, alpha)
     front = frames.front(scored)
     archs = [json.loads(a) for a in front["arch"]]
@@ -108,6 +121,7 @@ def pareto_table(store: Store, run: str, alpha: float) -> pd.DataFrame:
             "search": front["search"],
             "generation": front["generation"],
             "accuracy": front["accuracy"],
+            "energy": [frames.format_energy(e) for e in front["energy_uj"]],
             "energy_uj": front["energy_uj"],
             "params": front["params"],
             "sops": front["sops"],
@@ -133,16 +147,21 @@ def _save(chart: alt.TopLevelMixin, out: Path, stem: str) -> list[Path]:
     return [html, png]
 
 
-def write_report(store: Store, run: str, out: Path, *, alpha: float = 0.5) -> Report:
-    """Write the figures and tables of `run` into `out` (created if missing).
+def write_report(
+    store: Store, run: str, out: Path, *, alpha: float = 0.5, profile: str = DEFAULT_PROFILE
+) -> Report:
+    """Write the figures and tables of `run` into `out` (created if missing), energies under the
+    hardware `profile`.
 
-    `UnknownRun` for a run that does not exist; `BadArgument` when it has no candidates yet or
-    `out` is not a folder.
+    `UnknownRun` for a run that does not exist; `BadArgument` when it has no feasible candidates
+    yet or `out` is not a folder.
     """
     store.get_run(run)
-    points = search_points(store, run)
+    prices = get_profile(profile)
+    points = search_points(store, run, prices)
     if points.empty:
-        raise BadArgument(f"run {run!r} has no candidates yet; nothing to report")
+        why = "feasible candidates" if store.count_candidates(run) else "candidates yet"
+        raise BadArgument(f"run {run!r} has no {why}; nothing to report")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BadArgument(f"--out {one_line(str(out), 120)} is a file, not a folder")
@@ -156,7 +175,7 @@ def write_report(store: Store, run: str, out: Path, *, alpha: float = 0.5) -> Re
         points,
         fronts,
         group="group",
-        title=f"{run}: energy vs accuracy, each search with its Pareto front",
+        title=f"{run}: energy ({profile}) vs accuracy, each search with its Pareto front",
     )
     files += _save(energy, out, "energy_accuracy")
     volumes = hypervolume_frame(store, run, points)
@@ -167,11 +186,11 @@ def write_report(store: Store, run: str, out: Path, *, alpha: float = 0.5) -> Re
     )
     volumes.to_csv(out / "hypervolume.csv", index=False)
     files.append(out / "hypervolume.csv")
-    table = pareto_table(store, run, alpha)
+    table = pareto_table(store, run, alpha, prices)
     table.to_csv(out / "pareto.csv", index=False)
     (out / "pareto.html").write_text(
         f"<!doctype html><meta charset='utf-8'><title>{run}: Pareto candidates</title>"
-        f"<h1>{run}: Pareto candidates (F_AEB at alpha={alpha:g})</h1>"
+        f"<h1>{run}: Pareto candidates (F_AEB at alpha={alpha:g}, energy under {profile})</h1>"
         + table.to_html(index=False, float_format=lambda v: f"{v:.4g}")
     )
     files += [out / "pareto.csv", out / "pareto.html"]

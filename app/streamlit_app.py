@@ -1,7 +1,8 @@
 """The Auto-Spikformer app: `streamlit run app/streamlit_app.py` (what `autospikformer up` serves).
 
-Pages live at /launch, /runs, /explorer, /compare and /help; each keeps its view in the URL's query
-parameters. The root address opens the runs page.
+Pages live at /launch, /runs, /explorer, /compare, /leaderboards (and /leaderboard?id=ID, one
+shared leaderboard) and /help; each keeps its view in the URL's query parameters. The root address
+opens the runs page.
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ pages = [
         ui.PAGES["explorer"], title="Explorer", url_path="explorer", icon=":material/scatter_plot:"
     ),
     st.Page(ui.PAGES["compare"], title="Compare", url_path="compare", icon=":material/compare:"),
+    st.Page(
+        ui.PAGES["leaderboards"],
+        title="Leaderboards",
+        url_path="leaderboards",
+        icon=":material/leaderboard:",
+    ),
+    st.Page(
+        ui.PAGES["leaderboard"],
+        title="Shared leaderboard",
+        url_path="leaderboard",
+        icon=":material/leaderboard:",
+        visibility="hidden",
+    ),
     st.Page(ui.PAGES["help"], title="Help", url_path="help", icon=":material/help:"),
 ]
 home = st.Page(

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts, downloads, frames, subnet_actions
+from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
@@ -24,6 +25,8 @@ PAGES = {
     "explorer": "views/explorer.py",
     "compare": "views/compare.py",
     "help": "views/help.py",
+    "leaderboards": "views/leaderboards.py",
+    "leaderboard": "views/leaderboard.py",
 }
 
 
@@ -45,60 +48,90 @@ def _scope_version(run: str, search: str | None) -> tuple[str, int]:
 
 # Frames are cached as resources (shared, never copied: 100,000 rows stay cheap) and treated as
 # read-only by every caller. The scope's candidate count is part of the key, so they refresh as a
-# search records more.
+# search records more; the energy profile too, since every energy is priced under it.
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _points(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
-    return frames.load_points(_open(path), run, search)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _front(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
-    return frames.front(_points(path, run, search, version))
+def _points(
+    path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    return frames.load_points(_open(path), run, search, profile=get_profile(profile))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _cloud(path: str, run: str, search: str | None, version: int, log: bool) -> pd.DataFrame:
-    points = _points(path, run, search, version)
-    keep = _front(path, run, search, version)["id"]
+def _front(
+    path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    return frames.front(_points(path, run, search, version, profile))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _cloud(
+    path: str, run: str, search: str | None, version: int, log: bool, profile: str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    points = _points(path, run, search, version, profile)
+    keep = _front(path, run, search, version, profile)["id"]
     return frames.thin(points, keep, log_energy=log)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _knee(path: str, run: str, search: str | None, version: int) -> pd.DataFrame:
-    return frames.knee(_points(path, run, search, version))
+def _knee(
+    path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    return frames.knee(_points(path, run, search, version, profile))
 
 
-def points(run: str, search: str | None = None) -> pd.DataFrame:
-    """Every candidate in scope (see `app.frames.load_points`), cached until the scope grows."""
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _infeasible(
+    path: str, run: str, search: str | None, version: int, profile: str
+) -> pd.DataFrame:
+    every = frames.load_points(
+        _open(path), run, search, profile=get_profile(profile), include_infeasible=True
+    )
+    out = every[~every["feasible"]]
+    violations = {c.id: c.violation for c in _open(path).candidates(run, search) if not c.feasible}
+    return out.assign(violation=out["id"].map(violations).fillna("")).reset_index(drop=True)
+
+
+def points(run: str, search: str | None = None, profile: str = DEFAULT_PROFILE) -> pd.DataFrame:
+    """Every feasible candidate in scope (see `app.frames.load_points`), energies under
+    `profile`, cached until the scope grows."""
     path, version = _scope_version(run, search)
-    return _points(path, run, search, version)
+    return _points(path, run, search, version, profile)
 
 
 def scope_frames(
-    run: str, search: str | None, *, log: bool = False
+    run: str, search: str | None, *, log: bool = False, profile: str = DEFAULT_PROFILE
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(all points, exact Pareto front, points to draw), each cached until the scope grows."""
+    """(feasible points, exact Pareto front, points to draw), energies under `profile`, each
+    cached until the scope grows."""
     path, version = _scope_version(run, search)
     return (
-        _points(path, run, search, version),
-        _front(path, run, search, version),
-        _cloud(path, run, search, version, log),
+        _points(path, run, search, version, profile),
+        _front(path, run, search, version, profile),
+        _cloud(path, run, search, version, log, profile),
     )
 
 
-def knee(run: str, search: str | None) -> pd.DataFrame:
+def infeasible_points(run: str, search: str | None, profile: str) -> pd.DataFrame:
+    """The candidates over their search's constraints, with the `violation` they commit."""
     path, version = _scope_version(run, search)
-    return _knee(path, run, search, version)
+    return _infeasible(path, run, search, version, profile)
+
+
+def knee(run: str, search: str | None, profile: str = DEFAULT_PROFILE) -> pd.DataFrame:
+    path, version = _scope_version(run, search)
+    return _knee(path, run, search, version, profile)
 
 
 def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
-    """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth)."""
+    """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth); `energy`
+    is `energy_uj` written with a readable unit."""
     rows = [
         {
             "rank": i + 1,
             "id": r.id,
             "fitness": f,
             "accuracy": r.accuracy,
+            "energy": frames.format_energy(r.energy_uj),
             "energy_uj": r.energy_uj,
             "params": r.params,
             "firing_rate": r.firing_rate,
@@ -111,9 +144,18 @@ def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
         }
         for i, (r, f) in enumerate(ranked)
     ]
-    columns = ["rank", "id", "fitness", "accuracy", "energy_uj", "params", "firing_rate", "T"]
-    columns += ["embed_dim", "depth", "generation", "strategy", "search"]
+    columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
+    columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "strategy", "search"]
     return pd.DataFrame(rows, columns=columns)
+
+
+RANKED_COLUMNS = {
+    "fitness": st.column_config.NumberColumn("F_AEB", format="%.4f"),
+    "accuracy": st.column_config.NumberColumn(format="percent"),
+    "energy": st.column_config.TextColumn("energy", help="Per sample, under the energy profile"),
+    "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
+    "firing_rate": st.column_config.NumberColumn("firing rate", format="%.3f"),
+}
 
 
 # ---- access ------------------------------------------------------------------------------------
@@ -229,17 +271,41 @@ def help_link(what: str = "What do F_AEB, SOPs and firing rate mean?") -> None:
     st.page_link(PAGES["help"], label=what, icon=":material/help:")
 
 
-def candidate_panel(store_: Store, run: str, record: CandidateRecord, *, key: str) -> None:
-    """The detail of one candidate: arch per block, params, SOPs, energy, per-layer energy and
-    firing rates, and downloads of its standalone subnet and config JSON."""
+def candidate_panel(
+    store_: Store,
+    run: str,
+    record: CandidateRecord,
+    *,
+    key: str,
+    profile: str = DEFAULT_PROFILE,
+) -> None:
+    """The detail of one candidate: arch per block, params, SOPs, energy under `profile`,
+    per-layer energy (under `profile` too) and firing rates, and downloads of its standalone
+    subnet and config JSON."""
     arch = record.arch
+    priced = record.priced(get_profile(profile))
     st.markdown(
         f"**Candidate `{record.id}`** · search `{record.search}` · generation "
         f"{record.generation} · {record.strategy or 'unknown strategy'}"
     )
+    if not record.feasible:
+        st.warning(
+            f"Infeasible: this candidate breaks its search's {record.violation.replace('_', ' ')}"
+            " constraint, so it is never ranked nor on the front."
+        )
+    if priced is None:
+        st.caption(
+            f"Recorded before neuron updates were counted: it cannot be priced under {profile}; "
+            f"shown under {record.energy_profile}."
+        )
+        priced = record
     cols = st.columns(4)
     cols[0].metric("validation accuracy", f"{record.accuracy:.2%}")
-    cols[1].metric("energy", f"{record.energy_uj:.4g} uJ")
+    cols[1].metric(
+        "energy",
+        frames.format_energy(priced.energy_uj),
+        help=f"Per sample, under the {priced.energy_profile} hardware profile",
+    )
     cols[2].metric("params", f"{record.params:,}")
     cols[3].metric("SOPs", f"{record.sops:.4g}")
     cols = st.columns(4)
@@ -251,10 +317,11 @@ def candidate_panel(store_: Store, run: str, record: CandidateRecord, *, key: st
     st.table(blocks.style.format({"MLP ratio": "{:g}", "threshold": "{:g}", "tau": "{:g}"}))
     left, right = st.columns(2)
     with left:
-        st.markdown("**Energy per layer** (uJ)")
-        if record.layer_energy_uj:
-            layer = frames.layer_frame(record.layer_energy_uj, "energy_uj")
-            st.altair_chart(charts.layer_bars(layer, "energy_uj", "uJ"), width="stretch")
+        st.markdown(f"**Energy per layer** ({priced.energy_profile})")
+        if priced.layer_energy_uj:
+            layer = frames.layer_frame(priced.layer_energy_uj, "energy_uj")
+            chart = charts.layer_bars(layer, "energy_uj", "energy per sample", energy=True)
+            st.altair_chart(chart, width="stretch")
         else:
             st.caption("Not recorded for this candidate.")
     with right:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from engine.profiles import DEFAULT_PROFILE, PROFILES
 from storage.errors import one_line
 from storage.paths import NAME_RE
 
@@ -85,16 +86,21 @@ def _int(
 
 
 def _choice(
-    params: Mapping[str, Any], key: str, choices: tuple[str, ...], problems: list[str]
+    params: Mapping[str, Any],
+    key: str,
+    choices: tuple[str, ...],
+    problems: list[str],
+    default: str | None = None,
 ) -> str:
+    fallback = choices[0] if default is None else default
     text = first(params, key)
     if text is None or text == "":
-        return choices[0]
+        return fallback
     if text not in choices:
         problems.append(
             f"{key}={one_line(repr(text), 40)} in the link is not one of {', '.join(choices)}"
         )
-        return choices[0]
+        return fallback
     return text
 
 
@@ -132,6 +138,8 @@ class ExplorerView:
     color: str = COLOR_BY[0]
     log: bool = False
     box: tuple[float, float, float, float] | None = None  # energy lo, hi, accuracy lo, hi
+    profile: str = DEFAULT_PROFILE  # hardware energy profile every energy is priced under
+    infeasible: bool = False  # also draw the candidates over their search's constraints
 
     def to_params(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -152,6 +160,10 @@ class ExplorerView:
             out["color"] = self.color
         if self.log:
             out["log"] = "1"
+        if self.profile != DEFAULT_PROFILE:
+            out["profile"] = self.profile
+        if self.infeasible:
+            out["infeasible"] = "1"
         return out
 
     def with_(self, **changes: Any) -> ExplorerView:
@@ -174,6 +186,8 @@ def parse_explorer(params: Mapping[str, Any]) -> tuple[ExplorerView, list[str]]:
         color=_choice(params, "color", COLOR_BY, problems),
         log=_flag(params, "log"),
         box=_box(params, "box", problems),
+        profile=_choice(params, "profile", tuple(PROFILES), problems, default=DEFAULT_PROFILE),
+        infeasible=_flag(params, "infeasible"),
     )
     return view, problems
 
@@ -255,13 +269,34 @@ def parse_runs(params: Mapping[str, Any]) -> tuple[RunsView, list[str]]:
     return RunsView(run=_name(params, "run", problems)), problems
 
 
-def share_link(base_url: str | None, page: str, params: Mapping[str, str]) -> str:
-    """`BASE/page?k=v&...` (a relative `page?...` without a base), query values URL-encoded."""
+@dataclass(frozen=True)
+class LeaderboardView:
+    """A shared leaderboard: `/leaderboard?id=ID`."""
+
+    id: str | None = None
+
+    def to_params(self) -> dict[str, str]:
+        return {"id": self.id} if self.id else {}
+
+
+def parse_leaderboard(params: Mapping[str, Any]) -> tuple[LeaderboardView, list[str]]:
+    problems: list[str] = []
+    return LeaderboardView(id=_name(params, "id", problems)), problems
+
+
+def share_link(
+    base_url: str | None, page: str, params: Mapping[str, str], *, current: str | None = None
+) -> str:
+    """`BASE/page?k=v&...` (a relative `page?...` without a base), query values URL-encoded.
+    `base_url` is the URL of the page the link is made on: of `page` itself, or of `current`
+    (a link from one page to another, e.g. from the explorer to a shared leaderboard)."""
     from urllib.parse import urlencode
 
     query = urlencode(dict(params))
     root = (base_url or "").split("?")[0].rstrip("/")
-    if root.endswith(f"/{page}"):
-        root = root[: -len(page) - 1]
+    for name in (page, current):
+        if name and root.endswith(f"/{name}"):
+            root = root[: -len(name) - 1]
+            break
     path = f"{root}/{page}" if root else page
     return f"{path}?{query}" if query else path

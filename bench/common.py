@@ -67,22 +67,85 @@ def supernet_checkpoint(checkpoint: str | None, epochs: int, seed: int = 0) -> P
     return Path(res["checkpoint"])
 
 
+def cached_supernet(
+    workdir: str | Path,
+    *,
+    dataset: str = "digits",
+    space: str = "digits-tiny",
+    epochs: int = 20,
+    seed: int = 0,
+    sampling: str = "sandwich",
+) -> Path:
+    """A supernet trained once under `workdir` and reused by later bench runs.
+
+    The run lives in its own home, `workdir/<dataset>-<space>-<sampling>-e<epochs>-s<seed>`;
+    `train` resumes from its checkpoint, so a finished run costs one process start. Digits uses
+    the recipe of `supernet_checkpoint` (lr 5e-3, batch 32); other datasets use their recipe.
+    """
+    home = Path(workdir).resolve() / f"{dataset}-{space}-{sampling}-e{epochs}-s{seed}"
+    home.mkdir(parents=True, exist_ok=True)
+    extra = ["--lr", "5e-3", "--batch-size", "32"] if dataset == "digits" else []
+    res = cli(
+        home,
+        "train",
+        "--run",
+        "supernet",
+        "--dataset",
+        dataset,
+        "--space",
+        space,
+        "--epochs",
+        str(epochs),
+        "--seed",
+        str(seed),
+        "--sampling",
+        sampling,
+        "--device",
+        "cpu",
+        *extra,
+    )
+    print(f"supernet: {res}")
+    return Path(res["checkpoint"])
+
+
 class CachedEvaluator:
     """`evaluate(archs)` over inherited weights; results cached by arch id.
 
     Evaluation is a pure function of (checkpoint, arch, eval seed), so searches with different
-    seeds may share results. `calls` counts real evaluations.
+    seeds may share results. `calls` counts real evaluations. With `cache_file`, results are
+    also appended there as JSON lines and read back by the next bench run on the same
+    checkpoint, so benches that repeat each other's searches evaluate each arch once.
     """
 
-    def __init__(self, checkpoint: Path, eval_seed: int = 0) -> None:
+    def __init__(
+        self, checkpoint: Path, eval_seed: int = 0, cache_file: Path | None = None
+    ) -> None:
         net, meta = load_supernet(checkpoint)
         self.evaluator = SubnetEvaluator(net, meta["config"]["dataset"], seed=eval_seed)
         self.cache: dict[str, EvalResult] = {}
         self.calls = 0
+        self.cache_file = cache_file
+        if cache_file is not None and cache_file.exists():
+            for line in cache_file.read_text().splitlines():
+                result = EvalResult.from_dict(json.loads(line))
+                self.cache[result.id] = result
 
     def __call__(self, archs: list[Arch]) -> list[EvalResult]:
         missing = [a for a in archs if a.id not in self.cache]
         for result in self.evaluator(missing):
             self.cache[result.id] = result
+            if self.cache_file is not None:
+                with self.cache_file.open("a") as f:
+                    f.write(json.dumps(result.to_dict()) + "\n")
         self.calls += len(missing)
         return [self.cache[a.id] for a in archs]
+
+
+def bench_evaluator(
+    workdir: str | Path, dataset: str, space: str, epochs: int
+) -> tuple[CachedEvaluator, Path]:
+    """The cached supernet of (dataset, space, epochs) under `workdir`, and an evaluator whose
+    results persist in the same folder (`evaluations-eval0.jsonl`)."""
+    ckpt = cached_supernet(workdir, dataset=dataset, space=space, epochs=epochs)
+    cache = ckpt.parents[3] / "evaluations-eval0.jsonl"  # <home>/runs/supernet/checkpoints/x
+    return CachedEvaluator(ckpt, cache_file=cache), ckpt

@@ -13,26 +13,32 @@ Hooks record, for every layer, the firing rate of its input spike train and its 
   conv runs once per sample (FLOPs, not T x FLOPs). Event frames differ per step: T x FLOPs.
   The classifier head reads the (float) token mean, not spikes: it is counted as MACs too.
 - SSA: `q @ k^T` counts SOPs with q's firing rate; `attn @ v` with v's (attn is an integer map).
-- Eq. 4: the ANN with the same arch does every MAC at 4.6 pJ, once (no time steps).
+- Eq. 4: the ANN with the same arch does every MAC at 4.6 pJ, once (no time steps). Its
+  classifier head runs once per sample as in the SNN, so the head's MACs are not divided by T.
+- Neuron updates: every LIF neuron is updated at every step, so a LIF layer costs its neurons x T
+  updates per sample. Eq. 3 does not price them; other hardware profiles do.
 
-Energies are per sample, in microjoules. See docs/energy.md for where spikingjelly's
+The report keeps these operation counts (in total and per layer) next to the energy, and prices
+them under a hardware profile (`engine.profiles`; the paper's constants are `45nm-fp32`, the
+default). Energies are per sample, in microjoules. See docs/energy.md for where spikingjelly's
 `SynOpCounter` agrees with this convention (linear layers with binary input) and where not.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from spikingjelly.activation_based import neuron
 from torch import nn
 
 from engine.elastic import ElasticConv2d, ElasticLinear
+from engine.profiles import DEFAULT_PROFILE, PROFILES, EnergyProfile, get_profile
 from engine.spikformer import SPS, SSAProduct
 
-E_MAC_PJ = 4.6
-E_AC_PJ = 0.9
+E_MAC_PJ = PROFILES[DEFAULT_PROFILE].pj_per_mac  # 4.6 pJ, the paper's E_MAC
+E_AC_PJ = PROFILES[DEFAULT_PROFILE].pj_per_sop  # 0.9 pJ, the paper's E_AC
 PJ_PER_UJ = 1e6
 FIRST_CONV = "sps.proj_conv.0"
 HEAD = "head"
@@ -40,10 +46,14 @@ HEAD = "head"
 
 @dataclass(frozen=True)
 class EnergyReport:
-    """Per-sample figures of one measured forward pass (or several, aggregated)."""
+    """Per-sample figures of one measured forward pass (or several, aggregated).
 
-    energy_uj: float  # Eq. 3
-    ann_energy_uj: float  # Eq. 4 for the same arch
+    `energy_uj` and `layer_energy_uj` are priced under `profile` (Eq. 3 for `45nm-fp32`);
+    the operation counts are profile-free, so `priced(other)` re-prices without a forward pass.
+    """
+
+    energy_uj: float  # Eq. 3 under `profile`
+    ann_energy_uj: float  # Eq. 4 for the same arch (always at the paper's 4.6 pJ)
     sops: float  # sum of Eq. 2 over spike-driven layers
     macs: float  # first conv (+ head) MACs, the ones paid at E_MAC
     firing_rates: dict[str, float]  # output firing rate of every LIF layer
@@ -53,12 +63,35 @@ class EnergyReport:
     samples: int
     time_steps: int
     extra: dict[str, float] = field(default_factory=dict)
+    neuron_updates: float = 0.0  # LIF neurons x T
+    layer_macs: dict[str, float] = field(default_factory=dict)
+    layer_neuron_updates: dict[str, float] = field(default_factory=dict)
+    profile: str = DEFAULT_PROFILE
 
     @property
     def firing_rate(self) -> float:
         """Mean of the per-layer LIF firing rates."""
         rates = list(self.firing_rates.values())
         return sum(rates) / len(rates) if rates else 0.0
+
+    @property
+    def layer_ops(self) -> dict[str, dict[str, float]]:
+        """Per-layer counts by kind: `{"macs": {...}, "sops": {...}, "neuron_updates": {...}}`."""
+        return {
+            "macs": dict(self.layer_macs),
+            "sops": dict(self.layer_sops),
+            "neuron_updates": dict(self.layer_neuron_updates),
+        }
+
+    def priced(self, profile: EnergyProfile | str) -> EnergyReport:
+        """The same counts priced under another profile."""
+        p = get_profile(profile) if isinstance(profile, str) else profile
+        return replace(
+            self,
+            energy_uj=p.energy_uj(self.macs, self.sops, self.neuron_updates),
+            layer_energy_uj=p.layer_energy_uj(self.layer_ops),
+            profile=p.name,
+        )
 
 
 class EnergyMeter:
@@ -151,42 +184,52 @@ class EnergyMeter:
         self._handles.clear()
 
     # ---- result -------------------------------------------------------------------------
-    def report(self) -> EnergyReport:
+    def report(self, profile: EnergyProfile | str = DEFAULT_PROFILE) -> EnergyReport:
+        """Per-sample counts of everything seen so far, priced under `profile`."""
         if not self.samples:
             raise RuntimeError("EnergyMeter saw no forward pass")
         n, t = self.samples, max(self.time_steps, 1)
-        layer_energy: dict[str, float] = {}
+        layer_macs: dict[str, float] = {}
         layer_sops: dict[str, float] = {}
-        macs = 0.0
         for name, executed in self._macs.items():
             if name == FIRST_CONV:
-                paid = executed / n / (1 if self._event_input else t)
-                macs += paid
-                layer_energy[name] = E_MAC_PJ * paid / PJ_PER_UJ
+                layer_macs[name] = executed / n / (1 if self._event_input else t)
             elif name == HEAD:
-                macs += executed / n
-                layer_energy[name] = E_MAC_PJ * executed / n / PJ_PER_UJ
+                layer_macs[name] = executed / n
             else:
                 layer_sops[name] = self._sops[name] / n
-                layer_energy[name] = E_AC_PJ * layer_sops[name] / PJ_PER_UJ
-        ann_macs = sum(self._macs.values()) / n / t
-        return EnergyReport(
-            energy_uj=sum(layer_energy.values()),
+        layer_updates = {k: self._spike_numel[k] / n for k in self._spike_numel}
+        # Eq. 4: every layer once (no time steps); the head already runs once per sample.
+        per_step = sum(v for k, v in self._macs.items() if k != HEAD) / n / t
+        ann_macs = per_step + self._macs.get(HEAD, 0.0) / n
+        counts = EnergyReport(
+            energy_uj=0.0,
             ann_energy_uj=E_MAC_PJ * ann_macs / PJ_PER_UJ,
             sops=sum(layer_sops.values()),
-            macs=macs,
+            macs=sum(layer_macs.values()),
             firing_rates={k: self._spike_sum[k] / self._spike_numel[k] for k in self._spike_sum},
             input_rates={k: self._in_sum[k] / self._in_numel[k] for k in self._in_sum},
             layer_sops=layer_sops,
-            layer_energy_uj=layer_energy,
+            layer_energy_uj={},
             samples=n,
             time_steps=t,
+            neuron_updates=sum(layer_updates.values()),
+            layer_macs=layer_macs,
+            layer_neuron_updates=layer_updates,
         )
+        return counts.priced(profile)
 
 
 @torch.no_grad()
-def measure(model: nn.Module, x: torch.Tensor, *, arch=None) -> EnergyReport:
-    """Energy of `model` (a standalone subnet, or the supernet with `arch`) on the batch `x`.
+def measure(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    arch=None,
+    profile: EnergyProfile | str = DEFAULT_PROFILE,
+) -> EnergyReport:
+    """Energy of `model` (a standalone subnet, or the supernet with `arch`) on the batch `x`,
+    priced under `profile`.
 
     The model runs in eval mode; its previous mode is restored afterwards.
     """
@@ -195,6 +238,6 @@ def measure(model: nn.Module, x: torch.Tensor, *, arch=None) -> EnergyReport:
     try:
         with EnergyMeter(model) as meter:
             model(x) if arch is None else model(x, arch)
-        return meter.report()
+        return meter.report(profile)
     finally:
         model.train(was_training)

@@ -16,8 +16,9 @@ from torch import nn
 
 from engine import data
 from engine.checkpoint import load_tensors
-from engine.energy import EnergyMeter
+from engine.energy import EnergyMeter, EnergyReport
 from engine.errors import CheckpointError
+from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.results import EvalResult
 from engine.space import Arch, SearchSpace
 from engine.spikformer import SpikformerBody, count_params
@@ -62,7 +63,9 @@ def evaluate_model(model: SpikformerBody, batches: Batches, *, arch: Arch | None
     return correct / max(total, 1), meter.report()
 
 
-def to_result(arch: Arch, accuracy: float, report, params: int) -> EvalResult:
+def to_result(arch: Arch, accuracy: float, report: EnergyReport, params: int) -> EvalResult:
+    """The search's record of one evaluation: metrics, operation counts and energy as priced in
+    `report` (its profile)."""
     return EvalResult(
         arch=arch,
         accuracy=accuracy,
@@ -72,6 +75,10 @@ def to_result(arch: Arch, accuracy: float, report, params: int) -> EvalResult:
         firing_rate=report.firing_rate,
         firing_rates=dict(report.firing_rates),
         layer_energy_uj=dict(report.layer_energy_uj),
+        macs=report.macs,
+        neuron_updates=report.neuron_updates,
+        layer_ops=report.layer_ops,
+        energy_profile=report.profile,
     )
 
 
@@ -85,6 +92,7 @@ class SubnetEvaluator:
         recalib_batches: how many training batches re-estimate BN statistics (0 disables).
         batch_size: batch size of recalibration and validation.
         val_batches: cap on validation batches (None: the whole validation split).
+        energy_profile: the hardware profile `energy_uj` is priced under (`engine.profiles`).
     """
 
     def __init__(
@@ -96,7 +104,9 @@ class SubnetEvaluator:
         recalib_batches: int = 4,
         batch_size: int = 128,
         val_batches: int | None = None,
+        energy_profile: str = DEFAULT_PROFILE,
     ) -> None:
+        self.profile = get_profile(energy_profile)
         self.supernet = supernet.eval()
         self.dataset = dataset
         self.seed = seed
@@ -115,7 +125,8 @@ class SubnetEvaluator:
         if self.recalib:
             recalibrate_bn(subnet, self.recalib)
         accuracy, report = evaluate_model(subnet, self.val)
-        return to_result(arch, accuracy, report, count_params(arch, self.supernet.shape)), subnet
+        params = count_params(arch, self.supernet.shape)
+        return to_result(arch, accuracy, report.priced(self.profile), params), subnet
 
     def __call__(self, archs: Sequence[Arch]) -> list[EvalResult]:
         return [self.evaluate_one(a)[0] for a in archs]

@@ -1,12 +1,15 @@
-"""Ranking candidates by accuracy and energy: F_AEB, the Pareto front, hypervolume, Kendall's tau.
+"""Ranking candidates by accuracy and energy: F_AEB, the Pareto front, non-dominated sorting and
+crowding distance (NSGA-II), hypervolume, Kendall's tau.
 
 All functions take plain sequences of numbers (one entry per candidate) so the search, the store
 and the app can share them. Accuracy is maximized, energy minimized.
 
-Hypervolume reference point. `hypervolume` takes the reference point explicitly. The search uses
-`reference_point`: energy = 1.1 x the largest energy seen across the compared sets (an upper
-bound), accuracy = 0 (a lower bound). Two searches are compared in hypervolume only under the
-same reference point, computed over both of their candidate sets.
+Hypervolume reference point. `hypervolume` takes the reference point explicitly. A search fixes
+its reference when it starts (`SearchConfig.reference_energy_uj`; the pipeline passes the space's
+energy bound, `engine.search.reference`), so its recorded history is comparable across
+generations and with other searches of the same space and dataset. `reference_point` (1.1 x the
+largest energy across the compared sets, accuracy 0) remains for comparing sets that have no
+common stored reference; it moves with the sets, so values under it compare only within one call.
 """
 
 from __future__ import annotations
@@ -73,6 +76,16 @@ def f_aeb(accuracies: ArrayLike, energies: ArrayLike, alpha: float) -> np.ndarra
     return alpha * (1.0 - _minmax(energy)) + (1.0 - alpha) * _minmax(acc)
 
 
+def f_aeb_order(accuracies: ArrayLike, energies: ArrayLike, alpha: float) -> list[int]:
+    """Indices best F_AEB first. Ties in F_AEB go to the higher accuracy, then the lower energy,
+    then the lower index (evaluation order), so the winner at every alpha is on the Pareto front:
+    at alpha 0 among equally accurate candidates the cheapest wins, at alpha 1 among equally
+    cheap ones the most accurate."""
+    acc, energy = _vectors(accuracies, energies)
+    fitness = f_aeb(acc, energy, alpha)
+    return np.lexsort((np.arange(acc.size), energy, -acc, -fitness)).tolist()
+
+
 def pareto_front(accuracies: ArrayLike, energies: ArrayLike) -> list[int]:
     """Indices of the non-dominated candidates, sorted by energy (lowest first).
 
@@ -91,6 +104,48 @@ def pareto_front(accuracies: ArrayLike, energies: ArrayLike) -> list[int]:
         elif front and acc[i] == best_acc and energy[i] == energy[front[-1]]:
             front.append(i)  # an exact duplicate of the last front point
     return front
+
+
+def nondominated_fronts(accuracies: ArrayLike, energies: ArrayLike) -> list[list[int]]:
+    """Non-dominated sorting (NSGA-II): the Pareto front, then the front of what is left, and so
+    on; each front's indices sorted by energy as `pareto_front` sorts them. Exact duplicates share
+    a front. O(F n log n) for F fronts; the search sorts at most a few hundred candidates."""
+    acc, energy = _vectors(accuracies, energies)
+    left = np.arange(acc.size)
+    fronts: list[list[int]] = []
+    while left.size:
+        front = left[pareto_front(acc[left], energy[left])]
+        fronts.append(front.tolist())
+        left = np.setdiff1d(left, front, assume_unique=True)
+    return fronts
+
+
+def crowding_distance(accuracies: ArrayLike, energies: ArrayLike) -> np.ndarray:
+    """NSGA-II's crowding distance of every point of one front (Deb et al. 2002).
+
+    Per objective the points are sorted (stable), the two ends get infinity, and every other
+    point the gap between its two neighbours over the objective's range; an objective with range
+    0 adds 0 to every point. The result is the mean over the two objectives. This is exactly
+    pymoo's `calc_crowding_distance`, ties included (tests/engine/test_pareto.py checks it
+    against pymoo); fronts of one or two points are all infinity.
+    """
+    acc, energy = _vectors(accuracies, energies)
+    n = acc.size
+    if n <= 2:
+        return np.full(n, math.inf)
+    objectives = np.stack([-acc, energy], axis=1)  # both minimized
+    distance = np.zeros(n)
+    for column in objectives.T:
+        order = np.argsort(column, kind="mergesort")
+        values = column[order]
+        span = values[-1] - values[0]
+        if span == 0:
+            continue  # a constant objective adds nothing, not even at the ends (as in pymoo)
+        gaps = np.empty(n)
+        gaps[0] = gaps[-1] = math.inf
+        gaps[1:-1] = (values[2:] - values[:-2]) / span
+        distance[order] += gaps
+    return distance / 2
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from engine.profiles import DEFAULT_PROFILE, EnergyProfile, EnergyProfileError, get_profile
 from engine.space import Arch
 
 
@@ -12,8 +13,11 @@ from engine.space import Arch
 class EvalResult:
     """One subnet evaluated with weights inherited from the supernet.
 
-    `accuracy` is top-1 in [0, 1] on the validation split; `energy_uj` is the paper's Eq. 3 in
-    microjoules per sample; `sops` are synaptic operations per sample (Eq. 2 summed);
+    `accuracy` is top-1 in [0, 1] on the validation split; `energy_uj` is the energy in microjoules
+    per sample under the hardware profile `energy_profile` (the paper's Eq. 3 for `45nm-fp32`);
+    `sops` are synaptic operations per sample (Eq. 2 summed), `macs` the MACs of the layers that
+    read non-spike input and `neuron_updates` the LIF neurons x T, per sample (None in results
+    recorded before these counts were kept); `layer_ops` holds the same counts per layer;
     `firing_rate` is the mean firing rate over all spiking layers and `firing_rates` the rate of
     each layer, keyed by layer name.
     """
@@ -26,10 +30,34 @@ class EvalResult:
     firing_rate: float
     firing_rates: dict[str, float] = field(default_factory=dict)
     layer_energy_uj: dict[str, float] = field(default_factory=dict)
+    macs: float | None = None
+    neuron_updates: float | None = None
+    layer_ops: dict[str, dict[str, float]] = field(default_factory=dict)
+    energy_profile: str = DEFAULT_PROFILE
 
     @property
     def id(self) -> str:
         return self.arch.id
+
+    def priced(self, profile: EnergyProfile | str) -> EvalResult:
+        """This result with `energy_uj` and `layer_energy_uj` under `profile` (no forward pass).
+
+        A result without operation counts can only be read under the profile it was priced with.
+        """
+        p = get_profile(profile) if isinstance(profile, str) else profile
+        if p.name == self.energy_profile and self.macs is None:
+            return self
+        if self.macs is None or self.neuron_updates is None:
+            raise EnergyProfileError(
+                f"candidate {self.id} has no operation counts; it can only be priced under "
+                f"{self.energy_profile}, not {p.name}"
+            )
+        return replace(
+            self,
+            energy_uj=p.energy_uj(self.macs, self.sops, self.neuron_updates),
+            layer_energy_uj=p.layer_energy_uj(self.layer_ops),
+            energy_profile=p.name,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

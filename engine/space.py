@@ -43,6 +43,54 @@ def _num(x: float) -> float | int:
     return int(f) if f.is_integer() else f
 
 
+def _what(value: Any) -> str:
+    """A short description of a YAML value for an error message: `a list`, `3`, `'abc'`."""
+    if value is None:
+        return "an empty document"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def yaml_problem(err: Exception) -> str:
+    """What is wrong with a YAML text and where, on one line: `malformed YAML at line 2,
+    column 7: mapping values are not allowed here`."""
+    if isinstance(err, yaml.reader.ReaderError):
+        return f"not a text file ({err.reason} at byte {err.position})"
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = " ".join(str(getattr(err, "problem", "") or "").split())
+    context = " ".join(str(getattr(err, "context", "") or "").split())
+    started = getattr(err, "context_mark", None)
+    if context and started is not None:
+        context += f" that starts at line {started.line + 1}"
+    detail = problem + (f" ({context})" if context and problem else context)
+    return f"malformed YAML{where}" + (f": {detail}" if detail else "")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice is an error (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """`yaml.safe_load`, refusing a key given twice in a mapping."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 @dataclass(frozen=True)
 class Arch:
     """One subnet of the supernet. Per-block tuples have length `depth`."""
@@ -138,7 +186,9 @@ class SearchSpace:
     @classmethod
     def from_dict(cls, d: Any, name: str = "custom") -> SearchSpace:
         if not isinstance(d, dict):
-            raise SpaceError("search space: expected a mapping of gene -> list of choices")
+            raise SpaceError(
+                f"search space: expected a mapping of gene -> list of choices, got {_what(d)}"
+            )
         unknown = set(d) - set(GENES)
         if unknown:
             raise SpaceError(
@@ -152,7 +202,11 @@ class SearchSpace:
         for gene in GENES:
             raw = d[gene]
             if not isinstance(raw, list) or not raw:
-                raise SpaceError(f"search space: {gene} must be a non-empty list of choices")
+                hint = f" (write [{raw}])" if isinstance(raw, (int, float)) else ""
+                raise SpaceError(
+                    f"search space: {gene} must be a non-empty list of choices, got "
+                    f"{_what(raw)}{hint}"
+                )
             kind = kinds.get(gene, float)
             try:
                 parsed = []
@@ -166,8 +220,9 @@ class SearchSpace:
                 raise SpaceError(
                     f"search space: {gene} has a non-{kind.__name__} choice {e}"
                 ) from None
-            if len(set(parsed)) != len(parsed):
-                raise SpaceError(f"search space: {gene} lists a choice twice")
+            twice = sorted({x for x in parsed if parsed.count(x) > 1})
+            if twice:
+                raise SpaceError(f"search space: {gene} lists {_num(twice[0])} twice")
             values[gene] = tuple(sorted(parsed))
         space = cls(**values, name=name)
         space._check()
@@ -179,11 +234,9 @@ class SearchSpace:
         if not path.is_file():
             raise SpaceError(f"search space file not found: {path}")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = load_yaml(path.read_text())
         except yaml.YAMLError as e:
-            line = getattr(getattr(e, "problem_mark", None), "line", None)
-            where = f" (line {line + 1})" if line is not None else ""
-            raise SpaceError(f"search space file {path.name}: malformed YAML{where}") from None
+            raise SpaceError(f"search space file {path.name}: {yaml_problem(e)}") from None
         return cls.from_dict(data, name=path.stem)
 
     @classmethod
@@ -205,11 +258,10 @@ class SearchSpace:
         return cls.preset(space)
 
     def _check(self) -> None:
-        for v in (*self.embed_dim, *self.depth, *self.num_heads, *self.time_steps):
-            if v <= 0:
-                raise SpaceError(
-                    "search space: embed_dim, depth, num_heads, time_steps must be > 0"
-                )
+        for gene in ("embed_dim", "depth", "num_heads", "time_steps"):
+            for v in getattr(self, gene):
+                if v <= 0:
+                    raise SpaceError(f"search space: {gene} choice {v} must be > 0")
         for d in self.embed_dim:
             for h in self.num_heads:
                 if d % h:
@@ -221,10 +273,12 @@ class SearchSpace:
             for r in self.mlp_ratio:
                 if r <= 0 or not float(r * d).is_integer():
                     raise SpaceError(f"search space: mlp_ratio {r} x embed_dim {d} is not whole")
-        if any(not (t > 0 and math.isfinite(t)) for t in self.threshold):
-            raise SpaceError("search space: threshold choices must be positive numbers")
-        if any(not (t > 1 and math.isfinite(t)) for t in self.tau):
-            raise SpaceError("search space: tau choices must be numbers > 1")
+        for t in self.threshold:
+            if not (t > 0 and math.isfinite(t)):
+                raise SpaceError(f"search space: threshold choice {t:g} must be a positive number")
+        for t in self.tau:
+            if not (t > 1 and math.isfinite(t)):
+                raise SpaceError(f"search space: tau choice {t:g} must be a number > 1")
 
     def to_dict(self) -> dict[str, list]:
         return {g: [_num(x) for x in getattr(self, g)] for g in GENES}

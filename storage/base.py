@@ -45,9 +45,31 @@ Ranking (F_AEB, the paper's Eq. 6)
     run. When max == min the scaled value is 0 for every candidate. So `alpha=1` ranks by lowest
     energy, `alpha=0` by highest accuracy. In run scope an architecture evaluated by several
     searches counts once, as its first stored record, which is also the one
-    `get_candidate(run, id)` returns. The result is best first, ties broken by ascending
-    candidate id; stored values are read, never re-evaluated. `alpha` must be a real number in
-    [0, 1] (not NaN, not a bool) and `top` None or an integer >= 1, else `BadArgument`.
+    `get_candidate(run, id)` returns. The result is best first; equal fitness is broken by the
+    objectives, higher accuracy first, then lower energy, then ascending candidate id, so the
+    winner at every alpha lies on the Pareto front. Stored values are read, never re-evaluated.
+    `alpha` must be a real number in [0, 1] (not NaN, not a bool) and `top` None or an integer
+    >= 1, else `BadArgument`.
+
+    Constraints (second round). Only feasible candidates are ranked (those within their search's
+    energy budget and parameter limit, `CandidateRecord.feasible`), and the min-max runs over
+    exactly them, unless `include_infeasible=True`, which ranks every candidate in scope.
+
+    Energy profiles (second round). With `profile` (anything with `name`, `pj_per_mac`,
+    `pj_per_sop` and `pj_per_neuron_update`, such as `engine.profiles.EnergyProfile`), every
+    energy is priced under it: the stored `energy_uj` for records priced under that profile
+    already, else (MACs x pJ/MAC + SOPs x pJ/SOP + neuron updates x pJ/update) x 1e-6 from the
+    stored counts. Records that cannot be priced (no counts) are left out of the ranked set.
+    The records returned carry the priced `energy_uj` and `layer_energy_uj`. Without `profile`
+    the stored energies are ranked as they are.
+
+Leaderboards (second round)
+    A shared leaderboard (`LeaderboardRecord`, keyed by `id`) freezes a ranking's rows as they
+    were. `share(...)` ranks and stores one; `create_leaderboard` checks the run (and search)
+    exist and raises `DuplicateLeaderboard` for a taken id; `get_leaderboard` and
+    `delete_leaderboard` raise `UnknownLeaderboard`; `list_leaderboards` is newest first
+    (`created_at` descending, then id). Leaderboards outlive candidates added later and the
+    deletion of their run (they hold their rows). Who may delete one is the app's business.
 """
 
 from __future__ import annotations
@@ -56,7 +78,7 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -77,14 +99,17 @@ from storage.ops import (
     search_changes,
 )
 from storage.records import (
+    DEFAULT_ENERGY_PROFILE,
     ArtefactRecord,
     CandidateRecord,
     EpochRecord,
     EventRecord,
     GenerationRecord,
+    LeaderboardRecord,
     RunRecord,
     SearchRecord,
     TestResultRecord,
+    new_leaderboard_id,
 )
 
 DEFAULT_ALPHA = 0.5
@@ -100,35 +125,6 @@ _APPLY_ORDER = {
     UpdateSearch: 7,
     UpdateRun: 7,
 }
-# `Store.candidate_table`: the Arrow type of each candidate field (dict fields as JSON text).
-CANDIDATE_ARROW_TYPES: dict[str, pa.DataType] = {
-    "run": pa.string(),
-    "search": pa.string(),
-    "id": pa.string(),
-    "arch": pa.string(),
-    "accuracy": pa.float64(),
-    "energy_uj": pa.float64(),
-    "params": pa.int64(),
-    "sops": pa.float64(),
-    "firing_rate": pa.float64(),
-    "firing_rates": pa.string(),
-    "layer_energy_uj": pa.string(),
-    "generation": pa.int64(),
-    "strategy": pa.string(),
-    "worker": pa.string(),
-    "created_at": pa.float64(),
-}
-CANDIDATE_TABLE_COLUMNS: tuple[str, ...] = (
-    "id",
-    "search",
-    "strategy",
-    "generation",
-    "accuracy",
-    "energy_uj",
-    "params",
-    "sops",
-    "firing_rate",
-)
 
 
 def check_alpha(alpha: Any) -> float:
@@ -177,10 +173,78 @@ def f_aeb(
     return alpha * (1.0 - e_scaled) + (1.0 - alpha) * a_scaled
 
 
+# Arrow types of the candidate columns `candidate_table` can return (dict fields as JSON text).
+CANDIDATE_ARROW_TYPES: dict[str, pa.DataType] = {
+    "run": pa.string(),
+    "search": pa.string(),
+    "id": pa.string(),
+    "arch": pa.string(),
+    "accuracy": pa.float64(),
+    "energy_uj": pa.float64(),
+    "params": pa.int64(),
+    "sops": pa.float64(),
+    "firing_rate": pa.float64(),
+    "firing_rates": pa.string(),
+    "layer_energy_uj": pa.string(),
+    "generation": pa.int32(),
+    "strategy": pa.string(),
+    "worker": pa.string(),
+    "created_at": pa.float64(),
+    "feasible": pa.bool_(),
+    "violation": pa.string(),
+    "macs": pa.float64(),
+    "neuron_updates": pa.float64(),
+    "layer_ops": pa.string(),
+    "energy_profile": pa.string(),
+}
+
+
+def check_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """`columns` as a tuple of candidate column names; `BadArgument` for an unknown one."""
+    out = tuple(columns)
+    unknown = [c for c in out if c not in CANDIDATE_ARROW_TYPES]
+    if unknown or not out:
+        raise BadArgument(f"unknown candidate column {one_line(repr(unknown[:1] or out), 60)}")
+    return out
+
+
+class Prices(Protocol):
+    """What a store needs of an energy profile to price stored operation counts."""
+
+    name: str
+    pj_per_mac: float
+    pj_per_sop: float
+    pj_per_neuron_update: float
+
+
+def rankable(
+    records: Iterable[CandidateRecord],
+    profile: Prices | None = None,
+    *,
+    include_infeasible: bool = False,
+) -> list[CandidateRecord]:
+    """The records `rank` scores: feasible ones (all with `include_infeasible`), priced under
+    `profile` (those that cannot be priced are left out); see "Ranking" above."""
+    out = []
+    for r in records:
+        if not (r.feasible or include_infeasible):
+            continue
+        priced = r if profile is None else r.priced(profile)
+        if priced is not None:
+            out.append(priced)
+    return out
+
+
+def tie_key(fitness: float, record: CandidateRecord) -> tuple[float, float, float, str]:
+    """Best first: higher F_AEB, then higher accuracy, lower energy, ascending id."""
+    return (-fitness, -record.accuracy, record.energy_uj, record.id)
+
+
 def rank_records(
     records: Sequence[CandidateRecord], alpha: float, top: int | None = None
 ) -> list[tuple[CandidateRecord, float]]:
-    """Reference F_AEB ranking in pure Python (min-max over exactly `records`), best first."""
+    """Reference F_AEB ranking in pure Python (min-max over exactly `records`), best first,
+    ties broken as `tie_key` says."""
     if not records:
         return []
     accs = [r.accuracy for r in records]
@@ -191,17 +255,8 @@ def rank_records(
         (r, f_aeb(r.accuracy, r.energy_uj, alpha, acc_range=acc_range, energy_range=energy_range))
         for r in records
     ]
-    scored.sort(key=lambda pair: (-pair[1], pair[0].id))
+    scored.sort(key=lambda pair: tie_key(pair[1], pair[0]))
     return scored if top is None else scored[:top]
-
-
-def check_candidate_columns(columns: Sequence[str]) -> list[str]:
-    """`columns` as a list of candidate field names; `BadArgument` for any other name."""
-    names = list(columns)
-    unknown = [c for c in names if c not in CANDIDATE_ARROW_TYPES]
-    if unknown or not names:
-        raise BadArgument(f"not candidate columns: {one_line(repr(unknown or names), 120)}")
-    return names
 
 
 def first_per_id(records: Iterable[CandidateRecord]) -> list[CandidateRecord]:
@@ -300,6 +355,31 @@ class Store(ABC):
         """The candidate `id` of the search, or its first stored record in the run when `search`
         is None. `UnknownRun`, `UnknownSearch`, `UnknownCandidate`."""
 
+    def candidate_table(
+        self,
+        run: str,
+        search: str | None = None,
+        *,
+        columns: Sequence[str],
+        profile: Prices | None = None,
+        include_infeasible: bool = False,
+    ) -> pa.Table:
+        """The candidates `rank` would score (feasible ones unless `include_infeasible`, one per id
+        in run scope, without those `profile` cannot price) as a columnar table of `columns`,
+        sorted by id; `energy_uj` is priced under `profile`, every other column is as stored
+        (dict fields as JSON text). `UnknownRun`,
+        `UnknownSearch`; `BadArgument` for an unknown column. Backends may answer it in one query
+        (a `DuckDBStore` reads 100,000 rows in tens of milliseconds)."""
+        columns = check_columns(columns)
+        rows = []
+        for r in sorted(self.candidates(run, search, one_per_id=True), key=lambda r: r.id):
+            energy = r.energy_uj if profile is None else r.priced_energy_uj(profile)
+            if energy is not None and (r.feasible or include_infeasible):
+                rows.append({**r.to_row(), "energy_uj": energy})
+        return pa.table(
+            {c: pa.array([row[c] for row in rows], CANDIDATE_ARROW_TYPES[c]) for c in columns}
+        )
+
     @abstractmethod
     def rank(
         self,
@@ -307,6 +387,9 @@ class Store(ABC):
         search: str | None = None,
         alpha: float = DEFAULT_ALPHA,
         top: int | None = None,
+        *,
+        profile: Prices | None = None,
+        include_infeasible: bool = False,
     ) -> list[tuple[CandidateRecord, float]]:
         """(candidate, F_AEB) best first over the run or one search; see "Ranking" above."""
 
@@ -402,23 +485,59 @@ class Store(ABC):
                 raise BadArgument(f"not a store op: {type(op).__name__}")
         return applied
 
-    # ---- columns for frames (the app) ----------------------------------------------------------
-    def candidate_table(
+    # ---- shared leaderboards (second round) ---------------------------------------------------
+    # Not abstract: a store that only forwards writes (the workers' write-behind store) keeps no
+    # leaderboards. `MemoryStore` and `DuckDBStore` implement all four.
+    def create_leaderboard(self, record: LeaderboardRecord) -> LeaderboardRecord:
+        """Store a new leaderboard. `UnknownRun`, `UnknownSearch`, `DuplicateLeaderboard`."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no leaderboards")
+
+    def get_leaderboard(self, id: str) -> LeaderboardRecord:
+        """The leaderboard `id`. `UnknownLeaderboard`."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no leaderboards")
+
+    def list_leaderboards(self, run: str | None = None) -> list[LeaderboardRecord]:
+        """Every leaderboard (or those of one run), newest first."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no leaderboards")
+
+    def delete_leaderboard(self, id: str) -> None:
+        """Delete the leaderboard `id`. `UnknownLeaderboard`."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no leaderboards")
+
+    def share(
         self,
         run: str,
         search: str | None = None,
-        columns: Sequence[str] = CANDIDATE_TABLE_COLUMNS,
-    ) -> pa.Table:
-        """The candidates in scope as an Arrow table of `columns` (dict fields as canonical JSON
-        text), ordered by id; in run scope one row per id, as `rank(run)` counts them.
-        `UnknownRun`, `UnknownSearch`; `BadArgument` for a column that is not a candidate field."""
-        names = check_candidate_columns(columns)
-        records = self.candidates(run, search, one_per_id=search is None)
-        records.sort(key=lambda r: r.id)
-        rows = [r.to_row() for r in records]
-        return pa.table(
-            {c: pa.array([row[c] for row in rows], type=CANDIDATE_ARROW_TYPES[c]) for c in names}
+        *,
+        alpha: float = DEFAULT_ALPHA,
+        top: int,
+        profile: Prices | None = None,
+        title: str = "",
+        notes: str = "",
+        author: str = "",
+        id: str | None = None,
+    ) -> LeaderboardRecord:
+        """Freeze the top `top` of `rank(run, search, alpha, top, profile=profile)` (feasible
+        candidates only) as a new leaderboard and return it. Checks alpha, top, run and search
+        first (`BadArgument`, `UnknownRun`, `UnknownSearch`), so bad input stores nothing."""
+        alpha = check_alpha(alpha)
+        if top is None:
+            raise BadArgument("top must be a whole number >= 1, got None")
+        top = check_top(top)
+        ranked = self.rank(run, search, alpha, top, profile=profile)
+        record = LeaderboardRecord(
+            id=id or new_leaderboard_id(),
+            run=run,
+            search=search,
+            alpha=alpha,
+            top=top,
+            energy_profile=profile.name if profile is not None else DEFAULT_ENERGY_PROFILE,
+            candidates=[r.to_contract(f) for r, f in ranked],
+            title=title,
+            notes=notes,
+            author=author,
         )
+        return self.create_leaderboard(record)
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release resources; the store may not be used afterwards."""

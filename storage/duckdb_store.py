@@ -21,19 +21,20 @@ and go; a reader then waits at most for one write transaction and never surfaces
 
 Schema
 ------
-`MIGRATIONS[i]` upgrades a file from schema version `i` to `i + 1`; the `schema_version` table holds
-the current one. Opening a store applies the missing migrations in one transaction (only when
-needed, so a reader of an up-to-date store never takes the write lock); a file newer than this
-code raises `SchemaError`.
+`MIGRATIONS[i]` upgrades a file from schema version `i` to `i + 1` (each step a SQL statement, or
+a function of the open connection); the `schema_version` table holds the current one. Opening a
+store applies the missing migrations in one transaction (only when needed, so a reader of an
+up-to-date store never takes the write lock); a file newer than this code raises `SchemaError`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
@@ -44,11 +45,11 @@ import pyarrow as pa
 
 from storage.base import (
     CANDIDATE_ARROW_TYPES,
-    CANDIDATE_TABLE_COLUMNS,
     DEFAULT_ALPHA,
+    Prices,
     Store,
     check_alpha,
-    check_candidate_columns,
+    check_columns,
     check_top,
     given,
     require_record,
@@ -56,6 +57,7 @@ from storage.base import (
 from storage.errors import (
     BadArgument,
     BadRecord,
+    DuplicateLeaderboard,
     DuplicateRun,
     DuplicateSearch,
     RunActive,
@@ -63,6 +65,7 @@ from storage.errors import (
     StoreBusy,
     StoreError,
     UnknownCandidate,
+    UnknownLeaderboard,
     UnknownRun,
     UnknownSearch,
     one_line,
@@ -90,13 +93,15 @@ from storage.records import (
     EpochRecord,
     EventRecord,
     GenerationRecord,
+    LeaderboardRecord,
     RunRecord,
     SearchRecord,
     TestResultRecord,
+    dump_json,
     now,
 )
 
-MIGRATIONS: list[tuple[str, ...]] = [
+MIGRATIONS: list[tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]] = [
     # v1: runs, searches, candidates, generations.
     (
         "CREATE TABLE schema_version (version INTEGER NOT NULL)",
@@ -146,7 +151,41 @@ MIGRATIONS: list[tuple[str, ...]] = [
             message VARCHAR NOT NULL, worker VARCHAR NOT NULL, created_at DOUBLE NOT NULL,
             PRIMARY KEY (run, id))""",
     ),
-    # v4: held-out test-split results of candidates ("Evaluate on test"), never used by a search.
+    # Feasibility and operation counts on candidates (second round): see `_MIGRATION_OPS`.
+    (
+        "ALTER TABLE candidates ADD COLUMN feasible BOOLEAN DEFAULT true",
+        "ALTER TABLE candidates ADD COLUMN violation VARCHAR DEFAULT ''",
+        "ALTER TABLE candidates ADD COLUMN macs DOUBLE",
+        "ALTER TABLE candidates ADD COLUMN neuron_updates DOUBLE",
+        "ALTER TABLE candidates ADD COLUMN layer_ops VARCHAR DEFAULT '{}'",
+        "ALTER TABLE candidates ADD COLUMN energy_profile VARCHAR DEFAULT '45nm-fp32'",
+        # Every energy stored so far is Eq. 3 at 4.6 pJ/MAC and 0.9 pJ/SOP, so its MACs follow
+        # from the stored energy and SOPs (whole numbers: rounding removes float noise).
+        """UPDATE candidates SET macs = greatest(round((energy_uj * 1e6 - 0.9 * sops) / 4.6), 0)""",
+        # A candidate over its search's stored energy budget or parameter limit is infeasible.
+        """UPDATE candidates SET feasible = false, violation = concat_ws(',',
+               CASE WHEN l.budget IS NOT NULL AND candidates.energy_uj > l.budget
+                    THEN 'energy_budget' END,
+               CASE WHEN l.param_limit IS NOT NULL AND candidates.params > l.param_limit
+                    THEN 'param_limit' END)
+           FROM (SELECT id,
+                        TRY_CAST(json_extract(settings, '$.energy_budget_uj') AS DOUBLE) AS budget,
+                        TRY_CAST(json_extract(settings, '$.param_limit') AS BIGINT) AS param_limit
+                 FROM searches) AS l
+           WHERE candidates.search = l.id
+             AND ((l.budget IS NOT NULL AND candidates.energy_uj > l.budget)
+                  OR (l.param_limit IS NOT NULL AND candidates.params > l.param_limit))""",
+        lambda con: _backfill_layer_ops(con),
+    ),
+    # Shared leaderboards (second round): frozen rankings, their rows kept as JSON.
+    (
+        """CREATE TABLE leaderboards (
+            id VARCHAR PRIMARY KEY, run VARCHAR NOT NULL, search VARCHAR, alpha DOUBLE NOT NULL,
+            top INTEGER NOT NULL, candidates VARCHAR NOT NULL, energy_profile VARCHAR NOT NULL,
+            title VARCHAR NOT NULL, notes VARCHAR NOT NULL, author VARCHAR NOT NULL,
+            created_at DOUBLE NOT NULL)""",
+    ),
+    # Held-out test-split results of candidates ("Evaluate on test"), never used by a search.
     (
         """CREATE TABLE test_results (
             run VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL, search VARCHAR NOT NULL,
@@ -157,6 +196,37 @@ MIGRATIONS: list[tuple[str, ...]] = [
     ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+# Layers whose stored energy (before operation counts were kept) was priced per MAC at 4.6 pJ:
+# the first conv and the classifier head (engine.energy's FIRST_CONV and HEAD then); every other
+# layer was priced per SOP at 0.9 pJ. Neuron updates were not counted and cannot be recovered.
+_OLD_MAC_LAYERS = ("sps.proj_conv.0", "head")
+_OLD_PJ_PER_MAC, _OLD_PJ_PER_SOP = 4.6, 0.9
+
+
+def _backfill_layer_ops(con: duckdb.DuckDBPyConnection) -> None:
+    """Per-layer MACs and SOPs of rows stored with a per-layer energy (schema v2 on)."""
+    rows = con.execute(
+        "SELECT rowid, layer_energy_uj FROM candidates WHERE layer_energy_uj <> '{}'"
+    ).fetchall()
+    if not rows:
+        return
+    ids, ops = [], []
+    for rid, text in rows:
+        layers = json.loads(text)
+        macs = {k: v * 1e6 / _OLD_PJ_PER_MAC for k, v in layers.items() if k in _OLD_MAC_LAYERS}
+        sops = {k: v * 1e6 / _OLD_PJ_PER_SOP for k, v in layers.items() if k not in macs}
+        ids.append(rid)
+        ops.append(dump_json({"macs": macs, "sops": sops}))
+    table = pa.table({"rid": pa.array(ids, pa.int64()), "layer_ops": pa.array(ops, pa.string())})
+    con.register("backfilled_ops", table)
+    try:
+        con.execute(
+            "UPDATE candidates SET layer_ops = b.layer_ops FROM backfilled_ops AS b "
+            "WHERE candidates.rowid = b.rid"
+        )
+    finally:
+        con.unregister("backfilled_ops")
+
 
 _ALIAS = "store"
 # DuckDB's messages when another process (or connection of this one) holds the file.
@@ -178,6 +248,7 @@ SEARCH_COLUMNS = _columns(SearchRecord)
 CANDIDATE_COLUMNS = _columns(CandidateRecord)
 GENERATION_COLUMNS = _columns(GenerationRecord)
 ARTEFACT_COLUMNS = _columns(ArtefactRecord)
+LEADERBOARD_COLUMNS = _columns(LeaderboardRecord)
 
 
 def _select(columns: tuple[str, ...], prefix: str = "") -> str:
@@ -195,34 +266,51 @@ def _rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _rank_sql(by_search: bool, limited: bool) -> str:
+# Energy of a row under the profile $profile (see `CandidateRecord.priced_energy_uj`): the stored
+# energy when it was priced under that profile, else the stored counts at its prices (NULL when
+# they cannot price it).
+_PRICED_ENERGY = """CASE
+    WHEN energy_profile = $profile THEN energy_uj
+    WHEN macs IS NULL OR (neuron_updates IS NULL AND $pj_update <> 0) THEN NULL
+    ELSE (macs * $pj_mac + sops * $pj_sop + coalesce(neuron_updates, 0.0) * $pj_update) * 1e-6
+END"""
+
+
+def _rank_sql(by_search: bool, limited: bool, priced: bool = False, feasible: bool = True) -> str:
     """F_AEB over the scope in one query (see `Store.rank`).
 
     The window min/max run over narrow numeric rows (row id, accuracy, energy): reading every id
     string would cost more than the rest together. With `top`, the cut is the top-th best fitness;
     only rows at or above it (the top plus any ties) get their ids joined back, the first `top`
-    by (fitness, id) are kept, and only those get their other columns.
+    by (fitness, accuracy, energy, id) are kept, and only those get their other columns.
     """
     # Run scope: an architecture evaluated by several searches counts once (first stored record).
     where = "run = $run AND " + ("search = $search" if by_search else "first_in_run")
+    if feasible:
+        where += " AND feasible"
+    energy = _PRICED_ENERGY if priced else "energy_uj"
+    order = "fitness DESC, accuracy DESC, energy ASC"
     best = (
-        """SELECT s.rid, s.fitness FROM scored AS s JOIN candidates AS c ON c.rowid = s.rid
+        """SELECT s.rid, s.fitness, s.accuracy, s.energy
+           FROM scored AS s JOIN candidates AS c ON c.rowid = s.rid
            WHERE s.fitness >= (SELECT min(fitness)
                                FROM (SELECT fitness FROM scored ORDER BY fitness DESC LIMIT $top))
-           ORDER BY s.fitness DESC, c.id ASC LIMIT $top"""
+           ORDER BY s.fitness DESC, s.accuracy DESC, s.energy ASC, c.id ASC LIMIT $top"""
         if limited
-        else "SELECT rid, fitness FROM scored"
+        else "SELECT rid, fitness, accuracy, energy FROM scored"
     )
     return f"""
-        WITH bounds AS (
-            SELECT rowid AS rid, accuracy, energy_uj,
+        WITH priced AS (
+            SELECT rowid AS rid, accuracy, {energy} AS energy FROM candidates WHERE {where}
+        ), bounds AS (
+            SELECT rid, accuracy, energy,
                    min(accuracy) OVER () AS a_min, max(accuracy) OVER () AS a_max,
-                   min(energy_uj) OVER () AS e_min, max(energy_uj) OVER () AS e_max
-            FROM candidates WHERE {where}
+                   min(energy) OVER () AS e_min, max(energy) OVER () AS e_max
+            FROM priced WHERE energy IS NOT NULL
         ), scored AS MATERIALIZED (
-            SELECT rid,
+            SELECT rid, accuracy, energy,
                    $alpha * (1.0 - CASE WHEN e_max > e_min
-                                        THEN (energy_uj - e_min) / (e_max - e_min) ELSE 0.0 END)
+                                        THEN (energy - e_min) / (e_max - e_min) ELSE 0.0 END)
                    + (1.0 - $alpha) * CASE WHEN a_max > a_min
                                            THEN (accuracy - a_min) / (a_max - a_min) ELSE 0.0 END
                    AS fitness
@@ -230,8 +318,19 @@ def _rank_sql(by_search: bool, limited: bool) -> str:
         ), best AS ({best})
         SELECT {_select(CANDIDATE_COLUMNS, "c.")}, best.fitness AS fitness
         FROM best JOIN candidates AS c ON c.rowid = best.rid
-        ORDER BY best.fitness DESC, c.id ASC
+        ORDER BY {", ".join("best." + o for o in order.split(", "))}, c.id ASC
     """
+
+
+def _profile_params(profile: Prices | None) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    return {
+        "profile": str(profile.name),
+        "pj_mac": float(profile.pj_per_mac),
+        "pj_sop": float(profile.pj_per_sop),
+        "pj_update": float(profile.pj_per_neuron_update),
+    }
 
 
 def _new_rows(
@@ -425,7 +524,10 @@ class DuckDBStore(Store):
             self._check_not_newer(version)
             for step in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[step]:
-                    con.execute(statement)
+                    if callable(statement):
+                        statement(con)
+                    else:
+                        con.execute(statement)
                 con.execute("UPDATE schema_version SET version = $v", {"v": step + 1})
 
     def _check_not_newer(self, version: int) -> None:
@@ -681,24 +783,60 @@ class DuckDBStore(Store):
             raise UnknownCandidate(f"unknown candidate {one_line(repr(id), 80)} in {where_text}")
         return CandidateRecord.from_row(rows[0])
 
+    def candidate_table(
+        self,
+        run: str,
+        search: str | None = None,
+        *,
+        columns: Sequence[str],
+        profile: Prices | None = None,
+        include_infeasible: bool = False,
+    ) -> pa.Table:
+        columns = check_columns(columns)
+        where = "run = $run AND " + ("search = $search" if search is not None else "first_in_run")
+        if not include_infeasible:
+            where += " AND feasible"
+        energy = _PRICED_ENERGY if profile is not None else "energy_uj"
+        select = ", ".join(f"({energy}) AS energy_uj" if c == "energy_uj" else c for c in columns)
+        priced = f"({energy}) IS NOT NULL"
+        sql = f"SELECT {select} FROM candidates WHERE {where} AND {priced} ORDER BY id"
+        params = {**_params(run=run, search=search), **_profile_params(profile)}
+        with self.connect() as con:
+            self._check_scope(con, run, search)
+            con.execute("SELECT 1").fetchall()  # a relation needs no unfinished result open
+            table = con.sql(sql, params=params).to_arrow_table()
+        return table.cast(pa.schema([(c, CANDIDATE_ARROW_TYPES[c]) for c in columns]))
+
     def rank(
         self,
         run: str,
         search: str | None = None,
         alpha: float = DEFAULT_ALPHA,
         top: int | None = None,
+        *,
+        profile: Prices | None = None,
+        include_infeasible: bool = False,
     ) -> list[tuple[CandidateRecord, float]]:
         alpha = check_alpha(alpha)
         top = check_top(top)
-        sql = _rank_sql(by_search=search is not None, limited=top is not None)
+        sql = _rank_sql(
+            by_search=search is not None,
+            limited=top is not None,
+            priced=profile is not None,
+            feasible=not include_infeasible,
+        )
         params = _params(run=run, search=search, alpha=alpha, top=top)
+        params.update(_profile_params(profile))
         with self.connect() as con:
             self._check_scope(con, run, search)
             rows = _rows(con.execute(sql, params))
         out = []
         for row in rows:
             fitness = float(row.pop("fitness"))
-            out.append((CandidateRecord.from_row(row), fitness))
+            record = CandidateRecord.from_row(row)
+            priced = record if profile is None else record.priced(profile)
+            if priced is not None:  # always: the query kept only rows it could price
+                out.append((priced, fitness))
         return out
 
     # ---- generations -------------------------------------------------------------------------
@@ -821,34 +959,20 @@ class DuckDBStore(Store):
         rows = [r.to_row() for r in records]
         return _insert_rows(con, "test_results", _columns(TestResultRecord), rows)
 
-    # ---- columns for frames ------------------------------------------------------------------
-    def candidate_table(
-        self,
-        run: str,
-        search: str | None = None,
-        columns: Sequence[str] = CANDIDATE_TABLE_COLUMNS,
-    ) -> pa.Table:
-        """One columnar query (100,000 rows in tens of milliseconds); see `Store`."""
-        names = check_candidate_columns(columns)
-        where = "run = $run" + (
-            " AND search = $search" if search is not None else " AND first_in_run"
-        )
-        sql = f"SELECT {', '.join(names)} FROM candidates WHERE {where} ORDER BY id"
-        with self.connect() as con:
-            self._check_scope(con, run, search)
-            table = con.sql(sql, params=_params(run=run, search=search)).to_arrow_table()
-        return table.cast(pa.schema([(c, CANDIDATE_ARROW_TYPES[c]) for c in names]))
-
     # ---- bulk load (benchmarks, imports) -------------------------------------------------------
     def load_candidates(self, table: pa.Table) -> int:
-        """Insert-or-ignore candidate rows given as an Arrow table with exactly the stored columns
-        (the record fields plus `first_in_run`), without building a record per row: for loading
-        trusted rows in bulk (a benchmark's million candidates). Checks that every row's search
-        exists and belongs to its run. Returns how many were new."""
-        if set(table.column_names) != set(_STORED):
-            raise BadArgument(f"expected the columns {', '.join(_STORED)}")
-        table = table.select(list(_STORED)).cast(_ARROW)
-        cols = ", ".join(_STORED)
+        """Insert-or-ignore candidate rows given as an Arrow table of stored columns (record
+        fields plus `first_in_run`; those left out take their defaults), without building a
+        record per row: for loading trusted rows in bulk (a benchmark's million candidates).
+        Checks that every row's search exists and belongs to its run. Returns how many were
+        new. `BadArgument` for an unknown or missing key column."""
+        names = [c for c in _STORED if c in table.column_names]
+        unknown = sorted(set(table.column_names) - set(_STORED))
+        missing = sorted({"run", "search", "id", "first_in_run"} - set(names))
+        if unknown or missing:
+            raise BadArgument(f"bad candidate columns: unknown {unknown}, missing {missing}")
+        table = table.select(names).cast(pa.schema([(c, _ARROW.field(c).type) for c in names]))
+        cols = ", ".join(names)
         with self.connect(write=True) as con:
             con.register("incoming_bulk", table)
             try:
@@ -913,25 +1037,47 @@ class DuckDBStore(Store):
             applied.updates, applied.runs = _apply_updates(con, updates)
         return applied
 
+    # ---- shared leaderboards -----------------------------------------------------------------
+    def create_leaderboard(self, record: LeaderboardRecord) -> LeaderboardRecord:
+        require_record(record, LeaderboardRecord, "leaderboard")
+        with self.connect(write=True) as con:
+            self._check_scope(con, record.run, record.search)
+            taken = con.execute("SELECT 1 FROM leaderboards WHERE id = $i", {"i": record.id})
+            if taken.fetchone():
+                raise DuplicateLeaderboard(f"leaderboard {record.id!r} already exists")
+            con.execute(_insert_sql("leaderboards", LEADERBOARD_COLUMNS), record.to_row())
+        return record
 
-_ARROW_TYPES = {
-    "run": pa.string(),
-    "search": pa.string(),
-    "id": pa.string(),
-    "arch": pa.string(),
-    "accuracy": pa.float64(),
-    "energy_uj": pa.float64(),
-    "params": pa.int64(),
-    "sops": pa.float64(),
-    "firing_rate": pa.float64(),
-    "firing_rates": pa.string(),
-    "layer_energy_uj": pa.string(),
-    "generation": pa.int32(),
-    "strategy": pa.string(),
-    "worker": pa.string(),
-    "created_at": pa.float64(),
-    "first_in_run": pa.bool_(),
-}
+    def get_leaderboard(self, id: str) -> LeaderboardRecord:
+        if not isinstance(id, str):
+            raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
+        sql = f"SELECT {_select(LEADERBOARD_COLUMNS)} FROM leaderboards WHERE id = $i"
+        with self.connect() as con:
+            rows = _rows(con.execute(sql, {"i": id}))
+        if not rows:
+            raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
+        return LeaderboardRecord.from_row(rows[0])
+
+    def list_leaderboards(self, run: str | None = None) -> list[LeaderboardRecord]:
+        where = "" if run is None else "WHERE run = $run"
+        sql = (
+            f"SELECT {_select(LEADERBOARD_COLUMNS)} FROM leaderboards {where} "
+            "ORDER BY created_at DESC, id"
+        )
+        with self.connect() as con:
+            rows = _rows(con.execute(sql, _params(run=run)))
+        return [LeaderboardRecord.from_row(r) for r in rows]
+
+    def delete_leaderboard(self, id: str) -> None:
+        if not isinstance(id, str):
+            raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
+        with self.connect(write=True) as con:
+            gone = con.execute("DELETE FROM leaderboards WHERE id = $i RETURNING 1", {"i": id})
+            if not gone.fetchall():
+                raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
+
+
+_ARROW_TYPES = {**CANDIDATE_ARROW_TYPES, "first_in_run": pa.bool_()}
 # A KeyError here means CandidateRecord gained a field this table does not know.
 _STORED = (*CANDIDATE_COLUMNS, "first_in_run")
 _ARROW = pa.schema([(c, _ARROW_TYPES[c]) for c in _STORED])

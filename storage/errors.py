@@ -58,3 +58,11 @@ class SchemaError(StoreError):
 
 class StoreBusy(StoreError):
     """The store stayed locked by another process for longer than the retry budget."""
+
+
+class UnknownLeaderboard(StoreError):
+    """No shared leaderboard with that id."""
+
+
+class DuplicateLeaderboard(StoreError):
+    """A shared leaderboard with that id already exists."""

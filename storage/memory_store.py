@@ -9,21 +9,25 @@ from typing import Any, TypeVar
 
 from storage.base import (
     DEFAULT_ALPHA,
+    Prices,
     Store,
     check_alpha,
     check_top,
     first_per_id,
     given,
     rank_records,
+    rankable,
     require_record,
 )
 from storage.errors import (
     BadArgument,
     BadRecord,
+    DuplicateLeaderboard,
     DuplicateRun,
     DuplicateSearch,
     RunActive,
     UnknownCandidate,
+    UnknownLeaderboard,
     UnknownRun,
     UnknownSearch,
     one_line,
@@ -36,6 +40,7 @@ from storage.records import (
     EpochRecord,
     EventRecord,
     GenerationRecord,
+    LeaderboardRecord,
     RunRecord,
     SearchRecord,
     TestResultRecord,
@@ -52,6 +57,7 @@ R = TypeVar(
     EpochRecord,
     EventRecord,
     TestResultRecord,
+    LeaderboardRecord,
 )
 
 
@@ -73,6 +79,7 @@ class MemoryStore(Store):
         self._epochs: dict[tuple[str, int], EpochRecord] = {}
         self._events: dict[tuple[str, str], EventRecord] = {}
         self._test_results: dict[tuple[str, str], TestResultRecord] = {}
+        self._leaderboards: dict[str, LeaderboardRecord] = {}
 
     # ---- lookups (call with the lock held) ---------------------------------------------------
     def _run(self, name: str) -> RunRecord:
@@ -238,6 +245,9 @@ class MemoryStore(Store):
         search: str | None = None,
         alpha: float = DEFAULT_ALPHA,
         top: int | None = None,
+        *,
+        profile: Prices | None = None,
+        include_infeasible: bool = False,
     ) -> list[tuple[CandidateRecord, float]]:
         alpha = check_alpha(alpha)
         top = check_top(top)
@@ -245,6 +255,7 @@ class MemoryStore(Store):
             scope = self._scope(run, search)
             if search is None:
                 scope = first_per_id(scope)
+            scope = rankable(scope, profile, include_infeasible=include_infeasible)
             return [(_copy(c), f) for c, f in rank_records(scope, alpha, top)]
 
     # ---- generations -------------------------------------------------------------------------
@@ -369,3 +380,36 @@ class MemoryStore(Store):
                     table.clear()
                     table.update(before)
                 raise
+    # ---- shared leaderboards -----------------------------------------------------------------
+    def create_leaderboard(self, record: LeaderboardRecord) -> LeaderboardRecord:
+        require_record(record, LeaderboardRecord, "leaderboard")
+        with self._lock:
+            self._run(record.run)
+            if record.search is not None:
+                self._search(record.search, record.run)
+            if record.id in self._leaderboards:
+                raise DuplicateLeaderboard(f"leaderboard {record.id!r} already exists")
+            self._leaderboards[record.id] = _copy(record)
+            return _copy(record)
+
+    def _leaderboard(self, id: str) -> LeaderboardRecord:
+        found = self._leaderboards.get(id) if isinstance(id, str) else None
+        if found is None:
+            raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
+        return found
+
+    def get_leaderboard(self, id: str) -> LeaderboardRecord:
+        with self._lock:
+            return _copy(self._leaderboard(id))
+
+    def list_leaderboards(self, run: str | None = None) -> list[LeaderboardRecord]:
+        with self._lock:
+            found = [b for b in self._leaderboards.values() if run is None or b.run == run]
+            found.sort(key=lambda b: b.id)
+            found.sort(key=lambda b: b.created_at, reverse=True)
+            return [_copy(b) for b in found]
+
+    def delete_leaderboard(self, id: str) -> None:
+        with self._lock:
+            self._leaderboard(id)
+            del self._leaderboards[id]

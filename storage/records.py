@@ -14,7 +14,7 @@ import math
 import numbers
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -34,8 +34,18 @@ EVENT_KINDS: tuple[str, ...] = (
     "lease_expired",  # a step's lease lapsed and the step was re-enqueued
     "cancelled",  # someone cancelled the run
 )
+# Constraints a candidate can break (`CandidateRecord.violation`): over the search's energy budget,
+# over its parameter limit, or not a finite evaluation at all.
+VIOLATIONS: tuple[str, ...] = ("energy_budget", "param_limit", "invalid")
+# Kinds of operation counted per candidate (see `engine.energy`), the terms of an energy profile.
+OP_KINDS: tuple[str, ...] = ("macs", "sops", "neuron_updates")
+# The hardware profile every energy was priced under before profiles existed (the paper's Eq. 3).
+DEFAULT_ENERGY_PROFILE = "45nm-fp32"
+PJ_TO_UJ = 1e-6
 # Fields stored as JSON text in a row.
-_JSON_FIELDS = frozenset({"space", "settings", "arch", "firing_rates", "layer_energy_uj"})
+_JSON_FIELDS = frozenset(
+    {"space", "settings", "arch", "firing_rates", "layer_energy_uj", "layer_ops", "candidates"}
+)
 
 R = TypeVar("R", bound="_Record")
 
@@ -89,6 +99,35 @@ def check_bool(where: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise BadRecord(f"{where} must be true or false, got {one_line(repr(value), 60)}")
     return value
+
+
+def check_violation(where: str, value: Any) -> str:
+    """ "" or a comma-separated set of `VIOLATIONS`, normalised to their order there."""
+    text = check_text(where, value, limit=200)
+    parts = {p.strip() for p in text.split(",") if p.strip()}
+    unknown = sorted(parts - set(VIOLATIONS))
+    if unknown:
+        raise BadRecord(
+            f"{where} must name constraints among {'|'.join(VIOLATIONS)}, got "
+            f"{one_line(repr(unknown[0]), 60)}"
+        )
+    return ",".join(v for v in VIOLATIONS if v in parts)
+
+
+def check_layer_ops(where: str, value: Any) -> dict[str, dict[str, float]]:
+    """`{kind: {layer: count}}` with kinds among `OP_KINDS` and counts >= 0."""
+    if not isinstance(value, Mapping):
+        raise BadRecord(f"{where} must be a dict, got {type(value).__name__}")
+    out: dict[str, dict[str, float]] = {}
+    for kind, layers in value.items():
+        if kind not in OP_KINDS:
+            raise BadRecord(f"{where} has unknown kind {one_line(repr(kind), 60)}")
+        counts = check_float_dict(f"{where}[{kind!r}]", layers)
+        for layer, count in counts.items():
+            if count < 0:
+                raise BadRecord(f"{where}[{kind!r}][{layer!r}] must be >= 0, got {count}")
+        out[kind] = counts
+    return out
 
 
 def check_choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -281,6 +320,12 @@ class CandidateRecord(_Record):
     strategy: str = ""
     worker: str = ""
     created_at: float = field(default_factory=now)
+    feasible: bool = True
+    violation: str = ""
+    macs: float | None = None
+    neuron_updates: float | None = None
+    layer_ops: dict[str, dict[str, float]] = field(default_factory=dict)
+    energy_profile: str = DEFAULT_ENERGY_PROFILE
 
     def __post_init__(self) -> None:
         self._set("run", check_name("candidate.run", self.run, "run"))
@@ -303,11 +348,73 @@ class CandidateRecord(_Record):
         self._set("strategy", check_text("candidate.strategy", self.strategy, limit=100))
         self._set("worker", check_text("candidate.worker", self.worker, limit=200))
         self._set("created_at", check_float("candidate.created_at", self.created_at))
+        self._set("feasible", check_bool("candidate.feasible", self.feasible))
+        self._set("violation", check_violation("candidate.violation", self.violation))
+        if self.feasible == bool(self.violation):
+            raise BadRecord(
+                "candidate.violation must name the constraint an infeasible candidate breaks, "
+                "and only then"
+            )
+        for name in ("macs", "neuron_updates"):
+            value = getattr(self, name)
+            if value is not None:
+                self._set(name, check_float(f"candidate.{name}", value, lo=0.0))
+        self._set("layer_ops", check_layer_ops("candidate.layer_ops", self.layer_ops))
+        self._set(
+            "energy_profile",
+            check_text("candidate.energy_profile", self.energy_profile, empty=False, limit=100),
+        )
 
     @property
     def key(self) -> tuple[str, str]:
         """The store's identity for this record: (search, id)."""
         return (self.search, self.id)
+
+    def priced_energy_uj(self, profile: Any) -> float | None:
+        """Energy (uJ) under `profile` (anything with `name`, `pj_per_mac`, `pj_per_sop` and
+        `pj_per_neuron_update`), or None when the stored counts cannot price it.
+
+        Under the profile it was recorded with, the stored `energy_uj`; else
+        (MACs x pJ/MAC + SOPs x pJ/SOP + neuron updates x pJ/update) x 1e-6, which needs the
+        MACs, and the neuron updates unless the profile prices them at 0.
+        """
+        if profile.name == self.energy_profile:
+            return self.energy_uj
+        if self.macs is None or (self.neuron_updates is None and profile.pj_per_neuron_update != 0):
+            return None
+        updates = 0.0 if self.neuron_updates is None else self.neuron_updates
+        return price_uj(self.macs, self.sops, updates, profile)
+
+    def priced(self, profile: Any) -> CandidateRecord | None:
+        """This record with `energy_uj` and `layer_energy_uj` under `profile` (None when it
+        cannot be priced; see `priced_energy_uj`)."""
+        energy = self.priced_energy_uj(profile)
+        if energy is None:
+            return None
+        if profile.name == self.energy_profile:
+            return self
+        layers: dict[str, float] = {}
+        prices = (profile.pj_per_mac, profile.pj_per_sop, profile.pj_per_neuron_update)
+        for kind, price in zip(OP_KINDS, prices, strict=True):
+            if kind == "neuron_updates" and not price:
+                continue
+            for layer, count in self.layer_ops.get(kind, {}).items():
+                layers[layer] = layers.get(layer, 0.0) + count * price * PJ_TO_UJ
+        return replace(self, energy_uj=energy, layer_energy_uj=layers, energy_profile=profile.name)
+
+    @property
+    def ops(self) -> dict[str, Any]:
+        """The contract's `ops` object: MACs and neuron updates as whole numbers when they are
+        (None when not recorded), SOPs as stored."""
+
+        def whole(value: float | None) -> float | int | None:
+            return int(value) if value is not None and float(value).is_integer() else value
+
+        return {
+            "macs": whole(self.macs),
+            "sops": self.sops,
+            "neuron_updates": whole(self.neuron_updates),
+        }
 
     def to_contract(self, fitness: float) -> dict[str, Any]:
         """The public CANDIDATE object (see CONTRACT.md) with `fitness` = F_AEB."""
@@ -320,6 +427,8 @@ class CandidateRecord(_Record):
             "firing_rate": self.firing_rate,
             "fitness": float(fitness),
             "generation": self.generation,
+            "feasible": self.feasible,
+            "ops": self.ops,
         }
 
     @classmethod
@@ -333,11 +442,14 @@ class CandidateRecord(_Record):
         strategy: str = "",
         worker: str = "",
         created_at: float | None = None,
+        violation: str = "",
     ) -> CandidateRecord:
         """Build from an evaluation result as a plain dict (e.g. `engine`'s `EvalResult.to_dict()`).
 
         `result` must hold `id`, `arch`, `accuracy`, `energy_uj` and may hold `params`, `sops`,
-        `firing_rate`, `firing_rates`, `layer_energy_uj`; other keys are ignored.
+        `firing_rate`, `firing_rates`, `layer_energy_uj`, `macs`, `neuron_updates`, `layer_ops`
+        and `energy_profile`; other keys are ignored. `violation` names the search constraints
+        the candidate breaks ("" when it is feasible).
         """
         keys = (
             "id",
@@ -349,12 +461,17 @@ class CandidateRecord(_Record):
             "firing_rate",
             "firing_rates",
             "layer_energy_uj",
+            "macs",
+            "neuron_updates",
+            "layer_ops",
+            "energy_profile",
         )
         missing = [k for k in keys[:4] if k not in result]
         if missing:
             raise BadRecord(f"evaluation result lacks {', '.join(missing)}")
         d: dict[str, Any] = {k: result[k] for k in keys if k in result}
         d.update(run=run, search=search, generation=generation, strategy=strategy, worker=worker)
+        d.update(feasible=not violation, violation=violation)
         if created_at is not None:
             d["created_at"] = created_at
         return cls.from_dict(d)
@@ -476,6 +593,91 @@ class EventRecord(_Record):
     @property
     def key(self) -> tuple[str, str]:
         return (self.run, self.id)
+
+
+def price_uj(macs: float, sops: float, neuron_updates: float, profile: Any) -> float:
+    """(MACs x pJ/MAC + SOPs x pJ/SOP + neuron updates x pJ/update) x 1e-6: the contract's
+    energy of stored operation counts under a profile (same arithmetic as `engine.profiles`)."""
+    return (
+        macs * profile.pj_per_mac
+        + sops * profile.pj_per_sop
+        + neuron_updates * profile.pj_per_neuron_update
+    ) * PJ_TO_UJ
+
+
+LEADERBOARD_ID_CHARS = 12
+
+
+def new_leaderboard_id() -> str:
+    """A fresh, unguessable leaderboard id (12 hex digits)."""
+    import secrets
+
+    return secrets.token_hex(LEADERBOARD_ID_CHARS // 2)
+
+
+@dataclass(frozen=True)
+class LeaderboardRecord(_Record):
+    """A shared leaderboard, frozen: the top `top` candidates of a run (or of one of its
+    searches) ranked by F_AEB at `alpha` under the energy profile `energy_profile`, stored as the
+    contract's CANDIDATE objects as they were when it was shared. `author` is the signed-in user
+    who shared it ("" in single-user mode or from the command line)."""
+
+    id: str
+    run: str
+    alpha: float
+    top: int
+    candidates: list[dict[str, Any]]
+    search: str | None = None
+    energy_profile: str = DEFAULT_ENERGY_PROFILE
+    title: str = ""
+    notes: str = ""
+    author: str = ""
+    created_at: float = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        self._set("id", check_name("leaderboard.id", self.id, "leaderboard id"))
+        self._set("run", check_name("leaderboard.run", self.run, "run"))
+        if self.search is not None:
+            self._set("search", check_name("leaderboard.search", self.search, "search"))
+        self._set("alpha", check_float("leaderboard.alpha", self.alpha, lo=0.0, hi=1.0))
+        self._set("top", check_int("leaderboard.top", self.top, lo=1))
+        if not isinstance(self.candidates, (list, tuple)):
+            raise BadRecord(
+                f"leaderboard.candidates must be a list, got {type(self.candidates).__name__}"
+            )
+        rows = [
+            check_json_dict(f"leaderboard.candidates[{i}]", r)
+            for i, r in enumerate(self.candidates)
+        ]
+        if any("id" not in r for r in rows):
+            raise BadRecord("leaderboard.candidates must each have an id")
+        if len(rows) > self.top:
+            raise BadRecord(f"leaderboard holds {len(rows)} candidates, more than top={self.top}")
+        self._set("candidates", rows)
+        self._set(
+            "energy_profile",
+            check_text("leaderboard.energy_profile", self.energy_profile, empty=False, limit=100),
+        )
+        self._set("title", one_line(check_text("leaderboard.title", self.title, limit=200)))
+        self._set("notes", check_text("leaderboard.notes", self.notes, limit=5000))
+        self._set("author", check_text("leaderboard.author", self.author, limit=200))
+        self._set("created_at", check_float("leaderboard.created_at", self.created_at))
+
+    def to_contract(self) -> dict[str, Any]:
+        """The contract's `leaderboard --json` object (plus scope, top, notes, author, time)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "run": self.run,
+            "alpha": self.alpha,
+            "energy_profile": self.energy_profile,
+            "candidates": json.loads(dump_json(self.candidates)),
+            "search": self.search,
+            "top": self.top,
+            "notes": self.notes,
+            "author": self.author,
+            "created_at": self.created_at,
+        }
 
 
 # ---- held-out evaluation (added with "Evaluate on test") -----------------------------------------

@@ -1,14 +1,19 @@
-"""Run work on the workers: `launch`, `status`, `cancel`. The app and the command line call these.
+"""Run work on the workers: `launch`, `status`, `cancel`, `delete`, `archive`. The app and the
+command line call these.
 
 `launch` checks everything before it writes anything (a bad dataset, space, alpha, name or a taken
 name raises a one-line `ValueError` and stores nothing), then creates the run `queued` and enqueues
-its first step. `status` and `cancel` work from the store, so they work without a broker; `cancel`
-also tells the gpu workers through Redis when it can (the recorder's sweeper does otherwise).
+its first step. `status`, `cancel`, `delete` and `archive` work from the store and the run's
+files, so they work without a broker; `cancel` also tells the gpu workers through Redis when it
+can (the recorder's sweeper does otherwise).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import AutoSpikformerError
@@ -17,12 +22,14 @@ from storage.duckdb_store import open_store
 from storage.errors import DuplicateRun, UnknownRun, one_line
 from storage.ops import TERMINAL, AddEvents, UpdateRun
 from storage.records import EventRecord, RunRecord
+from tasks import history
 from tasks.recording import update_run
 
 if TYPE_CHECKING:  # the pipeline imports torch; status and cancel do not need it
     from tasks.pipeline import RunSpec, SearchSpec
 
 DEVICES = ("auto", "cpu", "cuda")
+ARTEFACTS_ENV = paths.ARTEFACTS_ENV
 
 
 class BrokerUnavailable(AutoSpikformerError):
@@ -70,11 +77,24 @@ def launch(
         pass
     else:
         raise DuplicateRun(f"run {spec.name!r} already exists; pick a new name")
+    leftover = [folder for folder in run_folders(spec.name) if folder.exists()]
+    if leftover:  # e.g. written by a task of a deleted run that was still finishing
+        raise DuplicateRun(
+            f"folder {leftover[0]} of an earlier run called {spec.name!r} is still there; "
+            "pick a new name or remove the folder"
+        )
 
     from tasks import jobs  # the Celery app: resolves (or starts) the broker on first use
+    from tasks.coordination import key
 
     try:
-        jobs.redis_client().ping()
+        client = jobs.redis_client()
+        client.ping()
+        # Marks left by a deleted run of this name ("epoch 1 enqueued", "finished") would hold
+        # the new run back until they expire.
+        stale = list(client.scan_iter(match=key(spec.name, "*"), count=1000))
+        if stale:
+            client.delete(*stale)
     except Exception as err:  # noqa: BLE001 - any failure to reach it is the same to the user
         raise BrokerUnavailable(f"cannot reach the broker: {one_line(err, 200)}") from None
     store.create_run(
@@ -102,7 +122,8 @@ def launch(
 
 def status(run: str) -> dict[str, Any]:
     """`{"run", "state", "progress", "message", "generation", "generations", "epochs",
-    "search", "evaluated", "best"}` from the store. `UnknownRun` (a `ValueError`)."""
+    "search", "evaluated", "best", "settings", "eta_s", "history", "archived"}` from the store
+    (see `tasks.history`). `UnknownRun` (a `ValueError`)."""
     paths.validate_name(run, "run")
     store = open_store()
     record = store.get_run(run)
@@ -130,6 +151,10 @@ def status(run: str) -> dict[str, Any]:
         "evaluated": evaluated,
         "best": best,
         "updated_at": record.updated_at,
+        "archived": record.archived,
+        "settings": history.settings(store, record),
+        "eta_s": history.eta_s(store, record),
+        "history": history.history(store, run),
     }
 
 
@@ -180,3 +205,57 @@ def running_broker_url() -> str | None:
         return settings().redis_url
     found = broker.find()
     return found.url if found is not None else None
+
+
+def run_folders(run: str) -> list[Path]:
+    """Where a run's files live: `runs/<run>` under the home folder and, on several hosts, under
+    the shared artefacts folder (`AUTOSPIKFORMER_ARTEFACTS`)."""
+    roots = [paths.home()]
+    shared = os.environ.get(ARTEFACTS_ENV)
+    if shared:
+        roots.append(Path(shared).expanduser().absolute())
+    folders: list[Path] = []
+    for root in roots:
+        folder = paths.resolve_inside(root, "runs", paths.validate_name(run, "run"))
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+def delete_files(run: str, artefacts: list[str]) -> list[str]:
+    """Remove the run's folders and the recorded artefact files outside them (an export written
+    elsewhere under the home folder). Returns what was removed. The only code that deletes a
+    run's files."""
+    removed: list[str] = []
+    for folder in run_folders(run):
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            removed.append(str(folder))
+    for relative in artefacts:
+        try:
+            path = paths.artefact_path(relative)  # records are relative to the artefact folder
+        except ValueError:
+            continue  # a record naming a path outside the artefact folder: not ours to delete
+        if path.is_file():
+            path.unlink()
+            removed.append(str(path))
+    return removed
+
+
+def delete(run: str) -> dict[str, Any]:
+    """Delete the run's records and files. `UnknownRun`; `RunActive` (a `ValueError`) while it is
+    queued, training or searching: then nothing is changed. Returns
+    `{"run", "deleted": True, "removed": [PATH, ...]}`."""
+    paths.validate_name(run, "run")
+    store = open_store()
+    artefacts = [a.path for a in store.artefacts(run)]
+    store.delete_run(run)  # refuses an active run before anything is removed
+    return {"run": run, "deleted": True, "removed": delete_files(run, artefacts)}
+
+
+def archive(run: str, archived: bool = True) -> dict[str, Any]:
+    """Hide the run from the default lists (or show it again). `UnknownRun`."""
+    paths.validate_name(run, "run")
+    store = open_store()
+    store.update_run(run, archived=archived)
+    return {"run": run, "archived": archived}

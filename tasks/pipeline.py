@@ -10,18 +10,28 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from engine import data
 from engine.errors import AutoSpikformerError
 from engine.files import atomic_write
+from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.results import EvalResult
 from engine.sampling import DEFAULT_SAMPLING
-from engine.search import EvolutionConfig, RandomConfig, make_search, resume_search
+from engine.search import (
+    EvolutionConfig,
+    NSGA2Config,
+    RandomConfig,
+    SearchConfig,
+    make_search,
+    resume_search,
+)
 from engine.search.base import GenerationSummary, Search
+from engine.search.reference import space_reference_energy_uj
 from engine.space import Arch, SearchSpace
 from engine.spikformer import ModelShape, count_params
 from engine.train import TrainConfig, latest_checkpoint, recipe, train
@@ -32,6 +42,7 @@ from storage.errors import UnknownRun
 from storage.records import (
     ArtefactRecord,
     CandidateRecord,
+    EpochRecord,
     GenerationRecord,
     RunRecord,
     SearchRecord,
@@ -135,9 +146,14 @@ def train_run(
     """Train (or resume) the run's supernet; record state, progress and the checkpoint."""
     config = train_config(store, run)
     run_dir = paths.run_dir(run)
+    worker = worker_name()
+    last = [time.monotonic()]  # when the previous epoch ended (or training began)
 
     def on_progress(event: dict[str, Any]) -> None:
         if event["event"] == "epoch":
+            ended = time.monotonic()
+            store.add_epochs([epoch_record(run, event, ended - last[0], worker)])
+            last[0] = ended
             store.update_run(run, state="training", progress=event["epoch"] / config.epochs)
         if progress:
             progress(event)
@@ -156,6 +172,26 @@ def train_run(
         "val_accuracy_largest": result.val_accuracy_largest,
         "val_accuracy_smallest": result.val_accuracy_smallest,
     }
+
+
+def epoch_record(run: str, event: dict[str, Any], measured_s: float, worker: str) -> EpochRecord:
+    """The history record of an "epoch" progress event. The validation accuracies are recorded
+    when the event carries them; `seconds` is the event's own, else the time measured here since
+    the previous epoch ended (for the first epoch of a call, since training began, which also
+    counts building the model)."""
+    accuracies = {
+        key: float(event[key])
+        for key in ("val_accuracy_largest", "val_accuracy_smallest")
+        if event.get(key) is not None
+    }
+    return EpochRecord(
+        run=run,
+        epoch=int(event["epoch"]),
+        loss=float(event["loss"]),
+        seconds=max(0.0, float(event.get("seconds") or measured_s)),
+        worker=worker,
+        **accuracies,
+    )
 
 
 def supernet_checkpoint(run: str) -> Path:
@@ -183,8 +219,16 @@ class SearchSpec:
     # BN-recalibration batches per candidate (x the evaluation batch size of 128 images); part of
     # its evaluation. Searches recorded before this setting existed used 4, its default.
     recalib_batches: int = 4
+    # The hypervolume reference energy, fixed when the search is created (`with_reference`: the
+    # space's energy bound on the run's dataset). None in what a user asks for, and in searches
+    # recorded before it existed; theirs is derived the same way when they are loaded.
+    reference_energy_uj: float | None = None
+    # Hardware profile the search prices energy under (engine.profiles): F_AEB and the energy
+    # budget use its microjoules. Searches recorded before profiles existed used the default.
+    energy_profile: str = DEFAULT_PROFILE
 
-    def config(self) -> EvolutionConfig | RandomConfig:
+    def config(self) -> SearchConfig:
+        get_profile(self.energy_profile)  # one-line error for an unknown profile
         n = self.recalib_batches
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RECALIB_BATCHES:
             raise AutoSpikformerError(
@@ -197,12 +241,17 @@ class SearchSpec:
             seed=self.seed,
             param_limit=self.param_limit,
             energy_budget_uj=self.energy_budget_uj,
+            reference_energy_uj=self.reference_energy_uj,
         )
         if self.strategy == "evolution":
             return EvolutionConfig(parents=min(self.parents, self.population), **common)
+        if self.strategy == "nsga2":
+            return NSGA2Config(**common)
         if self.strategy == "random":
             return RandomConfig(**common)
-        raise AutoSpikformerError(f"unknown strategy {self.strategy!r}; use evolution or random")
+        raise AutoSpikformerError(
+            f"unknown strategy {self.strategy!r}; use evolution, nsga2 or random"
+        )
 
 
 def _state_path(run: str, search_id: str) -> Path:
@@ -213,6 +262,53 @@ def _save_state(run: str, search_id: str, search: Search) -> None:
     atomic_write(_state_path(run, search_id), json.dumps(search.state_dict()))
 
 
+def search_reference(dataset: str, space: SearchSpace) -> float:
+    """The hypervolume reference energy (uJ) of every search of `space` on `dataset`: the
+    analytic energy bound of the space's largest arch (`engine.search.reference`). No weights, no
+    data and no forward pass, so any host that steps a search can compute it."""
+    spec = data.dataset_spec(dataset)
+    shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
+    return space_reference_energy_uj(space, shape, event_input=spec.is_event)
+
+
+def with_reference(
+    spec: SearchSpec, run: str, search_id: str, dataset: str, space: SearchSpace
+) -> SearchSpec:
+    """`spec` with its hypervolume reference fixed: its own, else the one in the search's saved
+    state (so a search keeps the reference it started with), else `search_reference`."""
+    if spec.reference_energy_uj is not None:
+        return spec
+    # Read-only: the app derives references of old searches and must create nothing.
+    path = paths.resolve_inside(paths.run_dir(run, create=False), "searches", f"{search_id}.json")
+    saved = None
+    if path.exists():
+        saved = json.loads(path.read_text()).get("config", {}).get("reference_energy_uj")
+    ref = float(saved) if saved is not None else search_reference(dataset, space)
+    return replace(spec, reference_energy_uj=ref)
+
+
+def reference_of(store: Store, search: SearchRecord) -> float:
+    """The hypervolume reference energy of a recorded search: the one stored with it, or for a
+    search recorded before references were stored, the one `with_reference` derives."""
+    stored = search.settings.get("reference_energy_uj")
+    if stored is not None:
+        return float(stored)
+    run = store.get_run(search.run)
+    space = SearchSpace.from_dict(run.space)
+    spec = with_reference(SearchSpec(**search.settings), run.name, search.id, run.dataset, space)
+    assert spec.reference_energy_uj is not None
+    return spec.reference_energy_uj
+
+
+def scope_reference(store: Store, run: str, search: str | None = None) -> float | None:
+    """The hypervolume reference energy for candidates of `run` (all its searches, or `search`):
+    the largest of their searches' references (equal when they share a space and dataset; each
+    bounds its own candidates, so the largest bounds them all). None when there is no search."""
+    searches = [store.get_search(search)] if search else store.list_searches(run)
+    refs = [reference_of(store, s) for s in searches]
+    return max(refs) if refs else None
+
+
 def _param_counter(run: str, store: Store | None = None):
     """`arch -> parameter count` for the run's dataset."""
     return _dataset_param_counter(train_config(store or open_store(), run).dataset)
@@ -220,14 +316,16 @@ def _param_counter(run: str, store: Store | None = None):
 
 def create_search(store: Store, run: str, spec: SearchSpec) -> str:
     """Record a new search of `run` and save its initial state. Returns the search id."""
-    config = spec.config()  # validates alpha, sizes, budgets
+    spec.config()  # validates alpha, sizes, budgets
     store.get_run(run)
     supernet_checkpoint(run)
-    space = SearchSpace.from_dict(train_config(store, run).space)
-    search = make_search(
-        spec.strategy, space, config, _no_evaluate, param_count=_param_counter(run, store)
-    )
+    train = train_config(store, run)
+    space = SearchSpace.from_dict(train.space)
     search_id = next_search_id(store.get_run(run), store.list_searches(run), spec.strategy)
+    spec = replace(spec, reference_energy_uj=search_reference(train.dataset, space))
+    search = make_search(
+        spec.strategy, space, spec.config(), _no_evaluate, param_count=_param_counter(run, store)
+    )
     store.create_search(
         SearchRecord(id=search_id, run=run, strategy=spec.strategy, settings=asdict(spec))
     )
@@ -256,12 +354,26 @@ def _no_evaluate(archs: list[Arch]) -> list[EvalResult]:
     raise RuntimeError("a search is stepped with an evaluator")
 
 
+def priced_evaluate(evaluate, energy_profile: str):
+    """`evaluate` with every result's energy priced under the search's profile, so the search
+    (F_AEB, the energy budget, the front) sees that hardware's microjoules. Evaluators and the
+    result cache keep operation counts, so pricing needs no forward pass."""
+    profile = get_profile(energy_profile)
+
+    def evaluate_priced(archs: list[Arch]) -> list[EvalResult]:
+        return [r.priced(profile) for r in evaluate(archs)]
+
+    return evaluate_priced
+
+
 def load_search(store: Store, run: str, search_id: str, evaluate) -> tuple[Search, SearchSpec]:
     record = store.get_search(search_id)
-    spec = SearchSpec(**record.settings)
-    space = SearchSpace.from_dict(train_config(store, run).space)
+    train = train_config(store, run)
+    space = SearchSpace.from_dict(train.space)
+    spec = with_reference(SearchSpec(**record.settings), run, search_id, train.dataset, space)
     state = json.loads(_state_path(run, search_id).read_text())
     counter = _param_counter(run, store)
+    evaluate = priced_evaluate(evaluate, spec.energy_profile)
     search = resume_search(space, spec.config(), evaluate, state, param_count=counter)
     return search, spec
 
@@ -292,10 +404,12 @@ def search_from_state(
 ) -> Search:
     """Search `search_id` of `run` resumed from its saved state, or at generation 0 when no state
     is saved yet (or `fresh`). Unlike `load_search`, settings come from the arguments, not the
-    store, so a task can step a search whose record is not written yet. `dataset` (the run's)
-    spares reading it from the store."""
+    store, so a task can step a search whose record is not written yet; pass `spec` through
+    `with_reference` first, so it carries the search's hypervolume reference. `dataset` (the
+    run's) spares reading it from the store."""
     path = _state_path(run, search_id)
     counter = _dataset_param_counter(dataset) if dataset else _param_counter(run)
+    evaluate = priced_evaluate(evaluate, spec.energy_profile)
     if fresh or not path.exists():
         return make_search(spec.strategy, space, spec.config(), evaluate, param_count=counter)
     state = json.loads(path.read_text())
@@ -329,10 +443,35 @@ def make_evaluator(run: str, eval_seed: int, device: str, recalib_batches: int):
     )
 
 
+def violation_of(result: EvalResult, infeasible: bool, spec: SearchSpec | None) -> str:
+    """The constraints of `spec` that `result` breaks, as `CandidateRecord.violation` names them
+    ("" for a feasible one). Without `spec`, an infeasible result is over the energy budget, the
+    only constraint the engine checks after evaluation."""
+    if not infeasible:
+        return ""
+    if spec is None:
+        return "energy_budget"
+    broken = []
+    if spec.energy_budget_uj is not None and result.energy_uj > spec.energy_budget_uj:
+        broken.append("energy_budget")
+    if spec.param_limit is not None and result.params > spec.param_limit:
+        broken.append("param_limit")
+    return ",".join(broken) or "invalid"
+
+
 def record_generation(
-    store: Store, run: str, search_id: str, strategy: str, summary: GenerationSummary
+    store: Store,
+    run: str,
+    search_id: str,
+    strategy: str,
+    summary: GenerationSummary,
+    *,
+    spec: SearchSpec | None = None,
 ) -> None:
+    """Record a generation's candidates (each marked feasible or not: `summary.infeasible`,
+    with the constraint it breaks under `spec`) and its summary."""
     worker = worker_name()
+    infeasible = set(summary.infeasible)
     store.add_candidates(
         CandidateRecord.from_eval(
             r.to_dict(),
@@ -341,6 +480,7 @@ def record_generation(
             generation=summary.generation,
             strategy=strategy,
             worker=worker,
+            violation=violation_of(r, r.id in infeasible, spec),
         )
         for r in summary.evaluated
     )
@@ -362,25 +502,28 @@ def search_step(store: Store, run: str, search_id: str, evaluate) -> GenerationS
     if search.done:
         return None
     summary = search.step()
-    record_generation(store, run, search_id, spec.strategy, summary)
+    record_generation(store, run, search_id, spec.strategy, summary, spec=spec)
     _save_state(run, search_id, search)
     state = "done" if search.done else "searching"
     store.update_search(search_id, state=state, generation=search.generation)
     return summary
 
 
-def search_result(store: Store, run: str, search_id: str, alpha: float) -> dict[str, Any]:
-    """The contract's search JSON: evaluated count, Pareto ids and the best candidate."""
+def search_result(
+    store: Store, run: str, search_id: str, alpha: float, energy_profile: str = DEFAULT_PROFILE
+) -> dict[str, Any]:
+    """The contract's search JSON: evaluated count (infeasible candidates included), and the Pareto
+    ids and best candidate among the feasible ones, energies under `energy_profile`."""
     from engine.pareto import pareto_front
 
-    ranked = store.rank(run, search=search_id, alpha=alpha)
+    ranked = store.rank(run, search=search_id, alpha=alpha, profile=get_profile(energy_profile))
     records = [r for r, _ in ranked]
     front = pareto_front([r.accuracy for r in records], [r.energy_uj for r in records])
     best = ranked[0][0].to_contract(ranked[0][1]) if ranked else None
     return {
         "run": run,
         "search": search_id,
-        "evaluated": len(records),
+        "evaluated": store.count_candidates(run, search_id),
         "pareto": [records[i].id for i in front],
         "best": best,
     }
@@ -409,7 +552,7 @@ def run_search(
                 }
             )
     store.update_run(run, state="done", progress=1.0)
-    return search_result(store, run, search_id, spec.alpha)
+    return search_result(store, run, search_id, spec.alpha, spec.energy_profile)
 
 
 # ---- export -------------------------------------------------------------------------------------
@@ -432,6 +575,7 @@ def export_subnet(
         raise AutoSpikformerError(f"--out must end in .safetensors, got {out.name}")
     evaluator = make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
     result, subnet = evaluator.evaluate_one(arch)
+    result = result.priced(spec.energy_profile)  # the search's hardware profile
     save_subnet(
         out,
         subnet,

@@ -144,6 +144,8 @@ class Reconciler:
     ) -> dict[str, Any]:
         run = record.name
         space = SearchSpace.from_dict(record.space)
+        # The hypervolume reference, fixed at the search's start and stored with its record.
+        spec = pipeline.with_reference(spec, run, search_id, record.dataset, space)
         cache = ResultCache(run, search_id)
         search = pipeline.search_from_state(
             run, search_id, spec, space, cache.evaluate, dataset=record.dataset
@@ -185,7 +187,9 @@ class Reconciler:
                 }
             with writer.batch():
                 writer.create_search(search_record)  # each batch stands alone if resent first
-                pipeline.record_generation(writer, run, search_id, spec.strategy, summary)
+                pipeline.record_generation(
+                    writer, run, search_id, spec.strategy, summary, spec=spec
+                )
                 writer.send(
                     UpdateSearch(search_id, generation=search.generation),
                     UpdateRun(
@@ -225,7 +229,9 @@ class Reconciler:
             writer.create_search(search_record)
             while not replay.done:
                 summary = replay.step()
-                pipeline.record_generation(writer, run, search_id, spec.strategy, summary)
+                pipeline.record_generation(
+                    writer, run, search_id, spec.strategy, summary, spec=spec
+                )
             writer.send(
                 UpdateSearch(search_id, state="done", generation=replay.generation),
                 UpdateRun(run, "done", progress=1.0, message=""),

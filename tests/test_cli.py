@@ -23,6 +23,8 @@ CANDIDATE_KEYS = {
     "firing_rate",
     "fitness",
     "generation",
+    "feasible",
+    "ops",
 }
 
 
@@ -80,7 +82,8 @@ def snapshot(home: Path) -> tuple:
     store = DuckDBStore(home / "store.duckdb")
     runs = [(r.name, r.state) for r in store.list_runs()]
     counts = [store.count_candidates(name) for name, _ in runs]
-    return runs, counts
+    searches = [s.id for name, _ in runs for s in store.list_searches(name)]
+    return runs, counts, searches, [b.id for b in store.list_leaderboards()]
 
 
 def test_train_json_and_resume(home: Path, tiny_space_file: Path) -> None:
@@ -174,6 +177,30 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
         (["search", "--run", "tiny", "--alpha", "-0.1"], "alpha"),
         (["search", "--run", "tiny", "--recalib-batches", "0"], "recalib-batches"),
         (["search", "--run", "tiny", "--recalib-batches", "1001"], "recalib_batches"),
+        (["search", "--run", "tiny", "--energy-profile", "tpu"], "unknown energy profile"),
+        (["candidates", "--run", "tiny", "--energy-profile", "tpu"], "unknown energy profile"),
+        (
+            [
+                "launch",
+                "--run",
+                "l1",
+                "--dataset",
+                "digits",
+                "--space",
+                "digits-tiny",
+                "--epochs",
+                "1",
+                "--energy-profile",
+                "tpu",
+            ],
+            "unknown energy profile",
+        ),  # fmt: skip
+        (["share", "--run", "nope", "--alpha", "0.5", "--top", "3"], "nope"),
+        (["share", "--run", "tiny", "--search", "nope", "--alpha", "0.5", "--top", "3"], "nope"),
+        (["share", "--run", "tiny", "--alpha", "1.5", "--top", "3"], "alpha"),
+        (["share", "--run", "tiny", "--alpha", "0.5", "--top", "0"], "top"),
+        (["share", "--run", "tiny", "--alpha", "0.5", "--top", "3", "--energy-profile", "x"], "x"),
+        (["leaderboard", "--id", "0123456789ab"], "unknown leaderboard"),
         (
             [
                 "train",
@@ -281,7 +308,7 @@ def test_malformed_space_file_and_corrupt_checkpoint(home: Path, tmp_path: Path)
     corrupt.write_bytes(b"\x00" * 64)
     proc = cli(home, "evaluate", "--checkpoint", str(corrupt), "--dataset", "digits", ok=False)
     assert "corrupt" in one_line_error(proc)
-    assert not (home / "store.duckdb").exists() or snapshot(home) == ([], [])
+    assert not (home / "store.duckdb").exists() or snapshot(home) == ([], [], [], [])
 
 
 def test_every_command_has_help(home: Path) -> None:
@@ -314,6 +341,9 @@ def test_search_with_an_unmeetable_energy_budget_records_infeasible_candidates(
         )
     )
     assert out["evaluated"] == 2  # recorded, though none meets the budget
+    assert out["best"] is None and out["pareto"] == []
+    listed = last_json(cli(home, "candidates", "--run", "tiny", "--json"))["candidates"]
+    assert listed == []
 
 
 def test_search_recalib_batches_is_the_evaluation_the_export_repeats(
@@ -358,3 +388,239 @@ def test_searches_recorded_before_recalib_batches_existed_keep_four() -> None:
 
     legacy = {k: v for k, v in asdict(SearchSpec()).items() if k != "recalib_batches"}
     assert SearchSpec(**legacy).recalib_batches == 4
+
+
+def test_search_nsga2_json_stores_a_fixed_reference(
+    trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`search --strategy nsga2 --json` (CONTRACT, second round): the contract's JSON, feasible
+    best on the front, and the hypervolume reference fixed at the start and stored with the
+    search: the space's energy bound, under which the recorded history never decreases."""
+    from engine.pareto import hypervolume
+    from engine.space import SearchSpace
+    from tasks import pipeline
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    args = ["search", "--run", "tiny", "--strategy", "nsga2", "--generations", "3"]
+    out = last_json(cli(home, *args, "--population", "4", "--json"))
+    assert set(out) == {"run", "search", "evaluated", "pareto", "best"}
+    assert out["search"] == "tiny.nsga2.1" and 4 <= out["evaluated"] <= 12
+    assert set(out["best"]) == CANDIDATE_KEYS and out["best"]["id"] in out["pareto"]
+    store = DuckDBStore(home / "store.duckdb")
+    record = store.get_search(out["search"])
+    assert record.strategy == "nsga2"
+    space = SearchSpace.from_dict(store.get_run("tiny").space)
+    ref = pipeline.search_reference("digits", space)
+    assert record.settings["reference_energy_uj"] == ref
+    history = [g.hypervolume for g in store.generations(out["search"])]
+    assert len(history) == 3 and history == sorted(history) and history[0] > 0
+    candidates = store.candidates("tiny", search=out["search"])
+    acc = [c.accuracy for c in candidates]
+    energy = [c.energy_uj for c in candidates]
+    assert max(energy) < ref
+    assert history[-1] == pytest.approx(hypervolume(acc, energy, ref, 0.0))
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(home))
+    assert pipeline.reference_of(store, record) == ref
+
+
+def test_searches_saved_before_the_fixed_reference_still_load(
+    trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search recorded and saved before references were stored (state version 1, the old
+    operators' settings, no reference in its record) resumes, takes the space's bound as its
+    reference, and the report computes its hypervolume under it."""
+    from dataclasses import asdict, replace
+
+    from app.report import hypervolume_frame, search_points
+    from engine.space import SearchSpace
+    from storage.records import SearchRecord
+    from tasks import pipeline
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(home))
+    store = DuckDBStore(home / "store.duckdb")
+    spec = pipeline.SearchSpec(strategy="evolution", generations=2, population=3, parents=2)
+    evaluate = pipeline.make_evaluator("tiny", 0, "cpu", 4)
+    search_id = pipeline.create_search(store, "tiny", spec)
+    pipeline.search_step(store, "tiny", search_id, evaluate)
+    # Make it look as it was saved before: version 1, old operator settings, no reference.
+    path = pipeline.search_state_path("tiny", search_id)
+    state = json.loads(path.read_text())
+    state["version"] = 1
+    del state["reference_energy_uj"]
+    del state["config"]["reference_energy_uj"], state["config"]["structure_prob"]
+    state["config"]["mutation_prob"] = 0.4
+    path.write_text(json.dumps(state))
+    legacy = {k: v for k, v in asdict(spec).items() if k != "reference_energy_uj"}
+    old_id = "tiny.evolution.legacy"
+    store.create_search(SearchRecord(id=old_id, run="tiny", strategy="evolution", settings=legacy))
+    path.rename(pipeline.search_state_path("tiny", old_id))
+    store.add_candidates(
+        replace(c, search=old_id) for c in store.candidates("tiny", search=search_id)
+    )
+
+    ref = pipeline.search_reference("digits", SearchSpace.from_dict(store.get_run("tiny").space))
+    assert pipeline.reference_of(store, store.get_search(old_id)) == ref
+    summary = pipeline.search_step(store, "tiny", old_id, evaluate)  # resumes: generation 2 of 2
+    assert summary is not None and summary.generation == 1
+    assert summary.reference_energy_uj == ref
+    saved = json.loads(pipeline.search_state_path("tiny", old_id).read_text())
+    assert saved["version"] == 2 and saved["config"]["reference_energy_uj"] == ref
+    frame = hypervolume_frame(store, "tiny", search_points(store, "tiny"))
+    assert (frame[frame["search"] == old_id]["hypervolume"] > 0).all()
+
+
+# ---- second round: constraints, energy profiles, shared leaderboards ----------------------------
+def random_search(home: Path, *extra: str, population: int = 4) -> dict:
+    """A 1 x 4 random search with seed 3: the same four archs, evaluated the same way, each time."""
+    return last_json(
+        cli(home, "search", "--run", "tiny", "--strategy", "random", "--generations", "1",
+            "--population", str(population), "--seed", "3", *extra, "--json")
+    )  # fmt: skip
+
+
+def ops_energy(candidate: dict, profile: dict) -> float:
+    ops = candidate["ops"]
+    return (
+        ops["macs"] * profile["pj_per_mac"]
+        + ops["sops"] * profile["pj_per_sop"]
+        + ops["neuron_updates"] * profile["pj_per_neuron_update"]
+    ) * 1e-6
+
+
+@pytest.fixture(scope="module")
+def budgeted(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The same random search twice: without a budget, then with the median energy as budget."""
+    home = tmp_path_factory.mktemp("budgeted")
+    shutil.copytree(trained_home, home, dirs_exist_ok=True)
+    free = random_search(home)
+    energies = sorted(
+        c["energy_uj"]
+        for c in last_json(
+            cli(home, "candidates", "--run", "tiny", "--search", free["search"], "--json")
+        )["candidates"]
+    )
+    budget = (energies[1] + energies[2]) / 2
+    capped = random_search(home, "--energy-budget-uj", repr(budget))
+    return home, {"free": free, "capped": capped, "budget": budget}
+
+
+def test_a_budget_keeps_best_front_and_candidates_within_it(budgeted) -> None:
+    home, runs = budgeted
+    capped, budget = runs["capped"], runs["budget"]
+    assert capped["evaluated"] == 4
+    assert capped["best"]["energy_uj"] <= budget and capped["best"]["feasible"] is True
+    listed = last_json(
+        cli(home, "candidates", "--run", "tiny", "--search", capped["search"], "--json")
+    )["candidates"]
+    assert len(listed) == 2 and all(c["energy_uj"] <= budget and c["feasible"] for c in listed)
+    assert set(capped["pareto"]) <= {c["id"] for c in listed}
+    assert capped["best"]["id"] == listed[0]["id"]
+    every = last_json(
+        cli(home, "candidates", "--run", "tiny", "--search", capped["search"],
+            "--include-infeasible", "--json")
+    )["candidates"]  # fmt: skip
+    over = [c for c in every if not c["feasible"]]
+    assert len(every) == 4 and len(over) == 2 and all(c["energy_uj"] > budget for c in over)
+    # Without a budget the same four are all feasible.
+    free = last_json(
+        cli(home, "candidates", "--run", "tiny", "--search", runs["free"]["search"], "--json")
+    )["candidates"]
+    assert len(free) == 4 and all(c["feasible"] for c in free)
+
+
+def test_profiles_json_is_the_contract(home: Path) -> None:
+    out = last_json(cli(home, "profiles", "--json"))
+    names = [p["name"] for p in out["profiles"]]
+    assert names[0] == "45nm-fp32" and len(names) >= 3
+    fp32 = out["profiles"][0]
+    assert (fp32["pj_per_mac"], fp32["pj_per_sop"], fp32["pj_per_neuron_update"]) == (4.6, 0.9, 0)
+    for p in out["profiles"]:
+        assert set(p) == {"name", "pj_per_mac", "pj_per_sop", "pj_per_neuron_update", "source"}
+        assert p["source"]
+
+
+def test_candidates_under_every_profile_are_ops_dot_profile(budgeted) -> None:
+    home, runs = budgeted
+    profiles = last_json(cli(home, "profiles", "--json"))["profiles"]
+    default = last_json(cli(home, "candidates", "--run", "tiny", "--json"))["candidates"]
+    orders = {}
+    for profile in profiles:
+        listed = last_json(
+            cli(home, "candidates", "--run", "tiny", "--alpha", "1", "--energy-profile",
+                profile["name"], "--json")
+        )["candidates"]  # fmt: skip
+        assert {c["id"] for c in listed} == {c["id"] for c in default}
+        for c in listed:
+            assert c["energy_uj"] == ops_energy(c, profile)
+            assert isinstance(c["ops"]["macs"], int) and isinstance(c["ops"]["neuron_updates"], int)
+        orders[profile["name"]] = [c["id"] for c in listed]
+    assert orders["45nm-fp32"] == [
+        c["id"] for c in last_json(cli(home, "candidates", "--run", "tiny", "--alpha", "1",
+                                       "--json"))["candidates"]
+    ]  # fmt: skip
+
+
+def test_a_search_optimises_under_its_profile(trained_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    out = random_search(home, "--energy-profile", "loihi-2018", population=2)
+    loihi = next(
+        p
+        for p in last_json(cli(home, "profiles", "--json"))["profiles"]
+        if p["name"] == "loihi-2018"
+    )
+    assert out["best"]["energy_uj"] == ops_energy(out["best"], loihi)
+    store = DuckDBStore(home / "store.duckdb")
+    assert store.get_search(out["search"]).settings["energy_profile"] == "loihi-2018"
+    stored = store.candidates("tiny", out["search"])
+    assert {c.energy_profile for c in stored} == {"loihi-2018"}
+    assert all(c.neuron_updates and c.neuron_updates > 0 for c in stored)
+
+
+def test_share_freezes_a_leaderboard_that_later_candidates_leave_alone(
+    budgeted, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from storage.records import SearchRecord
+
+    home = tmp_path / "home"
+    shutil.copytree(budgeted[0], home)
+    shared = last_json(
+        cli(home, "share", "--run", "tiny", "--alpha", "0.3", "--top", "3",
+            "--energy-profile", "45nm-int8", "--title", "int8 picks", "--json")
+    )  # fmt: skip
+    board_id = shared["leaderboard"]
+    assert shared["url"] == f"/leaderboard?id={board_id}"
+    board = last_json(cli(home, "leaderboard", "--id", board_id, "--json"))
+    assert {"id", "title", "run", "alpha", "energy_profile", "candidates"} <= set(board)
+    assert (board["id"], board["title"], board["run"], board["alpha"]) == (
+        board_id,
+        "int8 picks",
+        "tiny",
+        0.3,
+    )
+    live = last_json(
+        cli(home, "candidates", "--run", "tiny", "--alpha", "0.3", "--top", "3",
+            "--energy-profile", "45nm-int8", "--json")
+    )["candidates"]  # fmt: skip
+    assert board["energy_profile"] == "45nm-int8" and board["candidates"] == live
+    # A new search records a candidate that beats them all: the live ranking changes, not the
+    # snapshot.
+    store = DuckDBStore(home / "store.duckdb")
+    store.create_search(SearchRecord(id="tiny.manual.1", run="tiny", strategy="manual"))
+    template = store.candidates("tiny")[0]
+    better = replace(
+        template, search="tiny.manual.1", id="f" * 16, accuracy=1.0, energy_uj=0.0,
+        macs=0.0, sops=0.0, neuron_updates=0.0, layer_ops={}, feasible=True, violation="",
+    )  # fmt: skip
+    store.add_candidates([better])
+    now = last_json(
+        cli(home, "candidates", "--run", "tiny", "--alpha", "0.3", "--top", "3",
+            "--energy-profile", "45nm-int8", "--json")
+    )["candidates"]  # fmt: skip
+    assert now[0]["id"] == "f" * 16 != live[0]["id"]
+    assert last_json(cli(home, "leaderboard", "--id", board_id, "--json")) == board

@@ -18,8 +18,13 @@ NAMES = (
     "launch",
     "status",
     "cancel",
+    "delete",
     "worker",
     "up",
+    # second round
+    "profiles",
+    "share",
+    "leaderboard",
 )
 
 

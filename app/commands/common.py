@@ -50,6 +50,28 @@ def positive_float(text: str) -> float:
     return value
 
 
+def energy_profile(text: str) -> str:
+    """`--energy-profile`: a registered hardware profile (`autospikformer profiles`)."""
+    from engine.profiles import EnergyProfileError, get_profile
+
+    try:
+        return get_profile(text).name
+    except EnergyProfileError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_energy_profile(p: argparse.ArgumentParser, what: str) -> None:
+    from engine.profiles import DEFAULT_PROFILE
+
+    p.add_argument(
+        "--energy-profile",
+        type=energy_profile,
+        default=DEFAULT_PROFILE,
+        help=f"hardware profile {what} (see `autospikformer profiles`; default: %(default)s, "
+        "the paper's 45 nm constants)",
+    )
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
@@ -91,11 +113,22 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
 
 def add_search_options(p: argparse.ArgumentParser) -> None:
     """Options of `search`, shared with `launch`."""
-    p.add_argument("--strategy", choices=("evolution", "random"), default="evolution")
+    p.add_argument(
+        "--strategy",
+        choices=("evolution", "random", "nsga2"),
+        default="evolution",
+        help="evolution: F_AEB at --alpha; nsga2: the whole accuracy-energy front (--alpha then "
+        "only ranks); random: the baseline",
+    )
     p.add_argument("--generations", type=positive_int, default=20)
     p.add_argument("--population", type=positive_int, default=50)
     p.add_argument("--parents", type=positive_int, default=20)
-    p.add_argument("--alpha", type=alpha, default=0.5, help="F_AEB energy weight in [0, 1]")
+    p.add_argument(
+        "--alpha",
+        type=alpha,
+        default=0.5,
+        help="F_AEB energy weight in [0, 1] (for nsga2 and random: ranking only)",
+    )
     p.add_argument("--energy-budget-uj", type=positive_float, default=None)
     p.add_argument("--param-limit", type=positive_int, default=None)
     p.add_argument(
@@ -104,6 +137,7 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         default=4,
         help="BN-recalibration batches of 128 training images per candidate (default 4)",
     )
+    add_energy_profile(p, "the search prices energy under (F_AEB and --energy-budget-uj use it)")
 
 
 def require(condition: bool, message: str) -> None:

@@ -1,4 +1,4 @@
-"""`autospikformer search`: evolutionary (or random) search with inherited weights."""
+"""`autospikformer search`: evolutionary, NSGA-II or random search with inherited weights."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def search_spec(args: argparse.Namespace):
         energy_budget_uj=args.energy_budget_uj,
         param_limit=args.param_limit,
         recalib_batches=args.recalib_batches,
+        energy_profile=args.energy_profile,
     )
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import charts, frames, ui, viewstate
-from engine.pareto import hypervolume, reference_point
+from app import charts, compare_charts, frames, leaderboard_format, ui, viewstate
+from engine.pareto import ReferencePoint, hypervolume, reference_point
 from storage.errors import StoreError, one_line
 
 PAGE = "compare"
@@ -103,6 +103,18 @@ def _label(run: str, search: str | None) -> str:
     return f"{run} / {search}" if search else run
 
 
+def _reference(scopes, energies) -> ReferencePoint:
+    """The stored hypervolume reference of both scopes (the larger one, so it bounds both);
+    for scopes without a recorded search, 1.1 x the largest energy shown."""
+    from tasks.pipeline import scope_reference
+
+    store = ui.store()
+    refs = [scope_reference(store, run, search) for run, search in scopes]
+    if all(r is not None for r in refs):
+        return ReferencePoint(max(refs))
+    return reference_point(*energies)
+
+
 def _fronts(view: viewstate.CompareView, log: bool) -> None:
     scopes = [(view.run, view.search), (view.run2, view.search2)]
     if any(run is None for run, _ in scopes):
@@ -125,7 +137,7 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         ),
         width="stretch",
     )
-    ref = reference_point(*energies)
+    ref = _reference(scopes, energies)
     cols = st.columns(2)
     for col, tag, (run, search), e, a, f in zip(
         cols, "AB", scopes, energies, accs, fronts, strict=True
@@ -135,7 +147,8 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         col.caption(f"{len(e):,} candidates, {len(f)} on the front · {_label(run, search)}")
     st.caption(
         f"Hypervolume of the region each front dominates, up to energy {ref.energy_uj:.4g} uJ "
-        "(1.1 x the largest energy of A and B) and accuracy 0: larger is better."
+        "(the searches' stored reference: an upper bound of any candidate's energy in their "
+        "space; the larger of A's and B's) and accuracy 0: larger is better."
     )
 
 
@@ -175,19 +188,55 @@ def _candidates(view: viewstate.CompareView) -> None:
     cols[1].selectbox("Candidate B", options, key=K + "b")
     a = store.get_candidate(view.run, ss[K + "a"])
     b = store.get_candidate(view.run, ss[K + "b"])
-    table = pd.DataFrame(
-        {
-            "A": [a.accuracy, a.energy_uj, a.params, a.sops, a.firing_rate],
-            "B": [b.accuracy, b.energy_uj, b.params, b.sops, b.firing_rate],
-        },
-        index=["accuracy", "energy (uJ)", "params", "SOPs", "firing rate"],
-    )
-    st.table(table.style.format("{:.4g}"))
-    cols = st.columns(2)
-    for col, tag, record in zip(cols, "AB", (a, b), strict=True):
-        with col, st.container(border=True):
-            st.markdown(f"#### {tag}")
+    st.table(_side_by_side(a, b))
+    st.caption("Per-block genes are listed block 1 first; accuracy is on the validation split.")
+    tabs = st.tabs([f"A: {a.id}", f"B: {b.id}"])
+    for tab, tag, record in zip(tabs, "AB", (a, b), strict=True):
+        with tab:
+            note = leaderboard_format.silent_note(
+                record.firing_rates, record.layer_energy_uj, record.arch["depth"]
+            )
+            if note:
+                st.warning(note, icon=":material/volume_off:")
             ui.candidate_panel(store, view.run, record, key=f"{K}{tag}")
+
+
+def _side_by_side(a, b) -> pd.DataFrame:
+    """Candidates A and B as text in the formats of the other pages, with B - A."""
+    fmt = leaderboard_format
+
+    def per_block(record, key: str, pattern: str) -> str:
+        return fmt.per_block(record.arch, key, pattern)
+
+    def diff(x: float, y: float, pattern: str) -> str:
+        return ("+" if y - x > 0 else "") + pattern.format(y - x)
+
+    rows = {
+        "validation accuracy": (
+            fmt.percent(a.accuracy),
+            fmt.percent(b.accuracy),
+            diff(a.accuracy * 100, b.accuracy * 100, "{:.2f} pt"),
+        ),
+        "energy (uJ)": (
+            f"{a.energy_uj:.4g}",
+            f"{b.energy_uj:.4g}",
+            diff(a.energy_uj, b.energy_uj, "{:.4g}"),
+        ),
+        "params": (f"{a.params:,}", f"{b.params:,}", diff(a.params, b.params, "{:,}")),
+        "SOPs": (f"{a.sops:.4g}", f"{b.sops:.4g}", diff(a.sops, b.sops, "{:.4g}")),
+        "mean firing rate": (
+            f"{a.firing_rate:.3f}",
+            f"{b.firing_rate:.3f}",
+            diff(a.firing_rate, b.firing_rate, "{:.3f}"),
+        ),
+    }
+    for label, key in (("time steps T", "time_steps"), ("embed dim", "embed_dim")):
+        rows[label] = (str(a.arch[key]), str(b.arch[key]), "")
+    rows["blocks"] = (str(a.arch["depth"]), str(b.arch["depth"]), "")
+    for label, (key, pattern) in fmt.BLOCK_GENES.items():
+        rows[f"{label} per block"] = (per_block(a, key, pattern), per_block(b, key, pattern), "")
+    frame = pd.DataFrame(rows, index=["A", "B", "B - A"]).T
+    return frame
 
 
 def _knee(view: viewstate.CompareView) -> None:
@@ -204,22 +253,24 @@ def _knee(view: viewstate.CompareView) -> None:
             if curve.empty:
                 st.caption(f"{_label(run, search)}: no candidates yet.")
                 continue
-            st.altair_chart(
-                charts.knee_chart(curve, alpha=view.alpha, title=_label(run, search)),
-                width="stretch",
-            )
+            st.markdown(f"**{_label(run, search)}**")
+            for panel in compare_charts.knee_panels(curve, alpha=view.alpha):
+                st.altair_chart(panel, width="stretch")
             segments = frames.knee_segments(curve)
             st.caption(
                 f"{len(segments)} different winners over alpha in [0, 1]; they all lie on the "
                 "Pareto front."
             )
             st.dataframe(
-                segments,
+                segments.assign(accuracy=segments["accuracy"] * 100),
                 hide_index=True,
                 column_config={
                     "alpha_from": st.column_config.NumberColumn("alpha from", format="%.2f"),
                     "alpha_to": st.column_config.NumberColumn("alpha to", format="%.2f"),
-                    "accuracy": st.column_config.NumberColumn(format="percent"),
+                    "id": st.column_config.TextColumn("winner"),
+                    "accuracy": st.column_config.NumberColumn(
+                        "accuracy", format=leaderboard_format.ACCURACY_FORMAT
+                    ),
                     "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
                 },
             )
@@ -231,7 +282,9 @@ def main() -> None:
     ui.adopt_url(PAGE, lambda: _seed(view))
     for problem in problems:
         st.warning(problem)
-    names = [r.name for r in ui.store().list_runs()]
+    linked = {st.session_state.get(K + "run"), st.session_state.get(K + "run2")}
+    # Archived runs are left out of the lists, unless the link names one.
+    names = [r.name for r in ui.store().list_runs() if not r.archived or r.name in linked]
     if not names:
         st.info("No runs yet.")
         return

@@ -1,5 +1,6 @@
 """Explorer: energy against accuracy for a run or one search, the Pareto front, F_AEB re-ranked
-live at any alpha, and the detail of the selected candidates. State: `/explorer?run=&alpha=...`."""
+live at any alpha and on any hardware energy profile, the detail of the selected candidates, and
+"Share", which freezes the leaderboard into a permalink. State: `/explorer?run=&alpha=...`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import charts, downloads, ui, viewstate
+from app import charts, downloads, frames, leaderboard_format, ui, viewstate
 from engine.pareto import f_aeb
-from storage.records import RunRecord
+from engine.profiles import PROFILES, get_profile
+from storage.errors import StoreError, one_line
+from storage.records import RunRecord, SearchRecord
 
 PAGE = "explorer"
 K = "ex_"  # session-state key prefix of this page's widgets
@@ -30,6 +33,8 @@ def _seed(view: viewstate.ExplorerView) -> None:
     ss[K + "log"] = view.log
     ss[K + "selection"] = view.selection
     ss[K + "box"] = view.box
+    ss[K + "profile"] = view.profile
+    ss[K + "infeasible"] = view.infeasible
     ss[K + "chart_sig"] = None
     ss[K + "table_sig"] = None
     ss[K + "run_picked"] = False
@@ -60,6 +65,8 @@ def _view() -> viewstate.ExplorerView:
         color=ss.get(K + "color", viewstate.COLOR_BY[0]),
         log=bool(ss.get(K + "log", False)),
         box=ss.get(K + "box"),
+        profile=ss.get(K + "profile") or viewstate.DEFAULT_PROFILE,
+        infeasible=bool(ss.get(K + "infeasible", False)),
     )
 
 
@@ -146,7 +153,7 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
         "Scope",
         [WHOLE_RUN, *searches],
         key=K + "search",
-        format_func=lambda s: f"{s} ({searches[s].strategy})" if s else "whole run",
+        format_func=lambda s: f"{s} ({_how(searches[s])})" if s else "whole run",
     )
     cols[2].slider(
         "alpha: weight of energy in F_AEB",
@@ -157,19 +164,49 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
         help="0 ranks by accuracy alone, 1 by energy alone. See the Help page.",
     )
     cols[3].number_input("top K", min_value=1, max_value=viewstate.MAX_TOP, key=K + "top")
-    cols = st.columns([2, 1, 1, 2])
+    cols = st.columns([2, 1, 1, 1, 2])
     cols[0].radio("Colour by", viewstate.COLOR_BY, key=K + "color", horizontal=True)
     cols[1].toggle("log energy", key=K + "log")
-    cols[2].button("Clear selection", on_click=_clear_selection)
+    cols[2].toggle(
+        "infeasible",
+        key=K + "infeasible",
+        help="Also draw the candidates over their search's energy budget or parameter limit "
+        "(grey crosses). They are never ranked and never on the Pareto front.",
+    )
+    cols[3].button("Clear selection", on_click=_clear_selection)
+    cols[4].selectbox(
+        "Energy profile",
+        list(PROFILES),
+        key=K + "profile",
+        help="The hardware every energy is priced under (pJ per MAC, per SOP, per neuron "
+        "update); re-ranks at once from the stored operation counts. See the Help page.",
+        format_func=_profile_label,
+    )
     return runs[chosen]
+
+
+def _profile_label(name: str) -> str:
+    p = PROFILES[name]
+    return f"{name} ({p.pj_per_mac:g} / {p.pj_per_sop:g} / {p.pj_per_neuron_update:g} pJ)"
+
+
+def _how(search: SearchRecord) -> str:
+    """A search's strategy and the alpha it optimised (its F_AEB weight), as one label."""
+    alpha = search.settings.get("alpha")
+    if search.strategy == "random" or alpha is None:
+        return search.strategy
+    if search.strategy == "nsga2":
+        return f"nsga2, whole front; ranks at alpha {float(alpha):g}"
+    return f"{search.strategy}, alpha {float(alpha):g}"
 
 
 def main() -> None:
     st.title("Pareto explorer")
     store = ui.store()
-    runs = {r.name: r for r in store.list_runs()}
     view, problems = viewstate.parse_explorer(ui.current_params())
     ui.adopt_url(PAGE, lambda: _seed(view))
+    linked = st.session_state.get(K + "run")  # an archived run is listed only when linked
+    runs = {r.name: r for r in store.list_runs() if not r.archived or r.name == linked}
     for problem in problems:
         st.warning(problem)
     if not runs:
@@ -207,17 +244,37 @@ def _render() -> None:
     st.session_state[K + "live"] = run.state in ui.LIVE_RUN_STATES
     if was_live and run.state not in ui.LIVE_RUN_STATES:
         st.rerun()  # the run finished: stop the timer
-    points, front, cloud = ui.scope_frames(view.run, view.search, log=view.log)
+    profile = get_profile(view.profile)
+    points, front, cloud = ui.scope_frames(
+        view.run, view.search, log=view.log, profile=view.profile
+    )
     progress = f" · {run.progress:.0%}" if run.state in ui.LIVE_RUN_STATES else ""
     st.caption(f"Run **{run.name}** · {run.dataset} · state **{run.state}**{progress}")
+    _searches_caption(view, points)
+    infeasible = ui.infeasible_points(view.run, view.search, view.profile)
+    unpriced = store.count_candidates(view.run, view.search) - len(points) - len(infeasible)
+    if unpriced > 0 and view.search is None:
+        unpriced = 0  # in run scope the count includes repeats of one arch across searches
+    if unpriced > 0:
+        st.caption(
+            f"{unpriced:,} candidates recorded before neuron updates were counted cannot be "
+            f"priced under {view.profile} and are left out."
+        )
     if points.empty:
-        st.info("No candidates yet; the chart fills in as the search evaluates them.")
+        if len(infeasible):
+            st.info(
+                f"None of the {len(infeasible):,} candidates meets its search's constraints yet."
+            )
+        else:
+            st.info("No candidates yet; the chart fills in as the search evaluates them.")
         return
     last_page = max(1, -(-len(points) // view.top))
     if view.page > last_page:  # a link or an old page number past the end: show the last page
         st.session_state[K + "page"] = last_page
         view = _view()
-    ranked = store.rank(view.run, view.search, view.alpha, top=view.top * view.page)
+    ranked = store.rank(
+        view.run, view.search, view.alpha, top=view.top * view.page, profile=profile
+    )
     table = ui.ranked_frame(ranked)
     page_rows = table.iloc[(view.page - 1) * view.top :].reset_index(drop=True)
     _take_events(page_rows["id"].tolist())
@@ -235,6 +292,7 @@ def _render() -> None:
         color=view.color,
         log=view.log,
         alpha=view.alpha,
+        infeasible=infeasible if view.infeasible else None,
     )
     st.altair_chart(
         chart,
@@ -248,56 +306,151 @@ def _render() -> None:
     thinned = " (dominated ones aggregated for drawing)" if len(cloud) < len(points) else ""
     st.markdown(
         f"**Best at alpha={view.alpha:.2f}: `{top['id']}`** · accuracy {top['accuracy']:.2%} · "
-        f"{top['energy_uj']:.4g} uJ · F_AEB {top['fitness']:.4f}"
+        f"{frames.format_energy(top['energy_uj'])} · F_AEB {top['fitness']:.4f}"
+    )
+    shown = f", {len(infeasible):,} infeasible ones as grey crosses" if view.infeasible else ""
+    hidden = (
+        f"; {len(infeasible):,} infeasible candidates hidden (toggle 'infeasible')"
+        if len(infeasible) and not view.infeasible
+        else ""
     )
     st.caption(
-        f"{len(points):,} candidates, {drawn:,} points drawn{thinned}; Pareto front of "
-        f"{len(front)} (black line). Click a point or drag a box to select; the diamond is the "
-        "F_AEB winner, rings are the leaderboard rows below."
+        f"{len(points):,} candidates within their constraints, {drawn:,} points drawn"
+        f"{thinned}{shown}; Pareto "
+        f"front of {len(front)} (black line){hidden}. Energies under {view.profile}. Click a "
+        "point or drag a box to select; the diamond is the F_AEB winner, rings are the "
+        "leaderboard rows below."
     )
     ui.help_link()
-    _leaderboard(page_rows, view)
+    _leaderboard(page_rows, view, {r.id: r.arch for r, _ in ranked}, selected_ids)
+    _share(view)
     _detail(points, selected_ids, view)
     ui.share_box(PAGE, view.to_params())
 
 
-def _leaderboard(rows: pd.DataFrame, view: viewstate.ExplorerView) -> None:
+def _searches_caption(view: viewstate.ExplorerView, points: pd.DataFrame) -> None:
+    """Each search's strategy and alpha; for a scalarised (F_AEB evolution) search, the alphas
+    its candidates cover: where its own winner is on the run's Pareto front."""
+    store = ui.store()
+    searches = store.list_searches(view.run)
+    if view.search is not None:
+        searches = [s for s in searches if s.id == view.search]
+    if not searches:
+        return
+    run_front = ui.scope_frames(view.run, None, profile=view.profile)[1]["id"]
+    parts = []
+    for search in searches:
+        text = f"`{search.id}`: {_how(search)}"
+        if search.strategy == "evolution":
+            curve = ui.knee(view.run, search.id, view.profile)
+            ranges = frames.covered_ranges(curve, run_front)
+            text += f"; covers alpha {frames.format_ranges(ranges)}"
+            inside = any(lo <= view.alpha <= hi for lo, hi in ranges)
+            if view.search == search.id and ranges and not inside:
+                st.warning(
+                    f"alpha={view.alpha:.2f} is outside the alphas this search covers "
+                    f"({frames.format_ranges(ranges)}): it optimised F_AEB at "
+                    f"alpha={float(search.settings.get('alpha', 0.5)):g}, and its winner here is "
+                    "dominated by candidates of other searches of the run."
+                )
+        parts.append(text)
+    st.caption(
+        "Searches: "
+        + " · ".join(parts)
+        + ". A search covers an alpha when its own F_AEB winner there is on the run's Pareto "
+        "front."
+    )
+
+
+def _share(view: viewstate.ExplorerView) -> None:
+    """ "Share": freeze this leaderboard (top K at this alpha and profile) into a permalink."""
+    acc = ui.access()
+    with st.expander("Share this leaderboard", icon=":material/share:"):
+        if ui.write_blocked(acc, "share leaderboards"):
+            return
+        with st.form(K + "share_form", clear_on_submit=False, border=False):
+            st.caption(
+                f"Freezes the top {view.top} at alpha={view.alpha:.2f} under {view.profile} "
+                "as they are now: candidates found later never change it."
+            )
+            title = st.text_input("Leaderboard title", key=K + "share_title", max_chars=200)
+            notes = st.text_area(
+                "Leaderboard notes", key=K + "share_notes", max_chars=5000, height=80
+            )
+            submitted = st.form_submit_button("Share leaderboard", icon=":material/link:")
+        if submitted:
+            try:
+                board = ui.store().share(
+                    view.run,
+                    view.search,
+                    alpha=view.alpha,
+                    top=view.top,
+                    profile=get_profile(view.profile),
+                    title=title,
+                    notes=notes,
+                    author=acc.user,
+                )
+            except StoreError as err:
+                st.error(one_line(err))
+                return
+            st.session_state[K + "shared"] = board.id
+        shared = st.session_state.get(K + "shared")
+        if shared:
+            st.success(f"Shared as leaderboard `{shared}`. Its permalink:")
+            url = viewstate.share_link(
+                getattr(st.context, "url", None), "leaderboard", {"id": shared}, current=PAGE
+            )
+            st.code(url, language=None)
+            st.page_link(
+                ui.PAGES["leaderboard"],
+                label="Open the shared leaderboard",
+                icon=":material/leaderboard:",
+                query_params={"id": shared},
+            )
+
+
+def _leaderboard(
+    rows: pd.DataFrame, view: viewstate.ExplorerView, archs: dict, selected: list[str]
+) -> None:
     first = (view.page - 1) * view.top + 1
     st.subheader(f"Leaderboard at alpha={view.alpha:.2f} (ranks {first}-{first + len(rows) - 1})")
+    shown, columns = leaderboard_format.leaderboard(rows, archs, selected)
     st.dataframe(
-        rows,
+        shown,
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key=K + "table",
-        column_config={
-            "fitness": st.column_config.NumberColumn("F_AEB", format="%.4f"),
-            "accuracy": st.column_config.NumberColumn(format="percent"),
-            "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
-            "firing_rate": st.column_config.NumberColumn("firing rate", format="%.3f"),
-        },
+        column_config=columns,
     )
     cols = st.columns([1, 1, 1, 3])
     cols[0].number_input("page", min_value=1, key=K + "page")
     store, run, search, alpha = ui.store(), view.run, view.search, view.alpha
+    profile = get_profile(view.profile)
     stem = f"{run}{'-' + search if search else ''}-alpha{viewstate.format_alpha(alpha)}"
+    if view.profile != viewstate.DEFAULT_PROFILE:
+        stem += f"-{view.profile}"
+
+    def table() -> pd.DataFrame:
+        return downloads.leaderboard(store, run, search, alpha, profile=profile)
+
     cols[1].download_button(
         "CSV",
-        data=lambda: downloads.to_csv(downloads.leaderboard(store, run, search, alpha)),
+        data=lambda: downloads.to_csv(table()),
         file_name=f"{stem}.csv",
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",
-        help="Every candidate ranked at this alpha",
+        help="Every feasible candidate ranked at this alpha",
     )
     cols[2].download_button(
         "Parquet",
-        data=lambda: downloads.to_parquet(downloads.leaderboard(store, run, search, alpha)),
+        data=lambda: downloads.to_parquet(table()),
         file_name=f"{stem}.parquet",
         mime="application/vnd.apache.parquet",
         icon=":material/download:",
         on_click="ignore",
-        help="Every candidate ranked at this alpha",
+        help="Every feasible candidate ranked at this alpha",
     )
 
 
@@ -314,14 +467,22 @@ def _detail(points: pd.DataFrame, ids: list[str], view: viewstate.ExplorerView) 
         subset = subset.sort_values(["fitness", "id"], ascending=[False, True])
         st.caption(f"{len(subset):,} candidates selected, best F_AEB first.")
         st.dataframe(
-            subset[["id", "fitness", "accuracy", "energy_uj", "generation", "strategy"]].head(1000),
+            subset[["id", "fitness", "accuracy", "energy_uj", "generation", "strategy"]]
+            .head(1000)
+            .assign(accuracy=lambda f: f["accuracy"] * 100),
             hide_index=True,
             height=220,
+            column_config=leaderboard_format.subset_columns(),
         )
         chosen = st.selectbox("Details of", subset["id"].head(1000).tolist(), key=K + "detail")
     record = store.get_candidate(view.run, chosen, view.search)
+    note = leaderboard_format.silent_note(
+        record.firing_rates, record.layer_energy_uj, record.arch["depth"]
+    )
+    if note:
+        st.warning(note, icon=":material/volume_off:")
     with st.container(border=True):
-        ui.candidate_panel(store, view.run, record, key=K + "panel")
+        ui.candidate_panel(store, view.run, record, key=K + "panel", profile=view.profile)
 
 
 main()

@@ -1,4 +1,5 @@
-"""Architecture search over a trained supernet: evolution (with F_AEB) and the random baseline.
+"""Architecture search over a trained supernet: evolution (with F_AEB), NSGA-II (the whole front)
+and the random baseline.
 
 Strategies only propose archs; an injected `evaluate(archs) -> list[EvalResult]` scores them.
 """
@@ -9,14 +10,22 @@ from typing import Any
 
 from engine.errors import SearchError
 from engine.search.base import Evaluate, GenerationSummary, ParamCount, Search
-from engine.search.config import EvolutionConfig, RandomConfig, SearchConfig
+from engine.search.config import (
+    EvolutionConfig,
+    NSGA2Config,
+    OperatorConfig,
+    RandomConfig,
+    SearchConfig,
+)
 from engine.search.evolution import EvolutionSearch
+from engine.search.nsga2 import NSGA2Search
 from engine.search.operators import crossover, mutate
 from engine.search.random_search import RandomSearch
 from engine.space import SearchSpace
 
 STRATEGIES: dict[str, type[Search]] = {
     EvolutionSearch.strategy: EvolutionSearch,
+    NSGA2Search.strategy: NSGA2Search,
     RandomSearch.strategy: RandomSearch,
 }
 
@@ -35,7 +44,8 @@ def make_search(
     *,
     param_count: ParamCount | None = None,
 ) -> Search:
-    """A new search: `strategy` is "evolution" (needs an `EvolutionConfig`) or "random"."""
+    """A new search: `strategy` is "evolution" (needs an `EvolutionConfig`), "nsga2" (an
+    `OperatorConfig`, e.g. `NSGA2Config`) or "random" (any `SearchConfig`)."""
     return _strategy(strategy)(space, config, evaluate, param_count=param_count)
 
 
@@ -60,6 +70,9 @@ __all__ = [
     "EvolutionConfig",
     "EvolutionSearch",
     "GenerationSummary",
+    "NSGA2Config",
+    "NSGA2Search",
+    "OperatorConfig",
     "ParamCount",
     "RandomConfig",
     "RandomSearch",

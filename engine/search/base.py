@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.errors import AutoSpikformerError, SearchError
-from engine.pareto import f_aeb, hypervolume, pareto_front, reference_point
+from engine.pareto import (
+    REFERENCE_ENERGY_FACTOR,
+    f_aeb,
+    f_aeb_order,
+    hypervolume,
+    pareto_front,
+)
 from engine.results import EvalResult
 from engine.search.config import SearchConfig
 from engine.space import Arch, SearchSpace
@@ -24,7 +30,11 @@ from engine.space import Arch, SearchSpace
 Evaluate = Callable[[list[Arch]], list[EvalResult]]
 ParamCount = Callable[[Arch], int]
 
-STATE_VERSION = 1
+# 2: the paper's operators (OperatorConfig.structure_prob) and a fixed hypervolume reference.
+STATE_VERSION = 2
+# Settings a version-1 state may differ in: it was saved with the old operators (mutation_prob
+# meant "every gene") and without a reference; it resumes with today's operators and reference.
+V1_FREE_SETTINGS = ("mutation_prob", "structure_prob", "reference_energy_uj")
 
 
 @dataclass(frozen=True)
@@ -35,8 +45,9 @@ class GenerationSummary:
     `evaluated` the candidates new in it; `infeasible` the ids among them over the energy budget;
     `best` the best feasible candidate by F_AEB so far (None while none is feasible);
     `pareto` the ids of the feasible Pareto front so far, lowest energy first; `hypervolume` that
-    front's hypervolume at `reference_energy_uj` (1.1 x the largest feasible energy so far) and
-    accuracy 0; `total_evaluated` the candidates evaluated so far, infeasible ones included.
+    front's hypervolume at `reference_energy_uj` and accuracy 0, a reference fixed for the whole
+    search (`Search.reference_energy_uj`), so the history is comparable across generations and
+    never decreases; `total_evaluated` the candidates evaluated so far, infeasible ones included.
     """
 
     generation: int
@@ -102,6 +113,7 @@ class Search:
         self._params: dict[str, int] = {}
         self._fitness: dict[str, float] = {}
         self._ranking: list[str] = []  # feasible ids, best F_AEB first
+        self._reference: float | None = config.reference_energy_uj
         self._check_param_limit()
 
     # ---- public state ---------------------------------------------------------------------
@@ -137,12 +149,19 @@ class Search:
         return dict(self._fitness)
 
     def ranked(self) -> list[EvalResult]:
-        """Feasible candidates, best F_AEB first; ties keep evaluation order."""
+        """Feasible candidates, best F_AEB first; ties go to the more accurate, then the cheaper,
+        then the earlier evaluated one, so every winner lies on the Pareto front."""
         return [self._results[i] for i in self._ranking]
 
     @property
     def best(self) -> EvalResult | None:
         return self._results[self._ranking[0]] if self._ranking else None
+
+    @property
+    def reference_energy_uj(self) -> float | None:
+        """Energy of the hypervolume reference point, fixed for the whole search: the config's,
+        else 1.1 x the largest energy among the first feasible candidates (None before them)."""
+        return self._reference
 
     # ---- running --------------------------------------------------------------------------
     def step(self) -> GenerationSummary:
@@ -163,6 +182,7 @@ class Search:
                 new_infeasible.append(result.id)
         self._population = [r.id for r in results]
         self._generation += 1
+        self._fix_reference()
         self._rank()
         self._after_generation()
         return self._summary(index, results, new_infeasible)
@@ -193,6 +213,11 @@ class Search:
     def _load_extra(self, state: dict[str, Any]) -> None:
         """Restore what `_state_extra` saved."""
 
+    def _after_load(self) -> None:
+        """Rebuild strategy state after `_load_extra`; by default as after a generation (right
+        for state that is a function of the candidates evaluated so far)."""
+        self._after_generation()
+
     # ---- shared helpers -------------------------------------------------------------------
     def _rank(self) -> None:
         """Score the feasible candidates by F_AEB (min-max over them) and sort, best first."""
@@ -202,8 +227,27 @@ class Search:
             [r.accuracy for r in feasible], [r.energy_uj for r in feasible], self.config.alpha
         )
         self._fitness = {i: float(s) for i, s in zip(ids, scores, strict=True)}
-        # A stable sort keeps evaluation order among equal scores.
-        self._ranking = sorted(ids, key=lambda i: -self._fitness[i])
+        # Ties in F_AEB (e.g. equal accuracy at alpha 0) go to the other objective, then to
+        # evaluation order, so the winner at every alpha is on the front.
+        order = f_aeb_order(
+            [r.accuracy for r in feasible], [r.energy_uj for r in feasible], self.config.alpha
+        )
+        self._ranking = [ids[k] for k in order]
+
+    def _fix_reference(self) -> None:
+        """Without a configured reference: 1.1 x the largest energy of the first generation that
+        had a feasible candidate, fixed from then on."""
+        if self._reference is not None:
+            return
+        for g in range(self._generation):
+            energies = [
+                r.energy_uj
+                for i, r in self._results.items()
+                if self._generation_of.get(i) == g and i not in self._infeasible
+            ]
+            if energies:
+                self._reference = REFERENCE_ENERGY_FACTOR * max(energies)
+                return
 
     def _check_param_limit(self) -> None:
         limit = self.config.param_limit
@@ -276,7 +320,7 @@ class Search:
         ids = [i for i in self._results if i not in self._infeasible]
         acc = [self._results[i].accuracy for i in ids]
         energy = [self._results[i].energy_uj for i in ids]
-        ref = reference_point(energy)
+        ref = self._reference
         best = self._ranking[0] if self._ranking else None
         return GenerationSummary(
             generation=index,
@@ -284,8 +328,8 @@ class Search:
             infeasible=infeasible,
             best=self._results[best] if best is not None else None,
             best_fitness=self._fitness[best] if best is not None else None,
-            hypervolume=hypervolume(acc, energy, ref.energy_uj, ref.accuracy),
-            reference_energy_uj=ref.energy_uj,
+            hypervolume=hypervolume(acc, energy, ref, 0.0) if ref is not None else 0.0,
+            reference_energy_uj=ref if ref is not None else 0.0,
             pareto=[ids[k] for k in pareto_front(acc, energy)],
             total_evaluated=len(self._results),
         )
@@ -304,6 +348,7 @@ class Search:
             "generation_of": dict(self._generation_of),
             "population": list(self._population),
             "infeasible": sorted(self._infeasible),
+            "reference_energy_uj": self._reference,
             **self._state_extra(),
         }
 
@@ -320,7 +365,10 @@ class Search:
         """Resume a search saved by `state_dict`.
 
         `space` and `config` must be the ones it was saved with, except that `generations` may
-        differ (to extend or shorten a search).
+        differ (to extend or shorten a search). A state saved before the paper's operators and
+        the fixed reference (version 1) may also differ in the operator probabilities and the
+        reference: it resumes with the operators and `reference_energy_uj` of `config` (or, when
+        that is None, 1.1 x the largest energy of its first feasible generation).
         """
         search = cls(space, config, evaluate, param_count=param_count)
         try:
@@ -332,14 +380,16 @@ class Search:
         return search
 
     def _load(self, state: dict[str, Any]) -> None:
-        if state.get("version") != STATE_VERSION:
-            raise SearchError(f"search state version {state.get('version')!r} is not supported")
+        version = state.get("version")
+        if version not in (1, STATE_VERSION):
+            raise SearchError(f"search state version {version!r} is not supported")
         if state["strategy"] != self.strategy:
             raise SearchError(
                 f"search state is from a {state['strategy']!r} search, not {self.strategy!r}"
             )
-        saved = {k: v for k, v in state["config"].items() if k != "generations"}
-        mine = {k: v for k, v in self.config.to_dict().items() if k != "generations"}
+        free = {"generations", *(V1_FREE_SETTINGS if version == 1 else ())}
+        saved = {k: v for k, v in state["config"].items() if k not in free}
+        mine = {k: v for k, v in self.config.to_dict().items() if k not in free}
         if saved != mine:
             raise SearchError("search state was saved with different search settings")
         if state["space"] != self.space.to_dict():
@@ -365,6 +415,10 @@ class Search:
         )
         if unknown:
             raise SearchError(f"search state names {len(unknown)} candidate(s) it never evaluated")
+        if version == STATE_VERSION:
+            saved_ref = state["reference_energy_uj"]
+            self._reference = None if saved_ref is None else float(saved_ref)
+        self._fix_reference()
         self._load_extra(state)
         self._rank()
-        self._after_generation()
+        self._after_load()

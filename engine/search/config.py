@@ -21,6 +21,14 @@ def _probability(name: str, value: object) -> None:
         raise SearchError(f"{name} must be a probability in [0, 1], got {value!r}")
 
 
+def _positive_number(name: str, value: object) -> None:
+    if value is None:
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not (math.isfinite(value) and value > 0):
+        raise SearchError(f"{name} must be a positive number, got {value!r}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class SearchConfig:
     """Settings every strategy shares. A search evaluates at most `generations` x `population`.
@@ -35,6 +43,11 @@ class SearchConfig:
             since energy depends on firing rates. Over-budget candidates are kept as infeasible.
         max_retries: draws allowed to fill one slot of a generation with a new candidate that
             meets `param_limit` before the slot is left empty.
+        reference_energy_uj: the energy of the hypervolume's reference point, fixed for the
+            whole search (accuracy 0). Callers that compare searches pass the space's energy
+            bound (`engine.search.reference.space_reference_energy_uj`), the same for every
+            search of a space and dataset. None: fixed once the first feasible candidates are
+            evaluated, at 1.1 x the largest energy among them (comparable within this search).
     """
 
     population: int = 50
@@ -44,6 +57,7 @@ class SearchConfig:
     param_limit: int | None = None
     energy_budget_uj: float | None = None
     max_retries: int = 100
+    reference_energy_uj: float | None = None
 
     def __post_init__(self) -> None:
         _positive_int("population", self.population)
@@ -59,6 +73,7 @@ class SearchConfig:
             number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
             if not number or not (math.isfinite(budget) and budget > 0):
                 raise SearchError(f"energy_budget_uj must be a positive number, got {budget!r}")
+        _positive_number("reference_energy_uj", self.reference_energy_uj)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,29 +94,56 @@ class RandomConfig(SearchConfig):
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvolutionConfig(SearchConfig):
-    """Evolutionary search settings; the defaults are the paper's section 5.1.
+class OperatorConfig(SearchConfig):
+    """Settings of the mutation and crossover operators (`engine.search.operators`), shared by
+    the F_AEB evolution and NSGA-II.
+
+    Args:
+        crossover_prob: probability that a child is the crossover of two parents (else it is a
+            mutated parent). The paper's Pd (5.1: 0.3).
+        mutation_prob: AutoFormer's m_prob: probability that a mutation redraws one block's MLP
+            ratio, and separately its head count (0.2, AutoFormer's and the authors' default).
+        structure_prob: AutoFormer's s_prob: probability that a mutation redraws the depth, and
+            separately the embed dim (0.4). The paper's Pm is 0.4 too; it does not say which
+            probability Pm is, and under its own reading (one SNN parameter per mutation) the
+            SNN genes need none.
+
+    Before the paper's operators, `mutation_prob` (default 0.4) was the probability of every
+    gene changing; a search state saved then resumes with today's operators (see
+    `Search.from_state`).
+    """
+
+    crossover_prob: float = 0.3
+    mutation_prob: float = 0.2
+    structure_prob: float = 0.4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _probability("crossover_prob", self.crossover_prob)
+        _probability("mutation_prob", self.mutation_prob)
+        _probability("structure_prob", self.structure_prob)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvolutionConfig(OperatorConfig):
+    """Evolutionary search settings; the defaults are the paper's section 5.1 where it gives them.
 
     Paper 5.1 (DSPS): 50 randomly generated candidates (`population=50`), the top 20 selected as
     parents (`parents=20`), offspring by crossover and mutation with probabilities Pd 0.3
-    (`crossover_prob=0.3`) and Pm 0.4 (`mutation_prob=0.4`), 20 generations (`generations=20`);
-    F_AEB with alpha 0.5 (section 4.4).
+    (`crossover_prob=0.3`) and Pm 0.4, 20 generations (`generations=20`); F_AEB with alpha 0.5
+    (section 4.4). The mutation itself is the paper's (one SNN parameter) and AutoFormer's
+    (architecture genes with m_prob 0.2, s_prob 0.4): see `OperatorConfig`.
 
-    The authors' public code, built on AutoFormer, instead uses select 10 (`parents=10`),
-    m_prob 0.2 (`mutation_prob=0.2`) and exactly 25 crossovers + 25 mutations per generation
-    (about `crossover_prob=0.5`), with accuracy alone as fitness (`alpha=0`).
+    The authors' public code, built on AutoFormer, instead uses select 10 (`parents=10`) and
+    exactly 25 crossovers + 25 mutations per generation (about `crossover_prob=0.5`), with
+    accuracy alone as fitness (`alpha=0`).
 
     Args:
         parents: top-K candidates by F_AEB, among all feasible ones evaluated so far, that
             breed the next generation.
-        crossover_prob: probability that a child is the crossover of two parents (else it is a
-            mutated parent).
-        mutation_prob: per-gene probability that a mutation changes the gene.
     """
 
     parents: int = 20
-    crossover_prob: float = 0.3
-    mutation_prob: float = 0.4
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -110,5 +152,10 @@ class EvolutionConfig(SearchConfig):
             raise SearchError(
                 f"parents ({self.parents}) cannot exceed population ({self.population})"
             )
-        _probability("crossover_prob", self.crossover_prob)
-        _probability("mutation_prob", self.mutation_prob)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NSGA2Config(OperatorConfig):
+    """NSGA-II settings: a population of `population` survivors, children bred from them by
+    binary tournaments with the evolution's operators (`OperatorConfig`). `alpha` does not steer
+    the search; it only ranks the candidates it found."""

@@ -4,9 +4,10 @@ Generation 0 is P distinct random candidates. After every generation the parents
 by F_AEB among ALL feasible candidates evaluated so far in this search (AutoFormer keeps its
 top-k list across generations the same way), with F_AEB min-max scaled over those candidates.
 Each child of the next generation is, with probability `crossover_prob`, the crossover of two
-distinct random parents, else a random parent mutated with per-gene probability
-`mutation_prob`. As in AutoFormer, crossover children are not mutated again. A child already
-evaluated (or already in the generation), or over `param_limit`, is re-drawn up to
+distinct random parents (redrawn until their depths match, as AutoFormer does), else a random
+parent mutated by `operators.mutate` (one SNN parameter, AutoFormer's probabilities for the
+architecture genes). As in AutoFormer, crossover children are not mutated again. A child
+already evaluated (or already in the generation), or over `param_limit`, is re-drawn up to
 `max_retries` times. While no candidate is feasible, children are drawn at random.
 """
 
@@ -17,7 +18,7 @@ from typing import Any, ClassVar
 from engine.results import EvalResult
 from engine.search.base import Evaluate, ParamCount, Search
 from engine.search.config import EvolutionConfig
-from engine.search.operators import crossover, mutate
+from engine.search.operators import crossover, mutate, pick_pair
 from engine.space import Arch, SearchSpace
 
 
@@ -54,11 +55,12 @@ class EvolutionSearch(Search):
 
     def _breed(self) -> Arch:
         parents = [r.arch for r in self.parents]
-        if len(parents) >= 2 and self._rng.random() < self.config.crossover_prob:
-            i, j = self._rng.choice(len(parents), size=2, replace=False)
-            return crossover(parents[int(i)], parents[int(j)], self.space, self._rng)
+        c = self.config
+        if len(parents) >= 2 and self._rng.random() < c.crossover_prob:
+            i, j = pick_pair(lambda: int(self._rng.integers(len(parents))), parents)
+            return crossover(parents[i], parents[j], self.space, self._rng)
         parent = parents[int(self._rng.integers(len(parents)))]
-        return mutate(parent, self.space, self._rng, self.config.mutation_prob)
+        return mutate(parent, self.space, self._rng, c.mutation_prob, c.structure_prob)
 
     def _state_extra(self) -> dict[str, Any]:
         return {"parents": list(self._parents)}

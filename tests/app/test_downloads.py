@@ -61,3 +61,30 @@ def test_leaderboard_exports_rank_like_the_store(filled) -> None:
     parquet = pd.read_parquet(io.BytesIO(downloads.to_parquet(table)))
     assert csv["id"].tolist() == parquet["id"].tolist() == table["id"].tolist()
     assert {"rank", "alpha", "fitness", "accuracy", "energy_uj", "time_steps"} <= set(csv.columns)
+
+
+def test_the_default_leaderboard_download_is_feasible_only(filled) -> None:
+    """Issue 10: with a budget, no default download row is over it."""
+    from dataclasses import replace
+
+    from engine.profiles import PROFILES
+    from storage.records import SearchRecord
+
+    sid = f"{filled.run}.evolution.8"
+    filled.store.create_search(SearchRecord(id=sid, run=filled.run, strategy="evolution"))
+    records = filled.records[filled.evolution]
+    budget = sorted(r.energy_uj for r in records)[20]
+    filled.store.add_candidates(
+        replace(r, search=sid, feasible=False, violation="energy_budget")
+        if r.energy_uj > budget
+        else replace(r, search=sid)
+        for r in records
+    )
+    table = downloads.leaderboard(filled.store, filled.run, sid, 0.0)
+    assert len(table) == 21 and (table["energy_uj"] <= budget).all()
+    assert table["id"].tolist() == [r.id for r, _ in filled.store.rank(filled.run, sid, 0.0)]
+    loihi = downloads.leaderboard(
+        filled.store, filled.run, sid, 1.0, profile=PROFILES["loihi-2018"]
+    )
+    ranked = filled.store.rank(filled.run, sid, 1.0, profile=PROFILES["loihi-2018"])
+    assert loihi["energy_uj"].tolist() == pytest.approx([r.energy_uj for r, _ in ranked])

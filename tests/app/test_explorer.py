@@ -86,7 +86,8 @@ def test_a_box_in_the_link_selects_every_candidate_inside(filled, open_app) -> N
 def test_search_scope_ranks_only_that_search(filled, open_app) -> None:
     at = open_app("explorer", {"run": filled.run, "search": filled.random, "alpha": "0.5"})
     table = at.dataframe[0].value
-    assert set(table["search"]) == {filled.random}
+    assert set(table["id"]) <= {r.id for r in filled.records[filled.random]}
+    assert "search" not in table.columns  # one search: the column would say the same everywhere
     assert table["id"].iloc[0] == filled.store.rank(filled.run, filled.random, 0.5, 1)[0][0].id
 
 
@@ -168,3 +169,123 @@ def test_a_page_past_the_end_shows_the_last_page(filled, open_app) -> None:
     assert any("ranks 91-98" in h.value for h in at.subheader)
     assert at.query_params["page"] == "10"
     assert len(at.dataframe[0].value) == 8
+
+
+# ---- second round: energy profiles, constraints, searches, sharing -----------------------------
+def test_the_profile_selector_reranks_at_once_and_lives_in_the_url(filled, open_app) -> None:
+    from engine.profiles import PROFILES
+
+    at = open_app("explorer", {"run": filled.run, "alpha": "0.5"})
+    _, fp32_best = best_shown(at)
+    at.selectbox(key="ex_profile").set_value("loihi-2018").run()
+    assert not at.exception
+    assert at.query_params["profile"] == "loihi-2018"
+    _, loihi_best = best_shown(at)
+    ranked = filled.store.rank(filled.run, alpha=0.5, top=10, profile=PROFILES["loihi-2018"])
+    assert loihi_best == ranked[0][0].id != fp32_best
+    assert at.dataframe[0].value["id"].tolist() == [r.id for r, _ in ranked]
+    assert any("Energies under loihi-2018" in c.value for c in at.caption)
+    # A copied link reopens the same profile.
+    again = open_app("explorer", {"run": filled.run, "alpha": "0.5", "profile": "loihi-2018"})
+    assert best_shown(again)[1] == loihi_best
+
+
+def test_the_per_layer_energy_follows_the_profile(filled, open_app) -> None:
+    record = filled.records[filled.evolution][5]
+    params = {"run": filled.run, "selection": record.id}
+    fp32 = open_app("explorer", params)
+    loihi = open_app("explorer", {**params, "profile": "loihi-2018"})
+
+    # The per-layer energy chart (after the scatter): LIF layers cost energy on Loihi only.
+    def energy_chart(at) -> bytes:
+        return at.get("vega_lite_chart")[1].proto.SerializeToString()
+
+    assert b"fc1_lif" in energy_chart(loihi) and b"fc1_linear" in energy_chart(loihi)
+    assert b"fc1_lif" not in energy_chart(fp32) and b"fc1_linear" in energy_chart(fp32)
+    assert any("Energy per layer** (loihi-2018)" in md.value for md in loihi.markdown)
+
+
+def test_a_bad_profile_in_the_link_is_reported(filled, open_app) -> None:
+    at = open_app("explorer", {"run": filled.run, "profile": "tpu"})
+    assert not at.exception
+    assert any("profile='tpu'" in w.value for w in at.warning)
+    assert "profile" not in at.query_params
+
+
+def _split_by_budget(filled) -> tuple[str, set[str]]:
+    """A third search whose costliest half is over its energy budget."""
+    from dataclasses import replace
+
+    sid = f"{filled.run}.evolution.9"
+    filled.store.create_search(
+        SearchRecord(id=sid, run=filled.run, strategy="evolution", settings={"alpha": 0.3})
+    )
+    records = filled.records[filled.evolution]
+    budget = sorted(r.energy_uj for r in records)[len(records) // 2]
+    over = {r.id for r in records if r.energy_uj > budget}
+    filled.store.add_candidates(
+        replace(
+            r, search=sid, feasible=r.id not in over, violation="energy_budget" * (r.id in over)
+        )
+        for r in records
+    )
+    return sid, over
+
+
+def test_infeasible_candidates_are_never_ranked_and_drawn_only_on_request(filled, open_app):
+    sid, over = _split_by_budget(filled)
+    at = open_app("explorer", {"run": filled.run, "search": sid, "alpha": "0"})
+    assert not at.exception
+    _, best = best_shown(at)
+    assert best not in over  # the most accurate candidates are over the budget
+    assert not set(at.dataframe[0].value["id"]) & over
+    assert any(f"{len(over)} infeasible candidates hidden" in c.value for c in at.caption)
+    spec = str(at.get("vega_lite_chart")[0].spec)
+    assert "infeasible candidate" not in spec
+    at.toggle(key="ex_infeasible").set_value(True).run()
+    assert at.query_params["infeasible"] == "1"
+    spec = str(at.get("vega_lite_chart")[0].spec)
+    assert "infeasible candidate" in spec and '"cross"' in spec
+    assert best_shown(at)[1] == best  # still the feasible winner
+    assert drawn_caption(at).startswith(f"{60 - len(over)} candidates")
+
+
+def test_each_search_shows_its_strategy_alpha_and_covered_alphas(filled, open_app) -> None:
+    filled.store.update_search(filled.evolution, settings={"alpha": 0.5})
+    at = open_app("explorer", {"run": filled.run})
+    searches = next(c.value for c in at.caption if c.value.startswith("Searches:"))
+    assert f"`{filled.evolution}`: evolution, alpha 0.5; covers alpha " in searches
+    assert f"`{filled.random}`: random" in searches
+    scope = at.selectbox(key="ex_search")
+    assert "evolution, alpha 0.5" in scope.format_func(filled.evolution)
+
+
+def test_share_freezes_the_leaderboard_from_the_explorer(filled, open_app) -> None:
+    at = open_app("explorer", {"run": filled.run, "alpha": "0.3", "top": "5"})
+    at.text_input(key="ex_share_title").input("weekly picks")
+    at.button(key="FormSubmitter:ex_share_form-Share leaderboard").click().run()
+    assert not at.exception
+    boards = filled.store.list_leaderboards()
+    assert len(boards) == 1
+    board = boards[0]
+    assert (board.title, board.alpha, board.top, board.author) == ("weekly picks", 0.3, 5, "")
+    assert [c["id"] for c in board.candidates] == [
+        r.id for r, _ in filled.store.rank(filled.run, alpha=0.3, top=5)
+    ]
+    assert any(c.value.endswith(f"leaderboard?id={board.id}") for c in at.code)
+
+
+def test_sharing_needs_a_signed_in_user_with_auth(filled, open_app) -> None:
+    from tests.app.test_launch import AUTH
+
+    at = open_app("explorer", {"run": filled.run}, secrets=AUTH, user={"is_logged_in": False})
+    assert not at.exception
+    assert any("Sign in to share leaderboards" in i.value for i in at.info)
+    signed = open_app(
+        "explorer",
+        {"run": filled.run},
+        secrets=AUTH,
+        user={"is_logged_in": True, "email": "ana@example.org"},
+    )
+    signed.button(key="FormSubmitter:ex_share_form-Share leaderboard").click().run()
+    assert filled.store.list_leaderboards()[0].author == "ana@example.org"

@@ -97,3 +97,113 @@ def test_block_table_has_one_row_per_block(filled) -> None:
     table = frames.block_table(record.arch)
     assert len(table) == record.arch["depth"]
     assert list(table.columns) == ["block", "MLP ratio", "heads", "threshold", "tau"]
+
+
+# ---- second round: ties, constraints, profiles, coverage, units -------------------------------
+def _store_with(records) -> MemoryStore:
+    from storage.records import RunRecord, SearchRecord
+
+    store = MemoryStore()
+    store.create_run(RunRecord("r"))
+    for sid in sorted({r.search for r in records}):
+        store.create_search(SearchRecord(sid, "r", sid.split(".")[1]))
+    store.add_candidates(records)
+    return store
+
+
+def _cand(id_: str, acc: float, energy: float, search: str = "r.evolution.1", **kw):
+    from storage.records import CandidateRecord
+
+    return CandidateRecord("r", search, id_, {"depth": 1, "tag": id_}, acc, energy, **kw)
+
+
+def test_ties_go_to_the_other_objective_in_the_sweep_and_the_table() -> None:
+    """Issue 12: three candidates tie at 29.44%; at alpha 0 the 0.1705 uJ one must win (by id the
+    0.8136 uJ one would), and every winner of the sweep lies on the Pareto front."""
+    records = [
+        _cand("a", 0.2944, 0.8136),
+        _cand("b", 0.2944, 0.5651),
+        _cand("c", 0.2944, 0.1705),
+        _cand("d", 0.10, 0.05),
+        _cand("e", 0.25, 0.05),  # ties "d" in energy: at alpha 1 the more accurate one wins
+    ]
+    store = _store_with(records)
+    points = frames.load_points(store, "r")
+    curve = frames.knee(points)
+    assert curve.iloc[0]["id"] == "c" and curve.iloc[-1]["id"] == "e"
+    assert set(curve["id"]) <= set(frames.front(points)["id"])
+    for alpha in (0.0, 1.0):
+        table = frames.with_fitness(points, alpha)
+        assert table["id"].tolist() == [r.id for r, _ in store.rank("r", alpha=alpha)]
+    assert frames.with_fitness(points, 0.0)["id"].tolist()[:3] == ["c", "b", "a"]
+
+
+def test_frames_hold_feasible_candidates_unless_asked() -> None:
+    over = {"feasible": False, "violation": "energy_budget"}
+    store = _store_with(
+        [
+            _cand("hi", 0.95, 105.0, **over),
+            _cand("big", 0.30, 500.0, **over),
+            _cand("edge", 0.70, 100.0),
+            _cand("low", 0.50, 10.0),
+        ]
+    )
+    points = frames.load_points(store, "r")
+    assert points["id"].tolist() == ["edge", "low"] and points["feasible"].all()
+    assert frames.front(points)["id"].tolist() == ["low", "edge"]
+    assert frames.knee(points)["id"].isin(["edge", "low"]).all()
+    every = frames.load_points(store, "r", include_infeasible=True)
+    assert every.set_index("id")["violation"].to_dict() == {
+        "big": "energy_budget",
+        "edge": "",
+        "hi": "energy_budget",
+        "low": "",
+    }
+
+
+def test_points_are_priced_under_the_profile(filled) -> None:
+    from engine.profiles import PROFILES
+
+    for name, profile in PROFILES.items():
+        points = frames.load_points(filled.store, filled.run, profile=profile)
+        ranked = filled.store.rank(filled.run, alpha=1.0, profile=profile)
+        by_id = {r.id: r.energy_uj for r, _ in ranked}
+        assert points.set_index("id")["energy_uj"].to_dict() == pytest.approx(by_id), name
+    fp32 = frames.load_points(filled.store, filled.run, profile=PROFILES["45nm-fp32"])
+    assert (
+        fp32["energy_uj"].tolist()
+        == frames.load_points(filled.store, filled.run)["energy_uj"].tolist()
+    )
+
+
+def test_alpha_coverage_of_a_scalarised_search() -> None:
+    """An evolution search that only sampled the accurate, costly end covers the alphas where
+    its winner is on the run's front: low alphas; at high alphas the random search's cheap
+    candidates dominate its winner."""
+    evo = [_cand("e1", 0.90, 10.0), _cand("e2", 0.65, 8.0), _cand("e3", 0.60, 9.0)]
+    rnd = [
+        _cand("r1", 0.50, 1.0, search="r.random.1"),
+        _cand("r2", 0.70, 3.0, search="r.random.1"),
+    ]
+    store = _store_with(evo + rnd)
+    run_points = frames.load_points(store, "r")
+    mine = frames.load_points(store, "r", "r.evolution.1")
+    ranges = frames.alpha_coverage(mine, run_points)
+    assert len(ranges) == 1 and ranges[0][0] == 0.0 and ranges[0][1] < 1.0
+    # Its winner at alpha 1 is e2 (8 uJ), which r2 (0.70, 3 uJ) dominates.
+    curve = frames.knee(mine)
+    assert curve.iloc[0]["id"] == "e1" and curve.iloc[-1]["id"] == "e2"
+    assert curve[curve["alpha"] > ranges[0][1]]["id"].eq("e2").all()
+    assert frames.format_ranges(ranges).startswith("0-")
+    alone = frames.alpha_coverage(mine, mine)
+    assert alone == [(0.0, 1.0)]
+    assert frames.alpha_coverage(mine.iloc[0:0], run_points) == []
+
+
+def test_energy_units_are_readable() -> None:
+    assert frames.format_energy(0.1705) == "170.5 nJ"
+    assert frames.format_energy(1.25) == "1.25 uJ"
+    assert frames.format_energy(3400.0) == "3.4 mJ"
+    assert frames.format_energy(0.0) == "0 uJ"
+    assert frames.format_energy(float("nan")) == "n/a"
+    assert frames.energy_unit(0.5) == ("nJ", 1e3)

@@ -179,3 +179,105 @@ def test_named_providers_each_get_a_sign_in_button(filled, open_app) -> None:
     secrets["auth"]["google"]["server_metadata_url"] = AUTH["auth"]["server_metadata_url"]
     at = open_app("launch", secrets=secrets, user={"is_logged_in": False})
     assert [b.label for b in at.sidebar.button] == ["Sign in with google"]
+
+
+# ---- deliberate launching: summary, estimate, values kept, links and clones ----------------------
+def summary_box(at) -> tuple[str, str]:
+    line = next(m.value for m in at.markdown if m.value.startswith("digits · space"))
+    estimate = next(c.value for c in at.caption if c.value.startswith("Estimated run time"))
+    return line, estimate
+
+
+def test_the_summary_and_the_estimate_follow_the_fields(home, fake_tasks, open_app) -> None:
+    at = open_app("launch")
+    line, estimate = summary_box(at)
+    assert line == (
+        "digits · space digits-tiny · 1 epoch (uniform) · evolution, 4 generations x 8, parents "
+        "4 · alpha 0.5 · no budget · seed 0 · 4 recalibration batches"
+    )
+    assert "no earlier runs of digits on this space to estimate from" in estimate
+    at.number_input(key="ln_epochs").set_value(3).run()
+    assert "3 epochs (uniform)" in summary_box(at)[0]
+    assert fake_tasks.launched == []  # changing a field launches nothing
+
+
+def test_the_estimate_uses_earlier_runs_on_the_same_dataset_and_space(
+    home, fake_tasks, open_app
+) -> None:
+    from engine.space import SearchSpace
+    from storage.duckdb_store import DuckDBStore
+    from storage.records import EpochRecord, GenerationRecord, RunRecord, SearchRecord
+
+    store = DuckDBStore(home / "store.duckdb")
+    space = SearchSpace.preset("digits-tiny").to_dict()
+    store.create_run(RunRecord(name="old", dataset="digits", space=space, state="done"))
+    store.create_search(
+        SearchRecord(id="old.evolution.1", run="old", strategy="evolution", created_at=100.0)
+    )
+    store.add_generation(
+        GenerationRecord(search="old.evolution.1", generation=0, evaluated=10, created_at=120.0)
+    )
+    other = {**space, "depth": [1]}
+    store.create_run(RunRecord(name="other-space", dataset="digits", space=other, state="done"))
+    store.add_epochs([EpochRecord("other-space", 1, loss=1.0, seconds=500.0)])
+    at = open_app("launch")
+    assert "recorded no training epochs" in summary_box(at)[1]
+    store.add_epochs(EpochRecord("old", e, loss=1.0, seconds=30.0) for e in (1, 2))
+    at.number_input(key="ln_epochs").set_value(2).run()
+    # 2 epochs x 30 s + 4 x 8 candidates x 2 s
+    assert "about 2 min 04 s" in summary_box(at)[1]
+    assert "measured on 1 earlier run of digits" in summary_box(at)[1]
+
+
+def test_the_form_keeps_its_values_after_a_launch(filled, fake_tasks, open_app) -> None:
+    at = fill(open_app("launch"), name="keep-me", epochs=3, gens=5, alpha=0.25, seed=7)
+    assert len(fake_tasks.launched) == 1 and at.title[0].value == "Runs"
+    at.query_params.clear()
+    at.switch_page("views/launch.py").run()
+    assert at.number_input(key="ln_epochs").value == 3
+    assert at.number_input(key="ln_gens").value == 5
+    assert at.number_input(key="ln_alpha").value == 0.25
+    assert at.number_input(key="ln_seed").value == 7
+    assert at.text_input(key="ln_name").value == "keep-me"  # fake queue: the name is still free
+
+
+def test_a_link_fills_the_form_and_bad_values_are_named(filled, fake_tasks, open_app) -> None:
+    params = {"epochs": "4", "strategy": "random", "sampling": "sandwich", "alpha": "1.5"}
+    at = open_app("launch", {**params, "recalib": "2", "space": "cifar-snn", "name": "linked"})
+    assert at.number_input(key="ln_epochs").value == 4
+    assert at.selectbox(key="ln_strategy").value == "random"
+    assert at.selectbox(key="ln_sampling").value == "sandwich"
+    assert at.number_input(key="ln_recalib").value == 2
+    assert at.selectbox(key="ln_preset").value == "cifar-snn"
+    assert at.text_input(key="ln_name").value == "linked"
+    assert any("alpha='1.5' in the link" in w.value for w in at.warning)
+    assert at.number_input(key="ln_alpha").value == 0.5
+
+
+def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> None:
+    from app import forms
+    from storage.records import RunRecord
+
+    space = {**forms.parse_space_yaml(TINY_YAML).to_dict()}
+    settings = {
+        "train": {"epochs": 3, "seed": 5, "sampling": "sandwich"},
+        "search": {"strategy": "random", "generations": 6, "population": 7, "parents": 2},
+        "launch": {"device": "cpu"},
+    }
+    settings["search"] |= {"alpha": 0.3, "energy_budget_uj": 2.5, "recalib_batches": 3, "seed": 5}
+    filled.store.create_run(
+        RunRecord(name="src", dataset="digits", space=space, settings=settings, state="done")
+    )
+    params = forms.to_params(forms.clone(filled.store, "src"))
+    assert params["space"].startswith("space-") and params["name"] == "src-2"
+    assert {k: params[k] for k in ("epochs", "seed", "sampling", "strategy", "recalib")} == {
+        "epochs": "3",
+        "seed": "5",
+        "sampling": "sandwich",
+        "strategy": "random",
+        "recalib": "3",
+    }
+    assert (params["generations"], params["population"], params["alpha"]) == ("6", "7", "0.3")
+    assert params["budget"] == "2.5"
+    form, problems = forms.from_params(params, forms.LaunchForm("x", "digits", "digits-tiny", 1))
+    assert problems == [] and forms.resolve_space(form.space).to_dict() == space

@@ -45,3 +45,32 @@ def test_bad_run_is_a_one_line_error(filled, tmp_path: Path, capsys, run, messag
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_report_keeps_to_feasible_candidates(filled, tmp_path: Path) -> None:
+    """Issue 10: with a budget, no Pareto row of the report is over it; energies carry units."""
+    from dataclasses import replace
+
+    from app.report import search_points, write_report
+    from storage.records import SearchRecord
+
+    sid = f"{filled.run}.evolution.8"
+    filled.store.create_search(SearchRecord(id=sid, run=filled.run, strategy="evolution"))
+    over = {r.id for r in filled.records[filled.evolution] if r.energy_uj > 1.0}
+    filled.store.add_candidates(
+        replace(
+            r, search=sid, feasible=r.id not in over, violation="energy_budget" * (r.id in over)
+        )
+        for r in filled.records[filled.evolution]
+    )
+    # Each search is drawn with its own candidates: the budgeted one's are all within budget.
+    points = search_points(filled.store, filled.run)
+    mine = points[points["search"] == sid]
+    assert len(mine) == 60 - len(over) and (mine["energy_uj"] <= 1.0).all()
+    report = write_report(filled.store, filled.run, tmp_path / "r", alpha=0.5)
+    table = pd.read_csv(tmp_path / "r" / "pareto.csv")
+    assert table["energy"].str.endswith(("nJ", "uJ", "mJ")).all()
+    assert report.pareto == len(table)
+    loihi = write_report(filled.store, filled.run, tmp_path / "l", profile="loihi-2018")
+    assert loihi.pareto >= 1
+    assert "loihi-2018" in (tmp_path / "l" / "pareto.html").read_text()

@@ -1,4 +1,5 @@
-"""The runs page: state, owner, progress, elapsed time, current best; cancel; live fragment."""
+"""The runs page: state, owner, progress, elapsed time, current best; cancel; archive; live
+fragment. A run's own page is tested in test_run_page.py."""
 
 from __future__ import annotations
 
@@ -21,24 +22,42 @@ def test_every_run_with_state_owner_progress_and_best(filled, open_app) -> None:
     at = open_app("runs")
     assert not at.exception
     done = heading(at, filled.run)
-    assert "done" in done and "alice" in done and "elapsed 12:34" in done
+    assert "done" in done and "owner **alice**" in done and "elapsed 12:34" in done
     assert "training" in heading(at, "digits-live")
     assert [p.value for p in at.get("progress")] == [40, 100]  # newest first
-    best = next(m.value for m in at.markdown if m.value.startswith("generation 2 of"))
+    # The last generation recorded is generation 2 counting from 0: the CLI's "3 of 3".
+    best = next(m.value for m in at.markdown if m.value.startswith("generation 3 of 3"))
     record = filled.records[filled.random][2]
     assert f"`{record.id}`" in best and f"{record.accuracy:.2%}" in best
 
 
-def test_the_linked_run_comes_first(filled, open_app) -> None:
-    at = open_app("runs", {"run": filled.run})
-    assert "just launched" in heading(at, filled.run)
-    assert at.markdown[0].value.startswith(f"### {filled.run}")
-    assert at.query_params["run"] == filled.run
+def test_no_owner_is_shown_when_there_is_none(filled, open_app) -> None:
+    at = open_app("runs")
+    live = heading(at, "digits-live")
+    assert "owner" not in live and " - " not in live
+
+
+def test_a_live_run_shows_its_epoch_progress_and_eta(filled, open_app) -> None:
+    from engine.space import SearchSpace
+    from storage.records import EpochRecord, RunRecord
+
+    settings = {"train": {"epochs": 3}, "search": {"generations": 2, "population": 4}}
+    space = SearchSpace.preset("digits-tiny").to_dict()
+    filled.store.create_run(
+        RunRecord(name="live-2", dataset="digits", space=space, settings=settings, state="training")
+    )
+    filled.store.add_epochs([EpochRecord("live-2", 1, loss=1.0, seconds=60.0)])
+    at = open_app("runs")
+    assert "ETA -" in heading(at, "digits-live")  # nothing planned or measured
+    # Own epochs: 60 s each; candidates: as in digits-demo's searches (well under a second).
+    assert "ETA 1 min" in heading(at, "live-2") or "ETA 2 min" in heading(at, "live-2")
+    assert any(p.text.endswith("epoch 1 of 3 done") for p in at.get("progress"))
 
 
 def test_unknown_run_in_the_link(filled, open_app) -> None:
     at = open_app("runs", {"run": "ghost"})
     assert any("Unknown run 'ghost'" in e.value for e in at.error)
+    assert heading(at, filled.run)  # the list is shown instead
 
 
 def test_cancel_only_for_live_runs_and_it_calls_the_queue(filled, fake_tasks, open_app) -> None:
@@ -65,6 +84,15 @@ def test_a_new_run_appears_on_the_next_refresh(filled, open_app) -> None:
     filled.store.create_run(RunRecord(name="late-run", dataset="digits", owner="carol"))
     at.run()  # what the fragment's timer does every few seconds, without reloading the page
     assert "carol" in heading(at, "late-run")
+
+
+def test_archived_runs_are_hidden_unless_asked_for(filled, open_app) -> None:
+    filled.store.update_run(filled.run, archived=True)
+    at = open_app("runs")
+    assert [m for m in at.markdown if m.value.startswith(f"### {filled.run}\n")] == []
+    assert any("1 archived (hidden)" in c.value for c in at.caption)
+    at.toggle(key="runs_show_archived").set_value(True).run()
+    assert "archived" in heading(at, filled.run)
 
 
 def test_the_list_updates_itself_in_a_fragment() -> None:

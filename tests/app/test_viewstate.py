@@ -66,3 +66,35 @@ def test_share_link_points_at_the_page() -> None:
     )
     assert link == "http://localhost:8501/explorer?run=r+1&alpha=0.5"
     assert viewstate.share_link(None, "explorer", {"run": "r1"}) == "explorer?run=r1"
+
+
+def test_explorer_profile_and_infeasible_round_trip() -> None:
+    view = viewstate.ExplorerView(run="r", profile="loihi-2018", infeasible=True)
+    params = view.to_params()
+    assert params["profile"] == "loihi-2018" and params["infeasible"] == "1"
+    assert viewstate.parse_explorer(params) == (view, [])
+    default = viewstate.ExplorerView(run="r").to_params()
+    assert "profile" not in default and "infeasible" not in default
+
+
+def test_explorer_unknown_profile_is_reported_and_replaced() -> None:
+    view, problems = viewstate.parse_explorer({"run": "r", "profile": "tpu"})
+    assert view.profile == "45nm-fp32"
+    assert len(problems) == 1 and "profile='tpu'" in problems[0] and "\n" not in problems[0]
+
+
+def test_leaderboard_view() -> None:
+    view, problems = viewstate.parse_leaderboard({"id": "0123456789ab"})
+    assert (view.id, problems) == ("0123456789ab", [])
+    assert view.to_params() == {"id": "0123456789ab"}
+    bad, problems = viewstate.parse_leaderboard({"id": "../x"})
+    assert bad.id is None and problems
+
+
+def test_share_link_from_one_page_to_another() -> None:
+    base = "http://host:8501/explorer"
+    link = viewstate.share_link(base, "leaderboard", {"id": "ab12"}, current="explorer")
+    assert link == "http://host:8501/leaderboard?id=ab12"
+    assert viewstate.share_link(base + "?run=x", "explorer", {"run": "y"}) == (
+        "http://host:8501/explorer?run=y"
+    )

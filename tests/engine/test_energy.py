@@ -10,6 +10,7 @@ from torch import nn
 
 from engine.elastic import ElasticConv2d, ElasticLinear
 from engine.energy import E_AC_PJ, E_MAC_PJ, EnergyMeter, measure
+from engine.profiles import DEFAULT_PROFILE, PROFILES, EnergyProfileError, get_profile
 from engine.space import SearchSpace
 from engine.spikformer import SSAProduct
 from engine.supernet import Supernet
@@ -108,3 +109,144 @@ def test_agrees_with_spikingjelly_synop_counter_on_binary_input_layers() -> None
             assert ours == pytest.approx(theirs, abs=1e-6), name
             checked += ours > 0
     assert checked >= 2
+
+
+# ---- operation counts and hardware profiles ------------------------------------------------------
+def _firing_subnet(time_steps: int = 2):
+    """A digits-tiny subnet at `time_steps` whose untrained neurons fire (small BN variances)."""
+    torch.manual_seed(0)
+    space = SearchSpace.preset("digits-tiny")
+    net = Supernet(space, in_channels=1, num_classes=10, image_size=16)
+    base = space.largest()
+    arch = base.__class__(**{**base.__dict__, "time_steps": time_steps})
+    sub = net.extract(arch)
+    for m in sub.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_var.fill_(1e-3)
+    return sub, arch
+
+
+def test_neuron_updates_are_lif_neurons_times_t() -> None:
+    sub, arch = _firing_subnet(time_steps=3)
+    report = measure(sub, torch.randn(2, 1, 16, 16) * 3)
+    d, t, n_tok = arch.embed_dim, arch.time_steps, 4 * 4  # 16 px, two max-pools -> 4 x 4 tokens
+    sps = (d // 8) * 16 * 16 + (d // 4) * 16 * 16 + (d // 2) * 8 * 8 + d * n_tok + d * n_tok
+    blocks = sum(
+        (3 * d + d + d + arch.mlp_hidden(i) + d) * n_tok for i in range(arch.depth)
+    )  # q/k/v, attn, proj, fc1, fc2
+    assert report.neuron_updates == (sps + blocks) * t
+    assert sum(report.layer_neuron_updates.values()) == report.neuron_updates
+    assert set(report.layer_neuron_updates) == set(report.firing_rates)
+
+
+def test_ann_energy_counts_the_head_once_per_sample() -> None:
+    sub, arch = _firing_subnet(time_steps=4)
+    report = measure(sub, torch.randn(2, 1, 16, 16) * 3)
+    head = arch.embed_dim * 10  # runs once per sample, whatever T
+    assert report.layer_macs["head"] == head
+    with EnergyMeter(sub) as meter, torch.no_grad():
+        sub.eval()
+        sub(torch.randn(2, 1, 16, 16) * 3)
+    body = sum(v for k, v in meter._macs.items() if k != "head") / 2 / 4
+    assert report.ann_energy_uj == pytest.approx(E_MAC_PJ * (body + head) * 1e-6, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_energy_is_ops_dot_profile_exactly(name: str) -> None:
+    sub, _ = _firing_subnet()
+    x = torch.randn(3, 1, 16, 16) * 3
+    report = measure(sub, x, profile=name)
+    p = PROFILES[name]
+    assert report.profile == name and report.sops > 0 and report.neuron_updates > 0
+    expected = (
+        report.macs * p.pj_per_mac
+        + report.sops * p.pj_per_sop
+        + report.neuron_updates * p.pj_per_neuron_update
+    ) * 1e-6
+    assert report.energy_uj == expected
+    assert sum(report.layer_energy_uj.values()) == pytest.approx(expected, rel=1e-9)
+    # Re-pricing the default report gives the same figures without another forward pass.
+    again = measure(sub, x).priced(name)
+    assert again.energy_uj == report.energy_uj
+    assert again.layer_energy_uj == pytest.approx(report.layer_energy_uj)
+
+
+def test_default_profile_is_the_papers_eq3() -> None:
+    sub, _ = _firing_subnet()
+    report = measure(sub, torch.randn(3, 1, 16, 16) * 3)
+    assert report.profile == DEFAULT_PROFILE == "45nm-fp32"
+    eq3 = (E_MAC_PJ * report.macs + E_AC_PJ * report.sops) * 1e-6
+    assert report.energy_uj == pytest.approx(eq3)
+    assert (E_MAC_PJ, E_AC_PJ) == (4.6, 0.9)
+    assert not any("lif" in k for k in report.layer_energy_uj)  # neuron updates are free here
+    loihi = report.priced("loihi-2018")
+    assert any("lif" in k for k in loihi.layer_energy_uj)
+
+
+def test_profiles_rank_differently_where_their_constants_differ() -> None:
+    """The largest arch at T=4 with a silent input (MACs and neuron updates, no SOPs) against the
+    smallest at T=1 that fires (few neuron updates, many SOPs): the first is cheaper at 45 nm,
+    where neuron updates are free, the second on Loihi, where each update costs 81 pJ."""
+    torch.manual_seed(0)
+    space = SearchSpace.preset("digits-tiny")
+    net = Supernet(space, in_channels=1, num_classes=10, image_size=16)
+    quiet = measure(net.extract(space.largest()), torch.zeros(2, 1, 16, 16))
+    small = net.extract(space.smallest())
+    for m in small.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_var.fill_(1e-3)
+    busy = measure(small, torch.randn(2, 1, 16, 16))
+    assert quiet.sops == 0 < busy.sops and quiet.neuron_updates > busy.neuron_updates
+
+    def cheaper(name: str) -> str:
+        q, b = quiet.priced(name).energy_uj, busy.priced(name).energy_uj
+        return "quiet" if q < b else "busy"
+
+    assert [cheaper(n) for n in ("45nm-fp32", "45nm-fp16", "45nm-int8")] == ["quiet"] * 3
+    assert cheaper("loihi-2018") == "busy"
+
+
+def test_unknown_profile_is_a_one_line_error() -> None:
+    with pytest.raises(EnergyProfileError, match="unknown energy profile 'tpu'.*45nm-fp32") as err:
+        get_profile("tpu")
+    assert "\n" not in str(err.value)
+
+
+def test_every_profile_is_cited() -> None:
+    for p in PROFILES.values():
+        assert p.pj_per_mac > 0 and p.pj_per_sop > 0 and p.pj_per_neuron_update >= 0
+        assert ("Horowitz" in p.source) or ("Davies" in p.source)
+        assert set(p.to_dict()) == {
+            "name",
+            "pj_per_mac",
+            "pj_per_sop",
+            "pj_per_neuron_update",
+            "source",
+        }
+
+
+def test_an_eval_result_without_counts_prices_only_under_its_own_profile() -> None:
+    from engine.results import EvalResult
+
+    arch = SearchSpace.preset("digits-tiny").smallest()
+    old = EvalResult(arch=arch, accuracy=0.5, energy_uj=1.25, params=10, sops=1e5, firing_rate=0.1)
+    assert old.priced("45nm-fp32") is old
+    with pytest.raises(EnergyProfileError, match="no operation counts") as err:
+        old.priced("45nm-int8")
+    assert "\n" not in str(err.value)
+    new = EvalResult(
+        arch=arch,
+        accuracy=0.5,
+        energy_uj=0.0,
+        params=10,
+        sops=1e5,
+        firing_rate=0.1,
+        macs=2e4,
+        neuron_updates=3e4,
+        layer_ops={"macs": {"head": 2e4}, "sops": {"fc": 1e5}, "neuron_updates": {"lif": 3e4}},
+    )
+    loihi = new.priced("loihi-2018")
+    assert loihi.energy_uj == (2e4 * 4.6 + 1e5 * 23.6 + 3e4 * 81.0) * 1e-6
+    assert loihi.energy_profile == "loihi-2018"
+    assert set(loihi.layer_energy_uj) == {"head", "fc", "lif"}
+    assert EvalResult.from_dict(loihi.to_dict()) == loihi

@@ -1,4 +1,5 @@
-"""F_AEB, Pareto front, hypervolume and Kendall's tau on hand-made point sets."""
+"""F_AEB, Pareto front, non-dominated sorting and crowding (against pymoo as an oracle),
+hypervolume and Kendall's tau on hand-made point sets."""
 
 import math
 
@@ -8,9 +9,12 @@ import pytest
 from engine.errors import AutoSpikformerError, SearchError
 from engine.pareto import (
     check_alpha,
+    crowding_distance,
     f_aeb,
+    f_aeb_order,
     hypervolume,
     kendall_tau,
+    nondominated_fronts,
     pareto_front,
     reference_point,
 )
@@ -145,3 +149,89 @@ def test_kendall_is_nan_safe():
     assert math.isnan(kendall_tau([], []))
     with pytest.raises(SearchError):
         kendall_tau([1, 2], [1, 2, 3])
+
+
+# ---- F_AEB ties (issue 12: every winner on the front) -----------------------------------------
+# Three candidates tie in accuracy (the issue's 29.44% at 0.8136, 0.5651, 0.1705 uJ), listed in the
+# order an id sort would crown the dearest first.
+TIED_ACC = [0.2944, 0.2944, 0.2944, 0.2]
+TIED_ENERGY = [0.8136, 0.5651, 0.1705, 0.1]
+
+
+def test_f_aeb_ties_at_alpha_zero_go_to_the_cheapest():
+    order = f_aeb_order(TIED_ACC, TIED_ENERGY, 0.0)
+    assert order[:3] == [2, 1, 0]
+    assert order[0] in pareto_front(TIED_ACC, TIED_ENERGY)
+
+
+def test_f_aeb_ties_at_alpha_one_go_to_the_most_accurate():
+    acc, energy = [0.5, 0.7, 0.9, 0.95], [1.0, 1.0, 1.0, 2.0]
+    order = f_aeb_order(acc, energy, 1.0)
+    assert order[:3] == [2, 1, 0]
+    assert order[0] in pareto_front(acc, energy)
+
+
+def test_f_aeb_exact_duplicates_keep_index_order():
+    assert f_aeb_order([0.9, 0.9, 0.9], [1.0, 1.0, 1.0], 0.5) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("alpha", np.linspace(0, 1, 11).tolist())
+def test_the_f_aeb_winner_is_on_the_front_at_every_alpha(alpha):
+    rng = np.random.default_rng(int(alpha * 10))
+    for _ in range(50):  # few distinct values: many ties
+        acc = rng.integers(0, 4, 12) / 4
+        energy = rng.integers(1, 5, 12).astype(float)
+        assert f_aeb_order(acc, energy, alpha)[0] in pareto_front(acc, energy)
+
+
+# ---- non-dominated sorting and crowding distance, against pymoo -------------------------------
+def _pymoo_fronts(acc, energy):
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    fronts = NonDominatedSorting().do(np.stack([-np.asarray(acc), np.asarray(energy)], axis=1))
+    return [sorted(f.tolist()) for f in fronts]
+
+
+def test_nondominated_fronts_hand_made():
+    # (0.85, 2) dominates (0.7, 2.5); the other three are the front.
+    assert nondominated_fronts(ACC, ENERGY) == [[1, 2, 0], [3]]
+    assert nondominated_fronts([], []) == []
+
+
+def test_nondominated_fronts_match_pymoo():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        acc = rng.integers(0, 8, n) / 8  # coarse values: ties and exact duplicates
+        energy = rng.integers(0, 10, n) / 3
+        ours = [sorted(f) for f in nondominated_fronts(acc, energy)]
+        assert ours == _pymoo_fronts(acc, energy)
+
+
+def test_crowding_distance_hand_made():
+    # A front of 4 points; ends infinite; (0.8, 1) and (0.85, 2): neighbours' gaps over ranges.
+    acc, energy = [0.7, 0.8, 0.85, 0.9], [0.5, 1.0, 2.0, 3.0]
+    d = crowding_distance(acc, energy)
+    assert math.isinf(d[0]) and math.isinf(d[3])
+    assert d[1] == pytest.approx(((0.85 - 0.7) / 0.2 + (2.0 - 0.5) / 2.5) / 2)
+    assert d[2] == pytest.approx(((0.9 - 0.8) / 0.2 + (3.0 - 1.0) / 2.5) / 2)
+    assert np.isinf(crowding_distance([0.5, 0.6], [1.0, 2.0])).all()
+
+
+def test_crowding_distance_matches_pymoo():
+    from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(3, 30))
+        acc = rng.integers(0, 6, n) / 6
+        energy = rng.integers(0, 8, n) / 2
+        for front in nondominated_fronts(acc, energy):
+            if len(front) < 3:
+                continue
+            objectives = np.stack([-acc[front], energy[front]], axis=1)
+            np.testing.assert_allclose(
+                crowding_distance(acc[front], energy[front]),
+                calc_crowding_distance(objectives),
+                rtol=1e-12,
+            )

@@ -121,22 +121,6 @@ def test_test_results_need_the_candidate_and_are_kept_once(store: Store) -> None
     assert store.test_results("r", "c999") == []
 
 
-def test_candidate_table_counts_an_id_once_in_run_scope(store: Store) -> None:
-    store.apply(generation_ops(0))
-    store.apply(
-        [
-            CreateSearch(SearchRecord(id="r.t", run="r", strategy="random")),
-            AddCandidates((cand(0, search="r.t"), cand(7, search="r.t"))),
-        ]
-    )
-    run_scope = store.candidate_table("r")
-    assert run_scope.column("id").to_pylist() == ["c000", "c001", "c002", "c007"]
-    assert run_scope.column("search").to_pylist()[0] == "r.s"  # the first stored record
-    assert store.candidate_table("r", "r.t").num_rows == 2
-    with pytest.raises(BadArgument):
-        store.candidate_table("r", columns=("id", "1; DROP TABLE runs"))
-
-
 def test_wire_round_trip_and_malformed_ops() -> None:
     ops = generation_ops(0)
     wire = encode(ops)
@@ -190,6 +174,8 @@ def test_bulk_load_checks_columns_and_searches(tmp_path: Path) -> None:
     assert store.count_candidates("r") == 3
     with pytest.raises(BadArgument):
         store.load_candidates(table.drop_columns(["first_in_run"]))
+    with pytest.raises(BadArgument):
+        store.load_candidates(table.append_column("colour", pa.array(["red"] * 3)))
     ghost = pa.Table.from_pylist([{**rows[0], "id": "c999", "search": "nope"}])
     with pytest.raises(UnknownSearch):
         store.load_candidates(ghost)

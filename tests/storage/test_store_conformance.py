@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +16,12 @@ from storage.duckdb_store import DuckDBStore
 from storage.errors import (
     BadArgument,
     BadRecord,
+    DuplicateLeaderboard,
     DuplicateRun,
     DuplicateSearch,
     StoreError,
     UnknownCandidate,
+    UnknownLeaderboard,
     UnknownRun,
     UnknownSearch,
 )
@@ -26,6 +30,7 @@ from storage.records import (
     ArtefactRecord,
     CandidateRecord,
     GenerationRecord,
+    LeaderboardRecord,
     RunRecord,
     SearchRecord,
 )
@@ -472,8 +477,12 @@ def test_to_contract_has_exactly_the_candidate_keys(seeded: Store) -> None:
         "firing_rate",
         "fitness",
         "generation",
+        "feasible",
+        "ops",
     }
     assert out["fitness"] == fitness and math.isfinite(out["fitness"])
+    assert out["feasible"] is True
+    assert set(out["ops"]) == {"macs", "sops", "neuron_updates"}
 
 
 # ---- generations ------------------------------------------------------------------------------
@@ -597,3 +606,298 @@ def test_candidates_one_per_id_is_the_ranked_set(seeded: Store) -> None:
     ]
     assert sorted(c.key for c in records) == sorted(c.key for c, _ in seeded.rank("r1"))
     assert len(seeded.candidates("r1", "s0", one_per_id=True)) == 2
+
+
+# ---- F_AEB ties are broken by the other objective (second round) --------------------------------
+def test_rank_ties_at_alpha_0_go_to_the_lowest_energy(store: Store) -> None:
+    """Three candidates tie at 29.44% (issue 12): by id the 0.8136 uJ one would win, off the
+    Pareto front; the 0.1705 uJ one dominates it and must win at alpha 0."""
+    store.create_run(run())
+    store.create_search(search())
+    tied = [cand("a", 0.2944, 0.8136), cand("b", 0.2944, 0.5651), cand("c", 0.2944, 0.1705)]
+    store.add_candidates([*tied, cand("d", 0.10, 0.05), cand("e", 0.20, 0.30)])
+    assert [c.id for c, _ in store.rank("r1", alpha=0.0)][:3] == ["c", "b", "a"]
+    assert store.rank("r1", alpha=0.0, top=1)[0][0].id == "c"
+
+
+def test_rank_ties_at_alpha_1_go_to_the_highest_accuracy(store: Store) -> None:
+    store.create_run(run())
+    store.create_search(search())
+    store.add_candidates(
+        [cand("a", 0.30, 1.0), cand("b", 0.90, 1.0), cand("c", 0.60, 1.0), cand("z", 0.95, 9.0)]
+    )
+    assert [c.id for c, _ in store.rank("r1", alpha=1.0)] == ["b", "c", "a", "z"]
+    assert [c.id for c, _ in store.rank("r1", alpha=1.0, top=2)] == ["b", "c"]
+
+
+# ---- constraints: only feasible candidates are ranked (second round) ----------------------------
+def budget_split(store: Store) -> None:
+    """Issue 10's example: budget 100 uJ over (0.95, 105), (0.30, 500), (0.70, 100), (0.50, 10)."""
+    store.create_run(run())
+    store.create_search(search())
+    over = {"feasible": False, "violation": "energy_budget"}
+    store.add_candidates(
+        [
+            replace(cand("hi", 0.95, 105.0), **over),
+            replace(cand("big", 0.30, 500.0), **over),
+            cand("edge", 0.70, 100.0),
+            cand("low", 0.50, 10.0),
+        ]
+    )
+
+
+def test_rank_keeps_only_feasible_candidates_scaled_over_them(store: Store) -> None:
+    budget_split(store)
+    ranked = store.rank("r1", alpha=0.5)
+    assert [c.id for c, _ in ranked] == ["edge", "low"]  # F_AEB ties at 0.5: accuracy decides
+    assert [f for _, f in ranked] == pytest.approx([0.5, 0.5])  # min-max over the two only
+    assert store.rank("r1", "s1", alpha=0.5, top=1)[0][0].energy_uj == 100.0
+    every = store.rank("r1", alpha=0.5, include_infeasible=True)
+    assert sorted(c.id for c, _ in every) == ["big", "edge", "hi", "low"]
+    assert {c.id: c.feasible for c, _ in every} == {
+        "hi": False,
+        "big": False,
+        "edge": True,
+        "low": True,
+    }
+
+
+def test_infeasible_records_round_trip_with_their_violation(store: Store) -> None:
+    budget_split(store)
+    record = store.get_candidate("r1", "hi")
+    assert (record.feasible, record.violation) == (False, "energy_budget")
+    assert record.to_contract(0.1)["feasible"] is False
+
+
+def test_a_record_must_say_which_constraint_it_breaks() -> None:
+    with pytest.raises(BadRecord, match="violation"):
+        replace(cand("x", 0.5, 1.0), feasible=False)
+    with pytest.raises(BadRecord, match="violation"):
+        replace(cand("x", 0.5, 1.0), violation="energy_budget")
+    with pytest.raises(BadRecord, match="constraints"):
+        replace(cand("x", 0.5, 1.0), feasible=False, violation="too_slow")
+    both = replace(cand("x", 0.5, 1.0), feasible=False, violation="param_limit,energy_budget")
+    assert both.violation == "energy_budget,param_limit"
+
+
+# ---- energy profiles: re-ranking from stored operation counts (second round) --------------------
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    pj_per_mac: float
+    pj_per_sop: float
+    pj_per_neuron_update: float
+
+
+FP32 = Profile("45nm-fp32", 4.6, 0.9, 0.0)
+LOIHI = Profile("loihi-2018", 4.6, 23.6, 81.0)
+INT8 = Profile("45nm-int8", 0.23, 0.03, 0.0)
+
+
+def counted(
+    id_: str, acc: float, macs: float, sops: float, updates: float | None
+) -> CandidateRecord:
+    """A candidate with operation counts, its energy priced at 45 nm fp32 as a search stores it."""
+    layer_ops = {"macs": {"head": macs}, "sops": {"fc": sops}}
+    if updates is not None:
+        layer_ops["neuron_updates"] = {"lif": updates}
+    return replace(
+        cand(id_, acc, (macs * 4.6 + sops * 0.9 + (updates or 0.0) * 0.0) * 1e-6),
+        sops=sops,
+        macs=macs,
+        neuron_updates=updates,
+        layer_ops=layer_ops,
+        layer_energy_uj={"head": macs * 4.6e-6, "fc": sops * 0.9e-6},
+    )
+
+
+def test_rank_under_a_profile_prices_the_stored_counts_exactly(store: Store) -> None:
+    store.create_run(run())
+    store.create_search(search())
+    # "mac" pays MACs and neuron updates, "sop" pays SOPs: their order flips on Loihi.
+    store.add_candidates([counted("mac", 0.8, 2e5, 1e3, 1e5), counted("sop", 0.7, 1e4, 4e5, 1e4)])
+    for profile in (FP32, LOIHI, INT8):
+        ranked = store.rank("r1", alpha=1.0, profile=profile)
+        for record, _ in ranked:
+            expected = (
+                record.macs * profile.pj_per_mac
+                + record.sops * profile.pj_per_sop
+                + record.neuron_updates * profile.pj_per_neuron_update
+            ) * 1e-6
+            assert record.energy_uj == expected
+            assert record.energy_profile == profile.name
+    cheapest = {p.name: store.rank("r1", alpha=1.0, profile=p)[0][0].id for p in (FP32, INT8)}
+    assert cheapest == {"45nm-fp32": "sop", "45nm-int8": "sop"}
+    assert store.rank("r1", alpha=1.0, profile=LOIHI)[0][0].id == "mac"
+    assert store.rank("r1", alpha=1.0) == store.rank("r1", alpha=1.0, profile=FP32)
+
+
+def test_rank_under_a_profile_prices_per_layer_energy(store: Store) -> None:
+    store.create_run(run())
+    store.create_search(search())
+    store.add_candidates([counted("a", 0.8, 2e5, 1e3, 1e5)])
+    record = store.rank("r1", profile=LOIHI)[0][0]
+    assert record.layer_energy_uj == pytest.approx(
+        {"head": 2e5 * 4.6e-6, "fc": 1e3 * 23.6e-6, "lif": 1e5 * 81e-6}
+    )
+    assert "lif" not in store.rank("r1", profile=INT8)[0][0].layer_energy_uj
+
+
+def test_rank_under_a_profile_leaves_out_what_it_cannot_price(store: Store) -> None:
+    store.create_run(run())
+    store.create_search(search())
+    # "old": recorded before neuron updates were counted; "bare": no counts at all.
+    store.add_candidates(
+        [counted("new", 0.8, 2e5, 1e3, 1e5), counted("old", 0.7, 1e4, 4e5, None)]
+        + [cand("bare", 0.9, 3.0)]
+    )
+    assert sorted(c.id for c, _ in store.rank("r1", profile=FP32)) == ["bare", "new", "old"]
+    assert sorted(c.id for c, _ in store.rank("r1", profile=INT8)) == ["new", "old"]
+    assert sorted(c.id for c, _ in store.rank("r1", profile=LOIHI)) == ["new"]
+
+
+# ---- shared leaderboards (second round) ---------------------------------------------------------
+def test_share_freezes_the_ranking(seeded: Store) -> None:
+    board = seeded.share("r1", alpha=0.3, top=2, title="  weekly\n best ", author="ana")
+    expected = [r.to_contract(f) for r, f in seeded.rank("r1", alpha=0.3, top=2)]
+    assert board.candidates == expected and board.title == "weekly best"
+    assert seeded.get_leaderboard(board.id) == board
+    # New, better candidates arrive: the live ranking changes, the leaderboard does not.
+    seeded.add_candidates([cand("z", 0.99, 1.0)])
+    assert seeded.rank("r1", alpha=0.3, top=1)[0][0].id == "z"
+    assert seeded.get_leaderboard(board.id).candidates == expected
+    assert board.to_contract()["candidates"] == expected
+
+
+def test_share_keeps_scope_profile_and_feasible_rows(store: Store) -> None:
+    budget_split(store)
+    board = store.share("r1", "s1", alpha=0.5, top=5, profile=FP32)
+    assert [c["id"] for c in board.candidates] == ["edge", "low"]
+    assert (board.search, board.energy_profile, board.top) == ("s1", "45nm-fp32", 5)
+
+
+def test_leaderboards_list_newest_first_and_delete(seeded: Store) -> None:
+    first = seeded.create_leaderboard(
+        LeaderboardRecord("b1", "r1", 0.5, 1, [], created_at=10.0, title="old")
+    )
+    second = seeded.create_leaderboard(
+        LeaderboardRecord("b2", "r1", 0.5, 1, [], created_at=20.0, title="new")
+    )
+    assert seeded.list_leaderboards() == [second, first]
+    assert seeded.list_leaderboards("r1") == [second, first]
+    seeded.delete_leaderboard("b2")
+    assert seeded.list_leaderboards() == [first]
+    with pytest.raises(UnknownLeaderboard, match="b2"):
+        seeded.get_leaderboard("b2")
+    with pytest.raises(UnknownLeaderboard, match="b2"):
+        seeded.delete_leaderboard("b2")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"run_": "ghost"},
+        {"search_": "ghost"},
+        {"alpha": 1.5},
+        {"alpha": float("nan")},
+        {"top": 0},
+        {"top": None},
+    ],
+    ids=["unknown-run", "unknown-search", "alpha-above-1", "alpha-nan", "top-0", "top-none"],
+)
+def test_share_bad_input_raises_one_line_and_stores_nothing(seeded: Store, bad: dict) -> None:
+    kw = {"alpha": 0.5, "top": 3, **bad}
+    with pytest.raises(StoreError) as err:
+        seeded.share(kw.pop("run_", "r1"), kw.pop("search_", None), **kw)
+    assert "\n" not in str(err.value)
+    assert seeded.list_leaderboards() == []
+
+
+def test_create_leaderboard_twice_raises_duplicate(seeded: Store) -> None:
+    board = LeaderboardRecord("b1", "r1", 0.5, 1, [])
+    seeded.create_leaderboard(board)
+    with pytest.raises(DuplicateLeaderboard):
+        seeded.create_leaderboard(replace(board, title="other"))
+    assert seeded.get_leaderboard("b1").title == ""
+
+
+def test_leaderboards_outlive_their_run(seeded: Store) -> None:
+    board = seeded.share("r1", alpha=0.5, top=2)
+    seeded.update_run("r1", state="done")
+    seeded.delete_run("r1")
+    assert seeded.get_leaderboard(board.id) == board
+
+
+def test_backends_rank_profiles_and_feasibility_identically(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    stores: list[Store] = [MemoryStore(), DuckDBStore(tmp_path / "store.duckdb")]
+    for s in stores:
+        s.create_run(run())
+        s.create_search(search())
+    records = []
+    for k in range(120):
+        updates = None if k % 7 == 0 else float(rng.integers(0, 5) * 1000)
+        record = counted(
+            f"id{k}",
+            float(rng.integers(0, 10)) / 10,
+            float(rng.integers(1, 4) * 1000),
+            float(rng.integers(0, 4) * 5000),
+            updates,
+        )
+        if k % 5 == 0:
+            record = replace(record, feasible=False, violation="energy_budget")
+        records.append(record)
+    for s in stores:
+        s.add_candidates(records)
+    for profile in (None, FP32, LOIHI, INT8):
+        for include in (False, True):
+            for alpha, top in ((0.0, None), (0.4, 9), (1.0, 3)):
+                mem, ddb = (
+                    s.rank("r1", alpha=alpha, top=top, profile=profile, include_infeasible=include)
+                    for s in stores
+                )
+                assert [c for c, _ in mem] == [c for c, _ in ddb]
+                assert [f for _, f in mem] == pytest.approx([f for _, f in ddb], abs=1e-12)
+
+
+# ---- columnar reads for the app (second round) --------------------------------------------------
+def test_candidate_table_is_the_ranked_set(store: Store) -> None:
+    budget_split(store)
+    store.create_search(search("s2", t=250.0))
+    store.add_candidates(
+        [cand("edge", 0.1, 1.0, search_="s2"), cand("new", 0.6, 20.0, search_="s2")]
+    )
+    table = store.candidate_table("r1", columns=("id", "search", "accuracy", "energy_uj"))
+    assert table.column_names == ["id", "search", "accuracy", "energy_uj"]
+    rows = table.to_pylist()
+    assert [r["id"] for r in rows] == ["edge", "low", "new"]  # sorted, first record per id
+    assert rows[0]["search"] == "s1"
+    assert sorted(c.id for c, _ in store.rank("r1")) == [r["id"] for r in rows]
+    every = store.candidate_table("r1", "s1", columns=("id", "feasible"), include_infeasible=True)
+    assert every.to_pylist() == [
+        {"id": "big", "feasible": False},
+        {"id": "edge", "feasible": True},
+        {"id": "hi", "feasible": False},
+        {"id": "low", "feasible": True},
+    ]
+
+
+def test_candidate_table_prices_energy_under_a_profile(store: Store) -> None:
+    store.create_run(run())
+    store.create_search(search())
+    store.add_candidates([counted("new", 0.8, 2e5, 1e3, 1e5), counted("old", 0.7, 1e4, 4e5, None)])
+    loihi = store.candidate_table("r1", columns=("id", "energy_uj", "arch"), profile=LOIHI)
+    assert loihi.column("id").to_pylist() == ["new"]
+    assert loihi.column("energy_uj").to_pylist() == [(2e5 * 4.6 + 1e3 * 23.6 + 1e5 * 81.0) * 1e-6]
+    assert json.loads(loihi.column("arch")[0].as_py())["tag"] == "new"
+    stored = store.candidate_table("r1", columns=("energy_uj",)).column(0).to_pylist()
+    assert stored == [c.energy_uj for c in store.candidates("r1")]
+
+
+def test_candidate_table_bad_column_or_scope_raises(seeded: Store) -> None:
+    with pytest.raises(BadArgument, match="column"):
+        seeded.candidate_table("r1", columns=("id", "password"))
+    with pytest.raises(UnknownRun):
+        seeded.candidate_table("ghost", columns=("id",))
+    with pytest.raises(UnknownSearch):
+        seeded.candidate_table("r1", "ghost", columns=("id",))

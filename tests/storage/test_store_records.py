@@ -140,6 +140,8 @@ def test_to_contract_is_the_public_candidate() -> None:
         "firing_rate": 0.2,
         "fitness": 0.75,
         "generation": 4,
+        "feasible": True,
+        "ops": {"macs": None, "sops": 0.0, "neuron_updates": None},
     }
 
 

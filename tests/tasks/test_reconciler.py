@@ -99,9 +99,9 @@ def test_a_run_from_training_to_done(setup) -> None:
     out = reconciler.advance(RUN)
     assert out["generation"] == 0 and out["queued"] == 2  # 4 archs in slices of 2
     assert store.get_search(search_id).state == "searching"
+    assert reconciler.advance(RUN)["queued"] == 0  # the slices in flight are not sent twice
     slices = queue.take("eval:")
     assert [s.name for s in slices] == [f"eval:{search_id}:0:0", f"eval:{search_id}:0:1"]
-    assert reconciler.advance(RUN)["queued"] == 0  # the slices in flight are not sent twice
 
     _evaluate(slices, search_id)
     out = reconciler.advance(RUN)

@@ -43,6 +43,35 @@ def test_launch_with_one_worker_reaches_done(service: Service, reference: dict) 
     assert [g.generation for g in generations] == [0, 1]
     assert generations[-1].evaluated == len(listed) > 4  # both generations evaluated something
     assert status["best"]["id"] == listed[0]["id"]
+    _assert_fixed_reference(service, "r1", "r1.evolution.1")
+
+
+def _assert_fixed_reference(service: Service, run: str, search: str) -> None:
+    """The search record stores the reference `advance` fixed (the space's energy bound), and
+    the recorded hypervolume history, computed under it, never decreases."""
+    from engine.space import SearchSpace
+    from tasks.pipeline import search_reference
+
+    store = service.store()
+    space = SearchSpace.from_dict(store.get_run(run).space)
+    ref = search_reference("digits", space)
+    assert store.get_search(search).settings["reference_energy_uj"] == ref
+    history = [g.hypervolume for g in store.generations(search)]
+    assert history and history == sorted(history) and history[0] > 0
+    assert max(c.energy_uj for c in store.candidates(run, search)) < ref
+
+
+def test_launch_nsga2_reaches_done(service: Service) -> None:
+    """`launch --strategy nsga2` (CONTRACT, second round) runs on the workers like evolution."""
+    service.worker(log="nsga2")
+    service.launch("r6", "--strategy", "nsga2")
+    assert service.wait_state("r6", ENDED, timeout=300) == "done", (
+        service.store().get_run("r6").message
+    )
+    record = service.store().get_search("r6.nsga2.1")
+    assert record.strategy == "nsga2" and record.state == "done"
+    assert [g.generation for g in service.store().generations("r6.nsga2.1")] == [0, 1]
+    _assert_fixed_reference(service, "r6", "r6.nsga2.1")
 
 
 def _leases(service: Service, run: str, step: str = "") -> dict[bytes, bytes]:

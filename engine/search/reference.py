@@ -1,0 +1,86 @@
+"""The hypervolume reference of a search: an analytic upper bound of the energy of any arch of the
+space, computed from the arch and the dataset's shape alone (no weights, no data, no forward pass).
+
+Why this reference. Hypervolume is comparable only under one fixed reference point. The bound is
+- fixed when a search starts and the same for every search of a space and dataset, so recorded
+  histories compare across generations, searches and runs;
+- sound: no candidate's energy exceeds it, so no candidate is cut off and adding candidates never
+  lowers the hypervolume;
+- computable wherever a search is stepped: the Celery `advance` task runs on CPU hosts that load
+  no model, and the head host only knows the run's dataset and space.
+The measured energy of the largest arch (the issue's other suggestion) needs the trained supernet
+and a forward pass, and is not a bound: lower thresholds fire more. The price of a bound is
+looseness: firing rates are far below their maximum, so every front sits in a corner of the
+reference box and hypervolumes of two searches differ by a small fraction of their size; compare
+their difference, not their ratio.
+
+The bound mirrors `engine.energy`'s accounting (Eq. 2-3) with every input at its largest value:
+- MACs at E_MAC: the first conv (once per sample for images, every step for events) and the head;
+- SOPs at E_AC: every other conv and linear, and the two SSA products, with the input's largest
+  per-element value in place of its firing rate: 1 for a spike train, and for the residual stream
+  (a sum of spike trains) its largest count: 2 after SPS (RPE spikes + features), one more after
+  each SSA and each MLP, so block i's q/k/v read at most 2 + 2i and its fc1 3 + 2i.
+`tests/engine/test_reference.py` checks that a saturated network (every neuron firing at every
+step) measures exactly the bound, and that ordinary ones measure less.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.space import Arch, SearchSpace
+
+if TYPE_CHECKING:  # engine.spikformer imports torch; a CPU head host need not
+    from engine.spikformer import ModelShape
+
+# Kept equal to engine.energy's constants (a test checks it) without importing torch here.
+E_MAC_PJ = 4.6
+E_AC_PJ = 0.9
+PJ_PER_UJ = 1e6
+
+
+def _sps_macs(d: int, shape: ModelShape) -> tuple[float, float]:
+    """Per time step: (first conv MACs, MACs of the other SPS convs including the RPE conv)."""
+    side = shape.image_size
+    first, rest = 0.0, 0.0
+    c_in = shape.in_channels
+    for s, c_out in enumerate((d // 8, d // 4, d // 2, d)):
+        macs = side * side * c_in * c_out * 9
+        if s == 0:
+            first = macs
+        else:
+            rest += macs
+        if s >= 4 - shape.n_pools:
+            side = (side + 1) // 2  # MaxPool2d(3, 2, 1)
+        c_in = c_out
+    rest += side * side * d * d * 9  # RPE conv at the token grid
+    return first, rest
+
+
+def energy_bound_uj(arch: Arch, shape: ModelShape, *, event_input: bool = False) -> float:
+    """An upper bound of `arch`'s measured energy per sample (uJ): see the module docstring."""
+    d, t, n = arch.embed_dim, arch.time_steps, shape.num_tokens
+    first, sps = _sps_macs(d, shape)
+    macs = first * (t if event_input else 1) + d * shape.num_classes  # + head, once
+    sops = sps * t  # SPS convs read spikes (max 1)
+    for i in range(arch.depth):
+        h = arch.mlp_hidden(i)
+        stream = 2 + 2 * i  # largest count of the residual stream entering block i
+        per_step = (
+            stream * n * d * 3 * d  # q, k, v
+            + 2 * n * n * d  # q k^T and (q k^T) v, at q's and v's spikes
+            + n * d * d  # proj, reading the attention LIF's spikes
+            + (stream + 1) * n * d * h  # fc1 reads the stream after SSA
+            + n * h * d  # fc2 reads fc1's spikes
+        )
+        sops += per_step * t
+    return (E_MAC_PJ * macs + E_AC_PJ * sops) / PJ_PER_UJ
+
+
+def space_reference_energy_uj(
+    space: SearchSpace, shape: ModelShape, *, event_input: bool = False
+) -> float:
+    """The reference energy of every search of `space` on a dataset of `shape`: the bound of the
+    space's largest arch. The bound grows with embed dim, depth, MLP ratio and T and does not
+    depend on heads, thresholds or taus, so no arch of the space has a larger one."""
+    return energy_bound_uj(space.largest(), shape, event_input=event_input)

@@ -1,0 +1,288 @@
+"""What a run did and how long it took: its settings, per-epoch and per-generation history, time
+per stage, and estimates (a new run's duration, an active run's ETA) from measured times.
+
+Read-only over the store and light to import (no torch), so `status`, the Launch page and the run's
+page share it. Times are wall-clock seconds. A generation's `seconds` runs from the previous
+generation's record (the first: from the search's creation) to its own, so it counts the queue as
+well as the evaluation; an epoch's `seconds` is what the worker measured (`EpochRecord.seconds`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.space import SearchSpace
+from storage.base import Store
+from storage.records import ACTIVE_RUN_STATES, RunRecord, SearchRecord
+
+# The settings a run's page and `status --json` show, in this order.
+SETTING_KEYS: tuple[str, ...] = (
+    "dataset",
+    "space",
+    "epochs",
+    "sampling",
+    "batch_size",
+    "lr",
+    "seed",
+    "strategy",
+    "generations",
+    "population",
+    "parents",
+    "alpha",
+    "energy_budget_uj",
+    "param_limit",
+    "recalib_batches",
+    "device",
+    "owner",
+)
+
+
+def genes(space: dict[str, Any]) -> dict[str, list] | None:
+    """`space` in canonical form (sorted choices, 4.0 as 4), or None if it is not a space."""
+    try:
+        return SearchSpace.from_dict(space).to_dict()
+    except ValueError:
+        return None
+
+
+def space_name(space: dict[str, Any]) -> str:
+    """The preset whose genes are exactly `space`, else "custom"."""
+    genes_ = genes(space)
+    if genes_ is None:
+        return "custom"
+    for name in SearchSpace.presets():
+        if SearchSpace.preset(name).to_dict() == genes_:
+            return name
+    return "custom"
+
+
+def search_settings(store: Store, record: RunRecord) -> dict[str, Any]:
+    """The run's search settings: the launched ones, else those of its newest search."""
+    if "search" in record.settings:
+        return dict(record.settings["search"])
+    searches = store.list_searches(record.name)
+    if searches:
+        return {"strategy": searches[-1].strategy, **searches[-1].settings}
+    return {}
+
+
+def settings(store: Store, record: RunRecord) -> dict[str, Any]:
+    """The run's settings as one flat dict (`SETTING_KEYS`, plus `space_genes`). Settings the run
+    does not have (a run trained from the command line has no search settings until it is
+    searched) are None."""
+    train = record.settings.get("train", {})
+    search = search_settings(store, record)
+    launch = record.settings.get("launch", {})
+    values = {
+        "dataset": record.dataset or train.get("dataset"),
+        "space": space_name(record.space) if record.space else None,
+        "epochs": train.get("epochs"),
+        "sampling": train.get("sampling"),
+        "batch_size": train.get("batch_size"),
+        "lr": train.get("lr"),
+        "seed": train.get("seed", search.get("seed")),
+        "strategy": search.get("strategy"),
+        "generations": search.get("generations"),
+        "population": search.get("population"),
+        "parents": search.get("parents"),
+        "alpha": search.get("alpha"),
+        "energy_budget_uj": search.get("energy_budget_uj"),
+        "param_limit": search.get("param_limit"),
+        "recalib_batches": search.get("recalib_batches"),
+        "device": launch.get("device"),
+        "owner": record.owner,
+    }
+    out = {key: values[key] for key in SETTING_KEYS}
+    out["space_genes"] = dict(record.space)
+    return out
+
+
+# ---- history ------------------------------------------------------------------------------------
+def epoch_history(store: Store, run: str) -> list[dict[str, Any]]:
+    """`[{"epoch", "loss", "val_accuracy_largest", "val_accuracy_smallest", "seconds"}, ...]`,
+    epochs counted from 1."""
+    return [
+        {
+            "epoch": e.epoch,
+            "loss": e.loss,
+            "val_accuracy_largest": e.val_accuracy_largest,
+            "val_accuracy_smallest": e.val_accuracy_smallest,
+            "seconds": e.seconds,
+        }
+        for e in store.epochs(run)
+    ]
+
+
+def generation_history(store: Store, search: SearchRecord) -> list[dict[str, Any]]:
+    """`[{"generation", "best_fitness", "hypervolume", "evaluated", "seconds"}, ...]` of one
+    search, generations counted from 1 (the store counts them from 0); `evaluated` is the
+    candidates evaluated so far, as the search records it."""
+    out = []
+    previous = search.created_at
+    for g in store.generations(search.id):
+        out.append(
+            {
+                "generation": g.generation + 1,
+                "best_fitness": g.best_fitness,
+                "hypervolume": g.hypervolume,
+                "evaluated": g.evaluated,
+                "seconds": max(0.0, g.created_at - previous),
+            }
+        )
+        previous = g.created_at
+    return out
+
+
+def history(store: Store, run: str) -> dict[str, list[dict[str, Any]]]:
+    """`{"epochs": [...], "generations": [...]}`: the generations of the run's newest search."""
+    searches = store.list_searches(run)
+    return {
+        "epochs": epoch_history(store, run),
+        "generations": generation_history(store, searches[-1]) if searches else [],
+    }
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Wall-clock seconds of each stage so far; None for a stage that has not started."""
+
+    training_s: float | None
+    search_s: float | None
+
+
+def stage_times(store: Store, record: RunRecord, now: float | None = None) -> StageTimes:
+    """Training: the sum of its epochs' seconds. Search: from the newest search's creation to its
+    latest generation (to now while the run is searching)."""
+    epochs = store.epochs(record.name)
+    training = sum(e.seconds for e in epochs) if epochs else None
+    searches = store.list_searches(record.name)
+    search = None
+    if searches:
+        latest = searches[-1]
+        generations = store.generations(latest.id)
+        if record.state == "searching":
+            end = now or time.time()
+        else:
+            end = generations[-1].created_at if generations else latest.created_at
+        search = max(0.0, end - latest.created_at)
+    return StageTimes(training, search)
+
+
+# ---- estimates ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rates:
+    """Measured seconds per supernet epoch and per evaluated candidate (None: nothing measured),
+    and how many earlier runs they come from."""
+
+    epoch_s: float | None = None
+    candidate_s: float | None = None
+    runs: int = 0
+
+
+def _candidate_time(store: Store, searches: Iterable[SearchRecord]) -> tuple[float, int]:
+    """(seconds, candidates) over searches with at least one recorded generation."""
+    seconds, count = 0.0, 0
+    for search in searches:
+        generations = store.generations(search.id)
+        if generations and generations[-1].evaluated > 0:
+            seconds += max(0.0, generations[-1].created_at - search.created_at)
+            count += generations[-1].evaluated
+    return seconds, count
+
+
+def measured_rates(
+    store: Store, dataset: str, space: dict[str, Any], *, exclude: str | None = None
+) -> Rates:
+    """Mean seconds per epoch and per candidate over earlier runs on the same dataset and space
+    (the same genes, whatever the file was called)."""
+    wanted = genes(space)
+    if wanted is None:
+        return Rates()
+    epoch_s = epoch_n = 0.0
+    cand_s, cand_n, runs = 0.0, 0, 0
+    for run in store.list_runs():
+        if run.name == exclude or run.dataset != dataset or genes(run.space) != wanted:
+            continue
+        epochs = store.epochs(run.name)
+        seconds, count = _candidate_time(store, store.list_searches(run.name))
+        if not epochs and not count:
+            continue
+        runs += 1
+        epoch_s += sum(e.seconds for e in epochs)
+        epoch_n += len(epochs)
+        cand_s, cand_n = cand_s + seconds, cand_n + count
+    return Rates(
+        epoch_s=epoch_s / epoch_n if epoch_n else None,
+        candidate_s=cand_s / cand_n if cand_n else None,
+        runs=runs,
+    )
+
+
+def estimate_s(rates: Rates, epochs: int, candidates: int) -> float | None:
+    """Seconds for `epochs` epochs and `candidates` evaluations at `rates`; None when a rate the
+    work needs was never measured."""
+    if (epochs and rates.epoch_s is None) or (candidates and rates.candidate_s is None):
+        return None
+    return epochs * (rates.epoch_s or 0.0) + candidates * (rates.candidate_s or 0.0)
+
+
+def planned_candidates(search: dict[str, Any]) -> int:
+    """Evaluations a search plans: generations x population (duplicates are evaluated once, so a
+    search may evaluate fewer)."""
+    return int(search.get("generations") or 0) * int(search.get("population") or 0)
+
+
+def eta_s(store: Store, record: RunRecord, now: float | None = None) -> float | None:
+    """Seconds until an active run is done, or None (not active, or a needed rate unknown).
+
+    The run's own measured times are used once it has them (its epochs, its search's
+    generations), earlier runs' on the same dataset and space before that; the unit in flight is
+    counted as partly done by the time since the last record.
+    """
+    if record.state not in ACTIVE_RUN_STATES:
+        return None
+    now = now or time.time()
+    planned_epochs = int(record.settings.get("train", {}).get("epochs") or 0)
+    planned = planned_candidates(search_settings(store, record))
+    if not planned_epochs and not planned:
+        return None  # nothing planned that we know of
+    epochs = store.epochs(record.name)
+    epoch_s = sum(e.seconds for e in epochs) / len(epochs) if epochs else None
+    searches = store.list_searches(record.name)
+    seconds, evaluated = _candidate_time(store, searches[-1:])
+    candidate_s = seconds / evaluated if evaluated else None
+    if epoch_s is None or candidate_s is None:  # only then are earlier runs read
+        earlier = measured_rates(store, record.dataset, record.space, exclude=record.name)
+        epoch_s = earlier.epoch_s if epoch_s is None else epoch_s
+        candidate_s = earlier.candidate_s if candidate_s is None else candidate_s
+    left_epochs = max(0, planned_epochs - len(epochs))
+    left_candidates = max(0, planned - evaluated)
+    eta = estimate_s(Rates(epoch_s, candidate_s), left_epochs, left_candidates)
+    if eta is None:
+        return None
+    # The unit in flight started at the last record; part of it is done already.
+    if left_epochs and epoch_s:
+        since = now - (epochs[-1].created_at if epochs else record.created_at)
+        eta -= min(max(0.0, since), epoch_s)
+    elif left_candidates and candidate_s and searches:
+        generations = store.generations(searches[-1].id)
+        last = generations[-1].created_at if generations else searches[-1].created_at
+        eta -= min(max(0.0, now - last), candidate_s * left_candidates)
+    return max(0.0, eta)
+
+
+def format_duration(seconds: float | None) -> str:
+    """`42 s`, `3 min 05 s`, `2 h 07 min`; `-` for None."""
+    if seconds is None:
+        return "-"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    minutes, secs = divmod(s, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -1,0 +1,149 @@
+"""A run's page (`/runs?run=NAME`): its settings, training and search curves, time per stage,
+the log, and the lifecycle actions (archive, clone, delete; owner-only with sign-in)."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.records import EpochRecord, EventRecord, RunRecord
+
+AUTH = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "test-secret",
+        "client_id": "client",
+        "client_secret": "secret",
+        "server_metadata_url": "https://id.example.invalid/.well-known/openid-configuration",
+    }
+}
+SETTINGS = {
+    "train": {"dataset": "digits", "epochs": 3, "seed": 2, "sampling": "sandwich", "lr": 0.005},
+    "search": {"strategy": "evolution", "generations": 3, "population": 20, "parents": 5},
+    "launch": {"device": "cpu"},
+}
+SETTINGS["search"] |= {"alpha": 0.4, "energy_budget_uj": None, "recalib_batches": 6, "seed": 2}
+
+
+@pytest.fixture
+def run(filled):
+    """digits-demo with launch settings, three epochs and two log events."""
+    from storage.duckdb_store import DuckDBStore
+
+    store: DuckDBStore = filled.store
+    store.update_run(filled.run, settings=SETTINGS)
+    store.add_epochs(
+        EpochRecord(filled.run, e, loss=2.0 / e, val_accuracy_largest=0.5 + e / 10,
+                    val_accuracy_smallest=0.4 + e / 10, seconds=20.0 + e)
+        for e in (1, 2, 3)
+    )  # fmt: skip
+    store.add_events(
+        [
+            EventRecord(filled.run, "a", "retry", "epoch 2 was run again", worker="gpu-host:12"),
+            EventRecord(filled.run, "b", "info", "search started", worker="cpu-host:3"),
+        ]
+    )
+    return filled
+
+
+def charts(at) -> list:
+    return at.get("vega_lite_chart")
+
+
+def test_the_page_shows_settings_curves_times_and_log(run, open_app) -> None:
+    at = open_app("runs", {"run": run.run})
+    assert not at.exception
+    assert at.title[0].value == f"Run {run.run}"
+    training, search = (t.value for t in at.table[:2])
+    assert (training.index.name, search.index.name) == ("Supernet training", "Search")
+    rows = training["value"].to_dict()
+    assert rows["dataset"] == "digits" and rows["epochs"] == "3" and rows["sampling"] == "sandwich"
+    assert rows["space"] == "digits-tiny" and rows["seed"] == "2" and rows["device"] == "cpu"
+    rows = search["value"].to_dict()
+    assert (rows["strategy"], rows["generations"], rows["population"]) == ("evolution", "3", "20")
+    assert (rows["parents"], rows["alpha"], rows["recalibration batches"]) == ("5", "0.4", "6")
+    assert rows["energy budget"] == "none" and rows["owner"] == "alice"
+    assert "3 epochs, 22 s per epoch" in [c.value for c in at.caption]
+    assert len(charts(at)) == 2 + 3  # loss, accuracies; best F_AEB, hypervolume, evaluated
+    assert any(c.value == "3 of 3 epochs." for c in at.caption)
+    assert any(c.value.startswith("3 of 3 generations.") for c in at.caption)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["supernet training"] == "1 min 06 s"  # 21 + 22 + 23 s
+    log = at.dataframe[-1].value
+    assert log["kind"].tolist() == ["info", "retry"]  # newest first
+    assert log["worker"].tolist() == ["cpu-host:3", "gpu-host:12"]
+
+
+def test_the_curves_grow_as_epochs_are_recorded(filled, open_app) -> None:
+    filled.store.update_run("digits-live", settings=SETTINGS)
+    at = open_app("runs", {"run": "digits-live"})
+    assert charts(at) == []
+    assert any("No epoch recorded yet" in c.value for c in at.caption)
+    filled.store.add_epochs([EpochRecord("digits-live", 1, loss=2.0, seconds=5.0)])
+    at.run()  # what the page's live fragment does every few seconds
+    assert len(charts(at)) == 1  # loss only: no accuracies recorded
+    assert any("1 of 3 epochs." == c.value for c in at.caption)
+    filled.store.add_epochs([EpochRecord("digits-live", 2, loss=1.5, seconds=5.0)])
+    at.run()
+    assert any("2 of 3 epochs." == c.value for c in at.caption)
+
+
+def test_archive_hides_the_run_and_restore_shows_it(run, open_app) -> None:
+    at = open_app("runs", {"run": run.run})
+    next(b for b in at.button if b.label == "Archive").click().run()
+    assert run.store.get_run(run.run).archived
+    assert next(b for b in at.button if b.label == "Restore")
+
+
+def test_clone_opens_launch_with_the_settings(run, open_app) -> None:
+    at = open_app("runs", {"run": run.run})
+    next(b for b in at.button if b.label == "Clone").click().run()
+    assert at.title[0].value == "Launch a run"
+    assert at.text_input(key="ln_name").value == f"{run.run}-2"
+    assert at.number_input(key="ln_epochs").value == 3
+    assert at.number_input(key="ln_pop").value == 20
+    assert at.number_input(key="ln_recalib").value == 6
+    assert at.selectbox(key="ln_sampling").value == "sandwich"
+    assert at.selectbox(key="ln_preset").value == "digits-tiny"
+
+
+def test_delete_asks_then_removes_records_and_files(run, open_app) -> None:
+    folder = run.home / "runs" / run.run / "checkpoints"
+    folder.mkdir(parents=True)
+    (folder / "epoch-0001.safetensors").write_bytes(b"weights")
+    at = open_app("runs", {"run": run.run})
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    assert run.store.get_run(run.run)  # nothing deleted before the confirmation
+    next(b for b in at.button if b.label == "Yes, delete it").click().run()
+    assert [r.name for r in run.store.list_runs()] == ["digits-live"]
+    assert not (run.home / "runs" / run.run).exists()
+    assert any(f"Deleted {run.run}" in i.value for i in at.info)
+    assert at.title[0].value == "Runs"
+
+
+def test_an_active_run_cannot_be_deleted(filled, open_app) -> None:
+    at = open_app("runs", {"run": "digits-live"})
+    delete = next(b for b in at.button if b.label == "Delete")
+    assert delete.disabled
+    assert any("still active: cancel it before deleting it" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed"),
+    [
+        ({"is_logged_in": True, "email": "alice"}, True),
+        ({"is_logged_in": True, "email": "bob@example.com"}, False),
+        ({"is_logged_in": False}, False),
+    ],
+)
+def test_with_sign_in_only_the_owner_may_delete(run, open_app, user, allowed) -> None:
+    at = open_app("runs", {"run": run.run}, secrets=AUTH, user=user)
+    assert not at.exception
+    assert next(b for b in at.button if b.label == "Delete").disabled is not allowed
+
+
+def test_a_run_without_settings_still_has_a_page(filled, open_app) -> None:
+    filled.store.create_run(RunRecord(name="bare", dataset="digits", state="failed"))
+    at = open_app("runs", {"run": "bare"})
+    assert not at.exception
+    assert any("No epoch recorded yet" in c.value for c in at.caption)
