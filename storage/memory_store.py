@@ -380,6 +380,7 @@ class MemoryStore(Store):
                     table.clear()
                     table.update(before)
                 raise
+
     # ---- shared leaderboards -----------------------------------------------------------------
     def create_leaderboard(self, record: LeaderboardRecord) -> LeaderboardRecord:
         require_record(record, LeaderboardRecord, "leaderboard")
