@@ -197,12 +197,12 @@ def test_a_stopped_worker_puts_its_task_back_at_once(service: Service) -> None:
     after the visibility timeout."""
     service.worker("--queues", "cpu", log="recorder-stop")
     gpu = service.worker("--queues", "gpu", log="gpu-stop")
-    service.launch("r6")
-    wait_for(lambda: service.run_state("r6") == "training", 120, "training to start")
+    service.launch("r7")
+    wait_for(lambda: service.run_state("r7") == "training", 120, "training to start")
     started = time.monotonic()
     service.kill(gpu, signal.SIGTERM)
     assert time.monotonic() - started < 15
     queued = redis.Redis.from_url(service.redis.url).lrange("gpu", 0, -1)
     assert len(queued) == 1 and b"tasks.train_epoch" in queued[0]
-    service.cli_json("cancel", "--run", "r6")
+    service.cli_json("cancel", "--run", "r7")
     service.stop_all()
