@@ -128,6 +128,7 @@ def advance(self, run: str) -> dict[str, Any]:
         reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
         message = one_line(f"advancing the run failed: {reason}", 300)
         try:
+            coord.mirror({run: "failed"})
             send_ops(
                 [
                     UpdateRun(run, "failed", message=message),

@@ -13,8 +13,9 @@ artefact folder, the search state, the result cache), and:
   records again with the `done` mark, once (a no-op unless records were lost).
 
 Its collaborators are passed in, so it is tested with a `MemoryStore` and a list for a queue:
-`store` (reads), `queue` (`enqueue(step)` once per step in flight, `once(run, what)`), `send`
-(writes, as op lists) and `trained_epochs(run)`.
+`store` (reads), `queue` (`enqueue(step)` once per step in flight, `once(run, what)`,
+`stopped(run)`: ended according to Redis, which can be ahead of the store), `send` (writes, as op
+lists) and `trained_epochs(run)`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class StepQueue(Protocol):
     def enqueue(self, step: Step) -> bool: ...
 
     def once(self, run: str, what: str) -> bool: ...
+
+    def stopped(self, run: str) -> bool: ...
 
 
 def run_message(record: RunRecord) -> dict[str, Any]:
@@ -125,6 +128,8 @@ class Reconciler:
             if record.state == "cancelled":
                 self._cancel_search(search_id)
             return {"run": run, "skipped": record.state}
+        if self.queue.stopped(run):  # failed or cancelled, not yet in the store
+            return {"run": run, "skipped": "stopping"}
         epochs, _ = units(record)
         done = self.trained_epochs(run)
         if done < epochs:

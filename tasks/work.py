@@ -101,8 +101,15 @@ def _restart_event(ctx: Context, step: Step, what: str, lease: Lease) -> EventRe
     )
 
 
-def _fail_run(run: str) -> Callable[[str], list[Op]]:
-    return lambda message: [UpdateRun(run, "failed", message=message)]
+def _fail_run(ctx: Context, run: str) -> Callable[[str], list[Op]]:
+    """The run fails: in Redis at once (so no advance enqueues the step again before the recorder
+    has stored it), and in the store through the recorder."""
+
+    def fail(message: str) -> list[Op]:
+        ctx.coordinator.mirror({run: "failed"})
+        return [UpdateRun(run, "failed", message=message)]
+
+    return fail
 
 
 def trained_epochs(run: str) -> int:
@@ -124,7 +131,7 @@ def train_epoch(ctx: Context, run: str, epoch: int, message: dict[str, Any]) -> 
     if ctx.coordinator.stopped(run):
         ctx.coordinator.finish(step)
         return {"run": run, "skipped": "inactive"}
-    with _running(ctx, step, f"training epoch {epoch}", _fail_run(run)) as lease:
+    with _running(ctx, step, f"training epoch {epoch}", _fail_run(ctx, run)) as lease:
         if lease is None:
             return {"run": run, "skipped": "held"}
         if trained_epochs(run) >= epoch:
@@ -188,7 +195,7 @@ def evaluate_slice(
         ctx.coordinator.finish(step)
         return {"run": run, "skipped": "inactive"}
     what = f"evaluating slice {index} of generation {generation}"
-    with _running(ctx, step, what, _fail_run(run)) as lease:
+    with _running(ctx, step, what, _fail_run(ctx, run)) as lease:
         if lease is None:
             return {"run": run, "skipped": "held"}
         spec = pipeline.SearchSpec(**record.settings["search"])

@@ -31,12 +31,16 @@ class ListQueue:
     def __init__(self) -> None:
         self.steps: list[Step] = []
         self.flags: set[tuple[str, str]] = set()
+        self.ended: set[str] = set()  # runs Redis already knows ended
 
     def enqueue(self, step: Step) -> bool:
         if any(s.name == step.name for s in self.steps):
             return False
         self.steps.append(step)
         return True
+
+    def stopped(self, run: str) -> bool:
+        return run in self.ended
 
     def once(self, run: str, what: str) -> bool:
         new = (run, what) not in self.flags
@@ -144,6 +148,15 @@ def test_a_cli_search_never_takes_the_launched_searchs_id(setup) -> None:
     assert next_search_id(run, [], "random") == f"{RUN}.random.1"
     plain = RunRecord(name="plain", dataset="digits")  # trained and searched from the CLI
     assert next_search_id(plain, [], "evolution") == "plain.evolution.1"
+
+
+def test_a_run_that_ended_in_redis_first_enqueues_nothing(setup) -> None:
+    """A step failed (or the run was cancelled) and the store does not know it yet: the next
+    advance must not enqueue the step again."""
+    _, queue, _, reconciler = setup
+    queue.ended.add(RUN)
+    assert reconciler.advance(RUN) == {"run": RUN, "skipped": "stopping"}
+    assert queue.steps == []
 
 
 def test_unknown_and_unlaunched_runs_are_skipped(setup) -> None:

@@ -88,12 +88,12 @@ def _kill_all_and_restart(
     of `run` holds its lease, start new ones at once, and return them with the seconds from the
     kill until (1) a new worker holds a lease of the run (the run resumed) and (2) every step
     that was running at the kill runs again on a new worker or is done."""
-    held = wait_for(
-        lambda: _leases(service, run, step), 240, f"a {step} step of {run} to run", every=0.02
-    )
+    wait_for(lambda: _leases(service, run, step), 240, f"a {step} step of {run} to run", every=0.02)
     for proc in procs:
         service.kill(proc)  # SIGKILL to the process group: the worker and its pool processes
     killed = time.monotonic()
+    held = _leases(service, run)  # every lease now is a dead worker's: the steps it ran
+    assert held, "killed between two steps: nothing was running"
     old = set(held.values())
     client = redis.Redis.from_url(service.redis.url)
     ledgers = [k.replace(b":lease:", b":step:") for k in held]
