@@ -3,15 +3,15 @@
 Contract
 --------
 Records
-    A store keeps seven kinds of record (`storage.records`): runs (keyed by `name`), searches
-    (keyed by `id`, unique across the store, each belonging to one run), candidates (keyed by
-    `(search, id)`), generations (keyed by `(search, generation)`), artefacts (keyed by
-    `(run, path)`), and a run's history: training epochs (keyed by `(run, epoch)`) and log
-    events (keyed by `(run, id)`). Records are validated when they are built, so a store only
-    sees well-formed values; a store checks the links between them (a search's run exists, a
-    candidate's search exists and belongs to the candidate's run, ...). Records read back
-    compare equal to the records written (dict fields round-trip through JSON, so tuples come
-    back as lists).
+    A store keeps seven kinds of record (`storage.records`): runs (keyed by `name`), searches (keyed
+    by `id`, unique across the store, each belonging to one run), candidates (keyed by `(search,
+    id)`), generations (keyed by `(search, generation)`), artefacts (keyed by `(run, path)`), and a
+    run's history: training epochs (keyed by `(run, epoch)`) and log events (keyed by `(run, id)`);
+    also test-split results of candidates (keyed by `(run, candidate_id)`) and shared leaderboards.
+    Records are validated when they are built, so a store only sees well-formed values; a store
+    checks the links between them (a search's run exists, a candidate's search exists and belongs to
+    the candidate's run, ...). Records read back compare equal to the records written (dict fields
+    round-trip through JSON, so tuples come back as lists).
 
 Errors
     Bad input raises a subclass of `storage.errors.StoreError` (itself a `ValueError`) with a
@@ -22,12 +22,17 @@ Errors
     A backend shared between processes may raise `StoreBusy` when it cannot get the file in time.
 
 Idempotence
-    `add_candidates`, `add_generation`, `add_artefact`, `add_epochs` and `add_events`
-    insert-or-ignore on their key: adding a record whose key is already stored changes nothing
-    (the first write wins) and never creates a duplicate, so a writer can safely resend a batch
-    after a crash. `create_run` and `create_search` are not idempotent: an existing key raises
-    `DuplicateRun`/`DuplicateSearch`. Only `delete_run` deletes: a finished run (done, failed or
-    cancelled) with every record that belongs to it; an active run raises `RunActive`.
+    `add_candidates`, `add_generation`, `add_artefact`, `add_epochs`, `add_events` and
+    `add_test_results` insert-or-ignore on their key: adding a record whose key is already stored
+    changes nothing (the first write wins) and never creates a duplicate, so a writer can safely
+    resend a batch after a crash. `create_run` and `create_search` are not idempotent: an existing
+    key raises `DuplicateRun`/`DuplicateSearch`. Only `delete_run` deletes: a finished run (done,
+    failed or cancelled) with every record that belongs to it; an active run raises `RunActive`.
+
+Batches
+    `apply(ops)` takes typed writes (`storage.ops`, what the recorder receives) and applies them
+    all or none with the same idempotent rules, run and search updates only ever moving forward;
+    a `DuckDBStore` does it in one transaction with bulk inserts.
 
 Order
     Lists come back in a fixed order: runs and searches by `(created_at, name/id)`, candidates by
