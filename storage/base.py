@@ -3,7 +3,7 @@
 Contract
 --------
 Records
-    A store keeps seven kinds of record (`storage.records`): runs (keyed by `name`), searches (keyed
+    A store keeps these kinds of record (`storage.records`): runs (keyed by `name`), searches (keyed
     by `id`, unique across the store, each belonging to one run), candidates (keyed by `(search,
     id)`), generations (keyed by `(search, generation)`), artefacts (keyed by `(run, path)`), and a
     run's history: training epochs (keyed by `(run, epoch)`) and log events (keyed by `(run, id)`);
