@@ -267,13 +267,14 @@ def _save_state(run: str, search_id: str, search: Search) -> None:
     tmp.replace(path)
 
 
-def search_reference(dataset: str, space: SearchSpace) -> float:
-    """The hypervolume reference energy (uJ) of every search of `space` on `dataset`: the
-    analytic energy bound of the space's largest arch (`engine.search.reference`). No weights, no
-    data and no forward pass, so any host that steps a search can compute it."""
+def search_reference(dataset: str, space: SearchSpace, profile: str = DEFAULT_PROFILE) -> float:
+    """The hypervolume reference energy (uJ) of every search of `space` on `dataset` under the
+    energy `profile`: the analytic energy bound of the space's largest arch
+    (`engine.search.reference`). No weights, no data and no forward pass, so any host that steps a
+    search can compute it."""
     spec = data.dataset_spec(dataset)
     shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
-    return space_reference_energy_uj(space, shape, event_input=spec.is_event)
+    return space_reference_energy_uj(space, shape, event_input=spec.is_event, profile=profile)
 
 
 def with_reference(
@@ -288,7 +289,9 @@ def with_reference(
     saved = None
     if path.exists():
         saved = json.loads(path.read_text()).get("config", {}).get("reference_energy_uj")
-    ref = float(saved) if saved is not None else search_reference(dataset, space)
+    if saved is None:
+        saved = search_reference(dataset, space, spec.energy_profile)
+    ref = float(saved)
     return replace(spec, reference_energy_uj=ref)
 
 
@@ -327,7 +330,8 @@ def create_search(store: Store, run: str, spec: SearchSpec) -> str:
     train = train_config(store, run)
     space = SearchSpace.from_dict(train.space)
     search_id = f"{run}.{spec.strategy}.{len(store.list_searches(run)) + 1}"
-    spec = replace(spec, reference_energy_uj=search_reference(train.dataset, space))
+    ref = search_reference(train.dataset, space, spec.energy_profile)
+    spec = replace(spec, reference_energy_uj=ref)
     search = make_search(
         spec.strategy, space, spec.config(), _no_evaluate, param_count=_param_counter(run, store)
     )
