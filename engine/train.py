@@ -37,10 +37,11 @@ Progress = Callable[[dict[str, Any]], None]
 
 
 # Per-dataset defaults for what the CLI leaves unset. CIFAR: Spikformer's recipe (batch 128,
-# lr 5e-4); DVS: Spikformer's CIFAR10-DVS recipe (batch 16, lr 1e-3); digits: small batches and a
-# higher lr so a CPU supernet converges in ~20 epochs (see BENCHMARKS.md).
+# lr 5e-4); DVS: Spikformer's CIFAR10-DVS recipe (batch 16, lr 1e-3); digits and mnist-5k: small
+# batches and a higher lr so that a CPU supernet converges in tens of epochs (BENCHMARKS.md).
 RECIPES: dict[str, dict[str, float | int]] = {
     "digits": {"lr": 5e-3, "batch_size": 32},
+    "mnist-5k": {"lr": 5e-3, "batch_size": 32},
     "cifar10": {"lr": 5e-4, "batch_size": 128},
     "cifar100": {"lr": 5e-4, "batch_size": 128},
     "cifar10-dvs": {"lr": 1e-3, "batch_size": 16},
