@@ -125,6 +125,7 @@ def build_model(config: TrainConfig) -> Supernet | Spikformer:
     spec = data.dataset_spec(config.dataset)
     space = config.search_space
     arch = config.standalone_arch
+    data.check_space_time_steps(spec, [arch.time_steps] if arch else space.time_steps)
     if arch is not None:  # a standalone arch need not lie inside the space
         return Spikformer(arch, ModelShape(spec.in_channels, spec.num_classes, spec.image_size))
     return Supernet(

@@ -78,11 +78,7 @@ class RunSpec:
         spec = data.dataset_spec(self.dataset)
         space = SearchSpace.resolve(self.space)
         arch = load_arch_file(self.arch_file) if self.arch_file else None
-        if arch is None and spec.is_event and max(space.time_steps) > spec.max_time_steps:
-            raise AutoSpikformerError(
-                f"space asks for T={max(space.time_steps)}; {self.dataset} has "
-                f"{spec.max_time_steps} frames"
-            )
+        data.check_space_time_steps(spec, [arch.time_steps] if arch else space.time_steps)
         data.load_split(self.dataset, "train")  # a missing dataset fails here, before any write
         return TrainConfig(
             dataset=self.dataset,

@@ -16,7 +16,7 @@ from engine.data import digits, mnist  # noqa: F401
 from engine.data import cifar, dvs  # noqa: F401
 from engine.data.base import SPLITS, DatasetSpec, SplitDataset, data_root
 from engine.data.cifar import RestrictedUnpickler, load_pickle
-from engine.data.dvs import valid_time_steps
+from engine.data.dvs import check_space_time_steps, valid_time_steps
 from engine.data.loaders import fixed_batches, make_loader, seeded_generator
 from engine.data.registry import dataset_names, dataset_spec, load_split, register_dataset
 
@@ -27,6 +27,7 @@ __all__ = [
     "SPLITS",
     "DatasetSpec",
     "RestrictedUnpickler",
+    "check_space_time_steps",
     "SplitDataset",
     "data_root",
     "dataset_names",

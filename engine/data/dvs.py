@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,19 @@ def check_time_steps(spec: DatasetSpec, time_steps: int | None) -> int:
             f"({', '.join(map(str, allowed))}), got {time_steps!r}"
         )
     return steps
+
+
+def check_space_time_steps(spec: DatasetSpec, time_steps: Iterable[int]) -> None:
+    """`DatasetError` naming the T an event dataset cannot be integrated into (static: all fine)."""
+    if not spec.is_event:
+        return
+    allowed = valid_time_steps(spec)
+    bad = sorted({t for t in time_steps if t not in allowed})
+    if bad:
+        raise DatasetError(
+            f"{spec.name}: T={', '.join(map(str, bad))} does not divide its {spec.max_time_steps} "
+            f"frames; event datasets take T in {', '.join(map(str, allowed))}"
+        )
 
 
 class DvsDataset(SplitDataset):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -78,17 +80,39 @@ def test_backward_reaches_only_the_active_slices() -> None:
     assert unused.grad is None
 
 
-def test_event_input_uses_first_t_frames() -> None:
+def test_event_input_is_integrated_into_t_frames_of_the_whole_sample() -> None:
     space = SearchSpace.preset("digits-tiny")
     net = _trained_like(Supernet(space, in_channels=1, num_classes=10, image_size=16), 2)
-    arch = space.smallest()  # T = 1
-    x = torch.rand(2, 4, 1, 16, 16) * 3
-    changed = x.clone()
-    changed[:, 1:] = 0  # frames beyond T do not matter
+    x = torch.rand(2, 4, 1, 16, 16) * 3  # 4 equal-count frames
     with torch.no_grad():
-        assert torch.equal(net(x, arch), net(changed, arch))
-        with pytest.raises(ValueError, match="frames"):
-            net(x[:, :0], arch)
+        for t in (1, 2, 4):
+            arch = dataclasses.replace(space.smallest(), time_steps=t)
+            sequence = net.to_sequence(x, t)  # (T, B, C, S, S)
+            assert sequence.shape == (t, 2, 1, 16, 16)
+            assert torch.allclose(sequence.sum(0), x.sum(1))  # every frame's events are seen
+            merged = x.reshape(2, t, 4 // t, 1, 16, 16).sum(2)  # already integrated into T
+            assert torch.equal(net(x, arch), net(merged, arch))
+        later = x.clone()
+        later[:, 3] += 1.0  # the last frame matters even at T = 1
+        assert not torch.equal(net.to_sequence(x, 1), net.to_sequence(later, 1))
+        arch = space.smallest()
+        with pytest.raises(ValueError, match="must divide the 4 event frames"):
+            net(x, dataclasses.replace(arch, time_steps=3))
+
+
+def test_dvs_grid_is_spikformers_64_tokens() -> None:
+    """128x128 DVS frames end at Spikformer's 8x8 = 64 tokens after SPS's four max-pools."""
+    shape = ModelShape(2, 11, 128)
+    assert (shape.n_pools, shape.num_tokens) == (4, 64)
+    space = SearchSpace.from_dict({**SearchSpace.preset("digits-tiny").to_dict(), "depth": [1]})
+    arch = space.smallest()
+    net = Supernet(space, in_channels=2, num_classes=11, image_size=128).eval()
+    x = torch.rand(1, 16, 2, 128, 128)
+    with torch.no_grad():
+        tokens = net.sps(net.to_sequence(x, arch.time_steps), arch.embed_dim)
+        assert tokens.shape == (arch.time_steps, 1, 64, arch.embed_dim)
+        assert net(x, arch).shape == (1, 11)
+    assert (ModelShape(1, 10, 28).num_tokens, ModelShape(3, 10, 32).num_tokens) == (49, 64)
 
 
 def test_param_count_matches_spikingjelly_spikformer_cifar10() -> None:
