@@ -185,9 +185,9 @@ def maybe_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def merge_frames(x: torch.Tensor, time_steps: int, dim: int) -> torch.Tensor:
     """Integrate equal-count event frames along `dim` into `time_steps` frames.
 
-    Consecutive groups of n / T frames are summed, so T frames cover every event of the sample
-    with equal counts (up to spikingjelly's rounding), as spikingjelly's
-    ``frames_number=T, split_by='number'`` integrates them. T must divide the frame count n.
+    Consecutive groups of n / T frames are summed, so the T frames cover every event of the
+    sample, with equal counts when the n frames have them (spikingjelly's ``split_by='number'``).
+    T must divide the frame count n.
     """
     n = x.shape[dim]
     if time_steps == n:

@@ -11,7 +11,10 @@ Frames keep the sensor's 128x128 and stay event counts (not normalized), as Spik
 model takes them; its SPS stem (four 2x max-pools) ends at an 8x8 grid of 64 tokens. A sample
 is integrated into T frames from the whole sample, split by event count like spikingjelly's
 ``frames_number=T, split_by='number'``: the 16 equal-count frames are summed in consecutive
-groups of 16/T, so T must divide 16 (1, 2, 4, 8 or 16). CIFAR10-DVS has no official split: a
+groups of 16/T. Every event lands in exactly one of the T frames; the frame boundaries are
+spikingjelly's for T up to fewer than 16/T events (its N // T against 16/T x N // 16). T must
+divide 16 (1, 2, 4, 8 or 16): other T would split a frame, so event spaces are restricted to
+those (`check_space_time_steps`). CIFAR10-DVS has no official split: a
 fixed stratified 80/10/10 split by sample. DVS128 Gesture keeps its official train/test split
 and carves 10% of train for val. Augmentation: a random shift of up to 4 pixels (plus a
 horizontal flip for CIFAR10-DVS only: flipping a gesture changes its class).

@@ -17,6 +17,7 @@ SHAPES = {
     "cifar-small": (3, 10, 16),  # 16 px keeps it fast; equality is about the weights
     "cifar-large": (3, 100, 16),
     "cifar-snn": (3, 10, 16),
+    "mnist-small": (1, 10, 28),
 }
 
 
