@@ -17,7 +17,7 @@ from engine.data import cifar, dvs  # noqa: F401
 from engine.data.base import SPLITS, DatasetSpec, SplitDataset, data_root
 from engine.data.cifar import RestrictedUnpickler, load_pickle
 from engine.data.dvs import check_space_time_steps, valid_time_steps
-from engine.data.loaders import fixed_batches, make_loader, seeded_generator
+from engine.data.loaders import derive_seed, fixed_batches, make_loader, seeded_generator
 from engine.data.registry import dataset_names, dataset_spec, load_split, register_dataset
 
 DATASETS = dataset_names()
@@ -31,6 +31,7 @@ __all__ = [
     "SplitDataset",
     "data_root",
     "dataset_names",
+    "derive_seed",
     "dataset_spec",
     "fixed_batches",
     "load_pickle",

@@ -12,11 +12,16 @@ from engine.data.registry import load_split
 from engine.errors import DatasetError
 
 
-def seeded_generator(*entropy: int) -> torch.Generator:
-    """A torch.Generator seeded from integers (e.g. seed, epoch, rank) via numpy's SeedSequence."""
+def derive_seed(*entropy: int) -> int:
+    """A 63-bit seed mixed from integers (e.g. seed, epoch, rank) by numpy's SeedSequence."""
     words = [int(e) & 0xFFFFFFFFFFFFFFFF for e in entropy]
     state = np.random.SeedSequence(words).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(state))
+    return int(state) >> 1
+
+
+def seeded_generator(*entropy: int) -> torch.Generator:
+    """A torch.Generator seeded with `derive_seed(*entropy)`."""
+    return torch.Generator().manual_seed(derive_seed(*entropy))
 
 
 def make_loader(
