@@ -27,7 +27,7 @@ from engine.train import TrainConfig, latest_checkpoint, recipe, train
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
-from storage.errors import UnknownRun
+from storage.errors import DuplicateRun, UnknownRun
 from storage.records import (
     ArtefactRecord,
     CandidateRecord,
@@ -99,16 +99,19 @@ def ensure_run(
     try:
         run = store.get_run(spec.name)
     except UnknownRun:
-        return store.create_run(
-            RunRecord(
-                name=spec.name,
-                owner=spec.owner,
-                dataset=spec.dataset,
-                space=config.space,
-                settings={"train": asdict(config)},
-                state=state,
+        try:
+            return store.create_run(
+                RunRecord(
+                    name=spec.name,
+                    owner=spec.owner,
+                    dataset=spec.dataset,
+                    space=config.space,
+                    settings={"train": asdict(config)},
+                    state=state,
+                )
             )
-        )
+        except DuplicateRun:  # created a moment ago, e.g. by another rank of the same torchrun
+            run = store.get_run(spec.name)
     stored = TrainConfig(**run.settings["train"])
     if stored.schedule_key() != config.schedule_key():
         raise AutoSpikformerError(f"run {spec.name!r} exists with other settings; pick a new name")
