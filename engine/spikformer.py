@@ -4,6 +4,12 @@ Every module is built with its *largest* widths and runs with the *active* width
 passed to `forward`. The supernet builds them at the search space's maximum; an extracted subnet
 builds them at exactly the arch's widths, so the same forward code runs in both and their outputs
 agree. Tensor shapes in comments use T (time steps), B (batch), N (tokens), D (embed dim).
+
+Token grids (`ModelShape.num_tokens`): images up to 32 px pass two SPS max-pools (CIFAR 32x32 ->
+8x8 = 64 tokens, mnist-5k 28x28 -> 49, digits 16x16 -> 16); DVS frames keep the sensor's
+128x128 and pass four, ending at Spikformer's 8x8 = 64 tokens. Event samples are integrated into
+T frames of the whole sample (`SpikformerBody.to_sequence`). docs/model.md has the details and
+the two places where this model departs from the paper (the LIF's charge, the SPS widths).
 """
 
 from __future__ import annotations
