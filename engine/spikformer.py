@@ -40,7 +40,12 @@ CHANNELS_LAST_MIN_DIM = 128
 
 
 def lif(v_threshold: float = 1.0, tau: float = 2.0) -> neuron.LIFNode:
-    """Spikformer's LIF: multi-step, detach_reset, hard reset to 0."""
+    """Spikformer's LIF: multi-step, detach_reset, hard reset to 0.
+
+    spikingjelly's default `decay_input=True` charges H = V + (X - V) / tau, which is the paper's
+    Eq. 1 with the threshold scaled by tau (docs/model.md), as in Spikformer's and the authors'
+    code.
+    """
     return neuron.LIFNode(
         tau=float(tau), v_threshold=float(v_threshold), detach_reset=True, step_mode="m"
     )
