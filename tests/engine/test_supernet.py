@@ -172,3 +172,24 @@ def test_ssa_product_orders_agree_exactly_on_spikes() -> None:
         q, k, v = ((torch.rand(3, 2, n, dh, generator=g) < 0.3).float() for _ in range(3))
         paper = (q @ k.transpose(-2, -1) * SSA_SCALE) @ v
         assert torch.equal(SSAProduct()(q, k, v), paper)
+
+
+@pytest.mark.parametrize(("threshold", "tau"), [(1.0, 2.0), (0.6, 1.25), (1.4, 10.0)])
+def test_lif_is_eq1_with_the_threshold_scaled_by_tau(threshold: float, tau: float) -> None:
+    """docs/model.md: spikingjelly's decay_input LIF at (threshold, tau) is the paper's Eq. 1,
+    u[t] = (1 - 1/tau) u[t-1] (1 - y[t-1]) + I[t], firing at tau x threshold."""
+    from spikingjelly.activation_based import functional
+
+    from engine.spikformer import lif
+
+    x = torch.rand(8, 1000, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 3
+    node = lif(threshold, tau)
+    spikes = node(x)
+    functional.reset_net(node)
+    u, y, expected = torch.zeros(1000, dtype=torch.float64), torch.zeros(1000), []
+    for t in range(8):
+        u = (1 - 1 / tau) * u * (1 - y) + x[t]
+        y = (u >= tau * threshold).to(torch.float64)
+        expected.append(y)
+    assert torch.equal(spikes, torch.stack(expected))
+    assert 0 < float(spikes.mean()) < 1
