@@ -21,7 +21,7 @@ trains what is new (a killed training resumes from its last checkpoint).
 
     cd bench && python ranking.py --epochs 20 --archs 8 [--seed 1] [--rules uniform]
         [--recalib 4 10] [--standalone-seeds 0 1] [--supernet-seeds 0 1 2] [--workdir DIR]
-        [--dataset mnist-5k --space mnist-small] [--jobs 1]
+        [--dataset mnist-5k --space mnist-small] [--supernet-epochs 30] [--jobs 1]
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ from engine.train import recipe
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=40)
+    p.add_argument(
+        "--supernet-epochs", type=int, help="supernet training epochs (default: --epochs)"
+    )
     p.add_argument("--archs", type=int, default=8)
     p.add_argument("--seed", type=int, default=0, help="arch sample; default training seed")
     p.add_argument("--standalone-seeds", nargs="+", type=int, help="default: --seed")
@@ -68,6 +71,7 @@ def parse() -> argparse.Namespace:
     args = p.parse_args()
     args.standalone_seeds = args.standalone_seeds or [args.seed]
     args.supernet_seeds = args.supernet_seeds or [args.seed]
+    args.supernet_epochs = args.supernet_epochs or args.epochs
     args.lr = args.lr or recipe(args.dataset)["lr"]
     args.batch_size = args.batch_size or recipe(args.dataset)["batch_size"]
     return args
@@ -94,7 +98,8 @@ class Trainings:
     def __call__(self, job: tuple[str, str, int]) -> dict:
         kind, what, seed = job  # ("supernet", rule, seed) or ("standalone", arch json, seed)
         a = self.args
-        key = f"e{a.epochs}-lr{a.lr}-b{a.batch_size}-s{seed}"
+        epochs = a.supernet_epochs if kind == "supernet" else a.epochs
+        key = f"e{epochs}-lr{a.lr}-b{a.batch_size}-s{seed}"
         if a.dataset != "digits":  # digits keeps the names of earlier caches
             key = f"{a.dataset}-{key}"
         if kind == "supernet":
@@ -111,7 +116,7 @@ class Trainings:
         t = time.time()
         res = cli(
             self.home, "train", "--run", run, *extra, "--dataset", a.dataset,
-            "--epochs", str(a.epochs), "--seed", str(seed), "--lr", str(a.lr),
+            "--epochs", str(epochs), "--seed", str(seed), "--lr", str(a.lr),
             "--batch-size", str(a.batch_size), "--device", "cpu",
         )  # fmt: skip
         res["wall_s"] = time.time() - t
@@ -126,7 +131,8 @@ def main() -> None:
     archs = sample_archs(space, args.archs, args.seed)
     print(
         f"# ranking fidelity on {args.dataset} / {args.space}: {args.archs} archs (sample seed "
-        f"{args.seed}), {args.epochs} epochs, lr {args.lr}, batch {args.batch_size}; standalone "
+        f"{args.seed}), {args.epochs} epochs (supernets {args.supernet_epochs}), lr {args.lr}, "
+        f"batch {args.batch_size}; standalone "
         f"seeds {args.standalone_seeds}, supernet seeds {args.supernet_seeds}; workdir {home}"
     )
     supernet_jobs = [("supernet", r, s) for r in args.rules for s in args.supernet_seeds]
