@@ -37,7 +37,7 @@ from engine.train import TrainConfig, latest_checkpoint, recipe, train
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
-from storage.errors import UnknownRun
+from storage.errors import DuplicateRun, UnknownRun
 from storage.records import (
     ArtefactRecord,
     CandidateRecord,
@@ -89,11 +89,7 @@ class RunSpec:
         spec = data.dataset_spec(self.dataset)
         space = SearchSpace.resolve(self.space)
         arch = load_arch_file(self.arch_file) if self.arch_file else None
-        if arch is None and spec.is_event and max(space.time_steps) > spec.max_time_steps:
-            raise AutoSpikformerError(
-                f"space asks for T={max(space.time_steps)}; {self.dataset} has "
-                f"{spec.max_time_steps} frames"
-            )
+        data.check_space_time_steps(spec, [arch.time_steps] if arch else space.time_steps)
         data.load_split(self.dataset, "train")  # a missing dataset fails here, before any write
         return TrainConfig(
             dataset=self.dataset,
@@ -114,16 +110,19 @@ def ensure_run(
     try:
         run = store.get_run(spec.name)
     except UnknownRun:
-        return store.create_run(
-            RunRecord(
-                name=spec.name,
-                owner=spec.owner,
-                dataset=spec.dataset,
-                space=config.space,
-                settings={"train": asdict(config)},
-                state=state,
+        try:
+            return store.create_run(
+                RunRecord(
+                    name=spec.name,
+                    owner=spec.owner,
+                    dataset=spec.dataset,
+                    space=config.space,
+                    settings={"train": asdict(config)},
+                    state=state,
+                )
             )
-        )
+        except DuplicateRun:  # created a moment ago, e.g. by another rank of the same torchrun
+            run = store.get_run(spec.name)
     stored = TrainConfig(**run.settings["train"])
     if stored.schedule_key() != config.schedule_key():
         raise AutoSpikformerError(f"run {spec.name!r} exists with other settings; pick a new name")

@@ -243,6 +243,20 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
             ],
             "imagenet",
         ),
+        (  # an event dataset takes T dividing its 16 frames; cifar-small has T=3
+            [
+                "train",
+                "--run",
+                "c",
+                "--dataset",
+                "dvs128-gesture",
+                "--space",
+                "cifar-small",
+                "--epochs",
+                "1",
+            ],
+            "T=3 does not divide its 16 frames",
+        ),
         (
             [
                 "train",
