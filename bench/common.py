@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: a trained digits supernet, a cached evaluator."""
+"""Helpers shared by the benchmarks: a trained supernet (digits by default), a cached evaluator."""
 
 from __future__ import annotations
 
@@ -32,37 +32,32 @@ def cli(home: Path, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def supernet_checkpoint(checkpoint: str | None, epochs: int, seed: int = 0) -> Path:
-    """The given checkpoint, or a digits-tiny supernet trained now (sandwich, lr 5e-3).
+def supernet_checkpoint(
+    checkpoint: str | None,
+    epochs: int,
+    seed: int = 0,
+    *,
+    dataset: str = "digits",
+    space: str = "digits-tiny",
+    sampling: str = "sandwich",
+) -> Path:
+    """The given checkpoint, or a supernet trained now with the dataset's recipe.
 
-    Sandwich, not the default uniform rule: the search figures in BENCHMARKS.md were measured on
-    a sandwich-trained supernet.
+    Sandwich by default, not the default uniform rule: the search figures in BENCHMARKS.md were
+    measured on a sandwich-trained digits-tiny supernet. For mnist-5k, trained supernets of
+    `bench/ranking.py` can be passed as `checkpoint` (BENCHMARKS.md lists them).
     """
     if checkpoint:
         return Path(checkpoint)
+    from engine.train import recipe
+
     home = Path(tempfile.mkdtemp(prefix="bench-"))
     res = cli(
-        home,
-        "train",
-        "--run",
-        "supernet",
-        "--dataset",
-        "digits",
-        "--space",
-        "digits-tiny",
-        "--epochs",
-        str(epochs),
-        "--seed",
-        str(seed),
-        "--lr",
-        "5e-3",
-        "--batch-size",
-        "32",
-        "--sampling",
-        "sandwich",
-        "--device",
-        "cpu",
-    )
+        home, "train", "--run", "supernet", "--dataset", dataset, "--space", space,
+        "--epochs", str(epochs), "--seed", str(seed), "--lr", str(recipe(dataset)["lr"]),
+        "--batch-size", str(recipe(dataset)["batch_size"]), "--sampling", sampling,
+        "--device", "cpu",
+    )  # fmt: skip
     print(f"trained supernet: {res}")
     return Path(res["checkpoint"])
 

@@ -1,22 +1,27 @@
 """Ranking fidelity of the one-shot supernet, and what BN recalibration does to it.
 
-For N archs sampled from `digits-tiny`, compare the validation accuracy each one gets with
-weights inherited from the supernet against the accuracy of the same arch trained standalone
-from scratch (`autospikformer train --arch`) for the same number of epochs. Kendall's tau
-between the two rankings is the figure that makes one-shot NAS trustworthy (target >= 0.5).
+For N archs sampled from a space preset (`--space`, default `digits-tiny`) on a shipped dataset
+(`--dataset`, default `digits`; `mnist-5k` with `--space mnist-small`), compare the validation
+accuracy each one gets with weights inherited from the supernet against the accuracy of the
+same arch trained standalone from scratch (`autospikformer train --arch`) for the same number
+of epochs. Kendall's tau between the two rankings is the figure that makes one-shot NAS
+trustworthy (target >= 0.5).
 
-The ground truth is the mean standalone accuracy over `--standalone-seeds` training seeds (one
-seed resolves 180 validation images, 0.56 points, with many ties); how well two standalone seeds
-agree with each other is printed as the noise ceiling. Supernets are trained for each rule in
-`--rules` and each seed in `--supernet-seeds`; inherited accuracies are measured with BN
-recalibrated (`--recalib` batch counts) and with the supernet's shared BN statistics. A baseline
-ranks the archs by parameter count alone, which a supernet has to beat to be worth anything.
+The ground truth is the mean standalone accuracy over `--standalone-seeds` training seeds (on
+digits one seed resolves 180 validation images, 0.56 points, with many ties); how well two
+standalone seeds agree with each other is printed as the noise ceiling. Supernets are trained
+for each rule in `--rules` and each seed in `--supernet-seeds`; inherited accuracies are
+measured with BN recalibrated (`--recalib` batch counts) and with the supernet's shared BN
+statistics. A baseline ranks the archs by parameter count alone, which a supernet has to beat to
+be worth anything.
+`--lr` and `--batch-size` default to the dataset's recipe (`engine.train.recipe`).
 
 Every training is cached as JSON under `--workdir`, so a rerun with more seeds or archs only
 trains what is new (a killed training resumes from its last checkpoint).
 
     cd bench && python ranking.py --epochs 20 --archs 8 [--seed 1] [--rules uniform]
         [--recalib 4 10] [--standalone-seeds 0 1] [--supernet-seeds 0 1 2] [--workdir DIR]
+        [--dataset mnist-5k --space mnist-small] [--supernet-epochs 30] [--jobs 1]
 """
 
 from __future__ import annotations
@@ -33,21 +38,27 @@ import numpy as np
 from common import cli
 from scipy.stats import spearmanr
 
+from engine.data import dataset_spec
 from engine.evaluate import SubnetEvaluator, load_supernet
 from engine.pareto import kendall_tau as tau
 from engine.space import Arch, SearchSpace
 from engine.spikformer import ModelShape, count_params
+from engine.train import recipe
 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=40)
+    p.add_argument(
+        "--supernet-epochs", type=int, help="supernet training epochs (default: --epochs)"
+    )
     p.add_argument("--archs", type=int, default=8)
     p.add_argument("--seed", type=int, default=0, help="arch sample; default training seed")
     p.add_argument("--standalone-seeds", nargs="+", type=int, help="default: --seed")
     p.add_argument("--supernet-seeds", nargs="+", type=int, help="default: --seed")
-    p.add_argument("--lr", type=float, default=5e-3)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--dataset", default="digits", help="a shipped dataset: digits or mnist-5k")
+    p.add_argument("--lr", type=float, help="default: the dataset's recipe")
+    p.add_argument("--batch-size", type=int, help="default: the dataset's recipe")
     p.add_argument("--space", default="digits-tiny")
     p.add_argument("--jobs", type=int, default=2, help="trainings run in parallel")
     p.add_argument("--workdir", type=Path, help="cache of trainings (default: a new temp dir)")
@@ -60,6 +71,9 @@ def parse() -> argparse.Namespace:
     args = p.parse_args()
     args.standalone_seeds = args.standalone_seeds or [args.seed]
     args.supernet_seeds = args.supernet_seeds or [args.seed]
+    args.supernet_epochs = args.supernet_epochs or args.epochs
+    args.lr = args.lr or recipe(args.dataset)["lr"]
+    args.batch_size = args.batch_size or recipe(args.dataset)["batch_size"]
     return args
 
 
@@ -84,7 +98,10 @@ class Trainings:
     def __call__(self, job: tuple[str, str, int]) -> dict:
         kind, what, seed = job  # ("supernet", rule, seed) or ("standalone", arch json, seed)
         a = self.args
-        key = f"e{a.epochs}-lr{a.lr}-b{a.batch_size}-s{seed}"
+        epochs = a.supernet_epochs if kind == "supernet" else a.epochs
+        key = f"e{epochs}-lr{a.lr}-b{a.batch_size}-s{seed}"
+        if a.dataset != "digits":  # digits keeps the names of earlier caches
+            key = f"{a.dataset}-{key}"
         if kind == "supernet":
             run = f"supernet-{a.space}-{what}-{key}"  # --space is a preset name
             extra = ["--space", a.space, "--sampling", what]
@@ -98,8 +115,8 @@ class Trainings:
             return json.loads(cached.read_text())
         t = time.time()
         res = cli(
-            self.home, "train", "--run", run, *extra, "--dataset", "digits",
-            "--epochs", str(a.epochs), "--seed", str(seed), "--lr", str(a.lr),
+            self.home, "train", "--run", run, *extra, "--dataset", a.dataset,
+            "--epochs", str(epochs), "--seed", str(seed), "--lr", str(a.lr),
             "--batch-size", str(a.batch_size), "--device", "cpu",
         )  # fmt: skip
         res["wall_s"] = time.time() - t
@@ -113,8 +130,9 @@ def main() -> None:
     space = SearchSpace.preset(args.space)
     archs = sample_archs(space, args.archs, args.seed)
     print(
-        f"# ranking fidelity on digits / {args.space}: {args.archs} archs (sample seed "
-        f"{args.seed}), {args.epochs} epochs, lr {args.lr}, batch {args.batch_size}; standalone "
+        f"# ranking fidelity on {args.dataset} / {args.space}: {args.archs} archs (sample seed "
+        f"{args.seed}), {args.epochs} epochs (supernets {args.supernet_epochs}), lr {args.lr}, "
+        f"batch {args.batch_size}; standalone "
         f"seeds {args.standalone_seeds}, supernet seeds {args.supernet_seeds}; workdir {home}"
     )
     supernet_jobs = [("supernet", r, s) for r in args.rules for s in args.supernet_seeds]
@@ -140,10 +158,11 @@ def main() -> None:
         )
         net, _ = load_supernet(Path(res["checkpoint"]))
         for label, n_recal in zip(labels, [*args.recalib, 0], strict=True):
-            ev = SubnetEvaluator(net, "digits", seed=0, recalib_batches=n_recal)
+            ev = SubnetEvaluator(net, args.dataset, seed=0, recalib_batches=n_recal)
             inherited[(rule, seed, label)] = [r.accuracy for r in ev(archs)]
 
-    shape = ModelShape(1, 10, 16)
+    spec = dataset_spec(args.dataset)
+    shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
     params = [count_params(a, shape) for a in archs]
     cols = [k for k in inherited if k[2] == labels[0]]
     print(

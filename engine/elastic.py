@@ -26,10 +26,10 @@ def token_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     """`F.linear` over the last dim of tokens `x` (..., N, in), run the fastest way per device.
 
     Large products on CPU run as a 1x1 convolution of the tokens seen as a channels-last image
-    (M, in, N, 1): a free view that oneDNN convolves directly, 10-25% quicker forward+backward
-    than the BLAS matmul behind `F.linear` on this project's CPUs (bench/cpu_layout.py). Small
-    ones, inputs with fewer than 2 dims and other devices use `F.linear`. Same sums, so results
-    agree to float rounding.
+    (M, in, N, 1): a free view that oneDNN convolves directly, quicker forward+backward than the
+    BLAS matmul behind `F.linear` on this project's CPUs (bench/cpu_layout.py; figures in
+    BENCHMARKS.md). Small ones, inputs with fewer than 2 dims and other devices use `F.linear`.
+    Same sums, so results agree to float rounding.
     """
     rows = x.numel() // x.shape[-1] if x.dim() >= 2 else 0
     if x.device.type != "cpu" or not conv_pays(rows, weight.shape[1], weight.shape[0]):

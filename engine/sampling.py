@@ -4,10 +4,10 @@
 - ``sandwich``: every step trains the largest, the smallest and one uniform arch (gradients
   accumulated), at about 3x the cost of a uniform step.
 
-Uniform is the default: on digits-tiny it ranked 16 subnets against standalone training better
-than sandwich in `bench/ranking.py` (Kendall's tau +0.640 vs +0.468 over three supernets each,
-BENCHMARKS.md), at a third of the cost per epoch; sandwich gives the extreme archs higher
-accuracy at equal epochs.
+Uniform is the default: on digits-tiny it ranked subnets against standalone training better
+than sandwich in `bench/ranking.py` (Kendall's tau over three supernets each; the figures are in
+BENCHMARKS.md, "Ranking fidelity"), at a third of the cost per epoch; sandwich gives the extreme
+archs higher accuracy at equal epochs.
 """
 
 SAMPLING = ("uniform", "sandwich")

@@ -4,6 +4,12 @@ Every module is built with its *largest* widths and runs with the *active* width
 passed to `forward`. The supernet builds them at the search space's maximum; an extracted subnet
 builds them at exactly the arch's widths, so the same forward code runs in both and their outputs
 agree. Tensor shapes in comments use T (time steps), B (batch), N (tokens), D (embed dim).
+
+Token grids (`ModelShape.num_tokens`): images up to 32 px pass two SPS max-pools (CIFAR 32x32 ->
+8x8 = 64 tokens, mnist-5k 28x28 -> 49, digits 16x16 -> 16); DVS frames keep the sensor's
+128x128 and pass four, ending at Spikformer's 8x8 = 64 tokens. Event samples are integrated into
+T frames of the whole sample (`SpikformerBody.to_sequence`). docs/model.md has the details and
+the two places where this model departs from the paper (the LIF's charge, the SPS widths).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import torch
 from spikingjelly.activation_based import functional, neuron
 from torch import nn
 
+from engine.data.base import merge_frames
 from engine.elastic import (
     ElasticBatchNorm,
     ElasticConv2d,
@@ -27,13 +34,18 @@ from engine.space import Arch
 SSA_SCALE = 0.125  # Spikformer's fixed attention scale
 ATTN_THRESHOLD = 0.5  # Spikformer's threshold of the LIF after attn @ v
 SPS_THRESHOLD, SPS_TAU = 1.0, 2.0  # SPS neurons keep Spikformer's defaults
-# On CPU, SPS runs channels-last from this embed dim up: 12% quicker SPS at 384 (CIFAR), a few
-# percent slower at digits-tiny's <= 64 (bench/cpu_layout.py). Not measured on GPUs: NCHW there.
+# On CPU, SPS runs channels-last from this embed dim up: quicker at CIFAR widths, slower at
+# digits-tiny's small ones (bench/cpu_layout.py; figures in BENCHMARKS.md). GPUs keep NCHW.
 CHANNELS_LAST_MIN_DIM = 128
 
 
 def lif(v_threshold: float = 1.0, tau: float = 2.0) -> neuron.LIFNode:
-    """Spikformer's LIF: multi-step, detach_reset, hard reset to 0."""
+    """Spikformer's LIF: multi-step, detach_reset, hard reset to 0.
+
+    spikingjelly's default `decay_input=True` charges H = V + (X - V) / tau, which is the paper's
+    Eq. 1 with the threshold scaled by tau (docs/model.md), as in Spikformer's and the authors'
+    code.
+    """
     return neuron.LIFNode(
         tau=float(tau), v_threshold=float(v_threshold), detach_reset=True, step_mode="m"
     )
@@ -198,7 +210,11 @@ class ModelShape:
 
     @property
     def n_pools(self) -> int:
-        """SPS max-pools: 2 for images up to 32 px (CIFAR: 8x8 tokens), 4 beyond (DVS)."""
+        """SPS max-pools: 2 for images up to 32 px, 4 beyond, as Spikformer's CIFAR and DVS models.
+
+        Token grids: digits 16 px -> 4x4 = 16 tokens, mnist-5k 28 px -> 7x7 = 49, CIFAR 32 px ->
+        8x8 = 64, DVS 128 px -> 8x8 = 64 (Spikformer's DVS grid).
+        """
         return 2 if self.image_size <= 32 else 4
 
     @property
@@ -221,13 +237,16 @@ class SpikformerBody(nn.Module):
         self.apply(_init_weights)
 
     def to_sequence(self, x: torch.Tensor, time_steps: int) -> torch.Tensor:
-        """(B, C, S, S) images repeat T times; (B, T', C, S, S) events keep their first T frames."""
+        """(B, C, S, S) images repeat T times; (B, T', C, S, S) events become T frames.
+
+        Event frames are integrated into T frames of the whole sample: consecutive groups of
+        T'/T equal-count frames are summed (`engine.data.base.merge_frames`), so T must divide
+        T'. Keeping only the first T frames instead would hide the rest of the sample's events.
+        """
         if x.dim() == 4:
             return x.unsqueeze(0).expand(time_steps, *x.shape).contiguous()
         if x.dim() == 5:
-            if x.shape[1] < time_steps:
-                raise ValueError(f"event input has {x.shape[1]} frames, arch needs {time_steps}")
-            return x[:, :time_steps].transpose(0, 1).contiguous()
+            return merge_frames(x, time_steps, dim=1).transpose(0, 1).contiguous()
         raise ValueError(f"expected (B, C, S, S) or (B, T, C, S, S) input, got {tuple(x.shape)}")
 
     def forward_arch(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:

@@ -7,12 +7,23 @@ space.
 
 Resume is exact: all randomness of epoch e (data order, augmentation, arch sampling) is drawn from
 generators seeded by (seed, e), and a checkpoint holds the model, the AdamW state and the step.
+Under DDP every rank draws its augmentation (and its DataLoader workers' seeds) from its own
+stream seeded by (seed, e, rank); the data order is one permutation per epoch, shared by the
+ranks and split between them by `DistributedSampler`.
+
+Every epoch adds a record to the run's history (kept in each checkpoint) and sends an "epoch"
+progress event with the same fields: `epoch`, `loss` (mean training loss of the epoch),
+`seconds` (wall time of the epoch's training), and `val_accuracy_largest` /
+`val_accuracy_smallest`, the validation accuracy of the space's largest and smallest subnet after
+BN recalibration (for a standalone arch, both are that arch's). Under DDP, rank 0 measures and
+records them. Checkpoints written before these fields existed hold records without them.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,10 +48,11 @@ Progress = Callable[[dict[str, Any]], None]
 
 
 # Per-dataset defaults for what the CLI leaves unset. CIFAR: Spikformer's recipe (batch 128,
-# lr 5e-4); DVS: Spikformer's CIFAR10-DVS recipe (batch 16, lr 1e-3); digits: small batches and a
-# higher lr so a CPU supernet converges in ~20 epochs (see BENCHMARKS.md).
+# lr 5e-4); DVS: Spikformer's CIFAR10-DVS recipe (batch 16, lr 1e-3); digits and mnist-5k: small
+# batches and a higher lr so that a CPU supernet converges in tens of epochs (BENCHMARKS.md).
 RECIPES: dict[str, dict[str, float | int]] = {
     "digits": {"lr": 5e-3, "batch_size": 32},
+    "mnist-5k": {"lr": 5e-3, "batch_size": 32},
     "cifar10": {"lr": 5e-4, "batch_size": 128},
     "cifar100": {"lr": 5e-4, "batch_size": 128},
     "cifar10-dvs": {"lr": 1e-3, "batch_size": 16},
@@ -124,6 +136,7 @@ def build_model(config: TrainConfig) -> Supernet | Spikformer:
     spec = data.dataset_spec(config.dataset)
     space = config.search_space
     arch = config.standalone_arch
+    data.check_space_time_steps(spec, [arch.time_steps] if arch else space.time_steps)
     if arch is not None:  # a standalone arch need not lie inside the space
         return Spikformer(arch, ModelShape(spec.in_channels, spec.num_classes, spec.image_size))
     return Supernet(
@@ -273,15 +286,18 @@ def train(
         start_epoch, step, history = meta["epoch"], meta["step"], meta["history"]
     space = config.search_space
     ddp_model = _wrap_ddp(model, dev) if distributed else model
-    rank0 = not distributed or torch.distributed.get_rank() == 0
+    rank = torch.distributed.get_rank() if distributed else 0
+    world = torch.distributed.get_world_size() if distributed else 1
+    rank0 = rank == 0
     steps_per_epoch = _steps_per_epoch(config)
     total, warmup = config.epochs * steps_per_epoch, config.warmup_epochs * steps_per_epoch
     end = config.epochs if max_epochs is None else min(config.epochs, start_epoch + max_epochs)
     path = last
     for epoch in range(start_epoch, end):
         rng = np.random.default_rng([config.seed, epoch])
-        loader = _train_loader(config, epoch, distributed)
+        loader = _train_loader(config, epoch, rank, world)
         model.train()
+        started = time.perf_counter()
         loss_sum = n = 0
         for x, y in loader:
             for g in opt.param_groups:
@@ -311,7 +327,14 @@ def train(
                         "loss": loss.item(),
                     }
                 )
-        record = {"epoch": epoch + 1, "loss": loss_sum / max(n, 1)}
+        record = {
+            "epoch": epoch + 1,
+            "loss": loss_sum / max(n, 1),
+            "seconds": time.perf_counter() - started,
+        }
+        if rank0:
+            acc_l, acc_s = _summary_accuracies(model, config, space, dev)
+            record.update(val_accuracy_largest=acc_l, val_accuracy_smallest=acc_s)
         history.append(record)
         if rank0:
             path = save_checkpoint(run_dir, model, opt, config, epoch + 1, step, history)
@@ -322,9 +345,11 @@ def train(
         path = latest_checkpoint(run_dir)
     if path is None:
         raise AutoSpikformerError("nothing to train: no epochs were run and no checkpoint exists")
-    largest, smallest = _summary_archs(config, space)
-    acc_l = _val_accuracy(model, largest, config, dev)
-    acc_s = acc_l if smallest == largest else _val_accuracy(model, smallest, config, dev)
+    last = history[-1] if history and end > start_epoch else {}
+    if "val_accuracy_smallest" in last:  # measured after this call's last epoch
+        acc_l, acc_s = last["val_accuracy_largest"], last["val_accuracy_smallest"]
+    else:
+        acc_l, acc_s = _summary_accuracies(model, config, space, dev)
     return TrainResult(end, path, acc_l, acc_s, history)
 
 
@@ -333,15 +358,26 @@ def _summary_archs(config: TrainConfig, space: SearchSpace) -> tuple[Arch, Arch]
     return (arch, arch) if arch is not None else (space.largest(), space.smallest())
 
 
+def _summary_accuracies(
+    model: Supernet | Spikformer, config: TrainConfig, space: SearchSpace, dev: torch.device
+) -> tuple[float, float]:
+    """Validation accuracy of the largest and the smallest subnet (the arch, standalone)."""
+    largest, smallest = _summary_archs(config, space)
+    acc_l = _val_accuracy(model, largest, config, dev)
+    acc_s = acc_l if smallest == largest else _val_accuracy(model, smallest, config, dev)
+    return acc_l, acc_s
+
+
 def _steps_per_epoch(config: TrainConfig) -> int:
     n = len(data.load_split(config.dataset, "train"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return max(1, n // world // config.batch_size)
 
 
-def _train_loader(config: TrainConfig, epoch: int, distributed: bool):
+def _train_loader(config: TrainConfig, epoch: int, rank: int = 0, world: int = 1):
+    """Epoch `epoch`'s training batches for `rank` of `world` processes (all of them for 1)."""
     seed = config.seed * 100_003 + epoch
-    if not distributed:
+    if world == 1:
         return data.make_loader(
             config.dataset,
             "train",
@@ -354,15 +390,20 @@ def _train_loader(config: TrainConfig, epoch: int, distributed: bool):
     from torch.utils.data import DataLoader
     from torch.utils.data.distributed import DistributedSampler
 
-    ds = data.load_split(config.dataset, "train", seed=seed, augment=config.augment)
-    sampler = DistributedSampler(ds, shuffle=True, seed=seed, drop_last=True)
+    # Augmentation and workers: this rank's own stream. Order: one permutation for all ranks.
+    rank_seed = data.derive_seed(config.seed, epoch, rank)
+    ds = data.load_split(config.dataset, "train", seed=rank_seed, augment=config.augment)
+    sampler = DistributedSampler(
+        ds, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True
+    )
     return DataLoader(
         ds,
         batch_size=config.batch_size,
         sampler=sampler,
         drop_last=True,
         num_workers=4,
-        pin_memory=True,
+        pin_memory=torch.cuda.is_available(),
+        generator=data.seeded_generator(config.seed, epoch, rank),
     )
 
 

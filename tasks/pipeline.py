@@ -38,7 +38,7 @@ from engine.train import TrainConfig, latest_checkpoint, recipe, train
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import open_store  # the one definition (the CLI calls pipeline's)
-from storage.errors import UnknownRun
+from storage.errors import DuplicateRun, UnknownRun
 from storage.records import (
     ArtefactRecord,
     CandidateRecord,
@@ -86,11 +86,7 @@ class RunSpec:
         spec = data.dataset_spec(self.dataset)
         space = SearchSpace.resolve(self.space)
         arch = load_arch_file(self.arch_file) if self.arch_file else None
-        if arch is None and spec.is_event and max(space.time_steps) > spec.max_time_steps:
-            raise AutoSpikformerError(
-                f"space asks for T={max(space.time_steps)}; {self.dataset} has "
-                f"{spec.max_time_steps} frames"
-            )
+        data.check_space_time_steps(spec, [arch.time_steps] if arch else space.time_steps)
         data.load_split(self.dataset, "train")  # a missing dataset fails here, before any write
         return TrainConfig(
             dataset=self.dataset,
@@ -111,16 +107,19 @@ def ensure_run(
     try:
         run = store.get_run(spec.name)
     except UnknownRun:
-        return store.create_run(
-            RunRecord(
-                name=spec.name,
-                owner=spec.owner,
-                dataset=spec.dataset,
-                space=config.space,
-                settings={"train": asdict(config)},
-                state=state,
+        try:
+            return store.create_run(
+                RunRecord(
+                    name=spec.name,
+                    owner=spec.owner,
+                    dataset=spec.dataset,
+                    space=config.space,
+                    settings={"train": asdict(config)},
+                    state=state,
+                )
             )
-        )
+        except DuplicateRun:  # created a moment ago, e.g. by another rank of the same torchrun
+            run = store.get_run(spec.name)
     stored = TrainConfig(**run.settings["train"])
     if stored.schedule_key() != config.schedule_key():
         raise AutoSpikformerError(f"run {spec.name!r} exists with other settings; pick a new name")
@@ -262,13 +261,14 @@ def _save_state(run: str, search_id: str, search: Search) -> None:
     atomic_write(_state_path(run, search_id), json.dumps(search.state_dict()))
 
 
-def search_reference(dataset: str, space: SearchSpace) -> float:
-    """The hypervolume reference energy (uJ) of every search of `space` on `dataset`: the
-    analytic energy bound of the space's largest arch (`engine.search.reference`). No weights, no
-    data and no forward pass, so any host that steps a search can compute it."""
+def search_reference(dataset: str, space: SearchSpace, profile: str = DEFAULT_PROFILE) -> float:
+    """The hypervolume reference energy (uJ) of every search of `space` on `dataset` under the
+    energy `profile`: the analytic energy bound of the space's largest arch
+    (`engine.search.reference`). No weights, no data and no forward pass, so any host that steps a
+    search can compute it."""
     spec = data.dataset_spec(dataset)
     shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
-    return space_reference_energy_uj(space, shape, event_input=spec.is_event)
+    return space_reference_energy_uj(space, shape, event_input=spec.is_event, profile=profile)
 
 
 def with_reference(
@@ -283,7 +283,9 @@ def with_reference(
     saved = None
     if path.exists():
         saved = json.loads(path.read_text()).get("config", {}).get("reference_energy_uj")
-    ref = float(saved) if saved is not None else search_reference(dataset, space)
+    if saved is None:
+        saved = search_reference(dataset, space, spec.energy_profile)
+    ref = float(saved)
     return replace(spec, reference_energy_uj=ref)
 
 
@@ -322,7 +324,8 @@ def create_search(store: Store, run: str, spec: SearchSpec) -> str:
     train = train_config(store, run)
     space = SearchSpace.from_dict(train.space)
     search_id = next_search_id(store.get_run(run), store.list_searches(run), spec.strategy)
-    spec = replace(spec, reference_energy_uj=search_reference(train.dataset, space))
+    ref = search_reference(train.dataset, space, spec.energy_profile)
+    spec = replace(spec, reference_energy_uj=ref)
     search = make_search(
         spec.strategy, space, spec.config(), _no_evaluate, param_count=_param_counter(run, store)
     )

@@ -243,6 +243,20 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
             ],
             "imagenet",
         ),
+        (  # an event dataset takes T dividing its 16 frames; cifar-small has T=3
+            [
+                "train",
+                "--run",
+                "c",
+                "--dataset",
+                "dvs128-gesture",
+                "--space",
+                "cifar-small",
+                "--epochs",
+                "1",
+            ],
+            "T=3 does not divide its 16 frames",
+        ),
         (
             [
                 "train",
@@ -578,6 +592,14 @@ def test_a_search_optimises_under_its_profile(trained_home: Path, tmp_path: Path
     stored = store.candidates("tiny", out["search"])
     assert {c.energy_profile for c in stored} == {"loihi-2018"}
     assert all(c.neuron_updates and c.neuron_updates > 0 for c in stored)
+    # The hypervolume reference is the space's bound priced under the same profile.
+    from engine.space import SearchSpace
+    from tasks.pipeline import search_reference
+
+    space = SearchSpace.from_dict(store.get_run("tiny").space)
+    ref = store.get_search(out["search"]).settings["reference_energy_uj"]
+    assert ref == search_reference("digits", space, "loihi-2018")
+    assert ref > search_reference("digits", space) and max(c.energy_uj for c in stored) < ref
 
 
 def test_share_freezes_a_leaderboard_that_later_candidates_leave_alone(

@@ -14,35 +14,34 @@ looseness: firing rates are far below their maximum, so every front sits in a co
 reference box and hypervolumes of two searches differ by a small fraction of their size; compare
 their difference, not their ratio.
 
-The bound mirrors `engine.energy`'s accounting (Eq. 2-3) with every input at its largest value:
-- MACs at E_MAC: the first conv (once per sample for images, every step for events) and the head;
-- SOPs at E_AC: every other conv and linear, and the two SSA products, with the input's largest
+The bound mirrors `engine.energy`'s operation counts with every input at its largest value, and
+is priced under the search's energy profile (`engine.profiles`), as its candidates are:
+- MACs: the first conv (once per sample for images, every step for events) and the head;
+- SOPs: every other conv and linear, and the two SSA products, with the input's largest
   per-element value in place of its firing rate: 1 for a spike train, and for the residual stream
   (a sum of spike trains) its largest count: 2 after SPS (RPE spikes + features), one more after
-  each SSA and each MLP, so block i's q/k/v read at most 2 + 2i and its fc1 3 + 2i.
+  each SSA and each MLP, so block i's q/k/v read at most 2 + 2i and its fc1 3 + 2i;
+- neuron updates: every LIF neuron at every step (exact, whatever the firing).
 `tests/engine/test_reference.py` checks that a saturated network (every neuron firing at every
-step) measures exactly the bound, and that ordinary ones measure less.
+step) measures exactly the bound's counts, and that ordinary ones measure less.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.profiles import DEFAULT_PROFILE, EnergyProfile, get_profile
 from engine.space import Arch, SearchSpace
 
 if TYPE_CHECKING:  # engine.spikformer imports torch; a CPU head host need not
     from engine.spikformer import ModelShape
 
-# Kept equal to engine.energy's constants (a test checks it) without importing torch here.
-E_MAC_PJ = 4.6
-E_AC_PJ = 0.9
-PJ_PER_UJ = 1e6
 
-
-def _sps_macs(d: int, shape: ModelShape) -> tuple[float, float]:
-    """Per time step: (first conv MACs, MACs of the other SPS convs including the RPE conv)."""
+def _sps_ops(d: int, shape: ModelShape) -> tuple[float, float, float]:
+    """Per time step: (first conv MACs, MACs of the other SPS convs including the RPE conv, SPS
+    LIF neurons). Each stage pools before its LIF, as `engine.spikformer.SPS` does."""
     side = shape.image_size
-    first, rest = 0.0, 0.0
+    first, rest, neurons = 0.0, 0.0, 0.0
     c_in = shape.in_channels
     for s, c_out in enumerate((d // 8, d // 4, d // 2, d)):
         macs = side * side * c_in * c_out * 9
@@ -52,15 +51,18 @@ def _sps_macs(d: int, shape: ModelShape) -> tuple[float, float]:
             rest += macs
         if s >= 4 - shape.n_pools:
             side = (side + 1) // 2  # MaxPool2d(3, 2, 1)
+        neurons += side * side * c_out
         c_in = c_out
     rest += side * side * d * d * 9  # RPE conv at the token grid
-    return first, rest
+    neurons += side * side * d  # RPE LIF
+    return first, rest, neurons
 
 
-def energy_bound_uj(arch: Arch, shape: ModelShape, *, event_input: bool = False) -> float:
-    """An upper bound of `arch`'s measured energy per sample (uJ): see the module docstring."""
+def ops_bound(arch: Arch, shape: ModelShape, *, event_input: bool = False) -> dict[str, float]:
+    """Upper bounds of `arch`'s measured operation counts per sample (`macs`, `sops`,
+    `neuron_updates`; the last is exact): see the module docstring."""
     d, t, n = arch.embed_dim, arch.time_steps, shape.num_tokens
-    first, sps = _sps_macs(d, shape)
+    first, sps, neurons = _sps_ops(d, shape)
     macs = first * (t if event_input else 1) + d * shape.num_classes  # + head, once
     sops = sps * t  # SPS convs read spikes (max 1)
     for i in range(arch.depth):
@@ -74,13 +76,30 @@ def energy_bound_uj(arch: Arch, shape: ModelShape, *, event_input: bool = False)
             + n * h * d  # fc2 reads fc1's spikes
         )
         sops += per_step * t
-    return (E_MAC_PJ * macs + E_AC_PJ * sops) / PJ_PER_UJ
+        neurons += n * (3 * d + d + d + h + d)  # q/k/v, attention, proj, fc1, fc2 LIFs
+    return {"macs": macs, "sops": sops, "neuron_updates": neurons * t}
+
+
+def energy_bound_uj(
+    arch: Arch,
+    shape: ModelShape,
+    *,
+    event_input: bool = False,
+    profile: EnergyProfile | str = DEFAULT_PROFILE,
+) -> float:
+    """An upper bound of `arch`'s measured energy per sample (uJ) under `profile`."""
+    prices = profile if isinstance(profile, EnergyProfile) else get_profile(profile)
+    return prices.energy_uj(**ops_bound(arch, shape, event_input=event_input))
 
 
 def space_reference_energy_uj(
-    space: SearchSpace, shape: ModelShape, *, event_input: bool = False
+    space: SearchSpace,
+    shape: ModelShape,
+    *,
+    event_input: bool = False,
+    profile: EnergyProfile | str = DEFAULT_PROFILE,
 ) -> float:
-    """The reference energy of every search of `space` on a dataset of `shape`: the bound of the
-    space's largest arch. The bound grows with embed dim, depth, MLP ratio and T and does not
-    depend on heads, thresholds or taus, so no arch of the space has a larger one."""
-    return energy_bound_uj(space.largest(), shape, event_input=event_input)
+    """The reference energy of every search of `space` on a dataset of `shape` under `profile`:
+    the bound of the space's largest arch. Every count grows with embed dim, depth, MLP ratio and
+    T and none depends on heads, thresholds or taus, so no arch of the space has a larger one."""
+    return energy_bound_uj(space.largest(), shape, event_input=event_input, profile=profile)

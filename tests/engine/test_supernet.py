@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,7 @@ SHAPES = {
     "cifar-small": (3, 10, 16),  # 16 px keeps it fast; equality is about the weights
     "cifar-large": (3, 100, 16),
     "cifar-snn": (3, 10, 16),
+    "mnist-small": (1, 10, 28),
 }
 
 
@@ -78,17 +81,39 @@ def test_backward_reaches_only_the_active_slices() -> None:
     assert unused.grad is None
 
 
-def test_event_input_uses_first_t_frames() -> None:
+def test_event_input_is_integrated_into_t_frames_of_the_whole_sample() -> None:
     space = SearchSpace.preset("digits-tiny")
     net = _trained_like(Supernet(space, in_channels=1, num_classes=10, image_size=16), 2)
-    arch = space.smallest()  # T = 1
-    x = torch.rand(2, 4, 1, 16, 16) * 3
-    changed = x.clone()
-    changed[:, 1:] = 0  # frames beyond T do not matter
+    x = torch.rand(2, 4, 1, 16, 16) * 3  # 4 equal-count frames
     with torch.no_grad():
-        assert torch.equal(net(x, arch), net(changed, arch))
-        with pytest.raises(ValueError, match="frames"):
-            net(x[:, :0], arch)
+        for t in (1, 2, 4):
+            arch = dataclasses.replace(space.smallest(), time_steps=t)
+            sequence = net.to_sequence(x, t)  # (T, B, C, S, S)
+            assert sequence.shape == (t, 2, 1, 16, 16)
+            assert torch.allclose(sequence.sum(0), x.sum(1))  # every frame's events are seen
+            merged = x.reshape(2, t, 4 // t, 1, 16, 16).sum(2)  # already integrated into T
+            assert torch.equal(net(x, arch), net(merged, arch))
+        later = x.clone()
+        later[:, 3] += 1.0  # the last frame matters even at T = 1
+        assert not torch.equal(net.to_sequence(x, 1), net.to_sequence(later, 1))
+        arch = space.smallest()
+        with pytest.raises(ValueError, match="must divide the 4 event frames"):
+            net(x, dataclasses.replace(arch, time_steps=3))
+
+
+def test_dvs_grid_is_spikformers_64_tokens() -> None:
+    """128x128 DVS frames end at Spikformer's 8x8 = 64 tokens after SPS's four max-pools."""
+    shape = ModelShape(2, 11, 128)
+    assert (shape.n_pools, shape.num_tokens) == (4, 64)
+    space = SearchSpace.from_dict({**SearchSpace.preset("digits-tiny").to_dict(), "depth": [1]})
+    arch = space.smallest()
+    net = Supernet(space, in_channels=2, num_classes=11, image_size=128).eval()
+    x = torch.rand(1, 16, 2, 128, 128)
+    with torch.no_grad():
+        tokens = net.sps(net.to_sequence(x, arch.time_steps), arch.embed_dim)
+        assert tokens.shape == (arch.time_steps, 1, 64, arch.embed_dim)
+        assert net(x, arch).shape == (1, 11)
+    assert (ModelShape(1, 10, 28).num_tokens, ModelShape(3, 10, 32).num_tokens) == (49, 64)
 
 
 def test_param_count_matches_spikingjelly_spikformer_cifar10() -> None:
@@ -147,3 +172,24 @@ def test_ssa_product_orders_agree_exactly_on_spikes() -> None:
         q, k, v = ((torch.rand(3, 2, n, dh, generator=g) < 0.3).float() for _ in range(3))
         paper = (q @ k.transpose(-2, -1) * SSA_SCALE) @ v
         assert torch.equal(SSAProduct()(q, k, v), paper)
+
+
+@pytest.mark.parametrize(("threshold", "tau"), [(1.0, 2.0), (0.6, 1.25), (1.4, 10.0)])
+def test_lif_is_eq1_with_the_threshold_scaled_by_tau(threshold: float, tau: float) -> None:
+    """docs/model.md: spikingjelly's decay_input LIF at (threshold, tau) is the paper's Eq. 1,
+    u[t] = (1 - 1/tau) u[t-1] (1 - y[t-1]) + I[t], firing at tau x threshold."""
+    from spikingjelly.activation_based import functional
+
+    from engine.spikformer import lif
+
+    x = torch.rand(8, 1000, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 3
+    node = lif(threshold, tau)
+    spikes = node(x)
+    functional.reset_net(node)
+    u, y, expected = torch.zeros(1000, dtype=torch.float64), torch.zeros(1000), []
+    for t in range(8):
+        u = (1 - 1 / tau) * u * (1 - y) + x[t]
+        y = (u >= tau * threshold).to(torch.float64)
+        expected.append(y)
+    assert torch.equal(spikes, torch.stack(expected))
+    assert 0 < float(spikes.mean()) < 1

@@ -89,3 +89,78 @@ def test_cuda_requested_without_a_gpu(tmp_path, tiny_space_file):
         pytest.skip("this machine has a GPU")
     with pytest.raises(AutoSpikformerError, match="CUDA"):
         train(tmp_path, _config(tiny_space_file, epochs=1), device="cuda")
+
+
+HISTORY_KEYS = {"epoch", "loss", "seconds", "val_accuracy_largest", "val_accuracy_smallest"}
+
+
+def test_history_and_epoch_events_carry_loss_accuracies_and_time(tmp_path, tiny_space_file):
+    events: list[dict] = []
+    config = _config(tiny_space_file)
+    result = train(tmp_path, config, device="cpu", progress=events.append)
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert [r["epoch"] for r in result.history] == [e["epoch"] for e in epochs] == [1, 2]
+    for record, event in zip(result.history, epochs, strict=True):
+        assert set(record) == HISTORY_KEYS
+        assert {k: event[k] for k in HISTORY_KEYS} == record
+        assert record["seconds"] > 0 and record["loss"] > 0
+        assert (
+            0 <= record["val_accuracy_smallest"] <= 1 and 0 <= record["val_accuracy_largest"] <= 1
+        )
+    # the summary is the last epoch's measurement, as a fresh evaluation of the checkpoint gives
+    last = result.history[-1]
+    assert (result.val_accuracy_largest, result.val_accuracy_smallest) == (
+        last["val_accuracy_largest"],
+        last["val_accuracy_smallest"],
+    )
+    again = train(tmp_path, config, device="cpu")  # nothing left to train: measured anew
+    assert again.val_accuracy_largest == last["val_accuracy_largest"]
+    assert again.val_accuracy_smallest == last["val_accuracy_smallest"]
+    _, meta = load_tensors(result.checkpoint)
+    assert meta["history"] == result.history
+
+
+def test_standalone_history_reports_the_arch_twice(tmp_path, tiny_space_file):
+    arch = SearchSpace.from_file(tiny_space_file).largest()
+    config = _config(tiny_space_file, epochs=1, arch=arch.to_dict())
+    (record,) = train(tmp_path, config, device="cpu").history
+    assert set(record) == HISTORY_KEYS
+    assert record["val_accuracy_largest"] == record["val_accuracy_smallest"]
+
+
+def test_checkpoint_from_before_the_epoch_history_fields_resumes(tmp_path, tiny_space_file):
+    from engine.checkpoint import save_tensors
+
+    config = _config(tiny_space_file)
+    train(tmp_path, config, device="cpu", max_epochs=1)
+    (path,) = checkpoints(tmp_path)
+    tensors, meta = load_tensors(path)
+    meta["history"] = [{"epoch": 1, "loss": meta["history"][0]["loss"]}]  # the old record
+    save_tensors(path, tensors, meta)
+    result = train(tmp_path, config, device="cpu")
+    assert result.history[0] == meta["history"][0]
+    assert set(result.history[1]) == HISTORY_KEYS
+
+
+def test_ddp_ranks_draw_their_own_augmentation_from_a_shared_order(tiny_space_file):
+    """Each rank's loader: its half of one permutation, its own augmentation stream."""
+    from engine.train import _train_loader
+
+    config = _config(tiny_space_file, batch_size=16)
+
+    def first_batches(rank: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        loader = _train_loader(config, epoch, rank, 2)
+        indices = list(iter(loader.sampler))
+        x, y = next(iter(loader))
+        return x, y, indices
+
+    x0, y0, idx0 = first_batches(0)
+    x1, _, idx1 = first_batches(1)
+    assert set(idx0).isdisjoint(idx1) and len(idx0) == len(idx1)  # one order, split
+    again, _, idx_again = first_batches(0)
+    assert torch.equal(x0, again) and idx0 == idx_again  # reproducible: resume sees the same
+    # the same images through both ranks' datasets: different augmentations
+    ds0, ds1 = _train_loader(config, 0, 0, 2).dataset, _train_loader(config, 0, 1, 2).dataset
+    same = sum(torch.equal(ds0[i][0], ds1[i][0]) for i in range(40))
+    assert same < 20  # a 1-pixel shift in 9 positions repeats by chance ~1 in 9
+    assert not torch.equal(first_batches(0, epoch=1)[0], x0)  # a new stream every epoch
