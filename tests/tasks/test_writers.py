@@ -26,8 +26,8 @@ import sys
 from storage.records import CandidateRecord
 from tasks.jobs import record
 
-batches, size = int(sys.argv[1]), int(sys.argv[2])
-for b in range(batches):
+first, end, batches, size = (int(a) for a in sys.argv[1:5])
+for b in range(first, end):
     records = [
         CandidateRecord("w1", "w1.s", f"b{b:03d}c{k:02d}", {"b": b, "k": k},
                         accuracy=(k + 1) / (size + 1), energy_uj=float(b * size + k + 1),
@@ -54,9 +54,14 @@ def test_two_recorders_one_killed_and_a_polling_reader(service: Service) -> None
     reader = service.store()
     total = BATCHES * SIZE
     started = time.monotonic()
-    sender = subprocess.Popen(
-        [sys.executable, "-c", SENDER, str(BATCHES), str(SIZE)], cwd=REPO, env=service.env
-    )
+
+    def send(first: int, end: int) -> subprocess.Popen:
+        args = [str(a) for a in (first, end, BATCHES, SIZE)]
+        return subprocess.Popen([sys.executable, "-c", SENDER, *args], cwd=REPO, env=service.env)
+
+    # The first half goes before the kill and the second after it, so the standby must store
+    # records whatever the draining recorder had finished when it died.
+    sender = send(0, BATCHES // 2)
     latencies, errors, count, killed = [], [], 0, None
     deadline = started + 240
     while count < total and time.monotonic() < deadline:
@@ -70,6 +75,8 @@ def test_two_recorders_one_killed_and_a_polling_reader(service: Service) -> None
         if killed is None and count >= total // 4:
             os.killpg(draining.pid, signal.SIGKILL)  # mid-flood, maybe mid-transaction
             killed = time.monotonic()
+            assert sender.wait(60) == 0
+            sender = send(BATCHES // 2, BATCHES)
         time.sleep(max(0.0, 0.1 - (time.monotonic() - t0)))
     elapsed = time.monotonic() - started
     assert sender.wait(60) == 0
