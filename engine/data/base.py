@@ -157,6 +157,34 @@ class TensorSplit(SplitDataset):
         self.fill = fill
         self.max_shift = max_shift
 
+    @classmethod
+    def normalized(
+        cls,
+        spec: DatasetSpec,
+        split: str,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        indices: dict[str, np.ndarray],
+        options: LoadOptions,
+        *,
+        max_shift: int,
+    ) -> TensorSplit:
+        """`split` of `images` (in [0, 1]) and `labels` picked by `indices[split]`, normalized with
+        the train split's mean and std (an empty pixel becomes the shift's fill value)."""
+        train = images[torch.from_numpy(indices["train"])]
+        mean, std = float(train.mean()), float(train.std())
+        chosen = torch.from_numpy(indices[split])
+        return cls(
+            spec,
+            split,
+            ((images[chosen] - mean) / std).contiguous(),
+            labels[chosen],
+            fill=(0.0 - mean) / std,
+            max_shift=max_shift,
+            seed=options.seed,
+            augment=options.augment,
+        )
+
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 

@@ -34,16 +34,6 @@ def load_digits(spec: DatasetSpec, split: str, options: LoadOptions) -> TensorSp
     size = spec.image_size
     images = F.interpolate(images[:, None], size=(size, size), mode="bilinear", align_corners=False)
     idx = digits_indices(labels)
-    train = images[torch.from_numpy(idx["train"])]
-    mean, std = float(train.mean()), float(train.std())
-    chosen = torch.from_numpy(idx[split])
-    return TensorSplit(
-        spec,
-        split,
-        ((images[chosen] - mean) / std).contiguous(),
-        torch.from_numpy(labels)[chosen],
-        fill=(0.0 - mean) / std,
-        max_shift=1,
-        seed=options.seed,
-        augment=options.augment,
+    return TensorSplit.normalized(
+        spec, split, images, torch.from_numpy(labels), idx, options, max_shift=1
     )

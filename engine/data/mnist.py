@@ -85,16 +85,6 @@ def load_mnist(spec: DatasetSpec, split: str, options: LoadOptions) -> TensorSpl
     raw, labels = read_mnist(mnist_file())
     images = torch.from_numpy(raw.astype(np.float32) / 255.0)[:, None]  # (N, 1, 28, 28)
     idx = mnist_indices(labels)
-    train = images[torch.from_numpy(idx["train"])]
-    mean, std = float(train.mean()), float(train.std())
-    chosen = torch.from_numpy(idx[split])
-    return TensorSplit(
-        spec,
-        split,
-        ((images[chosen] - mean) / std).contiguous(),
-        torch.from_numpy(labels.copy())[chosen],
-        fill=(0.0 - mean) / std,
-        max_shift=2,
-        seed=options.seed,
-        augment=options.augment,
+    return TensorSplit.normalized(
+        spec, split, images, torch.from_numpy(labels.copy()), idx, options, max_shift=2
     )

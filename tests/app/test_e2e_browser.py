@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,11 +93,11 @@ def wait_healthy(port: int, proc: subprocess.Popen, log: Path) -> None:
     raise AssertionError(f"the app did not answer on port {port} within {STARTUP_S} s")
 
 
-@pytest.fixture
-def stack(home: Path, tmp_path: Path) -> Iterator[str]:
-    """`autospikformer up` on a free port with the test's home folder; stopped with Ctrl-C."""
+@contextmanager
+def serve_up(home: Path, log: Path) -> Iterator[str]:
+    """`autospikformer up` on a free port with `home` as its home folder, logging to `log`;
+    yields its URL and stops it as Ctrl-C does."""
     port = free_port()
-    log = tmp_path / "up.log"
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["AUTOSPIKFORMER_HOME"] = str(home)
     with log.open("w") as out:
@@ -119,6 +120,13 @@ def stack(home: Path, tmp_path: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)  # the group this fixture started
                 proc.wait(timeout=10)
+
+
+@pytest.fixture
+def stack(home: Path, tmp_path: Path) -> Iterator[str]:
+    """`autospikformer up` with the test's home folder."""
+    with serve_up(home, tmp_path / "up.log") as url:
+        yield url
 
 
 @pytest.fixture

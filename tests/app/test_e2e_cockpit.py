@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,11 +22,10 @@ from tests.app.test_e2e_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     TINY_SPACE,
-    free_port,
     idle,
     one,
+    serve_up,
     shot,
-    wait_healthy,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,31 +63,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`autospikformer up` on a free port; stopped with Ctrl-C (as the browser test's)."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("cockpit-logs") / "up.log"
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env["AUTOSPIKFORMER_HOME"] = str(home)
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "up", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_healthy(port, proc, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # the group this fixture started
-                proc.wait(timeout=10)
+    """`autospikformer up` for the whole module."""
+    with serve_up(home, tmp_path_factory.mktemp("cockpit-logs") / "up.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
