@@ -93,7 +93,7 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
         "--batch-size",
         type=positive_int,
         default=None,
-        help="default: the dataset's recipe (digits 32, CIFAR 128, DVS 16)",
+        help="default: the dataset's recipe (digits and mnist-5k 32, CIFAR 128, DVS 16)",
     )
     p.add_argument(
         "--lr",
