@@ -99,7 +99,10 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
         "--lr",
         type=positive_float,
         default=None,
-        help="peak learning rate; default: the dataset's recipe (digits and mnist-5k 5e-3, CIFAR 5e-4, DVS 1e-3)",
+        help=(
+            "peak learning rate; default: the dataset's recipe "
+            "(digits and mnist-5k 5e-3, CIFAR 5e-4, DVS 1e-3)"
+        ),
     )
     p.add_argument(
         "--sampling",
