@@ -15,8 +15,8 @@ import pandas as pd
 SVG = {"embedOptions": {"renderer": "svg"}}
 HEIGHT = 220
 ACCURACY_LABELS = {
-    "val_accuracy_largest": "largest subnet",
-    "val_accuracy_smallest": "smallest subnet",
+    "val_accuracy_largest": "largest",
+    "val_accuracy_smallest": "smallest",
 }
 
 
@@ -102,7 +102,8 @@ def accuracy_chart(frame: pd.DataFrame, epochs: int) -> alt.Chart:
             color=alt.Color(
                 "subnet:N",
                 scale=alt.Scale(domain=list(ACCURACY_LABELS.values())),
-                legend=alt.Legend(orient="bottom", title=None),
+                # On the right: a legend below would take its height from the plot.
+                legend=alt.Legend(title="subnet"),
             ),
             tooltip=["epoch", "subnet", alt.Tooltip("accuracy:Q", format=".2%")],
         )

@@ -169,7 +169,7 @@ class Reconciler:
                         run,
                         "search-started",
                         f"search {search_id} started ({spec.strategy}, {generations} "
-                        f"generations of {spec.population})",
+                        f"generations of {spec.population} candidates)",
                         self.worker,
                     ),
                     UpdateRun(run, state="searching", progress=epochs / total),
