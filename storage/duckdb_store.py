@@ -21,20 +21,19 @@ and go; a reader then waits at most for one write transaction and never surfaces
 
 Schema
 ------
-`MIGRATIONS[i]` upgrades a file from schema version `i` to `i + 1` (each step a SQL statement, or
-a function of the open connection); the `schema_version` table holds the current one. Opening a
-store applies the missing migrations in one transaction (only when needed, so a reader of an
+`MIGRATIONS[i]` (`storage.duckdb_schema`) upgrades a file from schema version `i` to `i + 1`
+(each step a SQL statement, or a function of the open connection); the `schema_version` table
+holds the current one. Opening a store applies the missing migrations in one transaction (only when needed, so a reader of an
 up-to-date store never takes the write lock); a file newer than this code raises `SchemaError`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
@@ -54,6 +53,17 @@ from storage.base import (
     given,
     require_record,
 )
+from storage.duckdb_apply import (
+    BULK,
+    COUNTS,
+    OP_TYPES,
+    apply_updates,
+    check_links,
+    first_per_key,
+    insert_rows,
+    records_of,
+)
+from storage.duckdb_schema import MIGRATIONS, SCHEMA_VERSION
 from storage.errors import (
     BadArgument,
     BadRecord,
@@ -71,19 +81,13 @@ from storage.errors import (
     one_line,
 )
 from storage.ops import (
-    AddArtefact,
     AddCandidates,
-    AddEpochs,
-    AddEvents,
-    AddGeneration,
     AddTestResults,
     Applied,
     CreateSearch,
     Op,
     UpdateRun,
     UpdateSearch,
-    run_changes,
-    search_changes,
 )
 from storage.paths import store_path
 from storage.records import (
@@ -97,136 +101,8 @@ from storage.records import (
     RunRecord,
     SearchRecord,
     TestResultRecord,
-    dump_json,
     now,
 )
-
-MIGRATIONS: list[tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]] = [
-    # v1: runs, searches, candidates, generations.
-    (
-        "CREATE TABLE schema_version (version INTEGER NOT NULL)",
-        "INSERT INTO schema_version VALUES (0)",
-        """CREATE TABLE runs (
-            name VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, dataset VARCHAR NOT NULL,
-            space VARCHAR NOT NULL, settings VARCHAR NOT NULL, state VARCHAR NOT NULL,
-            progress DOUBLE NOT NULL, message VARCHAR NOT NULL,
-            created_at DOUBLE NOT NULL, updated_at DOUBLE NOT NULL)""",
-        """CREATE TABLE searches (
-            id VARCHAR PRIMARY KEY, run VARCHAR NOT NULL, strategy VARCHAR NOT NULL,
-            settings VARCHAR NOT NULL, state VARCHAR NOT NULL, generation INTEGER NOT NULL,
-            created_at DOUBLE NOT NULL, updated_at DOUBLE NOT NULL)""",
-        """CREATE TABLE candidates (
-            search VARCHAR NOT NULL, id VARCHAR NOT NULL, run VARCHAR NOT NULL,
-            arch VARCHAR NOT NULL, accuracy DOUBLE NOT NULL, energy_uj DOUBLE NOT NULL,
-            params BIGINT NOT NULL, sops DOUBLE NOT NULL, firing_rate DOUBLE NOT NULL,
-            firing_rates VARCHAR NOT NULL, generation INTEGER NOT NULL,
-            strategy VARCHAR NOT NULL, created_at DOUBLE NOT NULL,
-            PRIMARY KEY (search, id))""",
-        """CREATE TABLE generations (
-            search VARCHAR NOT NULL, generation INTEGER NOT NULL, hypervolume DOUBLE NOT NULL,
-            best_id VARCHAR, best_fitness DOUBLE, evaluated INTEGER NOT NULL,
-            created_at DOUBLE NOT NULL, PRIMARY KEY (search, generation))""",
-    ),
-    # v2: per-layer energy, worker and first-record-of-the-run flag on candidates; artefacts.
-    (
-        "ALTER TABLE candidates ADD COLUMN layer_energy_uj VARCHAR DEFAULT '{}'",
-        "ALTER TABLE candidates ADD COLUMN worker VARCHAR DEFAULT ''",
-        "ALTER TABLE candidates ADD COLUMN first_in_run BOOLEAN DEFAULT false",
-        # Rows are appended, never deleted, so the smallest rowid is the first stored record.
-        """UPDATE candidates SET first_in_run = true WHERE rowid IN (
-            SELECT min(rowid) FROM candidates GROUP BY run, id)""",
-        """CREATE TABLE artefacts (
-            run VARCHAR NOT NULL, kind VARCHAR NOT NULL, path VARCHAR NOT NULL,
-            candidate_id VARCHAR, created_at DOUBLE NOT NULL, PRIMARY KEY (run, path))""",
-    ),
-    # v3: a run's history (training epochs, log events) and the archived flag.
-    (
-        "ALTER TABLE runs ADD COLUMN archived BOOLEAN DEFAULT false",
-        """CREATE TABLE epochs (
-            run VARCHAR NOT NULL, epoch INTEGER NOT NULL, loss DOUBLE NOT NULL,
-            val_accuracy_largest DOUBLE, val_accuracy_smallest DOUBLE, seconds DOUBLE NOT NULL,
-            worker VARCHAR NOT NULL, created_at DOUBLE NOT NULL, PRIMARY KEY (run, epoch))""",
-        """CREATE TABLE events (
-            run VARCHAR NOT NULL, id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
-            message VARCHAR NOT NULL, worker VARCHAR NOT NULL, created_at DOUBLE NOT NULL,
-            PRIMARY KEY (run, id))""",
-    ),
-    # Feasibility and operation counts on candidates (second round): see `_MIGRATION_OPS`.
-    (
-        "ALTER TABLE candidates ADD COLUMN feasible BOOLEAN DEFAULT true",
-        "ALTER TABLE candidates ADD COLUMN violation VARCHAR DEFAULT ''",
-        "ALTER TABLE candidates ADD COLUMN macs DOUBLE",
-        "ALTER TABLE candidates ADD COLUMN neuron_updates DOUBLE",
-        "ALTER TABLE candidates ADD COLUMN layer_ops VARCHAR DEFAULT '{}'",
-        "ALTER TABLE candidates ADD COLUMN energy_profile VARCHAR DEFAULT '45nm-fp32'",
-        # Every energy stored so far is Eq. 3 at 4.6 pJ/MAC and 0.9 pJ/SOP, so its MACs follow
-        # from the stored energy and SOPs (whole numbers: rounding removes float noise).
-        """UPDATE candidates SET macs = greatest(round((energy_uj * 1e6 - 0.9 * sops) / 4.6), 0)""",
-        # A candidate over its search's stored energy budget or parameter limit is infeasible.
-        """UPDATE candidates SET feasible = false, violation = concat_ws(',',
-               CASE WHEN l.budget IS NOT NULL AND candidates.energy_uj > l.budget
-                    THEN 'energy_budget' END,
-               CASE WHEN l.param_limit IS NOT NULL AND candidates.params > l.param_limit
-                    THEN 'param_limit' END)
-           FROM (SELECT id,
-                        TRY_CAST(json_extract(settings, '$.energy_budget_uj') AS DOUBLE) AS budget,
-                        TRY_CAST(json_extract(settings, '$.param_limit') AS BIGINT) AS param_limit
-                 FROM searches) AS l
-           WHERE candidates.search = l.id
-             AND ((l.budget IS NOT NULL AND candidates.energy_uj > l.budget)
-                  OR (l.param_limit IS NOT NULL AND candidates.params > l.param_limit))""",
-        lambda con: _backfill_layer_ops(con),
-    ),
-    # Shared leaderboards (second round): frozen rankings, their rows kept as JSON.
-    (
-        """CREATE TABLE leaderboards (
-            id VARCHAR PRIMARY KEY, run VARCHAR NOT NULL, search VARCHAR, alpha DOUBLE NOT NULL,
-            top INTEGER NOT NULL, candidates VARCHAR NOT NULL, energy_profile VARCHAR NOT NULL,
-            title VARCHAR NOT NULL, notes VARCHAR NOT NULL, author VARCHAR NOT NULL,
-            created_at DOUBLE NOT NULL)""",
-    ),
-    # Held-out test-split results of candidates ("Evaluate on test"), never used by a search.
-    (
-        """CREATE TABLE test_results (
-            run VARCHAR NOT NULL, candidate_id VARCHAR NOT NULL, search VARCHAR NOT NULL,
-            accuracy DOUBLE NOT NULL, energy_uj DOUBLE NOT NULL, samples INTEGER NOT NULL,
-            artefact VARCHAR NOT NULL, sops DOUBLE NOT NULL, firing_rate DOUBLE NOT NULL,
-            params BIGINT NOT NULL, split VARCHAR NOT NULL, worker VARCHAR NOT NULL,
-            created_at DOUBLE NOT NULL, PRIMARY KEY (run, candidate_id))""",
-    ),
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-# Layers whose stored energy (before operation counts were kept) was priced per MAC at 4.6 pJ:
-# the first conv and the classifier head (engine.energy's FIRST_CONV and HEAD then); every other
-# layer was priced per SOP at 0.9 pJ. Neuron updates were not counted and cannot be recovered.
-_OLD_MAC_LAYERS = ("sps.proj_conv.0", "head")
-_OLD_PJ_PER_MAC, _OLD_PJ_PER_SOP = 4.6, 0.9
-
-
-def _backfill_layer_ops(con: duckdb.DuckDBPyConnection) -> None:
-    """Per-layer MACs and SOPs of rows stored with a per-layer energy (schema v2 on)."""
-    rows = con.execute(
-        "SELECT rowid, layer_energy_uj FROM candidates WHERE layer_energy_uj <> '{}'"
-    ).fetchall()
-    if not rows:
-        return
-    ids, ops = [], []
-    for rid, text in rows:
-        layers = json.loads(text)
-        macs = {k: v * 1e6 / _OLD_PJ_PER_MAC for k, v in layers.items() if k in _OLD_MAC_LAYERS}
-        sops = {k: v * 1e6 / _OLD_PJ_PER_SOP for k, v in layers.items() if k not in macs}
-        ids.append(rid)
-        ops.append(dump_json({"macs": macs, "sops": sops}))
-    table = pa.table({"rid": pa.array(ids, pa.int64()), "layer_ops": pa.array(ops, pa.string())})
-    con.register("backfilled_ops", table)
-    try:
-        con.execute(
-            "UPDATE candidates SET layer_ops = b.layer_ops FROM backfilled_ops AS b "
-            "WHERE candidates.rowid = b.rid"
-        )
-    finally:
-        con.unregister("backfilled_ops")
-
 
 _ALIAS = "store"
 # DuckDB's messages when another process (or connection of this one) holds the file.
@@ -955,9 +831,9 @@ class DuckDBStore(Store):
     def _insert_test_results(
         self, con: duckdb.DuckDBPyConnection, records: list[TestResultRecord]
     ) -> int:
-        _check_links(con, AddTestResults, records)
+        check_links(con, AddTestResults, records)
         rows = [r.to_row() for r in records]
-        return _insert_rows(con, "test_results", _columns(TestResultRecord), rows)
+        return insert_rows(con, "test_results", _columns(TestResultRecord), rows)
 
     # ---- bulk load (benchmarks, imports) -------------------------------------------------------
     def load_candidates(self, table: pa.Table) -> int:
@@ -1004,7 +880,7 @@ class DuckDBStore(Store):
         by_type: dict[type, list[Op]] = {}
         for op in ops:
             by_type.setdefault(type(op), []).append(op)
-        unknown = set(by_type) - _OP_TYPES
+        unknown = set(by_type) - OP_TYPES
         if unknown:
             raise BadArgument(f"not a store op: {sorted(t.__name__ for t in unknown)}")
         creates: dict[str, SearchRecord] = {}
@@ -1016,8 +892,8 @@ class DuckDBStore(Store):
                 candidates.setdefault(rec.key, rec)
         rendered = {key: rec.to_row() for key, rec in candidates.items()}
         bulk = [
-            (kind, table, _first_per_key(r for op in by_type.get(kind, ()) for r in _records(op)))
-            for kind, table in _BULK
+            (kind, table, first_per_key(r for op in by_type.get(kind, ()) for r in records_of(op)))
+            for kind, table in BULK
         ]
         rows = {table: [r.to_row() for r in records] for _, table, records in bulk}
         updates = [op for op in ops if isinstance(op, (UpdateRun, UpdateSearch))]
@@ -1031,10 +907,10 @@ class DuckDBStore(Store):
                 applied.candidates = self._insert_candidates(con, candidates, rendered)
             for kind, table, records in bulk:
                 if records:
-                    _check_links(con, kind, records)
-                    count = _insert_rows(con, table, _columns(type(records[0])), rows[table])
-                    setattr(applied, _COUNTS[table], count)
-            applied.updates, applied.runs = _apply_updates(con, updates)
+                    check_links(con, kind, records)
+                    count = insert_rows(con, table, _columns(type(records[0])), rows[table])
+                    setattr(applied, COUNTS[table], count)
+            applied.updates, applied.runs = apply_updates(con, updates)
         return applied
 
     # ---- shared leaderboards -----------------------------------------------------------------
@@ -1081,188 +957,6 @@ _ARROW_TYPES = {**CANDIDATE_ARROW_TYPES, "first_in_run": pa.bool_()}
 # A KeyError here means CandidateRecord gained a field this table does not know.
 _STORED = (*CANDIDATE_COLUMNS, "first_in_run")
 _ARROW = pa.schema([(c, _ARROW_TYPES[c]) for c in _STORED])
-
-
-# Bulk-inserted record kinds in `apply`, in order (links first), and their `Applied` counters.
-_BULK = (
-    (AddGeneration, "generations"),
-    (AddArtefact, "artefacts"),
-    (AddEpochs, "epochs"),
-    (AddEvents, "events"),
-    (AddTestResults, "test_results"),
-)
-_COUNTS = {
-    "generations": "generations",
-    "artefacts": "artefacts",
-    "epochs": "epochs",
-    "events": "events",
-    "test_results": "test_results",
-}
-
-
-def _records(op: Op) -> tuple:
-    return getattr(op, "records", None) or (op.record,)  # type: ignore[union-attr]
-
-
-def _check_links(con: duckdb.DuckDBPyConnection, kind: type, records: list[Any]) -> None:
-    """The records' run (or search) exists, and so does the candidate an artefact or a test
-    result names; else `UnknownRun`/`UnknownSearch`/`UnknownCandidate`."""
-    if kind is AddGeneration:
-        _require_searches(con, {r.search for r in records})
-        return
-    _require_runs(con, {r.run for r in records})
-    if kind is AddArtefact:
-        _require_candidates(
-            con, {(r.run, r.candidate_id) for r in records if r.candidate_id is not None}
-        )
-    if kind is AddTestResults:
-        _require_candidates(con, {(r.run, r.candidate_id) for r in records})
-
-
-def _apply_updates(
-    con: duckdb.DuckDBPyConnection, updates: list[UpdateRun | UpdateSearch]
-) -> tuple[int, dict[str, str]]:
-    """Fold the updates, in order, over the current rows (`storage.ops` rules) and write one
-    UPDATE per run and search that changed. Returns (updates that changed something, the state
-    of every run named)."""
-    runs = _current(
-        con, "runs", "name", "progress", {o.run for o in updates if isinstance(o, UpdateRun)}
-    )
-    searches = _current(
-        con,
-        "searches",
-        "id",
-        "generation",
-        {o.search for o in updates if isinstance(o, UpdateSearch)},
-    )
-    changed: dict[tuple[str, str], dict[str, Any]] = {}
-    count = 0
-    for op in updates:
-        if isinstance(op, UpdateRun):
-            if op.run not in runs:
-                raise UnknownRun(f"unknown run {one_line(repr(op.run), 80)}")
-            state, progress = runs[op.run]
-            changes = run_changes(state, progress, op)
-            runs[op.run] = (changes.get("state", state), changes.get("progress", progress))
-            count += bool(changes)
-            key = ("runs", op.run)
-        else:
-            if op.search not in searches:
-                raise UnknownSearch(f"unknown search {one_line(repr(op.search), 80)}")
-            state, generation = searches[op.search]
-            changes = search_changes(state, generation, op)
-            searches[op.search] = (
-                changes.get("state", state),
-                changes.get("generation", generation),
-            )
-            count += 1
-            key = ("searches", op.search)
-        if changes:
-            changed.setdefault(key, {}).update(changes)
-    for (table, name), changes in changed.items():
-        _update(con, table, "name" if table == "runs" else "id", name, changes)
-    return count, {name: state for name, (state, _) in runs.items()}
-
-
-def _current(
-    con: duckdb.DuckDBPyConnection, table: str, key: str, second: str, names: set[str]
-) -> dict[str, tuple[str, Any]]:
-    if not names:
-        return {}
-    rows = con.execute(
-        f"SELECT {key}, state, {second} FROM {table} WHERE {key} IN (SELECT unnest($k))",
-        {"k": sorted(names)},
-    ).fetchall()
-    return {name: (state, value) for name, state, value in rows}
-
-
-_OP_TYPES = {
-    CreateSearch,
-    UpdateSearch,
-    UpdateRun,
-    AddCandidates,
-    AddGeneration,
-    AddArtefact,
-    AddEpochs,
-    AddEvents,
-    AddTestResults,
-}
-
-
-def _first_per_key(records: Iterable[Any]) -> list[Any]:
-    first: dict[Any, Any] = {}
-    for rec in records:
-        first.setdefault(rec.key, rec)
-    return list(first.values())
-
-
-def _insert_rows(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: tuple[str, ...],
-    rows: list[dict[str, Any]],
-) -> int:
-    """Insert-or-ignore `rows` (`to_row()`s) into `table` as one Arrow batch; how many were new."""
-    arrow = pa.table({c: [row[c] for row in rows] for c in columns})
-    cols = ", ".join(columns)
-    name = f"incoming_{table}"
-    con.register(name, arrow)
-    try:
-        return len(
-            con.execute(
-                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} "
-                "ON CONFLICT DO NOTHING RETURNING 1"
-            ).fetchall()
-        )
-    finally:
-        con.unregister(name)
-
-
-def _missing(con: duckdb.DuckDBPyConnection, sql: str, keys: set) -> list:
-    if not keys:
-        return []
-    found = {row[0] for row in con.execute(sql, {"k": sorted(keys)}).fetchall()}
-    return sorted(keys - found)
-
-
-def _require_runs(con: duckdb.DuckDBPyConnection, runs: set[str]) -> None:
-    missing = _missing(con, "SELECT name FROM runs WHERE name IN (SELECT unnest($k))", runs)
-    if missing:
-        raise UnknownRun(f"unknown run {one_line(repr(missing[0]), 80)}")
-
-
-def _require_searches(con: duckdb.DuckDBPyConnection, searches: set[str]) -> None:
-    missing = _missing(con, "SELECT id FROM searches WHERE id IN (SELECT unnest($k))", searches)
-    if missing:
-        raise UnknownSearch(f"unknown search {one_line(repr(missing[0]), 80)}")
-
-
-def _require_candidates(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> None:
-    """`UnknownCandidate` unless every (run, candidate id) has a stored candidate."""
-    if not keys:
-        return
-    wanted = {f"{run}/{cid}" for run, cid in keys}
-    missing = _missing(
-        con,
-        "SELECT DISTINCT run || '/' || id FROM candidates "
-        "WHERE run || '/' || id IN (SELECT unnest($k))",
-        wanted,
-    )
-    if missing:
-        run, cid = missing[0].split("/", 1)
-        raise UnknownCandidate(f"unknown candidate {cid!r} in run {run!r}")
-
-
-def _update(
-    con: duckdb.DuckDBPyConnection, table: str, key: str, value: str, changes: dict[str, Any]
-) -> int:
-    """Set `changes` (and `updated_at`) on one row; 1 if anything changed."""
-    if not changes:
-        return 0
-    changes = {**changes, "updated_at": now()}
-    sets = ", ".join(f"{c} = ${c}" for c in changes)
-    con.execute(f"UPDATE {table} SET {sets} WHERE {key} = $key", {"key": value, **changes})
-    return 1
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

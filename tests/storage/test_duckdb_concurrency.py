@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from storage.duckdb_store import MIGRATIONS, SCHEMA_VERSION, DuckDBStore
+from storage.duckdb_schema import MIGRATIONS, SCHEMA_VERSION
+from storage.duckdb_store import DuckDBStore
 from storage.errors import SchemaError, StoreBusy, StoreError
 from storage.records import ArtefactRecord, CandidateRecord, RunRecord, SearchRecord
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from storage.duckdb_store import MIGRATIONS, SCHEMA_VERSION, DuckDBStore
+from storage.duckdb_schema import MIGRATIONS, SCHEMA_VERSION
+from storage.duckdb_store import DuckDBStore
 
 # The first migration that adds feasibility and operation counts; older files lack them.
 OPS_STEP = next(
