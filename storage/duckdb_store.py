@@ -23,8 +23,9 @@ Schema
 ------
 `MIGRATIONS[i]` (`storage.duckdb_schema`) upgrades a file from schema version `i` to `i + 1`
 (each step a SQL statement, or a function of the open connection); the `schema_version` table
-holds the current one. Opening a store applies the missing migrations in one transaction (only when needed, so a reader of an
-up-to-date store never takes the write lock); a file newer than this code raises `SchemaError`.
+holds the current one. Opening a store applies the missing migrations in one transaction (only
+when needed, so a reader of an up-to-date store never takes the write lock); a file newer than
+this code raises `SchemaError`.
 """
 
 from __future__ import annotations
