@@ -120,27 +120,43 @@ class CachedEvaluator:
         self.cache: dict[str, EvalResult] = {}
         self.calls = 0
         self.cache_file = cache_file
-        if cache_file is not None and cache_file.exists():
-            for line in cache_file.read_text().splitlines():
-                result = EvalResult.from_dict(json.loads(line))
-                self.cache[result.id] = result
+        self._read_upto = 0
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Read the lines appended since the last read, by this process or a concurrent bench
+        on the same checkpoint (each line is one `write` in append mode; a torn last line is
+        left for the next read)."""
+        if self.cache_file is None or not self.cache_file.exists():
+            return
+        with self.cache_file.open("rb") as f:
+            f.seek(self._read_upto)
+            data = f.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        self._read_upto += len(complete)
+        for line in complete.decode().splitlines():
+            result = EvalResult.from_dict(json.loads(line))
+            self.cache.setdefault(result.id, result)
 
     def __call__(self, archs: list[Arch]) -> list[EvalResult]:
-        missing = [a for a in archs if a.id not in self.cache]
-        for result in self.evaluator(missing):
-            self.cache[result.id] = result
+        for arch in archs:
+            self._catch_up()  # one arch at a time: a concurrent bench may just have done it
+            if arch.id in self.cache:
+                continue
+            [result] = self.evaluator([arch])
+            self.cache[arch.id] = result
+            self.calls += 1
             if self.cache_file is not None:
                 with self.cache_file.open("a") as f:
                     f.write(json.dumps(result.to_dict()) + "\n")
-        self.calls += len(missing)
         return [self.cache[a.id] for a in archs]
 
 
 def bench_evaluator(
-    workdir: str | Path, dataset: str, space: str, epochs: int
+    workdir: str | Path, dataset: str, space: str, epochs: int, sampling: str = "sandwich"
 ) -> tuple[CachedEvaluator, Path]:
-    """The cached supernet of (dataset, space, epochs) under `workdir`, and an evaluator whose
-    results persist in the same folder (`evaluations-eval0.jsonl`)."""
-    ckpt = cached_supernet(workdir, dataset=dataset, space=space, epochs=epochs)
+    """The cached supernet of (dataset, space, epochs, sampling) under `workdir`, and an
+    evaluator whose results persist in the same folder (`evaluations-eval0.jsonl`)."""
+    ckpt = cached_supernet(workdir, dataset=dataset, space=space, epochs=epochs, sampling=sampling)
     cache = ckpt.parents[3] / "evaluations-eval0.jsonl"  # <home>/runs/supernet/checkpoints/x
     return CachedEvaluator(ckpt, cache_file=cache), ckpt

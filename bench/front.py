@@ -5,7 +5,8 @@ every search, so the eleven dedicated runs per seed cost only their new archs. P
 
 - hypervolume of NSGA-II, of F_AEB evolution at alpha 0.5 and of random search, each G x P
   evaluations, under the fixed reference every search of this space and dataset stores (the
-  space's analytic energy bound; accuracy 0). The bound is loose, so read differences.
+  space's analytic energy bound; accuracy 0). The bound is loose, so read differences. A second
+  column uses the tighter reference of the space's largest arch as measured once (accuracy 0).
 - alpha regret: for alpha in {0, 0.1, ..., 1}, the winner NSGA-II reports at that alpha (best
   F_AEB over its own feasible candidates, ties to the other objective) against the winner of a
   dedicated F_AEB evolution run at that alpha (same seed and budget), both scored by F_AEB
@@ -66,6 +67,11 @@ def main() -> None:
     p.add_argument("--space", default="digits-tiny")
     p.add_argument("--workdir", default="/tmp/search-bench", help="cache of supernet + results")
     p.add_argument("--epochs", type=int, default=20)
+    p.add_argument(
+        "--sampling",
+        default="sandwich",
+        help="the cached supernet's training rule (digits: sandwich)",
+    )
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--generations", type=int, default=6)
     p.add_argument("--population", type=int, default=10)
@@ -78,20 +84,26 @@ def main() -> None:
     )
     args = p.parse_args()
     regret_seeds = args.seeds if args.regret_seeds is None else args.regret_seeds
-    evaluate, ckpt = bench_evaluator(args.workdir, args.dataset, args.space, args.epochs)
+    evaluate, ckpt = bench_evaluator(
+        args.workdir, args.dataset, args.space, args.epochs, args.sampling
+    )
     space = SearchSpace.resolve(args.space)
     ref = search_reference(args.dataset, space)
+    measured = evaluate([space.largest()])[0].energy_uj
     budget = dict(generations=args.generations, population=args.population, reference_energy_uj=ref)
     print(
         f"# NSGA-II vs F_AEB evolution (alpha 0.5) vs random on {args.dataset} / {args.space}, "
         f"budget {args.generations} x {args.population} each, parents {args.parents}; "
-        f"reference {ref:.4g} uJ, accuracy 0; supernet {ckpt}"
+        f"reference {ref:.4g} uJ, accuracy 0 (measured largest arch: {measured:.4g} uJ); "
+        f"supernet {ckpt}"
     )
     print("| seed | HV NSGA-II | HV evolution a=0.5 | HV random | NSGA-II - evolution |"
-          " NSGA-II >= evolution | mean regret | max regret (alpha) | signed mean |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          " NSGA-II >= evolution | HV measured ref NSGA-II / evo / rnd |"
+          " mean regret | max regret (alpha) | signed mean |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     t0 = time.time()
     at_least, all_regrets, per_alpha = 0, [], {a: [] for a in ALPHAS}
+    tight_at_least = 0
     for seed in range(args.seeds):
         nsga = searched("nsga2", space, NSGA2Config(seed=seed, **budget), evaluate)
         dedicated = {}
@@ -103,11 +115,17 @@ def main() -> None:
             name: hypervolume([r.accuracy for r in rs], [r.energy_uj for r in rs], ref, 0.0)
             for name, rs in (("nsga2", nsga), ("evolution", dedicated[0.5]), ("random", rnd))
         }
+        tight = {
+            name: hypervolume([r.accuracy for r in rs], [r.energy_uj for r in rs], measured, 0.0)
+            for name, rs in (("nsga2", nsga), ("evolution", dedicated[0.5]), ("random", rnd))
+        }
         ok = hv["nsga2"] >= hv["evolution"]
         at_least += ok
+        tight_at_least += tight["nsga2"] >= tight["evolution"]
         row = (
             f"| {seed} | {hv['nsga2']:.4f} | {hv['evolution']:.4f} | {hv['random']:.4f} "
             f"| {hv['nsga2'] - hv['evolution']:+.4f} | {'yes' if ok else 'no'} "
+            f"| {tight['nsga2']:.4f} / {tight['evolution']:.4f} / {tight['random']:.4f} "
         )
         if seed >= regret_seeds:
             print(row + "| - | - | - |")
@@ -129,6 +147,10 @@ def main() -> None:
         f"mean alpha regret {statistics.fmean(all_regrets):.4f} over {regret_seeds} seeds "
         "(target <= 0.02); "
         f"{evaluate.calls} new evaluations in {time.time() - t0:.0f} s"
+    )
+    print(
+        f"under the measured largest-arch reference ({measured:.4g} uJ): NSGA-II >= evolution on "
+        f"{tight_at_least}/{args.seeds} seeds"
     )
 
 
