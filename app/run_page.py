@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app import forms, run_charts, ui
+from app import forms, frames, run_charts, ui
 from storage.errors import StoreError, one_line
 from storage.records import RunRecord
 from tasks import history
@@ -228,7 +228,7 @@ def _settings(record: RunRecord) -> None:
         "population": show(values["population"]),
         "parents": show(values["parents"]),
         "alpha": show(values["alpha"]),
-        "energy budget": "none" if budget is None else show(budget, " uJ"),
+        "energy budget": "none" if budget is None else frames.format_energy(budget),
         "recalibration batches": show(values["recalib_batches"]),
         "owner": values["owner"] or "none (single-user mode)",
     }

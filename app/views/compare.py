@@ -217,10 +217,11 @@ def _side_by_side(a, b) -> pd.DataFrame:
             fmt.percent(b.accuracy),
             diff(a.accuracy * 100, b.accuracy * 100, "{:.2f} pt"),
         ),
-        "energy (uJ)": (
-            f"{a.energy_uj:.4g}",
-            f"{b.energy_uj:.4g}",
-            diff(a.energy_uj, b.energy_uj, "{:.4g}"),
+        "energy": (
+            frames.format_energy(a.energy_uj),
+            frames.format_energy(b.energy_uj),
+            ("+" if b.energy_uj > a.energy_uj else "")
+            + frames.format_energy(b.energy_uj - a.energy_uj),
         ),
         "params": (f"{a.params:,}", f"{b.params:,}", diff(a.params, b.params, "{:,}")),
         "SOPs": (f"{a.sops:.4g}", f"{b.sops:.4g}", diff(a.sops, b.sops, "{:.4g}")),

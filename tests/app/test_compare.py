@@ -38,6 +38,11 @@ def test_two_candidates_side_by_side(filled, open_app) -> None:
     assert list(table.columns) == ["A", "B", "B - A"]
     accuracy = table.loc["validation accuracy"]
     assert accuracy["A"] == f"{a.accuracy * 100:.2f}%" and accuracy["B"] == f"{b.accuracy:.2%}"
+    from app.frames import format_energy
+
+    energy = table.loc["energy"]  # with a readable unit, as every other page shows it
+    assert (energy["A"], energy["B"]) == (format_energy(a.energy_uj), format_energy(b.energy_uj))
+    assert energy["B - A"].endswith(("nJ", "uJ", "mJ")) and energy["B - A"][0] in "+-"
     assert table.loc["mlp per block", "A"] == "/".join(f"{r:g}" for r in a.arch["mlp_ratios"])
     assert table.loc["thr per block", "B"] == "/".join(f"{t:.1f}" for t in b.arch["thresholds"])
     assert [t.label for t in at.tabs] == [f"A: {a.id}", f"B: {b.id}"]

@@ -147,3 +147,10 @@ def test_a_run_without_settings_still_has_a_page(filled, open_app) -> None:
     at = open_app("runs", {"run": "bare"})
     assert not at.exception
     assert any("No epoch recorded yet" in c.value for c in at.caption)
+
+
+def test_an_energy_budget_is_shown_with_a_readable_unit(filled, open_app) -> None:
+    settings = {**SETTINGS, "search": {**SETTINGS["search"], "energy_budget_uj": 0.25}}
+    filled.store.update_run("digits-live", settings=settings)
+    at = open_app("runs", {"run": "digits-live"})
+    assert at.table[1].value["value"].to_dict()["energy budget"] == "250 nJ"
