@@ -17,6 +17,7 @@ import yaml
 from engine.data import DATASETS
 from engine.errors import SpaceError
 from engine.files import atomic_write
+from engine.profiles import DEFAULT_PROFILE, PROFILES
 from engine.sampling import DEFAULT_SAMPLING, SAMPLING
 from engine.space import SearchSpace, load_yaml, yaml_problem
 from storage import paths
@@ -35,7 +36,8 @@ class FormError(ValueError):
 @dataclass(frozen=True)
 class LaunchForm:
     """What the user filled in. `space` is a preset name or a YAML path under the home folder;
-    `energy_budget_uj` 0 or None means no budget."""
+    `energy_budget_uj` 0 or None means no budget, in microjoules of `energy_profile`, the
+    hardware profile the search prices energy under."""
 
     name: str
     dataset: str
@@ -51,6 +53,7 @@ class LaunchForm:
     owner: str = ""
     sampling: str = DEFAULT_SAMPLING
     recalib_batches: int = 4
+    energy_profile: str = DEFAULT_PROFILE
 
 
 def parse_space_yaml(text: bytes | str, name: str = "upload") -> SearchSpace:
@@ -112,6 +115,10 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         raise FormError(f"a run called {form.name!r} already exists; pick another name")
     if form.sampling not in SAMPLING:
         raise FormError(f"sampling must be one of {', '.join(SAMPLING)}, got {form.sampling!r}")
+    if form.energy_profile not in PROFILES:
+        raise FormError(
+            f"energy profile must be one of {', '.join(PROFILES)}, got {form.energy_profile!r}"
+        )
     run_spec = RunSpec(
         name=form.name,
         dataset=form.dataset,
@@ -132,6 +139,7 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         seed=int(form.seed),
         energy_budget_uj=float(budget) if budget else None,
         recalib_batches=int(form.recalib_batches),
+        energy_profile=form.energy_profile,
     )
     search_spec.config()
     return run_spec, search_spec
@@ -163,6 +171,7 @@ def summary(form: LaunchForm) -> str:
         f"{form.dataset} · space {space_label(form.space)} · {count(form.epochs, 'epoch')} "
         f"({form.sampling}) · {search} · alpha {form.alpha:g} · {budget} · seed {form.seed} · "
         f"{count(form.recalib_batches, 'recalibration batch')}".replace("batchs", "batches")
+        + f" · energy profile {form.energy_profile}"
     )
 
 
@@ -209,6 +218,7 @@ PARAMS: dict[str, str] = {
     "budget": "energy_budget_uj",
     "seed": "seed",
     "recalib": "recalib_batches",
+    "profile": "energy_profile",
 }
 
 
@@ -250,6 +260,8 @@ def _parse_value(key: str, text: str, default: Any) -> Any:
         raise ValueError(f"not one of {', '.join(STRATEGIES)}")
     if key == "sampling" and text not in SAMPLING:
         raise ValueError(f"not one of {', '.join(SAMPLING)}")
+    if key == "profile" and text not in PROFILES:
+        raise ValueError(f"not one of {', '.join(PROFILES)}")
     if key == "name":
         return paths.validate_name(text, "run")
     if key in ("alpha", "budget"):

@@ -229,6 +229,7 @@ def _settings(record: RunRecord) -> None:
         "parents": show(values["parents"]),
         "alpha": show(values["alpha"]),
         "energy budget": "none" if budget is None else frames.format_energy(budget),
+        "energy profile": show(values["energy_profile"]),
         "recalibration batches": show(values["recalib_batches"]),
         "owner": values["owner"] or "none (single-user mode)",
     }

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.profiles import DEFAULT_PROFILE
 from engine.space import SearchSpace
 from storage.base import Store
 from storage.records import ACTIVE_RUN_STATES, RunRecord, SearchRecord
@@ -35,6 +36,7 @@ SETTING_KEYS: tuple[str, ...] = (
     "energy_budget_uj",
     "param_limit",
     "recalib_batches",
+    "energy_profile",
     "device",
     "owner",
 )
@@ -92,6 +94,8 @@ def settings(store: Store, record: RunRecord) -> dict[str, Any]:
         "energy_budget_uj": search.get("energy_budget_uj"),
         "param_limit": search.get("param_limit"),
         "recalib_batches": search.get("recalib_batches"),
+        # Searches recorded before profiles existed priced energy under the default profile.
+        "energy_profile": search.get("energy_profile", DEFAULT_PROFILE) if search else None,
         "device": launch.get("device"),
         "owner": record.owner,
     }

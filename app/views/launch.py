@@ -15,6 +15,7 @@ import streamlit as st
 from app import forms, run_page, ui
 from engine.data import DATASETS
 from engine.errors import SpaceError
+from engine.profiles import PROFILES
 from engine.sampling import SAMPLING
 from engine.space import SearchSpace
 from storage.errors import one_line
@@ -56,6 +57,7 @@ def _seed() -> None:
         ("budget", form.energy_budget_uj or 0.0),
         ("seed", form.seed),
         ("recalib", form.recalib_batches),
+        ("profile", form.energy_profile),
     ):
         ss[K + key] = value
 
@@ -145,6 +147,13 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
     budget = cols[1].number_input(
         "Energy budget (uJ, 0 = none)", min_value=0.0, step=0.1, key=K + "budget"
     )
+    profile = cols[2].selectbox(
+        "Energy profile",
+        list(PROFILES),
+        key=K + "profile",
+        help="The hardware whose pJ per MAC, SOP and neuron update price energy: F_AEB and the "
+        "budget use it (docs/energy.md). The explorer can re-rank under any profile later.",
+    )
     return forms.LaunchForm(
         name=name.strip(),
         dataset=dataset,
@@ -160,6 +169,7 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
         owner=owner,
         sampling=sampling,
         recalib_batches=int(recalib),
+        energy_profile=profile,
     )
 
 

@@ -123,6 +123,7 @@ def test_a_good_form_launches_once_and_opens_the_run(filled, fake_tasks, open_ap
         alpha=0.7,
         budget=1.5,
         seed=4,
+        profile="loihi-2018",
     )
     assert not at.exception, at.exception
     assert len(fake_tasks.launched) == 1
@@ -134,6 +135,7 @@ def test_a_good_form_launches_once_and_opens_the_run(filled, fake_tasks, open_ap
         2,
     )
     assert (search_spec.alpha, search_spec.energy_budget_uj, search_spec.seed) == (0.7, 1.5, 4)
+    assert search_spec.energy_profile == "loihi-2018"  # the budget is in its microjoules
     assert owner == ""
     assert at.title[0].value == "Runs"
     assert at.query_params["run"] == "digits-new"
@@ -193,7 +195,7 @@ def test_the_summary_and_the_estimate_follow_the_fields(home, fake_tasks, open_a
     line, estimate = summary_box(at)
     assert line == (
         "digits · space digits-tiny · 1 epoch (uniform) · evolution, 4 generations x 8, parents "
-        "4 · alpha 0.5 · no budget · seed 0 · 4 recalibration batches"
+        "4 · alpha 0.5 · no budget · seed 0 · 4 recalibration batches · energy profile 45nm-fp32"
     )
     assert "no earlier runs of digits on this space to estimate from" in estimate
     at.number_input(key="ln_epochs").set_value(3).run()
@@ -243,7 +245,9 @@ def test_the_form_keeps_its_values_after_a_launch(filled, fake_tasks, open_app) 
 
 def test_a_link_fills_the_form_and_bad_values_are_named(filled, fake_tasks, open_app) -> None:
     params = {"epochs": "4", "strategy": "random", "sampling": "sandwich", "alpha": "1.5"}
+    params |= {"profile": "45nm-int8"}
     at = open_app("launch", {**params, "recalib": "2", "space": "cifar-snn", "name": "linked"})
+    assert at.selectbox(key="ln_profile").value == "45nm-int8"
     assert at.number_input(key="ln_epochs").value == 4
     assert at.selectbox(key="ln_strategy").value == "random"
     assert at.selectbox(key="ln_sampling").value == "sandwich"
@@ -252,6 +256,9 @@ def test_a_link_fills_the_form_and_bad_values_are_named(filled, fake_tasks, open
     assert at.text_input(key="ln_name").value == "linked"
     assert any("alpha='1.5' in the link" in w.value for w in at.warning)
     assert at.number_input(key="ln_alpha").value == 0.5
+    at = open_app("launch", {"profile": "7nm-dreams", "name": "linked"})
+    assert any("profile='7nm-dreams' in the link" in w.value for w in at.warning)
+    assert at.selectbox(key="ln_profile").value == "45nm-fp32"
 
 
 def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> None:
@@ -265,6 +272,7 @@ def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> Non
         "launch": {"device": "cpu"},
     }
     settings["search"] |= {"alpha": 0.3, "energy_budget_uj": 2.5, "recalib_batches": 3, "seed": 5}
+    settings["search"] |= {"energy_profile": "45nm-fp16"}
     filled.store.create_run(
         RunRecord(name="src", dataset="digits", space=space, settings=settings, state="done")
     )
@@ -278,6 +286,6 @@ def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> Non
         "recalib": "3",
     }
     assert (params["generations"], params["population"], params["alpha"]) == ("6", "7", "0.3")
-    assert params["budget"] == "2.5"
+    assert params["budget"] == "2.5" and params["profile"] == "45nm-fp16"
     form, problems = forms.from_params(params, forms.LaunchForm("x", "digits", "digits-tiny", 1))
     assert problems == [] and forms.resolve_space(form.space).to_dict() == space
