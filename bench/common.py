@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -160,3 +161,19 @@ def bench_evaluator(
     ckpt = cached_supernet(workdir, dataset=dataset, space=space, epochs=epochs, sampling=sampling)
     cache = ckpt.parents[3] / "evaluations-eval0.jsonl"  # <home>/runs/supernet/checkpoints/x
     return CachedEvaluator(ckpt, cache_file=cache), ckpt
+
+
+def add_seed_list(p: argparse.ArgumentParser) -> None:
+    """`--seed-list`: run only some seeds, e.g. to split them over two processes."""
+    p.add_argument(
+        "--seed-list",
+        type=int,
+        nargs="+",
+        default=None,
+        help="run only these seeds (default: 0 .. --seeds - 1), e.g. to split the seeds over two "
+        "processes that share --workdir's evaluation cache",
+    )
+
+
+def chosen_seeds(args: argparse.Namespace) -> list[int]:
+    return list(range(args.seeds)) if args.seed_list is None else list(args.seed_list)

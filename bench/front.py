@@ -28,7 +28,7 @@ import statistics
 import time
 
 import numpy as np
-from common import bench_evaluator
+from common import add_seed_list, bench_evaluator, chosen_seeds
 
 from engine.pareto import f_aeb, f_aeb_order, hypervolume
 from engine.search import EvolutionConfig, NSGA2Config, RandomConfig, make_search
@@ -82,16 +82,9 @@ def main() -> None:
         default=None,
         help="seeds that also get the eleven dedicated alpha runs (default: all of --seeds)",
     )
-    p.add_argument(
-        "--seed-list",
-        type=int,
-        nargs="+",
-        default=None,
-        help="run only these seeds (default: 0 .. --seeds - 1), e.g. to split the seeds over two "
-        "processes that share --workdir's evaluation cache",
-    )
+    add_seed_list(p)
     args = p.parse_args()
-    seeds = list(range(args.seeds)) if args.seed_list is None else args.seed_list
+    seeds = chosen_seeds(args)
     regret_seeds = args.seeds if args.regret_seeds is None else args.regret_seeds
     evaluate, ckpt = bench_evaluator(
         args.workdir, args.dataset, args.space, args.epochs, args.sampling

@@ -24,7 +24,7 @@ import argparse
 import statistics
 import time
 
-from common import bench_evaluator
+from common import add_seed_list, bench_evaluator, chosen_seeds
 from operators import OLD_MUTATION_PROB, old_mutate
 
 from engine.pareto import hypervolume, kendall_tau
@@ -67,16 +67,9 @@ def main() -> None:
     p.add_argument("--parents", type=int, default=4)
     p.add_argument("--alpha", type=float, default=0.5)
     p.add_argument("--old-operators", action="store_true", help="add the previous operators")
-    p.add_argument(
-        "--seed-list",
-        type=int,
-        nargs="+",
-        default=None,
-        help="run only these seeds (default: 0 .. --seeds - 1), e.g. to split the seeds over two "
-        "processes that share --workdir's evaluation cache",
-    )
+    add_seed_list(p)
     args = p.parse_args()
-    seeds = list(range(args.seeds)) if args.seed_list is None else args.seed_list
+    seeds = chosen_seeds(args)
     evaluate, ckpt = bench_evaluator(
         args.workdir, args.dataset, args.space, args.epochs, args.sampling
     )
