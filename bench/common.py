@@ -141,7 +141,8 @@ class CachedEvaluator:
 
     def __call__(self, archs: list[Arch]) -> list[EvalResult]:
         for arch in archs:
-            self._catch_up()  # one arch at a time: a concurrent bench may just have done it
+            if arch.id not in self.cache:
+                self._catch_up()  # one arch at a time: a concurrent bench may just have done it
             if arch.id in self.cache:
                 continue
             [result] = self.evaluator([arch])

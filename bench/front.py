@@ -113,14 +113,14 @@ def main() -> None:
             config = EvolutionConfig(parents=args.parents, alpha=alpha, seed=seed, **budget)
             dedicated[alpha] = searched("evolution", space, config, evaluate)
         rnd = searched("random", space, RandomConfig(seed=seed, **budget), evaluate)
-        hv = {
-            name: hypervolume([r.accuracy for r in rs], [r.energy_uj for r in rs], ref, 0.0)
-            for name, rs in (("nsga2", nsga), ("evolution", dedicated[0.5]), ("random", rnd))
-        }
-        tight = {
-            name: hypervolume([r.accuracy for r in rs], [r.energy_uj for r in rs], measured, 0.0)
-            for name, rs in (("nsga2", nsga), ("evolution", dedicated[0.5]), ("random", rnd))
-        }
+        compared = {"nsga2": nsga, "evolution": dedicated[0.5], "random": rnd}
+        hv, tight = (
+            {
+                name: hypervolume([r.accuracy for r in rs], [r.energy_uj for r in rs], e, 0.0)
+                for name, rs in compared.items()
+            }
+            for e in (ref, measured)
+        )
         ok = hv["nsga2"] >= hv["evolution"]
         at_least += ok
         tight_at_least += tight["nsga2"] >= tight["evolution"]

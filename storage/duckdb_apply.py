@@ -27,7 +27,8 @@ from storage.ops import (
 )
 from storage.records import now
 
-# Bulk-inserted record kinds in `apply`, in order (links first), and their `Applied` counters.
+# Bulk-inserted record kinds in `apply`, in order (links first), and their tables, each named as
+# its `Applied` counter.
 BULK = (
     (AddGeneration, "generations"),
     (AddArtefact, "artefacts"),
@@ -35,13 +36,6 @@ BULK = (
     (AddEvents, "events"),
     (AddTestResults, "test_results"),
 )
-COUNTS = {
-    "generations": "generations",
-    "artefacts": "artefacts",
-    "epochs": "epochs",
-    "events": "events",
-    "test_results": "test_results",
-}
 
 
 def records_of(op: Op) -> tuple:

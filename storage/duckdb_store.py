@@ -56,7 +56,6 @@ from storage.base import (
 )
 from storage.duckdb_apply import (
     BULK,
-    COUNTS,
     OP_TYPES,
     apply_updates,
     check_links,
@@ -910,7 +909,7 @@ class DuckDBStore(Store):
                 if records:
                     check_links(con, kind, records)
                     count = insert_rows(con, table, _columns(type(records[0])), rows[table])
-                    setattr(applied, COUNTS[table], count)
+                    setattr(applied, table, count)
             applied.updates, applied.runs = apply_updates(con, updates)
         return applied
 
