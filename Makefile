@@ -6,6 +6,10 @@ PORT ?= 8501
 # The browser test drives Debian's chromium (never a downloaded browser).
 CHROMIUM ?= /usr/bin/chromium
 APT_INSTALL ?= yes  # no: never install, only say what is missing
+# Test files run on this many processes (pytest-xdist; a file's tests stay in one process, so
+# its module fixtures are built once). Many tests wait on workers, leases and a browser, so two
+# processes overlap that waiting on a 2-core machine. 0: one process.
+TEST_WORKERS ?= 2
 
 .PHONY: up test lint format venv clean browser
 
@@ -43,7 +47,7 @@ browser:
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf .autospikformer .pytest_cache .ruff_cache

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
-from scipy import stats
 
 from engine.errors import SearchError
 
@@ -198,4 +197,6 @@ def kendall_tau(x: ArrayLike, y: ArrayLike) -> float:
     a, b = a[keep], b[keep]
     if a.size < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return math.nan
+    from scipy import stats  # here, not at the top: it adds a second to every CLI start
+
     return float(stats.kendalltau(a, b).statistic)

@@ -13,7 +13,7 @@ import torch
 
 from engine import data
 from engine.data.cifar import CIFAR_MEAN_STD
-from engine.data.digits import digits_indices
+from engine.data.digits import digits_indices, read_digits
 from engine.data.dvs import CIFAR10DVS_CLASSES
 from engine.data.mnist import mnist_file, mnist_indices, read_mnist
 from engine.errors import DatasetError
@@ -88,6 +88,15 @@ def test_digits_split_sizes_disjoint_stratified() -> None:
         expected = np.bincount(labels, minlength=10) * sizes[s] / 1797
         assert np.all(np.abs(counts - expected) <= 1.5), (s, counts, expected)
         assert len(data.load_split("digits", s)) == sizes[s]
+
+
+def test_digits_are_scikit_learns_digits_read_without_importing_it() -> None:
+    from sklearn.datasets import load_digits
+
+    pixels, labels = read_digits()
+    bunch = load_digits()
+    assert np.array_equal(pixels, bunch.images) and np.array_equal(labels, bunch.target)
+    assert labels.dtype == np.int64 and pixels.shape == (1797, 8, 8)
 
 
 def test_digits_items_and_normalization() -> None:
