@@ -55,6 +55,10 @@ RUN_DONE_S = 240
 EPOCHS = os.environ.get("E2E_EPOCHS", "1")
 GENERATIONS = os.environ.get("E2E_GENERATIONS", "2")
 POPULATION = os.environ.get("E2E_POPULATION", "6")
+# How long one browser step may wait for the app. `make test` runs a second test process on the
+# same two cores, and a launch makes the app import torch for the first time, so a step that
+# takes a few seconds alone can take tens of seconds there.
+STEP_TIMEOUT_MS = 90_000
 
 pytestmark = [
     pytest.mark.e2e,
@@ -147,7 +151,7 @@ def best_on(page) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
-def wait_best(page, alpha: str, timeout_s: float = 30) -> str:
+def wait_best(page, alpha: str, timeout_s: float = STEP_TIMEOUT_MS / 1000) -> str:
     page.wait_for_function(
         "a => document.body.innerText.includes('Best at alpha=' + a + ':')",
         arg=alpha,
@@ -219,7 +223,7 @@ def one(locator):
     and the new elements together)."""
     from playwright.sync_api import expect
 
-    expect(locator).to_have_count(1, timeout=30_000)
+    expect(locator).to_have_count(1, timeout=STEP_TIMEOUT_MS)
     return locator
 
 
@@ -261,7 +265,7 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
             viewport={"width": 1400, "height": 1000}, accept_downloads=True
         )
         page = context.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(STEP_TIMEOUT_MS)
 
         # 1. Launch a tiny digits run from the form, with an uploaded (checked, shown) space.
         page.goto(f"{stack}/launch")
@@ -345,7 +349,7 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         target, (x, y) = clickable_mark(page, prefer=by_energy)
         page.mouse.click(x, y)
         page.wait_for_function(
-            "c => location.search.includes('selection=' + c)", arg=target, timeout=30_000
+            "c => location.search.includes('selection=' + c)", arg=target, timeout=STEP_TIMEOUT_MS
         )
         picked = target
         page.get_by_text(f"Candidate {picked}").wait_for()

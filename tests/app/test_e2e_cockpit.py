@@ -21,6 +21,7 @@ import pytest
 from tests.app.test_e2e_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    STEP_TIMEOUT_MS,
     TINY_SPACE,
     idle,
     one,
@@ -83,7 +84,7 @@ def page(stack: str):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         tab = context.new_page()
-        tab.set_default_timeout(30_000)
+        tab.set_default_timeout(STEP_TIMEOUT_MS)
         yield tab
         browser.close()
 
@@ -211,7 +212,7 @@ def test_a_run_page_shows_settings_and_curves_that_grow(
     assert state == "done", store(home).get_run(RUN).message
     # The page notices by itself that the run ended: the mark goes, the Cancel button too.
     page.wait_for_function(
-        "() => !document.body.innerText.includes('just launched')", timeout=20_000
+        "() => !document.body.innerText.includes('just launched')", timeout=STEP_TIMEOUT_MS
     )
     idle(page)
     assert page.get_by_role("button", name="Cancel").count() == 0

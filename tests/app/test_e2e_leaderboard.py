@@ -74,7 +74,7 @@ def test_share_a_leaderboard_and_it_stays_put(
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         mine = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = mine.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(e2e.STEP_TIMEOUT_MS)
 
         # 1. The explorer at alpha 0.3, top 5; switch to the Loihi profile: it re-ranks at once
         # and the profile goes into the URL.
@@ -106,7 +106,7 @@ def test_share_a_leaderboard_and_it_stays_put(
         # 3. The permalink in a second browser context (another user): the same rows.
         other = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         theirs = other.new_page()
-        theirs.set_default_timeout(30_000)
+        theirs.set_default_timeout(e2e.STEP_TIMEOUT_MS)
         theirs.goto(link)
         theirs.get_by_text("Loihi picks").first.wait_for()
         assert sorted(ringed(theirs)) == sorted(top5)
