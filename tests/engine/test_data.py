@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +99,13 @@ def test_digits_are_scikit_learns_digits_read_without_importing_it() -> None:
     bunch = load_digits()
     assert np.array_equal(pixels, bunch.images) and np.array_equal(labels, bunch.target)
     assert labels.dtype == np.int64 and pixels.shape == (1797, 8, 8)
+
+
+def test_loading_digits_leaves_scikit_learn_unimported() -> None:
+    code = "import sys; from engine import data; data.load_split('digits', 'val'); "
+    code += "print('sklearn' in sys.modules, 'scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_digits_items_and_normalization() -> None:
