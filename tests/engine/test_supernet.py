@@ -18,6 +18,7 @@ SHAPES = {
     "cifar-large": (3, 100, 16),
     "cifar-snn": (3, 10, 16),
     "mnist-small": (1, 10, 28),
+    "mnist-snn": (1, 10, 28),
 }
 
 
