@@ -50,6 +50,20 @@ def front_hypervolume(results, ref: float) -> float:
     return hypervolume([r.accuracy for r in results], [r.energy_uj for r in results], ref, 0.0)
 
 
+def print_per_generation(margins: list[list[float]], population: int) -> None:
+    """How the count of seeds won moves with the budget: each search's recorded hypervolume after
+    every generation (the same fixed reference), evolution minus random. A search's first g
+    generations do not depend on its generation count, so this is the result at every smaller
+    budget, not a choice among runs."""
+    print("\n| generations | evaluations | evolution ahead | median margin |")
+    print("|---|---|---|---|")
+    for g, column in enumerate(zip(*margins, strict=True), start=1):
+        wins = sum(m > 0 for m in column)
+        print(
+            f"| {g} | {g * population} | {wins}/{len(column)} | {statistics.median(column):+.4f} |"
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="digits")
@@ -96,8 +110,9 @@ def main() -> None:
     tight_wins, tight_margins = 0, []
     taus: dict[str, list[float]] = {"evolution": [], "random": [], "old operators": []}
     old_wins, old_margins, new_vs_old = 0, [], []
+    per_generation: list[list[float]] = []  # per seed: evolution - random after each generation
     for seed in seeds:
-        sets = {}
+        sets, histories = {}, {}
         evo = EvolutionConfig(parents=args.parents, seed=seed, **common)
         runs = [
             ("evolution", lambda c=evo: make_search("evolution", space, c, evaluate)),
@@ -116,7 +131,11 @@ def main() -> None:
             history = [s.hypervolume for s in summaries]
             assert history == sorted(history), "the recorded hypervolume decreased"
             sets[strategy] = [r for r in search.evaluated if r.id not in search.infeasible_ids]
+            histories[strategy] = history
         hv = {k: front_hypervolume(v, ref) for k, v in sets.items()}
+        per_generation.append(
+            [e - r for e, r in zip(histories["evolution"], histories["random"], strict=True)]
+        )
         tight = {k: front_hypervolume(v, measured) for k, v in sets.items()}
         tight_margins.append(tight["evolution"] - tight["random"])
         tight_wins += tight["evolution"] > tight["random"]
@@ -163,6 +182,7 @@ def main() -> None:
         f"{tight_wins}/{len(seeds)} seeds, median margin {statistics.median(tight_margins):+.4f} "
         f"({100 * statistics.median(tight_margins) / measured:+.2f}% of reference x accuracy 1)"
     )
+    print_per_generation(per_generation, args.population)
     if args.old_operators:
         print(
             f"old operators: beat random on {old_wins}/{len(seeds)} seeds, median margin "
