@@ -239,6 +239,7 @@ def shot(page, folder: Path, name: str, height: int = 1000) -> None:
     page.screenshot(path=str(folder / f"{name}.png"))
     if height != size["height"]:
         page.set_viewport_size(size)
+        idle(page)  # a resize redraws the charts; let any rerun that starts finish
 
 
 class Clock:
