@@ -54,6 +54,7 @@ class LaunchForm:
     sampling: str = DEFAULT_SAMPLING
     recalib_batches: int = 4
     energy_profile: str = DEFAULT_PROFILE
+    anchors: bool = True
 
 
 def parse_space_yaml(text: bytes | str, name: str = "upload") -> SearchSpace:
@@ -140,6 +141,7 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         energy_budget_uj=float(budget) if budget else None,
         recalib_batches=int(form.recalib_batches),
         energy_profile=form.energy_profile,
+        anchors=bool(form.anchors),
     )
     search_spec.config()
     return run_spec, search_spec
@@ -167,6 +169,7 @@ def summary(form: LaunchForm) -> str:
     search = f"{form.strategy}, {count(form.generations, 'generation')} x {form.population}"
     if form.strategy == "evolution":
         search += f", parents {form.parents}"
+        search += "" if form.anchors else ", generation 0 all random"
     return (
         f"{form.dataset} · space {space_label(form.space)} · {count(form.epochs, 'epoch')} "
         f"({form.sampling}) · {search} · alpha {form.alpha:g} · {budget} · seed {form.seed} · "
@@ -219,6 +222,7 @@ PARAMS: dict[str, str] = {
     "seed": "seed",
     "recalib": "recalib_batches",
     "profile": "energy_profile",
+    "anchors": "anchors",
 }
 
 
@@ -243,6 +247,9 @@ def to_params(form: LaunchForm) -> dict[str, str]:
             value = Path(value).name
         if value is None or value == "":
             continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+            continue
         out[key] = f"{value:g}" if isinstance(value, float) else str(value)
     return out
 
@@ -264,6 +271,10 @@ def _parse_value(key: str, text: str, default: Any) -> Any:
         raise ValueError(f"not one of {', '.join(PROFILES)}")
     if key == "name":
         return paths.validate_name(text, "run")
+    if key == "anchors":
+        if text.lower() not in ("true", "false"):
+            raise ValueError("not true or false")
+        return text.lower() == "true"
     if key in ("alpha", "budget"):
         value = float(text)
         if not math.isfinite(value) or value < 0 or (key == "alpha" and value > 1):
@@ -320,6 +331,8 @@ def clone(store: Store, run: str) -> LaunchForm:
     space = name if name != "custom" else str(save_space(SearchSpace.from_dict(record.space)))
     defaults = LaunchForm(name="", dataset=record.dataset, space=space, epochs=1)
     known = {f.name for f in fields(LaunchForm)}
+    # A search recorded before anchors existed drew its generation 0 at random.
+    search = {"anchors": False, **search} if search else search
     values = {k: v for k, v in {**train, **search}.items() if k in known and v is not None}
     values.pop("space", None)
     form = replace(defaults, **{k: values[k] for k in values if k not in ("name", "dataset")})

@@ -201,6 +201,13 @@ def _actions(run: RunRecord, acc: ui.Access) -> None:
 
 
 # ---- the page -----------------------------------------------------------------------------------
+def _generation_0(values: dict) -> str:
+    """How an evolution's first generation was drawn (`EvolutionConfig.anchors`)."""
+    if values["strategy"] != "evolution" or values["anchors"] is None:
+        return "random"
+    return "largest + cheapest arch, rest random" if values["anchors"] else "random"
+
+
 def _settings(record: RunRecord) -> None:
     values = history.settings(ui.store(), record)
 
@@ -231,6 +238,7 @@ def _settings(record: RunRecord) -> None:
         "energy budget": "none" if budget is None else frames.format_energy(budget),
         "energy profile": show(values["energy_profile"]),
         "recalibration batches": show(values["recalib_batches"]),
+        "generation 0": _generation_0(values),
         "owner": values["owner"] or "none (single-user mode)",
     }
     left, right = st.columns(2)

@@ -63,7 +63,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=2, help="trainings run in parallel")
     p.add_argument("--workdir", type=Path, help="cache of trainings (default: a new temp dir)")
     p.add_argument(
-        "--rules", nargs="+", choices=("sandwich", "uniform"), default=["sandwich", "uniform"]
+        "--rules",
+        nargs="+",
+        choices=("sandwich", "uniform", "sandwich-dsps"),
+        default=["sandwich", "uniform"],
     )
     p.add_argument(
         "--recalib", nargs="+", type=int, default=[4], help="BN recalibration batch counts"

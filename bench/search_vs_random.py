@@ -10,9 +10,11 @@ Because the reference bounds every arch of the space, it is loose: hypervolumes 
 constant part, so read the margin, not the ratio. A second hypervolume uses the reference the
 issue suggests, the energy of the space's largest arch as measured once (one inherited-weight
 evaluation; accuracy 0), which is far tighter and so weighs the front's low-energy shape.
-`--old-operators` adds the evolution with the previous operators (every gene redrawn with
-probability 0.4 and forced to change, from bench/operators.py) at the same budget, the check of
-whether they should be kept.
+`--no-anchors` adds the evolution as the paper runs it, generation 0 all random
+(`EvolutionConfig(anchors=False)`), beside the default, whose generation 0 starts with the
+space's largest and cheapest arch. `--old-operators` adds the evolution with the previous
+operators (every gene redrawn with probability 0.4 and forced to change, from
+bench/operators.py) at the same budget, the check of whether they should be kept.
 
     OMP_NUM_THREADS=1 python bench/search_vs_random.py --dataset digits --space digits-tiny \\
         --workdir /tmp/search-bench --seeds 5 --generations 6 --population 10 --parents 4
@@ -96,6 +98,9 @@ def main() -> None:
     p.add_argument("--parents", type=int, default=4)
     p.add_argument("--alpha", type=float, default=0.5)
     p.add_argument("--old-operators", action="store_true", help="add the previous operators")
+    p.add_argument(
+        "--no-anchors", action="store_true", help="add the evolution without anchors (the paper's)"
+    )
     add_seed_list(p)
     args = p.parse_args()
     seeds = chosen_seeds(args)
@@ -124,7 +129,9 @@ def main() -> None:
     wins, margins, t0 = 0, [], time.time()
     tight_wins, tight_margins = 0, []
     taus: dict[str, list[float]] = {"evolution": [], "random": [], "old operators": []}
+    taus["no anchors"] = []
     old_wins, old_margins, new_vs_old = 0, [], []
+    plain: dict[str, list[float]] = {"margins": [], "tight": [], "anchored minus plain": []}
     # Per seed, after each generation: evolution - random, under the stored and measured refs.
     per_generation: list[list[tuple[float, float]]] = []
     for seed in seeds:
@@ -141,6 +148,9 @@ def main() -> None:
         ]
         if args.old_operators:
             runs.append(("old operators", lambda c=evo: OldOperatorsEvolution(space, c, evaluate)))
+        if args.no_anchors:
+            plain_config = EvolutionConfig(parents=args.parents, seed=seed, anchors=False, **common)
+            runs.append(("no anchors", lambda c=plain_config: EvolutionSearch(space, c, evaluate)))
         for strategy, build in runs:
             search = build()
             summaries = search.run()
@@ -178,6 +188,17 @@ def main() -> None:
             f"{min(x.energy_uj for x in r):.4f} | {tight['evolution']:.4f} / "
             f"{tight['random']:.4f} |"
         )
+        if args.no_anchors:
+            plain["margins"].append(hv["no anchors"] - hv["random"])
+            plain["tight"].append(tight["no anchors"] - tight["random"])
+            plain["anchored minus plain"].append(hv["evolution"] - hv["no anchors"])
+            n, margin_plain = sets["no anchors"], plain["margins"][-1]
+            print(
+                f"| {seed} (no anchors) | {hv['no anchors']:.4f} | {hv['random']:.4f} "
+                f"| {margin_plain:+.4f} | {100 * margin_plain / hv['random']:+.2f}% "
+                f"| {tau['no anchors']:+.3f} | | {max(x.accuracy for x in n):.4f} "
+                f"| {min(x.energy_uj for x in n):.4f} | {tight['no anchors']:.4f} |"
+            )
         if args.old_operators:
             old_margin = hv["old operators"] - hv["random"]
             old_margins.append(old_margin)
@@ -204,6 +225,16 @@ def main() -> None:
         f"({100 * statistics.median(tight_margins) / measured:+.2f}% of reference x accuracy 1)"
     )
     print_per_generation(per_generation, args.population)
+    if args.no_anchors:
+        m, t = plain["margins"], plain["tight"]
+        print(
+            f"no anchors (the paper's generation 0): beats random on {sum(x > 0 for x in m)}/"
+            f"{len(seeds)} seeds, median margin {statistics.median(m):+.4f}; under the measured "
+            f"reference {sum(x > 0 for x in t)}/{len(seeds)}, median {statistics.median(t):+.4f}; "
+            f"anchored minus no anchors: median "
+            f"{statistics.median(plain['anchored minus plain']):+.4f}"
+            f"; mean tau no anchors {statistics.fmean(taus['no anchors']):+.3f}"
+        )
     if args.old_operators:
         print(
             f"old operators: beat random on {old_wins}/{len(seeds)} seeds, median margin "

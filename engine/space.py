@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +344,42 @@ class SearchSpace:
     def smallest(self) -> Arch:
         """Smallest transformer genes and T; SNN genes nearest Spikformer's (1.0, 2.0)."""
         return self._extreme(min)
+
+    def with_sampled_snn(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """`arch`'s transformer genes with its SNN genes (T, every block's threshold and tau)
+        drawn uniformly, as a uniformly sampled arch's are."""
+
+        def pick(choices: tuple) -> Any:
+            return choices[int(rng.integers(len(choices)))]
+
+        return replace(
+            arch,
+            time_steps=pick(self.time_steps),
+            thresholds=tuple(pick(self.threshold) for _ in range(arch.depth)),
+            taus=tuple(pick(self.tau) for _ in range(arch.depth)),
+        )
+
+    def cheapest(self) -> Arch:
+        """The low-energy end of the space: smallest transformer genes and T, and in every block
+        the highest threshold and the largest tau. With the LIF of `engine.spikformer`
+        (H = V + (X - V) / tau, spike when H >= threshold) both delay a neuron's spikes, so this
+        arch fires least; `largest()` is the other end, the most capable arch."""
+        depth = min(self.depth)
+        return Arch(
+            embed_dim=min(self.embed_dim),
+            depth=depth,
+            mlp_ratios=(min(self.mlp_ratio),) * depth,
+            num_heads=(min(self.num_heads),) * depth,
+            time_steps=min(self.time_steps),
+            thresholds=(max(self.threshold),) * depth,
+            taus=(max(self.tau),) * depth,
+        )
+
+    def anchors(self) -> tuple[Arch, ...]:
+        """The two ends of the space's front, most capable first: `largest()`, `cheapest()`
+        (one arch when they coincide)."""
+        big, cheap = self.largest(), self.cheapest()
+        return (big,) if big.id == cheap.id else (big, cheap)
 
     def validate(self, arch: Arch) -> Arch:
         """Raise `SpaceError` naming the first gene of `arch` outside this space."""

@@ -171,6 +171,9 @@ def step_archs(config: TrainConfig, space: SearchSpace, rng: np.random.Generator
         return [config.standalone_arch]
     if config.sampling == "sandwich":
         return [space.largest(), space.smallest(), space.sample(rng)]
+    if config.sampling == "sandwich-dsps":  # extremes of the shared weights, SNN genes drawn
+        big, small = (space.with_sampled_snn(a, rng) for a in (space.largest(), space.smallest()))
+        return [big, small, space.sample(rng)]
     return [space.sample(rng)]
 
 

@@ -37,6 +37,7 @@ SETTING_KEYS: tuple[str, ...] = (
     "param_limit",
     "recalib_batches",
     "energy_profile",
+    "anchors",
     "device",
     "owner",
 )
@@ -96,6 +97,8 @@ def settings(store: Store, record: RunRecord) -> dict[str, Any]:
         "recalib_batches": search.get("recalib_batches"),
         # Searches recorded before profiles existed priced energy under the default profile.
         "energy_profile": search.get("energy_profile", DEFAULT_PROFILE) if search else None,
+        # Evolution's generation-0 anchors; searches recorded before them drew it all at random.
+        "anchors": search.get("anchors", False) if search else None,
         "device": launch.get("device"),
         "owner": record.owner,
     }

@@ -225,9 +225,15 @@ class SearchSpec:
     # Hardware profile the search prices energy under (engine.profiles): F_AEB and the energy
     # budget use its microjoules. Searches recorded before profiles existed used the default.
     energy_profile: str = DEFAULT_PROFILE
+    # Evolution only: generation 0 starts with the space's largest and cheapest arch
+    # (`EvolutionConfig.anchors`). Searches recorded before it existed read as True; their
+    # generation 0 was already drawn, and it shapes nothing after (`Search.from_state`).
+    anchors: bool = True
 
     def config(self) -> SearchConfig:
         get_profile(self.energy_profile)  # one-line error for an unknown profile
+        if not isinstance(self.anchors, bool):
+            raise AutoSpikformerError(f"anchors must be true or false, got {self.anchors!r}")
         n = self.recalib_batches
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RECALIB_BATCHES:
             raise AutoSpikformerError(
@@ -243,7 +249,9 @@ class SearchSpec:
             reference_energy_uj=self.reference_energy_uj,
         )
         if self.strategy == "evolution":
-            return EvolutionConfig(parents=min(self.parents, self.population), **common)
+            return EvolutionConfig(
+                parents=min(self.parents, self.population), anchors=self.anchors, **common
+            )
         if self.strategy == "nsga2":
             return NSGA2Config(**common)
         if self.strategy == "random":

@@ -360,6 +360,29 @@ def test_search_with_an_unmeetable_energy_budget_records_infeasible_candidates(
     assert listed == []
 
 
+@pytest.mark.parametrize("flag", [[], ["--no-anchors"]])
+def test_search_anchors_start_generation_0_with_the_spaces_two_ends(
+    trained_home: Path, tmp_path: Path, flag: list[str]
+) -> None:
+    """Evolution's generation 0 holds the space's largest and cheapest arch unless
+    `--no-anchors`; the setting is stored with the search."""
+    from engine.space import SearchSpace
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    out = last_json(
+        cli(home, "search", "--run", "tiny", "--generations", "1", "--population", "3",
+            "--parents", "2", *flag, "--json")
+    )  # fmt: skip
+    store = DuckDBStore(home / "store.duckdb")
+    search = store.get_search(out["search"])
+    assert search.settings["anchors"] is (not flag)
+    space = SearchSpace.from_dict(store.get_run("tiny").space)
+    ids = {c.id for c in store.candidates("tiny", out["search"])}
+    ends = {a.id for a in space.anchors()}
+    assert (ends <= ids) is (not flag) and len(ids) == 3
+
+
 def test_search_recalib_batches_is_the_evaluation_the_export_repeats(
     trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -108,8 +108,9 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
         "--sampling",
         choices=SAMPLING,
         default=DEFAULT_SAMPLING,
-        help="arch sampling per step (supernet training): one uniform arch, or the sandwich "
-        "rule (largest + smallest + random); default: %(default)s",
+        help="arch sampling per step (supernet training): one uniform arch, the sandwich "
+        "rule (largest + smallest + random), or sandwich-dsps (the sandwich of the transformer "
+        "genes, with the extremes' T, thresholds and taus drawn each step); default: %(default)s",
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
@@ -139,6 +140,13 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=4,
         help="BN-recalibration batches of 128 training images per candidate (default 4)",
+    )
+    p.add_argument(
+        "--no-anchors",
+        dest="anchors",
+        action="store_false",
+        help="evolution: draw all of generation 0 at random, as the paper does (default: start "
+        "it with the space's largest and cheapest arch, the two ends of the front)",
     )
     add_energy_profile(p, "the search prices energy under (F_AEB and --energy-budget-uj use it)")
 

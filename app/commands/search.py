@@ -32,6 +32,7 @@ def search_spec(args: argparse.Namespace):
         energy_budget_uj=args.energy_budget_uj,
         param_limit=args.param_limit,
         recalib_batches=args.recalib_batches,
+        anchors=args.anchors,
         energy_profile=args.energy_profile,
     )
 

@@ -58,6 +58,7 @@ def _seed() -> None:
         ("seed", form.seed),
         ("recalib", form.recalib_batches),
         ("profile", form.energy_profile),
+        ("anchors", form.anchors),
     ):
         ss[K + key] = value
 
@@ -124,8 +125,9 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
         "Sampling",
         SAMPLING,
         key=K + "sampling",
-        help="Archs trained per step: one uniform draw, or the sandwich rule (largest, smallest "
-        "and random).",
+        help="Archs trained per step: one uniform draw; the sandwich rule (largest, smallest "
+        "and random); or sandwich-dsps, the sandwich of the transformer genes with the "
+        "extremes' T, thresholds and taus drawn each step (the paper's alternate choice).",
     )
     recalib = cols[2].number_input(
         "Recalibration batches",
@@ -154,6 +156,12 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
         help="The hardware whose pJ per MAC, SOP and neuron update price energy: F_AEB and the "
         "budget use it (docs/energy.md). The explorer can re-rank under any profile later.",
     )
+    anchors = cols[3].checkbox(
+        "Anchor generation 0",
+        key=K + "anchors",
+        help="Evolution: start generation 0 with the space's largest and cheapest arch, the two "
+        "ends of the front, and draw the rest at random. Untick for the paper's all-random start.",
+    )
     return forms.LaunchForm(
         name=name.strip(),
         dataset=dataset,
@@ -170,6 +178,7 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
         sampling=sampling,
         recalib_batches=int(recalib),
         energy_profile=profile,
+        anchors=bool(anchors),
     )
 
 

@@ -9,7 +9,7 @@ archs, so it can batch them through one supernet or fan them out to workers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -275,11 +275,16 @@ class Search:
         limit = self.config.param_limit
         return limit is None or self._params_of(arch) <= limit
 
-    def _fill(self, draw: Callable[[], Arch]) -> list[Arch]:
-        """Up to P admissible archs, each slot given `max_retries` draws before it is left empty."""
+    def _fill(self, draw: Callable[[], Arch], first: Sequence[Arch] = ()) -> list[Arch]:
+        """Up to P admissible archs: those of `first` that are admissible, then draws, each slot
+        given `max_retries` draws before it is left empty."""
         archs: list[Arch] = []
         taken: set[str] = set()
-        for _ in range(self.config.population):
+        for arch in first[: self.config.population]:
+            if self._admissible(arch, taken):
+                archs.append(arch)
+                taken.add(arch.id)
+        for _ in range(self.config.population - len(archs)):
             for _ in range(self.config.max_retries):
                 arch = draw()
                 if self._admissible(arch, taken):
@@ -288,9 +293,9 @@ class Search:
                     break
         return archs
 
-    def _sample_new(self) -> list[Arch]:
-        """Up to P uniformly drawn admissible archs."""
-        archs = self._fill(lambda: self.space.sample(self._rng))
+    def _sample_new(self, first: Sequence[Arch] = ()) -> list[Arch]:
+        """Up to P admissible archs: `first` (where admissible), then uniform draws."""
+        archs = self._fill(lambda: self.space.sample(self._rng), first)
         if not archs and not self._results and self.config.param_limit is not None:
             tries = self.config.population * self.config.max_retries
             raise SearchError(
@@ -388,6 +393,8 @@ class Search:
                 f"search state is from a {state['strategy']!r} search, not {self.strategy!r}"
             )
         free = {"generations", *(V1_FREE_SETTINGS if version == 1 else ())}
+        if "anchors" not in state["config"]:  # saved before anchors; they shape generation 0 only
+            free.add("anchors")
         saved = {k: v for k, v in state["config"].items() if k not in free}
         mine = {k: v for k, v in self.config.to_dict().items() if k not in free}
         if saved != mine:

@@ -141,13 +141,23 @@ class EvolutionConfig(OperatorConfig):
     Args:
         parents: top-K candidates by F_AEB, among all feasible ones evaluated so far, that
             breed the next generation.
+        anchors: generation 0 starts with the space's two ends, its largest and its cheapest
+            arch (`SearchSpace.anchors`), and fills the rest at random. The paper draws the whole
+            of generation 0 at random (False). F_AEB steers the parents to the knee of the front,
+            and the one-parameter DSPS mutation rarely walks from there to the cheapest corner,
+            so without the anchors a search can end without the front's low-energy end, which a
+            uniform sample of the same size often hits by chance (BENCHMARKS.md, "Proving
+            ground"). Searches recorded before this setting existed ran without anchors.
     """
 
     parents: int = 20
+    anchors: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _positive_int("parents", self.parents)
+        if not isinstance(self.anchors, bool):
+            raise SearchError(f"anchors must be true or false, got {self.anchors!r}")
         if self.parents > self.population:
             raise SearchError(
                 f"parents ({self.parents}) cannot exceed population ({self.population})"

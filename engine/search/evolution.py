@@ -1,12 +1,14 @@
 """Evolutionary search (paper 4.2 and 5.1, following AutoFormer's evolution).
 
-Generation 0 is P distinct random candidates. After every generation the parents are the top K
-by F_AEB among ALL feasible candidates evaluated so far in this search (AutoFormer keeps its
-top-k list across generations the same way), with F_AEB min-max scaled over those candidates.
-Each child of the next generation is, with probability `crossover_prob`, the crossover of two
-distinct random parents (redrawn until their depths match, as AutoFormer does), else a random
-parent mutated by `operators.mutate` (one SNN parameter, AutoFormer's probabilities for the
-architecture genes). As in AutoFormer, crossover children are not mutated again. A child
+Generation 0 is P distinct random candidates; with `anchors` (the default) its first two are the
+space's two ends instead, `largest()` and `cheapest()`, so the front's ends are known from the start
+(the paper draws all of generation 0 at random; see `EvolutionConfig.anchors`). After every
+generation the parents are the top K by F_AEB among ALL feasible candidates evaluated so far in this
+search (AutoFormer keeps its top-k list across generations the same way), with F_AEB min-max scaled
+over those candidates. Each child of the next generation is, with probability `crossover_prob`, the
+crossover of two distinct random parents (redrawn until their depths match, as AutoFormer does),
+else a random parent mutated by `operators.mutate` (one SNN parameter, AutoFormer's probabilities
+for the architecture genes). As in AutoFormer, crossover children are not mutated again. A child
 already evaluated (or already in the generation), or over `param_limit`, is re-drawn up to
 `max_retries` times. While no candidate is feasible, children are drawn at random.
 """
@@ -50,7 +52,8 @@ class EvolutionSearch(Search):
 
     def _propose(self) -> list[Arch]:
         if not self.parents:
-            return self._sample_new()
+            first = self.space.anchors() if self.config.anchors and not self._results else ()
+            return self._sample_new(first)
         return self._fill(self._breed)
 
     def _breed(self) -> Arch:

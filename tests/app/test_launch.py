@@ -136,6 +136,7 @@ def test_a_good_form_launches_once_and_opens_the_run(filled, fake_tasks, open_ap
     )
     assert (search_spec.alpha, search_spec.energy_budget_uj, search_spec.seed) == (0.7, 1.5, 4)
     assert search_spec.energy_profile == "loihi-2018"  # the budget is in its microjoules
+    assert search_spec.anchors and search_spec.config().anchors  # the default
     assert owner == ""
     assert at.title[0].value == "Runs"
     assert at.query_params["run"] == "digits-new"
@@ -261,6 +262,28 @@ def test_a_link_fills_the_form_and_bad_values_are_named(filled, fake_tasks, open
     assert at.selectbox(key="ln_profile").value == "45nm-fp32"
 
 
+def test_unticked_anchors_and_sandwich_dsps_reach_the_launch(filled, fake_tasks, open_app):
+    at = fill(open_app("launch"), name="paper-start", anchors=False, sampling="sandwich-dsps")
+    assert not at.exception, at.exception
+    run_spec, search_spec, _ = fake_tasks.launched[0]
+    assert run_spec.sampling == "sandwich-dsps"
+    assert search_spec.anchors is False and search_spec.config().anchors is False
+
+
+def test_anchors_in_a_link_and_a_bad_value_named() -> None:
+    from app import forms
+
+    base = forms.LaunchForm("x", "digits", "digits-tiny", 1)
+    assert forms.to_params(base)["anchors"] == "true"
+    form, problems = forms.from_params({"anchors": "false"}, base)
+    assert form.anchors is False and problems == []
+    assert "generation 0 all random" in forms.summary(form)
+    assert "generation 0" not in forms.summary(base)
+    form, problems = forms.from_params({"anchors": "2"}, base)
+    assert form.anchors is True
+    assert problems == ["anchors='2' in the link: not true or false; ignored"]
+
+
 def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> None:
     from app import forms
     from storage.records import RunRecord
@@ -287,5 +310,6 @@ def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> Non
     }
     assert (params["generations"], params["population"], params["alpha"]) == ("6", "7", "0.3")
     assert params["budget"] == "2.5" and params["profile"] == "45nm-fp16"
+    assert params["anchors"] == "false"  # recorded before anchors: generation 0 was random
     form, problems = forms.from_params(params, forms.LaunchForm("x", "digits", "digits-tiny", 1))
     assert problems == [] and forms.resolve_space(form.space).to_dict() == space

@@ -62,6 +62,7 @@ def test_the_page_shows_settings_curves_times_and_log(run, open_app) -> None:
     assert (rows["strategy"], rows["generations"], rows["population"]) == ("evolution", "3", "20")
     assert (rows["parents"], rows["alpha"], rows["recalibration batches"]) == ("5", "0.4", "6")
     assert rows["energy budget"] == "none" and rows["owner"] == "alice"
+    assert rows["generation 0"] == "random"  # recorded before anchors existed
     assert "3 epochs, 22 s per epoch" in [c.value for c in at.caption]
     assert len(charts(at)) == 2 + 3  # loss, accuracies; best F_AEB, hypervolume, evaluated
     assert any(c.value == "3 of 3 epochs." for c in at.caption)
@@ -71,6 +72,21 @@ def test_the_page_shows_settings_curves_times_and_log(run, open_app) -> None:
     log = at.dataframe[-1].value
     assert log["kind"].tolist() == ["info", "retry"]  # newest first
     assert log["worker"].tolist() == ["cpu-host:3", "gpu-host:12"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "shown"),
+    [
+        ({"anchors": True}, "largest + cheapest arch, rest random"),
+        ({"anchors": False}, "random"),
+        ({"anchors": True, "strategy": "nsga2"}, "random"),
+    ],
+)
+def test_the_page_says_how_generation_0_was_drawn(run, open_app, changes, shown) -> None:
+    settings = {**SETTINGS, "search": {**SETTINGS["search"], **changes}}
+    run.store.update_run(run.run, settings=settings)
+    at = open_app("runs", {"run": run.run})
+    assert at.table[1].value["value"].to_dict()["generation 0"] == shown
 
 
 def test_the_curves_grow_as_epochs_are_recorded(filled, open_app) -> None:

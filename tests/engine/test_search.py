@@ -115,6 +115,7 @@ def test_evolution_defaults_are_the_papers():
     assert (c.crossover_prob, c.alpha) == (0.3, 0.5)
     assert (c.mutation_prob, c.structure_prob) == (0.2, 0.4)  # AutoFormer's m_prob, s_prob
     assert c.param_limit is None and c.energy_budget_uj is None
+    assert c.anchors  # our one departure: generation 0 starts with the space's two ends
 
 
 @pytest.mark.parametrize(
@@ -134,6 +135,7 @@ def test_evolution_defaults_are_the_papers():
         {"param_limit": 0},
         {"max_retries": 0},
         {"seed": -1},
+        {"anchors": "yes"},
     ],
 )
 def test_config_rejects_bad_values(changes):
@@ -485,11 +487,58 @@ def test_make_search_picks_the_strategy():
         make_search("evolution", JOINT, SearchConfig(), CountingEvaluate())
 
 
-def test_evolution_gets_the_same_first_generation_as_random():
-    evolution = make_search("evolution", JOINT, SMALL, CountingEvaluate())
-    random = make_search("random", JOINT, SMALL, CountingEvaluate())
+def test_evolution_without_anchors_gets_the_same_first_generation_as_random():
+    config = replace(SMALL, anchors=False)
+    evolution = make_search("evolution", JOINT, config, CountingEvaluate())
+    random = make_search("random", JOINT, config, CountingEvaluate())
     first_e, first_r = evolution.step(), random.step()
     assert [r.id for r in first_e.evaluated] == [r.id for r in first_r.evaluated]
+
+
+def test_anchored_generation_0_starts_with_the_two_ends_then_draws_at_random():
+    evaluate = CountingEvaluate()
+    first = make_search("evolution", JOINT, SMALL, evaluate).step()
+    ids = [a.id for a in evaluate.batches[0]]
+    assert ids[:2] == [JOINT.largest().id, JOINT.cheapest().id]
+    assert len(set(ids)) == len(ids) == SMALL.population == len(first.evaluated)
+    random = CountingEvaluate()
+    make_search("random", JOINT, SMALL, random).step()
+    randoms = [a.id for a in random.batches[0]]
+    assert ids[2:] == [i for i in randoms if i not in ids[:2]][: SMALL.population - 2]
+
+
+def test_an_anchor_over_the_param_limit_is_left_out():
+    limit = param_count(JOINT.largest()) - 1
+    evaluate = CountingEvaluate()
+    config = replace(SMALL, param_limit=limit)
+    EvolutionSearch(JOINT, config, evaluate, param_count=param_count).step()
+    ids = [a.id for a in evaluate.batches[0]]
+    assert ids[0] == JOINT.cheapest().id and JOINT.largest().id not in ids
+    assert all(param_count(a) <= limit for a in evaluate.batches[0])
+
+
+def test_anchors_in_a_population_of_one_and_in_a_one_arch_space():
+    one = replace(SMALL, population=1, parents=1)
+    evaluate = CountingEvaluate()
+    EvolutionSearch(JOINT, one, evaluate).step()
+    assert [a.id for a in evaluate.batches[0]] == [JOINT.largest().id]
+    single = SearchSpace.from_dict(
+        {**TINY.to_dict(), "time_steps": [2], "threshold": [1.0], "tau": [2]}
+    )
+    assert single.anchors() == (single.largest(),)
+
+
+def test_a_state_saved_before_anchors_resumes():
+    config = replace(SMALL, anchors=False)
+    first = EvolutionSearch(JOINT, config, CountingEvaluate())
+    first.step()
+    state = json.loads(json.dumps(first.state_dict()))
+    del state["config"]["anchors"]
+    whole = EvolutionSearch(JOINT, config, CountingEvaluate())
+    whole.run()
+    resumed = resume_search(JOINT, SMALL, CountingEvaluate(), state)  # today's default: anchors
+    resumed.run()
+    assert [r.id for r in resumed.evaluated] == [r.id for r in whole.evaluated]
 
 
 # ---- search quality --------------------------------------------------------------------------

@@ -43,6 +43,28 @@ def test_largest_and_smallest() -> None:
     assert big.thresholds == (1.0,) * 4 and big.taus == (2.0,) * 4  # Spikformer's own LIF
 
 
+def test_cheapest_is_the_low_energy_end() -> None:
+    space = SearchSpace.preset("cifar-small")
+    cheap = space.validate(space.cheapest())
+    assert (cheap.embed_dim, cheap.depth, cheap.time_steps) == (192, 2, 1)
+    assert cheap.mlp_ratios == (3.0,) * 2 and cheap.num_heads == (6,) * 2
+    assert cheap.thresholds == (2.0,) * 2 and cheap.taus == (10.0,) * 2  # fewest spikes
+    assert space.anchors() == (space.largest(), cheap)
+
+
+def test_with_sampled_snn_keeps_the_transformer_and_draws_every_snn_choice() -> None:
+    space = SearchSpace.preset("cifar-small")
+    big, rng = space.largest(), np.random.default_rng(0)
+    drawn = [space.validate(space.with_sampled_snn(big, rng)) for _ in range(400)]
+    for arch in drawn:
+        assert (arch.embed_dim, arch.depth) == (big.embed_dim, big.depth)
+        assert (arch.mlp_ratios, arch.num_heads) == (big.mlp_ratios, big.num_heads)
+    assert {a.time_steps for a in drawn} == set(space.time_steps)
+    assert {t for a in drawn for t in a.thresholds} == set(space.threshold)
+    assert {t for a in drawn for t in a.taus} == set(space.tau)
+    assert any(len(set(a.taus)) > 1 for a in drawn)  # per block, not one value for all
+
+
 def test_arch_id_is_stable_and_roundtrips() -> None:
     arch = SearchSpace.preset("cifar-small").sample(np.random.default_rng(3))
     again = Arch.from_dict(arch.to_dict())

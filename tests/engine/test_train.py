@@ -10,7 +10,7 @@ import torch
 from engine.checkpoint import load_tensors
 from engine.errors import AutoSpikformerError
 from engine.space import SearchSpace
-from engine.train import TrainConfig, checkpoints, latest_checkpoint, train
+from engine.train import TrainConfig, checkpoints, latest_checkpoint, step_archs, train
 
 
 def _config(space_file: Path, **kw) -> TrainConfig:
@@ -164,3 +164,26 @@ def test_ddp_ranks_draw_their_own_augmentation_from_a_shared_order(tiny_space_fi
     same = sum(torch.equal(ds0[i][0], ds1[i][0]) for i in range(40))
     assert same < 20  # a 1-pixel shift in 9 positions repeats by chance ~1 in 9
     assert not torch.equal(first_batches(0, epoch=1)[0], x0)  # a new stream every epoch
+
+
+@pytest.mark.parametrize(
+    ("sampling", "share"), [("sandwich", (1 / 9, 4 / 9)), ("sandwich-dsps", (1 / 3, 1 / 3))]
+)
+def test_sandwich_dsps_draws_the_snn_genes_of_its_extremes(tiny_space_file, sampling, share):
+    """Sandwich trains T's two ends in two of every step's three archs; sandwich-dsps keeps the
+    extremes of the transformer genes and draws T like a uniform arch, so every T gets a third."""
+    import numpy as np
+
+    space = SearchSpace.preset("mnist-snn")
+    config = _config(tiny_space_file, space=space.to_dict(), sampling=sampling)
+    rng = np.random.default_rng(0)
+    steps = [step_archs(config, space, rng) for _ in range(900)]
+    big, small = space.largest(), space.smallest()
+    for big_i, small_i, _ in steps:
+        assert (big_i.depth, big_i.mlp_ratios, big_i.num_heads) == (
+            big.depth, big.mlp_ratios, big.num_heads,
+        )  # fmt: skip
+        assert (small_i.depth, small_i.mlp_ratios) == (small.depth, small.mlp_ratios)
+    archs = [a for step in steps for a in step]
+    middle, low = (sum(a.time_steps == t for a in archs) / len(archs) for t in (2, 1))
+    assert middle == pytest.approx(share[0], abs=0.03) and low == pytest.approx(share[1], abs=0.03)
