@@ -43,6 +43,11 @@ def _num(x: float) -> float | int:
     return int(f) if f.is_integer() else f
 
 
+def _pick(choices: tuple, rng: np.random.Generator) -> Any:
+    """One of `choices`, uniformly."""
+    return choices[int(rng.integers(len(choices)))]
+
+
 def _what(value: Any) -> str:
     """A short description of a YAML value for an error message: `a list`, `3`, `'abc'`."""
     if value is None:
@@ -308,7 +313,7 @@ class SearchSpace:
         depth = int(rng.choice(self.depth))
 
         def pick(choices: tuple) -> Any:
-            return choices[int(rng.integers(len(choices)))]
+            return _pick(choices, rng)
 
         return Arch(
             embed_dim=pick(self.embed_dim),
@@ -347,16 +352,12 @@ class SearchSpace:
 
     def with_sampled_snn(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """`arch`'s transformer genes with its SNN genes (T, every block's threshold and tau)
-        drawn uniformly, as a uniformly sampled arch's are."""
-
-        def pick(choices: tuple) -> Any:
-            return choices[int(rng.integers(len(choices)))]
-
+        drawn uniformly, in the order `sample` draws them."""
         return replace(
             arch,
-            time_steps=pick(self.time_steps),
-            thresholds=tuple(pick(self.threshold) for _ in range(arch.depth)),
-            taus=tuple(pick(self.tau) for _ in range(arch.depth)),
+            time_steps=_pick(self.time_steps, rng),
+            thresholds=tuple(_pick(self.threshold, rng) for _ in range(arch.depth)),
+            taus=tuple(_pick(self.tau, rng) for _ in range(arch.depth)),
         )
 
     def cheapest(self) -> Arch:

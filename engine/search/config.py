@@ -146,8 +146,10 @@ class EvolutionConfig(OperatorConfig):
             of generation 0 at random (False). F_AEB steers the parents to the knee of the front,
             and the one-parameter DSPS mutation rarely walks from there to the cheapest corner,
             so without the anchors a search can end without the front's low-energy end, which a
-            uniform sample of the same size often hits by chance (BENCHMARKS.md, "Proving
-            ground"). Searches recorded before this setting existed ran without anchors.
+            uniform sample of the same size often hits by chance. The anchors put both ends on
+            the front from generation 0, for two evaluations; they do not make the search
+            pursue the accurate end (BENCHMARKS.md, "Proving ground", runs 5 and 6). Searches
+            recorded before this setting existed ran without anchors.
     """
 
     parents: int = 20
