@@ -328,10 +328,14 @@ class SearchSpace:
     def _snn_default(self, choices: tuple[float, ...], default: float) -> float:
         return min(choices, key=lambda c: (abs(c - default), c))
 
-    def _extreme(self, pick) -> Arch:
+    def _extreme(self, pick, threshold: float | None = None, tau: float | None = None) -> Arch:
+        """`pick` (min or max) of every transformer gene and T, the same in every block; the
+        threshold and tau given, else the choices nearest Spikformer's (1.0, 2.0)."""
         depth = pick(self.depth)
-        th = self._snn_default(self.threshold, DEFAULT_THRESHOLD)
-        tau = self._snn_default(self.tau, DEFAULT_TAU)
+        th = (
+            self._snn_default(self.threshold, DEFAULT_THRESHOLD) if threshold is None else threshold
+        )
+        tau = self._snn_default(self.tau, DEFAULT_TAU) if tau is None else tau
         return Arch(
             embed_dim=pick(self.embed_dim),
             depth=depth,
@@ -365,16 +369,7 @@ class SearchSpace:
         the highest threshold and the largest tau. With the LIF of `engine.spikformer`
         (H = V + (X - V) / tau, spike when H >= threshold) both delay a neuron's spikes, so this
         arch fires least; `largest()` is the other end, the most capable arch."""
-        depth = min(self.depth)
-        return Arch(
-            embed_dim=min(self.embed_dim),
-            depth=depth,
-            mlp_ratios=(min(self.mlp_ratio),) * depth,
-            num_heads=(min(self.num_heads),) * depth,
-            time_steps=min(self.time_steps),
-            thresholds=(max(self.threshold),) * depth,
-            taus=(max(self.tau),) * depth,
-        )
+        return self._extreme(min, threshold=max(self.threshold), tau=max(self.tau))
 
     def anchors(self) -> tuple[Arch, ...]:
         """The two ends of the space's front, most capable first: `largest()`, `cheapest()`
