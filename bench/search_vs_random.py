@@ -138,8 +138,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     wins, margins, t0 = 0, [], time.time()
     tight_wins, tight_margins = 0, []
-    taus: dict[str, list[float]] = {"evolution": [], "random": [], "old operators": []}
-    taus["no anchors"] = []
+    strategies = ("evolution", "random", "old operators", "no anchors")
+    taus: dict[str, list[float]] = {k: [] for k in strategies}
     old_wins, old_margins, new_vs_old = 0, [], []
     plain: dict[str, list[float]] = {"margins": [], "tight": [], "anchored minus plain": []}
     # Per seed, after each generation: evolution - random, under the stored and measured refs.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -172,8 +173,6 @@ def test_ddp_ranks_draw_their_own_augmentation_from_a_shared_order(tiny_space_fi
 def test_sandwich_dsps_draws_the_snn_genes_of_its_extremes(tiny_space_file, sampling, share):
     """Sandwich trains T's two ends in two of every step's three archs; sandwich-dsps keeps the
     extremes of the transformer genes and draws T like a uniform arch, so every T gets a third."""
-    import numpy as np
-
     space = SearchSpace.preset("mnist-snn")
     config = _config(tiny_space_file, space=space.to_dict(), sampling=sampling)
     rng = np.random.default_rng(0)
