@@ -39,7 +39,7 @@ import json, sys, time
 import redis
 from storage.ops import AddCandidates, UpdateRun, encode
 from storage.records import CandidateRecord
-from tasks.recorder import RECORDS
+from tasks.plumbing.recorder import RECORDS
 
 batches, size, url = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 client = redis.Redis.from_url(url)

@@ -23,17 +23,14 @@ from storage.errors import DuplicateRun, UnknownRun, one_line
 from storage.ops import TERMINAL, AddEvents, UpdateRun
 from storage.records import EventRecord, RunRecord
 from tasks import history
-from tasks.recording import update_run
+from tasks.plumbing.broker import BrokerUnavailable, running_url
+from tasks.plumbing.recording import update_run
 
 if TYPE_CHECKING:  # the pipeline imports torch; status and cancel do not need it
     from tasks.pipeline import RunSpec, SearchSpec
 
 DEVICES = ("auto", "cpu", "cuda")
 ARTEFACTS_ENV = paths.ARTEFACTS_ENV
-
-
-class BrokerUnavailable(AutoSpikformerError):
-    """The broker cannot be reached, so nothing can be enqueued."""
 
 
 __all__ = ["BrokerUnavailable", "cancel", "launch", "open_store", "status"]
@@ -85,7 +82,7 @@ def launch(
         )
 
     from tasks import jobs  # the Celery app: resolves (or starts) the broker on first use
-    from tasks.coordination import key
+    from tasks.plumbing.coordination import key
 
     try:
         client = jobs.redis_client()
@@ -185,26 +182,15 @@ def _tell_workers(states: dict[str, str]) -> None:
     try:
         import redis
 
-        from tasks.celery_app import settings
-        from tasks.coordination import Coordinator
+        from tasks.plumbing.coordination import Coordinator
+        from tasks.plumbing.settings import settings
 
-        url = running_broker_url()
+        url = running_url()
         if url is not None:
             client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
             Coordinator(client, settings()).mirror(states)
     except Exception:  # noqa: BLE001, S110 - best effort; the sweeper repeats it
         pass
-
-
-def running_broker_url() -> str | None:
-    """`REDIS_URL`, or the embedded server if one is running (never starts one)."""
-    from tasks import broker
-    from tasks.celery_app import settings
-
-    if settings().redis_url:
-        return settings().redis_url
-    found = broker.find()
-    return found.url if found is not None else None
 
 
 def run_folders(run: str) -> list[Path]:

@@ -5,12 +5,12 @@
     evaluate_slice(...)   [gpu] `tasks.work.evaluate_slice`: a few archs into the result cache.
     export_subnet(...)    [gpu] `tasks.work.export_subnet`: a standalone subnet (and its test
                                 accuracy, when asked), for the app's download and `export --remote`.
-    record(ops)           [cpu] puts an op list on the recorder's log (`tasks.recorder`); kept for
-                                senders that still use a task message.
+    record(ops)           [cpu] puts an op list on the recorder's log (`tasks.plumbing.recorder`);
+                                kept for senders that still use a task message.
 
 The worker that consumes the `cpu` queue also runs, as threads of its main process, the recorder
-(the store's single writer, draining the op log) and the sweeper (`tasks.recorder`). gpu workers
-never open the store: a gpu task reads its run from its message and Redis.
+(the store's single writer, draining the op log) and the sweeper (`tasks.plumbing.recorder`). gpu
+workers never open the store: a gpu task reads its run from its message and Redis.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from storage.duckdb_store import DuckDBStore
 from storage.errors import StoreBusy, one_line
 from storage.ops import AddEvents, Op, UpdateRun
 from storage.records import EventRecord
-from tasks import recorder, work
-from tasks.celery_app import CPU_QUEUE, app, broker_url, settings
-from tasks.coordination import Coordinator
+from tasks import work
+from tasks.plumbing import recorder
+from tasks.plumbing.celery_app import app, broker_url
+from tasks.plumbing.coordination import Coordinator
+from tasks.plumbing.settings import CPU_QUEUE, settings
 from tasks.work import TRANSIENT
 
 log = logging.getLogger(__name__)
@@ -224,7 +226,7 @@ def _heartbeat_forever(stop: threading.Event, name: str) -> None:
 
 @signals.task_received.connect
 def _received(request=None, **_: Any) -> None:
-    """Note on the step's ledger which worker holds its message (see `tasks.coordination`)."""
+    """Note on the step's ledger which worker holds its message (`tasks.plumbing.coordination`)."""
     try:
         coordinator().received(request.id, request.hostname)
     except Exception as err:  # noqa: BLE001 - only the sweeper's bookkeeping suffers

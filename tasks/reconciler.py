@@ -31,9 +31,9 @@ from storage.errors import UnknownRun, UnknownSearch
 from storage.ops import AddEvents, CreateSearch, Op, UpdateRun, UpdateSearch
 from storage.records import ACTIVE_RUN_STATES, EventRecord, RunRecord, SearchRecord
 from tasks import pipeline
-from tasks.coordination import Step
-from tasks.recording import OpWriter
-from tasks.result_cache import MissingResults, ResultCache
+from tasks.plumbing.coordination import Step
+from tasks.plumbing.recording import OpWriter
+from tasks.plumbing.result_cache import MissingResults, ResultCache
 
 TRAIN_TASK = "tasks.train_epoch"
 SLICE_TASK = "tasks.evaluate_slice"

@@ -25,7 +25,7 @@ from engine.errors import AutoSpikformerError
 from storage import paths
 from storage.base import Store
 from storage.records import TestResultRecord
-from tasks.coordination import Coordinator, Step
+from tasks.plumbing.coordination import Coordinator, Step
 
 KINDS = ("export", "test")
 EXPORT_TASK = "tasks.export_subnet"
@@ -190,10 +190,11 @@ def export_file(run: str, candidate_id: str) -> Path:
 
 def _coordinator() -> Coordinator:
     """Redis coordination on the running broker (never starts one: a request needs workers)."""
-    from tasks.api import BrokerUnavailable, running_broker_url
-    from tasks.celery_app import app, settings
+    from tasks.plumbing.broker import BrokerUnavailable, running_url
+    from tasks.plumbing.celery_app import app
+    from tasks.plumbing.settings import settings
 
-    url = running_broker_url()
+    url = running_url()
     if url is None:
         raise BrokerUnavailable(
             "no broker is running: start `autospikformer up` (or set REDIS_URL to the "

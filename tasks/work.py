@@ -28,11 +28,11 @@ from storage import paths
 from storage.errors import one_line
 from storage.ops import AddArtefact, AddEvents, AddTestResults, Op, UpdateRun
 from storage.records import ArtefactRecord, EventRecord, RunRecord, TestResultRecord
-from tasks.coordination import Coordinator, Lease, Step
+from tasks.plumbing.coordination import Coordinator, Lease, Step
+from tasks.plumbing.recording import OpWriter
+from tasks.plumbing.result_cache import ResultCache
 from tasks.reconciler import info, slice_step, train_step, units
-from tasks.recording import OpWriter
 from tasks.remote import export_file, export_step
-from tasks.result_cache import ResultCache
 
 log = logging.getLogger(__name__)
 

@@ -63,7 +63,7 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
 
 def run(args: argparse.Namespace) -> dict[str, Any] | None:
     from storage import paths
-    from tasks import broker, processes
+    from tasks.plumbing import broker, processes
 
     require(args.port <= 65535, f"--port must be <= 65535, got {args.port}")
     if not args.no_app and not Path(args.app).is_file():

@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     # SIGTERM (docker stop, `up`, a process manager) stops like Ctrl-C: running tasks get the soft
     # shutdown time, then go back to the queue. Read by billiard when Celery is first imported.
     os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
-    from tasks import broker
-    from tasks.celery_app import TaskSettings, app, configure
+    from tasks.plumbing import broker
+    from tasks.plumbing.celery_app import app
+    from tasks.plumbing.settings import TaskSettings, configure
 
     try:
         chosen = TaskSettings.from_env()

@@ -79,7 +79,7 @@ def test_a_worker_records_epochs_through_the_recorder(
     applies (here `Store.apply` on the file, as the recorder does)."""
     from storage.ops import AddEpochs
     from tasks import pipeline
-    from tasks.recording import OpWriter
+    from tasks.plumbing.recording import OpWriter
 
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)

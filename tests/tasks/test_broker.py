@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tasks import broker, processes
+from tasks.plumbing import broker, processes
 from tests.tasks.conftest import REPO, free_port, wait_for
 
 # Starts (or reuses) the embedded broker, prints what it got, then waits until stdin closes.
 PARENT = """
 import json, sys
-from tasks import broker
+from tasks.plumbing import broker
 b = broker.ensure()
 print(json.dumps({"port": b.port, "server_pid": b.server_pid,
                   "supervisor_pid": b.supervisor_pid, "owned": b.owned}), flush=True)

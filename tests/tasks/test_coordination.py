@@ -9,8 +9,8 @@ import time
 import pytest
 import redis
 
-from tasks.celery_app import TaskSettings
-from tasks.coordination import INFLIGHT, Coordinator, Step, TooManyDeliveries
+from tasks.plumbing.coordination import INFLIGHT, Coordinator, Step, TooManyDeliveries
+from tasks.plumbing.settings import TaskSettings
 from tests.tasks.conftest import RedisServer
 
 

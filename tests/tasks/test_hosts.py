@@ -162,7 +162,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
     space.write_text(SPACE)
     procs: list[subprocess.Popen] = []
     yield Hosts(head, gpu, server, space, procs)
-    from tasks import processes
+    from tasks.plumbing import processes
 
     processes.stop(procs)
     server.stop()
@@ -228,7 +228,7 @@ def test_two_hosts_share_no_store_file(hosts: Hosts) -> None:
 def test_cancel_reaches_the_gpu_host_through_redis(hosts: Hosts) -> None:
     """The run is cancelled while its first epoch waits in the gpu queue; the gpu host, which has
     no store, learns it from Redis (the state the recorder mirrors) and trains nothing."""
-    from tasks import processes
+    from tasks.plumbing import processes
 
     processes.stop(hosts.procs)
     hosts.procs.clear()

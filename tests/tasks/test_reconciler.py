@@ -15,10 +15,10 @@ from engine.results import EvalResult
 from engine.space import Arch
 from storage.memory_store import MemoryStore
 from storage.records import RunRecord
-from tasks.coordination import Step
 from tasks.pipeline import SearchSpec, launched_search_id, next_search_id
+from tasks.plumbing.coordination import Step
+from tasks.plumbing.result_cache import ResultCache
 from tasks.reconciler import Reconciler
-from tasks.result_cache import ResultCache
 from tests.tasks.conftest import SPACE
 
 RUN = "rec"

@@ -11,7 +11,7 @@ from storage.duckdb_store import DuckDBStore
 from storage.errors import BadArgument, UnknownRun
 from storage.ops import decode, encode
 from storage.records import CandidateRecord, GenerationRecord, RunRecord, SearchRecord
-from tasks.recording import OpWriter, apply_ops, update_run
+from tasks.plumbing.recording import OpWriter, apply_ops, update_run
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from tasks.celery_app import TaskSettings, celery_config
+from tasks.plumbing.celery_app import celery_config
+from tasks.plumbing.settings import TaskSettings
 from tests.tasks.conftest import REPO
 
 
@@ -29,7 +30,8 @@ def test_defaults_and_environment() -> None:
 def test_configure_before_use_and_not_after() -> None:
     """In a fresh process: settings passed in are the ones used; other ones after that fail."""
     code = (
-        "from tasks.celery_app import TaskSettings, configure, settings, app\n"
+        "from tasks.plumbing.celery_app import app\n"
+        "from tasks.plumbing.settings import TaskSettings, configure, settings\n"
         "configure(TaskSettings(redis_url='redis://127.0.0.1:1/0', torch_threads=3))\n"
         "assert settings().torch_threads == 3\n"
         "assert app.conf.broker_url == 'redis://127.0.0.1:1/0'\n"

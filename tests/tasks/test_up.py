@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from tasks import broker, processes
+from tasks.plumbing import broker, processes
 from tests.tasks.conftest import REPO, RUN_ARGS, SPACE, free_port, wait_for
 
 APP = REPO / "app" / "streamlit_app.py"

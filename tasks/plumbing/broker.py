@@ -5,8 +5,8 @@ starts), the server's append-only file (queued tasks survive a restart) and `ser
 
 Lifetime: `ensure()` reuses a live server (one that answers PING on the port in `server.json`) or
 starts one. A started server belongs to the calling process and must not outlive it, even when that
-process is killed with SIGKILL, so it runs under a small supervisor (`python -m tasks.broker
-supervise ...`) that:
+process is killed with SIGKILL, so it runs under a small supervisor
+(`python -m tasks.plumbing.broker supervise ...`) that:
 
 * polls its parent every 0.2 s and stops the server when the parent is gone;
 * gets SIGTERM from the kernel when the parent dies (`PR_SET_PDEATHSIG`, when started from the
@@ -35,9 +35,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import AutoSpikformerError
 from engine.files import atomic_write
 from storage import paths
-from tasks import processes
+from tasks.plumbing import processes
 
 STATE_FILE = "server.json"
 START_TIMEOUT_S = 15.0
@@ -46,6 +47,20 @@ POLL_S = 0.2
 
 class BrokerError(ValueError):
     """The embedded server could not be started or reached (one line)."""
+
+
+class BrokerUnavailable(AutoSpikformerError):
+    """The broker cannot be reached, so nothing can be enqueued."""
+
+
+def running_url() -> str | None:
+    """`REDIS_URL`, or the embedded server if one is running (never starts one)."""
+    from tasks.plumbing.settings import settings
+
+    if settings().redis_url:
+        return settings().redis_url
+    found = find()
+    return found.url if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -142,7 +157,7 @@ def _locked(where: Path) -> Iterator[None]:
 
 def _ours(pid: int) -> bool:
     line = processes.cmdline(pid)
-    return "tasks.broker" in line or "redis-server" in line or "valkey-server" in line
+    return "tasks.plumbing.broker" in line or "redis-server" in line or "valkey-server" in line
 
 
 def _stop_pids(supervisor_pid: int, server_pid: int, timeout: float) -> None:
@@ -194,7 +209,7 @@ def _start(where: Path) -> EmbeddedBroker:
     argv = [
         sys.executable,
         "-m",
-        "tasks.broker",
+        "tasks.plumbing.broker",
         "supervise",
         str(os.getpid()),
         str(where),
@@ -277,7 +292,8 @@ def supervise(parent: int, where: Path, port: int, binary: str) -> int:
 if __name__ == "__main__":
     if len(sys.argv) != 6 or sys.argv[1] != "supervise":
         print(
-            "usage: python -m tasks.broker supervise PARENT_PID FOLDER PORT BINARY", file=sys.stderr
+            "usage: python -m tasks.plumbing.broker supervise PARENT_PID FOLDER PORT BINARY",
+            file=sys.stderr,
         )
         raise SystemExit(2)
     raise SystemExit(supervise(int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))

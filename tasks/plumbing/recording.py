@@ -2,7 +2,7 @@
 
 DuckDB lets one process write a file at a time, and gpu workers on other hosts have no store at
 all. So no task writes the store: it hands its writes, as an op list (`storage.ops`), to a `Send`
-function (on a worker, `tasks.recorder.send`: onto the recorder's op log in Redis), and the
+function (on a worker, `tasks.plumbing.recorder.send`: onto the recorder's op log in Redis), and the
 recorder applies them with `Store.apply`. `OpWriter` is what a task passes to the
 `tasks.pipeline` functions in place of a store: it turns their write calls into ops and answers
 the one read they make, the run's record, from the task's message. It is not a `Store`: it

@@ -1,32 +1,18 @@
-"""The work of a run, composed from `engine/` (models, search) and `storage/` (records, paths).
-
-Both the command line (in one process) and the Celery tasks (in many) call these functions, so a
-run behaves the same wherever it executes. Every function validates its inputs before it writes
-anything, so bad input changes no stored data.
-"""
+"""Stage 2: searches of a run: their hypervolume reference, creation, saved state, one step per
+generation and the records each generation sends."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from engine import data
-from engine.errors import AutoSpikformerError
 from engine.files import atomic_write
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.results import EvalResult
-from engine.sampling import DEFAULT_SAMPLING
 from engine.search import (
-    EvolutionConfig,
-    NSGA2Config,
-    RandomConfig,
-    SearchConfig,
     make_search,
     resume_search,
 )
@@ -34,231 +20,19 @@ from engine.search.base import GenerationSummary, Search
 from engine.search.reference import space_reference_energy_uj
 from engine.space import Arch, SearchSpace
 from engine.spikformer import ModelShape, count_params
-from engine.train import TrainConfig, latest_checkpoint, recipe, train
+from engine.train import TrainConfig
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import open_store  # the one definition (the CLI calls pipeline's)
-from storage.errors import DuplicateRun, UnknownRun
 from storage.records import (
-    ArtefactRecord,
     CandidateRecord,
-    EpochRecord,
     GenerationRecord,
     RunRecord,
     SearchRecord,
 )
-
-Progress = Callable[[dict[str, Any]], None]
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-# ---- inputs -------------------------------------------------------------------------------------
-def load_arch_file(path: str | Path) -> Arch:
-    p = Path(path)
-    if not p.is_file():
-        raise AutoSpikformerError(f"arch file not found: {p}")
-    try:
-        return Arch.from_dict(json.loads(p.read_text()))
-    except json.JSONDecodeError as e:
-        raise AutoSpikformerError(f"arch file {p.name}: malformed JSON ({e.msg})") from None
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """What `train`/`launch` were asked for. Checked entirely by `validate()` before any write."""
-
-    name: str
-    dataset: str
-    space: str  # preset name or YAML path
-    epochs: int
-    seed: int = 0
-    batch_size: int | None = None  # None: the dataset's recipe (engine.train.RECIPES)
-    lr: float | None = None
-    sampling: str = DEFAULT_SAMPLING
-    arch_file: str | None = None
-    owner: str = ""
-
-    def validate(self) -> TrainConfig:
-        paths.validate_name(self.name, "run")
-        spec = data.dataset_spec(self.dataset)
-        space = SearchSpace.resolve(self.space)
-        arch = load_arch_file(self.arch_file) if self.arch_file else None
-        data.check_space_time_steps(spec, [arch.time_steps] if arch else space.time_steps)
-        data.load_split(self.dataset, "train")  # a missing dataset fails here, before any write
-        return TrainConfig(
-            dataset=self.dataset,
-            space=space.to_dict(),
-            epochs=self.epochs,
-            seed=self.seed,
-            batch_size=self.batch_size or recipe(self.dataset)["batch_size"],
-            lr=self.lr or recipe(self.dataset)["lr"],
-            sampling=self.sampling,
-            arch=arch.to_dict() if arch else None,
-        )
-
-
-def ensure_run(
-    store: Store, spec: RunSpec, config: TrainConfig, state: str = "queued"
-) -> RunRecord:
-    """Create the run's record, or check that an existing run has the same settings (resume)."""
-    try:
-        run = store.get_run(spec.name)
-    except UnknownRun:
-        try:
-            return store.create_run(
-                RunRecord(
-                    name=spec.name,
-                    owner=spec.owner,
-                    dataset=spec.dataset,
-                    space=config.space,
-                    settings={"train": asdict(config)},
-                    state=state,
-                )
-            )
-        except DuplicateRun:  # created a moment ago, e.g. by another rank of the same torchrun
-            run = store.get_run(spec.name)
-    stored = TrainConfig(**run.settings["train"])
-    if stored.schedule_key() != config.schedule_key():
-        raise AutoSpikformerError(f"run {spec.name!r} exists with other settings; pick a new name")
-    if stored.epochs != config.epochs:
-        settings = {**run.settings, "train": asdict(config)}
-        store.update_run(spec.name, settings=settings)
-    return run
-
-
-def train_config(store: Store, run: str) -> TrainConfig:
-    return TrainConfig(**store.get_run(run).settings["train"])
-
-
-# ---- stage 1: supernet training -----------------------------------------------------------------
-def train_run(
-    store: Store,
-    run: str,
-    *,
-    device: str = "auto",
-    progress: Progress | None = None,
-    max_epochs: int | None = None,
-) -> dict[str, Any]:
-    """Train (or resume) the run's supernet; record state, progress and the checkpoint."""
-    config = train_config(store, run)
-    run_dir = paths.run_dir(run)
-    worker = worker_name()
-    last = [time.monotonic()]  # when the previous epoch ended (or training began)
-
-    def on_progress(event: dict[str, Any]) -> None:
-        if event["event"] == "epoch":
-            ended = time.monotonic()
-            store.add_epochs([epoch_record(run, event, ended - last[0], worker)])
-            last[0] = ended
-            store.update_run(run, state="training", progress=event["epoch"] / config.epochs)
-        if progress:
-            progress(event)
-
-    store.update_run(run, state="training")
-    result = train(run_dir, config, device=device, progress=on_progress, max_epochs=max_epochs)
-    store.add_artefact(
-        ArtefactRecord(
-            run=run, kind="supernet", path=paths.relative_to_artefacts(result.checkpoint)
-        )
-    )
-    return {
-        "run": run,
-        "epochs": result.epochs,
-        "checkpoint": str(result.checkpoint),
-        "val_accuracy_largest": result.val_accuracy_largest,
-        "val_accuracy_smallest": result.val_accuracy_smallest,
-    }
-
-
-def epoch_record(run: str, event: dict[str, Any], measured_s: float, worker: str) -> EpochRecord:
-    """The history record of an "epoch" progress event. The validation accuracies are recorded
-    when the event carries them; `seconds` is the event's own, else the time measured here since
-    the previous epoch ended (for the first epoch of a call, since training began, which also
-    counts building the model)."""
-    accuracies = {
-        key: float(event[key])
-        for key in ("val_accuracy_largest", "val_accuracy_smallest")
-        if event.get(key) is not None
-    }
-    return EpochRecord(
-        run=run,
-        epoch=int(event["epoch"]),
-        loss=float(event["loss"]),
-        seconds=max(0.0, float(event.get("seconds") or measured_s)),
-        worker=worker,
-        **accuracies,
-    )
-
-
-def supernet_checkpoint(run: str) -> Path:
-    path = latest_checkpoint(paths.run_dir(run, create=False))
-    if path is None:
-        raise AutoSpikformerError(f"run {run!r} has no supernet checkpoint yet; train it first")
-    return path
-
-
-# ---- stage 2: search ----------------------------------------------------------------------------
-MAX_RECALIB_BATCHES = 1000
-
-
-@dataclass(frozen=True)
-class SearchSpec:
-    strategy: str = "evolution"
-    generations: int = 20
-    population: int = 50
-    parents: int = 20
-    alpha: float = 0.5
-    seed: int = 0
-    energy_budget_uj: float | None = None
-    param_limit: int | None = None
-    eval_seed: int = 0  # picks the BN-recalibration batches; part of a candidate's evaluation
-    # BN-recalibration batches per candidate (x the evaluation batch size of 128 images); part of
-    # its evaluation. Searches recorded before this setting existed used 4, its default.
-    recalib_batches: int = 4
-    # The hypervolume reference energy, fixed when the search is created (`with_reference`: the
-    # space's energy bound on the run's dataset). None in what a user asks for, and in searches
-    # recorded before it existed; theirs is derived the same way when they are loaded.
-    reference_energy_uj: float | None = None
-    # Hardware profile the search prices energy under (engine.profiles): F_AEB and the energy
-    # budget use its microjoules. Searches recorded before profiles existed used the default.
-    energy_profile: str = DEFAULT_PROFILE
-    # Evolution only: generation 0 starts with the space's largest and cheapest arch
-    # (`EvolutionConfig.anchors`). Searches recorded before it existed read as True; their
-    # generation 0 was already drawn, and it shapes nothing after (`Search.from_state`).
-    anchors: bool = True
-
-    def config(self) -> SearchConfig:
-        get_profile(self.energy_profile)  # one-line error for an unknown profile
-        if not isinstance(self.anchors, bool):
-            raise AutoSpikformerError(f"anchors must be true or false, got {self.anchors!r}")
-        n = self.recalib_batches
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RECALIB_BATCHES:
-            raise AutoSpikformerError(
-                f"recalib_batches must be a whole number from 1 to {MAX_RECALIB_BATCHES}, got {n!r}"
-            )
-        common = dict(
-            population=self.population,
-            generations=self.generations,
-            alpha=self.alpha,
-            seed=self.seed,
-            param_limit=self.param_limit,
-            energy_budget_uj=self.energy_budget_uj,
-            reference_energy_uj=self.reference_energy_uj,
-        )
-        if self.strategy == "evolution":
-            return EvolutionConfig(
-                parents=min(self.parents, self.population), anchors=self.anchors, **common
-            )
-        if self.strategy == "nsga2":
-            return NSGA2Config(**common)
-        if self.strategy == "random":
-            return RandomConfig(**common)
-        raise AutoSpikformerError(
-            f"unknown strategy {self.strategy!r}; use evolution, nsga2 or random"
-        )
+from tasks.pipeline.runs import Progress, train_config, worker_name
+from tasks.pipeline.search_spec import SearchSpec
+from tasks.pipeline.training import supernet_checkpoint
 
 
 def _state_path(run: str, search_id: str) -> Path:
@@ -564,74 +338,3 @@ def run_search(
             )
     store.update_run(run, state="done", progress=1.0)
     return search_result(store, run, search_id, spec.alpha, spec.energy_profile)
-
-
-# ---- export -------------------------------------------------------------------------------------
-def export_subnet(
-    run: str,
-    arch: Arch,
-    spec: SearchSpec,
-    out: str | Path,
-    *,
-    device: str = "cpu",
-    extra: dict[str, Any] | None = None,
-) -> EvalResult:
-    """Write `arch` of `run`'s supernet as a standalone subnet file (atomically) and return its
-    evaluation. BN is recalibrated on the same seeded batches as search `spec` used, so the file
-    reproduces the candidate's recorded accuracy. Reads no store: a gpu worker calls it."""
-    from engine.checkpoint import save_subnet
-
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise AutoSpikformerError(f"--out must end in .safetensors, got {out.name}")
-    evaluator = make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
-    result, subnet = evaluator.evaluate_one(arch)
-    result = result.priced(spec.energy_profile)  # the search's hardware profile
-    save_subnet(
-        out,
-        subnet,
-        dataset=evaluator.dataset,
-        extra={
-            "run": run,
-            "candidate": arch.id,
-            "val_accuracy": result.accuracy,
-            "energy_uj": result.energy_uj,
-            "recalibrated": True,
-            **(extra or {}),
-        },
-    )
-    return result
-
-
-def export_candidate(
-    store: Store, run: str, candidate_id: str, out: str | Path, *, device: str = "cpu"
-) -> dict[str, Any]:
-    """Write candidate `candidate_id` of `run` as a standalone subnet with recalibrated BN, in
-    this process (`tasks.remote` does it on a gpu worker instead).
-
-    The recalibration uses the same seeded batches as the search's evaluation, so the file
-    reproduces the candidate's recorded accuracy.
-    """
-    out = Path(out)
-    if out.suffix != ".safetensors":
-        raise AutoSpikformerError(f"--out must end in .safetensors, got {out.name}")
-    record = store.get_candidate(run, candidate_id)
-    search = store.get_search(record.search)
-    spec = SearchSpec(**search.settings)
-    result = export_subnet(run, Arch.from_dict(record.arch), spec, out, device=device)
-    if paths.artefacts().resolve() in out.resolve().parents:
-        store.add_artefact(
-            ArtefactRecord(
-                run=run,
-                kind="subnet",
-                path=paths.relative_to_artefacts(out),
-                candidate_id=candidate_id,
-            )
-        )
-    return {
-        "run": run,
-        "candidate": candidate_id,
-        "checkpoint": str(out),
-        "accuracy": result.accuracy,
-        "energy_uj": result.energy_uj,
-    }

@@ -41,7 +41,7 @@ import redis
 
 from storage.errors import one_line
 from storage.ops import TERMINAL
-from tasks.celery_app import TaskSettings
+from tasks.plumbing.settings import TaskSettings
 
 log = logging.getLogger(__name__)
 

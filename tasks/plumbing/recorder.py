@@ -21,8 +21,9 @@ Sweeper
 -------
 Every `sweep_interval_s` (and once at start) the recorder mirrors every run's state to Redis (where
 gpu workers read it, so `cancel` reaches them without the store), re-enqueues steps whose lease
-lapsed (`tasks.coordination`), records those as run events, and kicks each active launched run
-that has nothing in flight (its messages were lost, e.g. with a Redis restart without persistence).
+lapsed (`tasks.plumbing.coordination`), records those as run events, and kicks each active
+launched run that has nothing in flight (its messages were lost, e.g. with a Redis restart
+without persistence).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from storage.errors import (
 )
 from storage.ops import AddCandidates, AddEvents, Op, UpdateRun, decode, encode, runs_of
 from storage.records import EventRecord
-from tasks.coordination import KEY_PREFIX, Coordinator, LostStep
+from tasks.plumbing.coordination import KEY_PREFIX, Coordinator, LostStep
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Linux delivers `PR_SET_PDEATHSIG` to a child when the *thread* that forked it exits, so it is only
 armed when the caller is the main thread (a Streamlit script thread ends after every rerun).
-Elsewhere the children poll their parent instead (see `tasks.broker`).
+Elsewhere the children poll their parent instead (see `tasks.plumbing.broker`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,75 @@
+"""A search's settings (`SearchSpec`): what the CLI, the launch form and the stored search record
+share, and how they become an engine `SearchConfig`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.errors import AutoSpikformerError
+from engine.profiles import DEFAULT_PROFILE, get_profile
+from engine.search import (
+    EvolutionConfig,
+    NSGA2Config,
+    RandomConfig,
+    SearchConfig,
+)
+
+# ---- stage 2: search ----------------------------------------------------------------------------
+MAX_RECALIB_BATCHES = 1000
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    strategy: str = "evolution"
+    generations: int = 20
+    population: int = 50
+    parents: int = 20
+    alpha: float = 0.5
+    seed: int = 0
+    energy_budget_uj: float | None = None
+    param_limit: int | None = None
+    eval_seed: int = 0  # picks the BN-recalibration batches; part of a candidate's evaluation
+    # BN-recalibration batches per candidate (x the evaluation batch size of 128 images); part of
+    # its evaluation. Searches recorded before this setting existed used 4, its default.
+    recalib_batches: int = 4
+    # The hypervolume reference energy, fixed when the search is created (`with_reference`: the
+    # space's energy bound on the run's dataset). None in what a user asks for, and in searches
+    # recorded before it existed; theirs is derived the same way when they are loaded.
+    reference_energy_uj: float | None = None
+    # Hardware profile the search prices energy under (engine.profiles): F_AEB and the energy
+    # budget use its microjoules. Searches recorded before profiles existed used the default.
+    energy_profile: str = DEFAULT_PROFILE
+    # Evolution only: generation 0 starts with the space's largest and cheapest arch
+    # (`EvolutionConfig.anchors`). Searches recorded before it existed read as True; their
+    # generation 0 was already drawn, and it shapes nothing after (`Search.from_state`).
+    anchors: bool = True
+
+    def config(self) -> SearchConfig:
+        get_profile(self.energy_profile)  # one-line error for an unknown profile
+        if not isinstance(self.anchors, bool):
+            raise AutoSpikformerError(f"anchors must be true or false, got {self.anchors!r}")
+        n = self.recalib_batches
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RECALIB_BATCHES:
+            raise AutoSpikformerError(
+                f"recalib_batches must be a whole number from 1 to {MAX_RECALIB_BATCHES}, got {n!r}"
+            )
+        common = dict(
+            population=self.population,
+            generations=self.generations,
+            alpha=self.alpha,
+            seed=self.seed,
+            param_limit=self.param_limit,
+            energy_budget_uj=self.energy_budget_uj,
+            reference_energy_uj=self.reference_energy_uj,
+        )
+        if self.strategy == "evolution":
+            return EvolutionConfig(
+                parents=min(self.parents, self.population), anchors=self.anchors, **common
+            )
+        if self.strategy == "nsga2":
+            return NSGA2Config(**common)
+        if self.strategy == "random":
+            return RandomConfig(**common)
+        raise AutoSpikformerError(
+            f"unknown strategy {self.strategy!r}; use evolution, nsga2 or random"
+        )

@@ -1,0 +1,85 @@
+"""Stage 1: supernet training, one epoch at a time from the last checkpoint, with each epoch
+recorded as it ends."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.errors import AutoSpikformerError
+from engine.train import latest_checkpoint, train
+from storage import paths
+from storage.base import Store
+from storage.records import (
+    ArtefactRecord,
+    EpochRecord,
+)
+from tasks.pipeline.runs import Progress, train_config, worker_name
+
+
+# ---- stage 1: supernet training -----------------------------------------------------------------
+def train_run(
+    store: Store,
+    run: str,
+    *,
+    device: str = "auto",
+    progress: Progress | None = None,
+    max_epochs: int | None = None,
+) -> dict[str, Any]:
+    """Train (or resume) the run's supernet; record state, progress and the checkpoint."""
+    config = train_config(store, run)
+    run_dir = paths.run_dir(run)
+    worker = worker_name()
+    last = [time.monotonic()]  # when the previous epoch ended (or training began)
+
+    def on_progress(event: dict[str, Any]) -> None:
+        if event["event"] == "epoch":
+            ended = time.monotonic()
+            store.add_epochs([epoch_record(run, event, ended - last[0], worker)])
+            last[0] = ended
+            store.update_run(run, state="training", progress=event["epoch"] / config.epochs)
+        if progress:
+            progress(event)
+
+    store.update_run(run, state="training")
+    result = train(run_dir, config, device=device, progress=on_progress, max_epochs=max_epochs)
+    store.add_artefact(
+        ArtefactRecord(
+            run=run, kind="supernet", path=paths.relative_to_artefacts(result.checkpoint)
+        )
+    )
+    return {
+        "run": run,
+        "epochs": result.epochs,
+        "checkpoint": str(result.checkpoint),
+        "val_accuracy_largest": result.val_accuracy_largest,
+        "val_accuracy_smallest": result.val_accuracy_smallest,
+    }
+
+
+def epoch_record(run: str, event: dict[str, Any], measured_s: float, worker: str) -> EpochRecord:
+    """The history record of an "epoch" progress event. The validation accuracies are recorded
+    when the event carries them; `seconds` is the event's own, else the time measured here since
+    the previous epoch ended (for the first epoch of a call, since training began, which also
+    counts building the model)."""
+    accuracies = {
+        key: float(event[key])
+        for key in ("val_accuracy_largest", "val_accuracy_smallest")
+        if event.get(key) is not None
+    }
+    return EpochRecord(
+        run=run,
+        epoch=int(event["epoch"]),
+        loss=float(event["loss"]),
+        seconds=max(0.0, float(event.get("seconds") or measured_s)),
+        worker=worker,
+        **accuracies,
+    )
+
+
+def supernet_checkpoint(run: str) -> Path:
+    path = latest_checkpoint(paths.run_dir(run, create=False))
+    if path is None:
+        raise AutoSpikformerError(f"run {run!r} has no supernet checkpoint yet; train it first")
+    return path
