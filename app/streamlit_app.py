@@ -1,43 +1,8 @@
 """The Auto-Spikformer app: `streamlit run app/streamlit_app.py` (what `autospikformer up` serves).
 
-Pages live at /launch, /runs, /explorer, /compare, /leaderboards (and /leaderboard?id=ID, one
-shared leaderboard) and /help; each keeps its view in the URL's query parameters. The root address
-opens the runs page.
+The web face lives in `app/web/`: `main` (navigation), `pages/` and `components/`.
 """
 
-from __future__ import annotations
+from app.web.main import main
 
-import streamlit as st
-
-from app import ui
-
-st.set_page_config(page_title="Auto-Spikformer", page_icon=":material/bolt:", layout="wide")
-
-pages = [
-    st.Page(ui.PAGES["runs"], title="Runs", url_path="runs", icon=":material/monitoring:"),
-    st.Page(ui.PAGES["launch"], title="Launch", url_path="launch", icon=":material/rocket_launch:"),
-    st.Page(
-        ui.PAGES["explorer"], title="Explorer", url_path="explorer", icon=":material/scatter_plot:"
-    ),
-    st.Page(ui.PAGES["compare"], title="Compare", url_path="compare", icon=":material/compare:"),
-    st.Page(
-        ui.PAGES["leaderboards"],
-        title="Leaderboards",
-        url_path="leaderboards",
-        icon=":material/leaderboard:",
-    ),
-    st.Page(
-        ui.PAGES["leaderboard"],
-        title="Shared leaderboard",
-        url_path="leaderboard",
-        icon=":material/leaderboard:",
-        visibility="hidden",
-    ),
-    st.Page(ui.PAGES["help"], title="Help", url_path="help", icon=":material/help:"),
-]
-home = st.Page(
-    lambda: st.switch_page(ui.PAGES["runs"]), title="Home", default=True, visibility="hidden"
-)
-current = st.navigation([home, *pages], position="sidebar")
-ui.access_sidebar(ui.access())
-current.run()
+main()

@@ -100,7 +100,7 @@ def bench_app(alphas: list[float]) -> list[float]:
     at = AppTest.from_file(str(app), default_timeout=120)
     at.run()
     at.query_params.update({"run": RUN, "alpha": "0.5"})
-    at.switch_page("views/explorer.py").run()  # first run: loads and caches the frames
+    at.switch_page("web/pages/explorer.py").run()  # first run: loads and caches the frames
     if at.exception:
         raise SystemExit(f"explorer failed: {at.exception[0].message}")
     out = []
@@ -139,7 +139,7 @@ def main() -> None:
         rng = np.random.default_rng(1)
         alphas = [float(a) for a in rng.uniform(0, 1, args.alphas)]
 
-        from app.ui import ranked_frame
+        from app.web.components.ui import ranked_frame
 
         store.rank(RUN, alpha=0.5, top=args.top)  # warm the connection once
         sql = [timed(lambda a=a: store.rank(RUN, alpha=a, top=args.top)) for a in alphas]

@@ -326,7 +326,7 @@ def test_malformed_space_file_and_corrupt_checkpoint(home: Path, tmp_path: Path)
 
 
 def test_every_command_has_help(home: Path) -> None:
-    from app.commands import NAMES
+    from app.cli.commands import NAMES
 
     for name in NAMES:
         assert "usage" in cli(home, name, "--help").stdout
@@ -469,7 +469,7 @@ def test_searches_saved_before_the_fixed_reference_still_load(
     reference, and the report computes its hypervolume under it."""
     from dataclasses import asdict, replace
 
-    from app.report import hypervolume_frame, search_points
+    from app.common.report import hypervolume_frame, search_points
     from engine.space import SearchSpace
     from storage.records import SearchRecord
     from tasks import pipeline

@@ -222,7 +222,7 @@ def app_at(
     at.run()
     at.query_params.clear()
     at.query_params.update(params or {})
-    at.switch_page(f"views/{page}.py")
+    at.switch_page(f"web/pages/{page}.py")
     return at.run()
 
 

@@ -1,5 +1,5 @@
 """docs/cli.md ships with the project and matches `--help`: regenerate it with
-`python -m app.cli_docs --write` when a command changes."""
+`python -m app.cli.docs --write` when a command changes."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from app import cli_docs
-from app.commands import NAMES
+from app.cli import docs as cli_docs
+from app.cli.commands import NAMES
 
 
 def test_docs_cli_md_matches_the_argparse_definitions() -> None:
     assert cli_docs.TARGET.read_text() == cli_docs.render(), (
-        "docs/cli.md is out of date: run `python -m app.cli_docs --write`"
+        "docs/cli.md is out of date: run `python -m app.cli.docs --write`"
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app import frames
+from app.common import frames
 from engine.pareto import hypervolume
 from engine.space import SearchSpace
 from tasks.pipeline import search_reference
@@ -38,7 +38,7 @@ def test_two_candidates_side_by_side(filled, open_app) -> None:
     assert list(table.columns) == ["A", "B", "B - A"]
     accuracy = table.loc["validation accuracy"]
     assert accuracy["A"] == f"{a.accuracy * 100:.2f}%" and accuracy["B"] == f"{b.accuracy:.2%}"
-    from app.frames import format_energy
+    from app.common.frames import format_energy
 
     energy = table.loc["energy"]  # with a readable unit, as every other page shows it
     assert (energy["A"], energy["B"]) == (format_energy(a.energy_uj), format_energy(b.energy_uj))
@@ -60,7 +60,7 @@ def test_unknown_candidate_and_run_are_clear_messages(filled, open_app) -> None:
 
 
 def test_the_knee_has_one_accuracy_format_and_a_range_for_a_single_value(filled, open_app) -> None:
-    from app import compare_charts
+    from app.web.components import compare_charts
 
     at = open_app("compare", {"mode": "runs", "run": filled.run, "run2": filled.run})
     config = at.dataframe[0].proto.columns  # the segments table's column settings (JSON text)

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from app import downloads
+from app.web.components import downloads
 from engine.space import Arch
 from storage.errors import BadName, UnknownCandidate
 

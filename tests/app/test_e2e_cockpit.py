@@ -51,7 +51,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     old = os.environ.get("AUTOSPIKFORMER_HOME")
     os.environ["AUTOSPIKFORMER_HOME"] = str(folder)
     try:
-        from app import forms
+        from app.web.components import forms
 
         forms.save_space(forms.parse_space_yaml(TINY_SPACE))
     finally:
@@ -171,7 +171,7 @@ def test_enter_in_a_launch_field_launches_nothing(page, stack: str, home: Path) 
 def test_a_run_page_shows_settings_and_curves_that_grow(
     page, stack: str, home: Path, artifacts: Path
 ) -> None:
-    from app import forms
+    from app.web.components import forms
 
     saved = next(p.name for p in (home / "spaces").iterdir())
     params = {"space": saved, "name": RUN, "epochs": EPOCHS, "generations": GENERATIONS}

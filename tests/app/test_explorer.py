@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app import frames
+from app.common import frames
 from storage.records import SearchRecord
 
 BEST = re.compile(r"Best at alpha=([0-9.]+): `([0-9a-f]+)`")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app import frames
+from app.common import frames
 from engine.pareto import pareto_front
 from storage.errors import UnknownRun, UnknownSearch
 from storage.memory_store import MemoryStore

@@ -236,7 +236,7 @@ def test_the_form_keeps_its_values_after_a_launch(filled, fake_tasks, open_app) 
     at = fill(open_app("launch"), name="keep-me", epochs=3, gens=5, alpha=0.25, seed=7)
     assert len(fake_tasks.launched) == 1 and at.title[0].value == "Runs"
     at.query_params.clear()
-    at.switch_page("views/launch.py").run()
+    at.switch_page("web/pages/launch.py").run()
     assert at.number_input(key="ln_epochs").value == 3
     assert at.number_input(key="ln_gens").value == 5
     assert at.number_input(key="ln_alpha").value == 0.25
@@ -271,7 +271,7 @@ def test_unticked_anchors_and_sandwich_dsps_reach_the_launch(filled, fake_tasks,
 
 
 def test_anchors_in_a_link_and_a_bad_value_named() -> None:
-    from app import forms
+    from app.web.components import forms
 
     base = forms.LaunchForm("x", "digits", "digits-tiny", 1)
     assert forms.to_params(base)["anchors"] == "true"
@@ -285,7 +285,7 @@ def test_anchors_in_a_link_and_a_bad_value_named() -> None:
 
 
 def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> None:
-    from app import forms
+    from app.web.components import forms
     from storage.records import RunRecord
 
     space = {**forms.parse_space_yaml(TINY_YAML).to_dict()}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from app import leaderboard_format as lf
-from app import ui
+from app.web.components import leaderboard_format as lf
+from app.web.components import ui
 
 
 def table(filled, alpha: float = 0.5, top: int = 10, selected=()):

@@ -51,7 +51,7 @@ def test_the_report_keeps_to_feasible_candidates(filled, tmp_path: Path) -> None
     """Issue 10: with a budget, no Pareto row of the report is over it; energies carry units."""
     from dataclasses import replace
 
-    from app.report import search_points, write_report
+    from app.common.report import search_points, write_report
     from storage.records import SearchRecord
 
     sid = f"{filled.run}.evolution.8"

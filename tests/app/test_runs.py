@@ -100,5 +100,5 @@ def test_the_list_updates_itself_in_a_fragment() -> None:
 
     import app
 
-    source = (Path(app.__file__).parent / "views" / "runs.py").read_text()
+    source = (Path(app.__file__).parent / "web" / "pages" / "runs.py").read_text()
     assert "@st.fragment(run_every=ui.LIVE_EVERY_S)" in source

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.forms import parse_space_yaml
+from app.web.components.forms import parse_space_yaml
 from engine.errors import SpaceError
 
 GOOD = """\

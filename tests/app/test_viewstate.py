@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app import viewstate
-from app.viewstate import CompareView, ExplorerView
+from app.web.components import viewstate
+from app.web.components.viewstate import CompareView, ExplorerView
 
 
 def test_explorer_view_round_trips_through_params() -> None:

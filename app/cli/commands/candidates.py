@@ -1,0 +1,47 @@
+"""`autospikformer candidates`: re-rank stored candidates at any alpha and on any hardware profile
+(no re-evaluation)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from app.cli.commands.common import add_energy_profile, add_json, alpha, positive_int
+
+HELP = "list a run's candidates ranked by F_AEB at --alpha, best first"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", required=True)
+    p.add_argument("--search", default=None, help="one search id (default: the whole run)")
+    p.add_argument("--alpha", type=alpha, default=0.5)
+    p.add_argument("--top", type=positive_int, default=None)
+    add_energy_profile(p, "to price energies under")
+    p.add_argument(
+        "--include-infeasible",
+        action="store_true",
+        help="also rank candidates over their search's energy budget or parameter limit "
+        '(marked "feasible": false); by default only feasible ones are ranked',
+    )
+    add_json(p)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.profiles import get_profile
+    from storage.duckdb_store import open_store
+
+    store = open_store()  # reading the store needs neither torch nor the task queue
+    store.get_run(args.run)
+    if args.search is not None:
+        search = store.get_search(args.search)
+        if search.run != args.run:
+            raise ValueError(f"search {args.search!r} does not belong to run {args.run!r}")
+    ranked = store.rank(
+        args.run,
+        search=args.search,
+        alpha=args.alpha,
+        top=args.top,
+        profile=get_profile(args.energy_profile),
+        include_infeasible=args.include_infeasible,
+    )
+    return {"candidates": [record.to_contract(fitness) for record, fitness in ranked]}

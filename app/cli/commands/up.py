@@ -1,0 +1,110 @@
+"""`autospikformer up`: the whole service on this machine, stopped cleanly by Ctrl-C.
+
+Starts the embedded broker (when `REDIS_URL` is unset), one worker on the gpu queue, the recorder
+(the cpu queue, concurrency 1) and the Streamlit app on ADDRESS:PORT (127.0.0.1 by default).
+Logs go to `$AUTOSPIKFORMER_HOME/logs/`. Ctrl-C or SIGTERM stops the app and the workers (SIGTERM,
+then SIGKILL for what is left after a grace period), then the broker, leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from app.cli.commands.common import positive_int, require
+
+HELP = "serve the app with a local broker and workers on http://localhost:PORT (Ctrl-C stops)"
+APP_FILE = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+GRACE_S = 20.0  # > the workers' soft shutdown (tasks go back to the queue)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=positive_int, default=8501)
+    p.add_argument(
+        "--address", default="127.0.0.1", help="where the app listens (0.0.0.0 in a container)"
+    )
+    p.add_argument("--app", default=str(APP_FILE), help="the Streamlit script to serve")
+    p.add_argument("--no-app", action="store_true", help="start the broker and workers only")
+
+
+def commands(args: argparse.Namespace) -> dict[str, list[str]]:
+    """Name -> command line of every child process."""
+    cli = [sys.executable, "-m", "app.cli", "worker"]
+    children = {
+        "worker": [*cli, "--queues", "gpu"],
+        "recorder": [*cli, "--queues", "cpu", "--concurrency", "1"],
+    }
+    if not args.no_app:
+        children["app"] = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(args.app),
+            "--server.port",
+            str(args.port),
+            "--server.address",
+            args.address,
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--client.toolbarMode",
+            "viewer",  # no "Deploy" button: this is a product, not a notebook
+        ]
+    return children
+
+
+def run(args: argparse.Namespace) -> dict[str, Any] | None:
+    from storage import paths
+    from tasks.plumbing import broker, processes
+
+    require(args.port <= 65535, f"--port must be <= 65535, got {args.port}")
+    if not args.no_app and not Path(args.app).is_file():
+        print(f"warning: {args.app} not found; serving without the app", file=sys.stderr)
+        args.no_app = True
+    home = paths.home()
+    logs = paths.logs_dir()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    embedded = None
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        embedded = broker.ensure(handle_signals=False)
+        url = embedded.url
+    env = {**os.environ, "REDIS_URL": url, "AUTOSPIKFORMER_HOME": str(home)}
+    children: dict[str, Any] = {}
+    exit_code = 0
+    try:
+        for name, argv in commands(args).items():
+            children[name] = processes.spawn(argv, env=env, log=logs / f"{name}.log")
+        where = "" if args.no_app else f"serving http://localhost:{args.port}; "
+        print(f"{where}broker {url}; logs in {logs}; Ctrl-C stops", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            dead = [n for n, p in children.items() if p.poll() is not None]
+            if dead:
+                print(f"error: {', '.join(dead)} exited; see {logs}; stopping", file=sys.stderr)
+                exit_code = 1
+                break
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the cleanup
+            signal.signal(sig, signal.SIG_IGN)
+        started = time.monotonic()
+        processes.stop(
+            list(children.values()),
+            signals=((signal.SIGTERM, GRACE_S), (signal.SIGKILL, 5.0)),
+        )
+        if embedded is not None:
+            embedded.stop()
+        print(f"stopped in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    if exit_code:
+        raise SystemExit(exit_code)
+    return None

@@ -1,0 +1,350 @@
+"""Streamlit helpers shared by the pages: the store, cached frames, access, URL sync, the
+candidate detail panel. Per-session state lives in `st.session_state` only."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from app.common import charts, frames
+from app.web.components import downloads, subnet_actions
+from engine.profiles import DEFAULT_PROFILE, get_profile
+from storage import paths
+from storage.base import Store
+from storage.duckdb_store import DuckDBStore
+from storage.records import CandidateRecord, RunRecord
+
+LIVE_RUN_STATES: tuple[str, ...] = ("queued", "training", "searching")
+LIVE_EVERY_S = 2.0
+PAGES = {
+    "launch": "web/pages/launch.py",
+    "runs": "web/pages/runs.py",
+    "explorer": "web/pages/explorer.py",
+    "compare": "web/pages/compare.py",
+    "help": "web/pages/help.py",
+    "leaderboards": "web/pages/leaderboards.py",
+    "leaderboard": "web/pages/leaderboard.py",
+}
+
+
+# ---- the store and cached frames ----------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _open(path: str) -> DuckDBStore:
+    return DuckDBStore(path)
+
+
+def store() -> DuckDBStore:
+    """The home folder's store (one per store file per server process; it is thread-safe)."""
+    return _open(str(paths.store_path()))
+
+
+def _scope_version(run: str, search: str | None) -> tuple[str, int]:
+    """A cache key that changes whenever candidates are added to the scope."""
+    return (str(paths.store_path()), store().count_candidates(run, search))
+
+
+# Frames are cached as resources (shared, never copied: 100,000 rows stay cheap) and treated as
+# read-only by every caller. The scope's candidate count is part of the key, so they refresh as a
+# search records more; the energy profile too, since every energy is priced under it.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _points(
+    path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    return frames.load_points(_open(path), run, search, profile=get_profile(profile))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _front(
+    path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    return frames.front(_points(path, run, search, version, profile))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _cloud(
+    path: str, run: str, search: str | None, version: int, log: bool, profile: str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    points = _points(path, run, search, version, profile)
+    keep = _front(path, run, search, version, profile)["id"]
+    return frames.thin(points, keep, log_energy=log)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _knee(
+    path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    return frames.knee(_points(path, run, search, version, profile))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _infeasible(
+    path: str, run: str, search: str | None, version: int, profile: str
+) -> pd.DataFrame:
+    every = frames.load_points(
+        _open(path), run, search, profile=get_profile(profile), include_infeasible=True
+    )
+    out = every[~every["feasible"]]
+    violations = {c.id: c.violation for c in _open(path).candidates(run, search) if not c.feasible}
+    return out.assign(violation=out["id"].map(violations).fillna("")).reset_index(drop=True)
+
+
+def points(run: str, search: str | None = None, profile: str = DEFAULT_PROFILE) -> pd.DataFrame:
+    """Every feasible candidate in scope (see `app.common.frames.load_points`), energies under
+    `profile`, cached until the scope grows."""
+    path, version = _scope_version(run, search)
+    return _points(path, run, search, version, profile)
+
+
+def scope_frames(
+    run: str, search: str | None, *, log: bool = False, profile: str = DEFAULT_PROFILE
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(feasible points, exact Pareto front, points to draw), energies under `profile`, each
+    cached until the scope grows."""
+    path, version = _scope_version(run, search)
+    return (
+        _points(path, run, search, version, profile),
+        _front(path, run, search, version, profile),
+        _cloud(path, run, search, version, log, profile),
+    )
+
+
+def infeasible_points(run: str, search: str | None, profile: str) -> pd.DataFrame:
+    """The candidates over their search's constraints, with the `violation` they commit."""
+    path, version = _scope_version(run, search)
+    return _infeasible(path, run, search, version, profile)
+
+
+def knee(run: str, search: str | None, profile: str = DEFAULT_PROFILE) -> pd.DataFrame:
+    path, version = _scope_version(run, search)
+    return _knee(path, run, search, version, profile)
+
+
+def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
+    """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth); `energy`
+    is `energy_uj` written with a readable unit."""
+    rows = [
+        {
+            "rank": i + 1,
+            "id": r.id,
+            "fitness": f,
+            "accuracy": r.accuracy,
+            "energy": frames.format_energy(r.energy_uj),
+            "energy_uj": r.energy_uj,
+            "params": r.params,
+            "firing_rate": r.firing_rate,
+            "T": r.arch.get("time_steps"),
+            "embed_dim": r.arch.get("embed_dim"),
+            "depth": r.arch.get("depth"),
+            "generation": r.generation,
+            "strategy": r.strategy,
+            "search": r.search,
+        }
+        for i, (r, f) in enumerate(ranked)
+    ]
+    columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
+    columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "strategy", "search"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+RANKED_COLUMNS = {
+    "fitness": st.column_config.NumberColumn("F_AEB", format="%.4f"),
+    "accuracy": st.column_config.NumberColumn(format="percent"),
+    "energy": st.column_config.TextColumn("energy", help="Per sample, under the energy profile"),
+    "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
+    "firing_rate": st.column_config.NumberColumn("firing rate", format="%.3f"),
+}
+
+
+# ---- access ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Access:
+    """Who is using the app. Without OIDC in the secrets the app is in single-user mode."""
+
+    auth: bool
+    user: str = ""
+
+    @property
+    def can_write(self) -> bool:
+        """Launching and cancelling need a signed-in user when auth is configured."""
+        return not self.auth or bool(self.user)
+
+
+def auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def auth_providers() -> list[str]:
+    """Named OIDC providers (`[auth.NAME]` sections); empty for a single unnamed provider."""
+    try:
+        section = st.secrets["auth"]
+        return [k for k, v in section.items() if isinstance(v, Mapping)]
+    except Exception:
+        return []
+
+
+def access() -> Access:
+    if not auth_configured():
+        return Access(auth=False)
+    user = st.user
+    if not user.get("is_logged_in", False):
+        return Access(auth=True)
+    name = user.get("email") or user.get("name") or user.get("sub") or "signed-in user"
+    return Access(auth=True, user=str(name))
+
+
+def access_sidebar(acc: Access) -> None:
+    with st.sidebar:
+        if not acc.auth:
+            st.caption(
+                "Single-user mode: no sign-in is configured, so whoever reaches this address "
+                "can launch and cancel runs. The app listens on localhost only."
+            )
+        elif acc.user:
+            st.caption(f"Signed in as **{acc.user}**.")
+            if st.button("Sign out", key="auth_logout"):
+                st.logout()
+        else:
+            st.caption("You can read every leaderboard. Sign in to launch or cancel runs.")
+            providers = auth_providers()
+            for provider in providers or [None]:
+                label = f"Sign in with {provider}" if provider else "Sign in"
+                if st.button(label, key=f"auth_login_{provider}", type="primary"):
+                    st.login(provider)
+
+
+def write_blocked(acc: Access, action: str) -> bool:
+    """Show why `action` is not allowed and return True when the user may not write."""
+    if acc.can_write:
+        return False
+    st.info(f"Sign in to {action}.")
+    return True
+
+
+# ---- URL state ---------------------------------------------------------------------------------
+def current_params() -> dict[str, str]:
+    return {k: str(v) for k, v in st.query_params.to_dict().items()}
+
+
+def adopt_url(page: str, init: Callable[[], None]) -> bool:
+    """Call `init` (which seeds the page's widgets from the URL) when the URL is new to this
+    session: the first visit, or a link opened in place. Returns whether it did."""
+    seen = st.session_state.get(f"_url_{page}")
+    if seen is not None and seen == current_params():
+        return False
+    init()
+    return True
+
+
+def publish_url(page: str, params: Mapping[str, str]) -> None:
+    """Make the URL's query parameters `params` (so a copied link reopens this view)."""
+    wanted = {k: str(v) for k, v in params.items()}
+    if current_params() != wanted:
+        st.query_params.from_dict(wanted)
+    st.session_state[f"_url_{page}"] = wanted
+
+
+def share_box(page: str, params: Mapping[str, str]) -> None:
+    from app.web.components.viewstate import share_link
+
+    url = getattr(st.context, "url", None)
+    st.caption("Link to this view (copy and share):")
+    st.code(share_link(url, page, params), language=None)
+
+
+# ---- shared widgets ----------------------------------------------------------------------------
+def elapsed(run: RunRecord, now: float | None = None) -> str:
+    """Time since the run was created, up to now while it is live, else to its last update."""
+    end = (now or time.time()) if run.state in LIVE_RUN_STATES else run.updated_at
+    seconds = max(0, int((end or run.created_at) - run.created_at))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def help_link(what: str = "What do F_AEB, SOPs and firing rate mean?") -> None:
+    st.page_link(PAGES["help"], label=what, icon=":material/help:")
+
+
+def candidate_panel(
+    store_: Store,
+    run: str,
+    record: CandidateRecord,
+    *,
+    key: str,
+    profile: str = DEFAULT_PROFILE,
+) -> None:
+    """The detail of one candidate: arch per block, params, SOPs, energy under `profile`,
+    per-layer energy (under `profile` too) and firing rates, and downloads of its standalone
+    subnet and config JSON."""
+    arch = record.arch
+    priced = record.priced(get_profile(profile))
+    st.markdown(
+        f"**Candidate `{record.id}`** · search `{record.search}` · generation "
+        f"{record.generation} · {record.strategy or 'unknown strategy'}"
+    )
+    if not record.feasible:
+        st.warning(
+            f"Infeasible: this candidate breaks its search's {record.violation.replace('_', ' ')}"
+            " constraint, so it is never ranked nor on the front."
+        )
+    if priced is None:
+        st.caption(
+            f"Recorded before neuron updates were counted: it cannot be priced under {profile}; "
+            f"shown under {record.energy_profile}."
+        )
+        priced = record
+    cols = st.columns(4)
+    cols[0].metric("validation accuracy", f"{record.accuracy:.2%}")
+    cols[1].metric(
+        "energy",
+        frames.format_energy(priced.energy_uj),
+        help=f"Per sample, under the {priced.energy_profile} hardware profile",
+    )
+    cols[2].metric("params", f"{record.params:,}")
+    cols[3].metric("SOPs", f"{record.sops:.4g}")
+    cols = st.columns(4)
+    cols[0].metric("time steps T", arch.get("time_steps"))
+    cols[1].metric("embed dim", arch.get("embed_dim"))
+    cols[2].metric("blocks", arch.get("depth"))
+    cols[3].metric("mean firing rate", f"{record.firing_rate:.3f}")
+    blocks = frames.block_table(arch).set_index("block")
+    st.table(blocks.style.format({"MLP ratio": "{:g}", "threshold": "{:g}", "tau": "{:g}"}))
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Energy per layer** ({priced.energy_profile})")
+        if priced.layer_energy_uj:
+            layer = frames.layer_frame(priced.layer_energy_uj, "energy_uj")
+            chart = charts.layer_bars(layer, "energy_uj", "energy per sample", energy=True)
+            st.altair_chart(chart, width="stretch")
+        else:
+            st.caption("Not recorded for this candidate.")
+    with right:
+        st.markdown("**Firing rate per spiking layer**")
+        if record.firing_rates:
+            rates = frames.layer_frame(record.firing_rates, "firing_rate")
+            st.altair_chart(charts.layer_bars(rates, "firing_rate", "rate"), width="stretch")
+        else:
+            st.caption("Not recorded for this candidate.")
+    help_link("What are SOPs and firing rates?")
+    left, middle, right = st.columns(3)
+    with left:  # both on a gpu worker, never in this process (app.web.components.subnet_actions)
+        subnet_actions.export_button(store_, run, record, key=key)
+    with middle:
+        subnet_actions.test_button(store_, run, record, key=key)
+    with right:
+        st.download_button(
+            "Download config (ARCH JSON)",
+            data=downloads.config_json(record),
+            file_name=f"{record.id}.json",
+            mime="application/json",
+            key=f"{key}_json",
+            icon=":material/data_object:",
+            on_click="ignore",
+        )

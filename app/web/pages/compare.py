@@ -1,0 +1,320 @@
+"""Compare: two runs' (or searches') Pareto fronts overlaid, or two candidates side by side; and
+the knee, how the F_AEB winner changes as alpha sweeps from 0 to 1."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.common import charts, frames
+from app.web.components import compare_charts, leaderboard_format, ui, viewstate
+from engine.pareto import ReferencePoint, hypervolume, reference_point
+from storage.errors import StoreError, one_line
+
+PAGE = "compare"
+K = "cp_"
+WHOLE_RUN = ""  # the scope option meaning every search of the run
+MODE_LABELS = {"runs": "Two fronts", "candidates": "Two candidates"}
+
+
+def _seed(view: viewstate.CompareView) -> None:
+    ss = st.session_state
+    for field in ("mode", "run", "run2", "a", "b", "alpha"):
+        ss[K + field] = getattr(view, field)
+    ss[K + "search"] = view.search or WHOLE_RUN
+    ss[K + "search2"] = view.search2 or WHOLE_RUN
+    ss[K + "seeded"] = False
+
+
+def _view() -> viewstate.CompareView:
+    ss = st.session_state
+    return viewstate.CompareView(
+        mode=ss.get(K + "mode") or viewstate.COMPARE_MODES[0],
+        run=ss.get(K + "run"),
+        search=ss.get(K + "search") or None,
+        run2=ss.get(K + "run2"),
+        search2=ss.get(K + "search2") or None,
+        a=ss.get(K + "a"),
+        b=ss.get(K + "b"),
+        alpha=float(ss.get(K + "alpha", viewstate.DEFAULT_ALPHA)),
+    )
+
+
+def _check_names(names: list[str]) -> None:
+    """Unknown runs or searches from the link: say so and leave the picker empty."""
+    ss = st.session_state
+    for run_key, search_key in (("run", "search"), ("run2", "search2")):
+        run = ss.get(K + run_key)
+        if run is not None and run not in names:
+            st.error(f"Unknown run {run!r}: there is no run by that name. Pick one below.")
+            ss[K + run_key], ss[K + search_key] = None, WHOLE_RUN
+            continue
+        search = ss.get(K + search_key)
+        if run is not None and search:
+            ids = [s.id for s in ui.store().list_searches(run)]
+            if search not in ids:
+                st.error(f"Unknown search {search!r} in run {run!r}; using the whole run.")
+                ss[K + search_key] = WHOLE_RUN
+
+
+def _defaults(names: list[str]) -> None:
+    """Without a link: the newest searched run's first two searches (evolution vs random), or
+    the two newest searched runs."""
+    ss = st.session_state
+    if ss.get(K + "seeded"):
+        return
+    ss[K + "seeded"] = True
+    if ss.get(K + "run") is not None or ss.get(K + "run2") is not None:
+        return
+    store = ui.store()
+    searched = [n for n in reversed(names) if store.list_searches(n)] or [names[-1]]
+    newest = searched[0]
+    searches = [s.id for s in store.list_searches(newest)]
+    ss[K + "run"], ss[K + "run2"] = newest, newest
+    if len(searches) >= 2:
+        ss[K + "search"], ss[K + "search2"] = searches[0], searches[1]
+    elif len(searched) >= 2:
+        ss[K + "run2"] = searched[1]
+
+
+def _reset_search(key: str) -> None:
+    st.session_state[K + key] = WHOLE_RUN
+
+
+def _scope_picker(label: str, names: list[str], run_key: str, search_key: str) -> None:
+    cols = st.columns(2)
+    run = cols[0].selectbox(
+        f"{label}: run",
+        names,
+        key=K + run_key,
+        placeholder="Pick a run",
+        on_change=_reset_search,
+        args=(search_key,),
+    )
+    searches = {s.id: s for s in ui.store().list_searches(run)} if run else {}
+    cols[1].selectbox(
+        f"{label}: scope",
+        [WHOLE_RUN, *searches],
+        key=K + search_key,
+        format_func=lambda s: f"{s} ({searches[s].strategy})" if s else "whole run",
+    )
+
+
+def _label(run: str, search: str | None) -> str:
+    return f"{run} / {search}" if search else run
+
+
+def _reference(scopes, energies) -> ReferencePoint:
+    """The stored hypervolume reference of both scopes (the larger one, so it bounds both);
+    for scopes without a recorded search, 1.1 x the largest energy shown."""
+    from tasks.pipeline import scope_reference
+
+    store = ui.store()
+    refs = [scope_reference(store, run, search) for run, search in scopes]
+    if all(r is not None for r in refs):
+        return ReferencePoint(max(refs))
+    return reference_point(*energies)
+
+
+def _fronts(view: viewstate.CompareView, log: bool) -> None:
+    scopes = [(view.run, view.search), (view.run2, view.search2)]
+    if any(run is None for run, _ in scopes):
+        st.info("Pick two runs (or two searches of one run) to compare.")
+        return
+    clouds, fronts, energies, accs = [], [], [], []
+    for tag, (run, search) in zip("AB", scopes, strict=True):
+        points, front, cloud = ui.scope_frames(run, search, log=log)
+        label = f"{tag}: {_label(run, search)}"
+        clouds.append(cloud.assign(scope=label))
+        fronts.append(front.assign(scope=label))
+        energies.append(points["energy_uj"].to_numpy())
+        accs.append(points["accuracy"].to_numpy())
+    st.altair_chart(
+        charts.fronts_chart(
+            pd.concat(clouds, ignore_index=True),
+            pd.concat(fronts, ignore_index=True),
+            group="scope",
+            log=log,
+        ),
+        width="stretch",
+    )
+    ref = _reference(scopes, energies)
+    cols = st.columns(2)
+    for col, tag, (run, search), e, a, f in zip(
+        cols, "AB", scopes, energies, accs, fronts, strict=True
+    ):
+        hv = hypervolume(a, e, ref.energy_uj, ref.accuracy) if len(e) else 0.0
+        col.metric(f"{tag}: hypervolume", f"{hv:.4g}", help="Shared reference point for A and B")
+        col.caption(f"{len(e):,} candidates, {len(f)} on the front · {_label(run, search)}")
+    st.caption(
+        f"Hypervolume of the region each front dominates, up to energy {ref.energy_uj:.4g} uJ "
+        "(the searches' stored reference: an upper bound of any candidate's energy in their "
+        "space; the larger of A's and B's) and accuracy 0: larger is better."
+    )
+
+
+def _candidate_options(run: str, alpha: float, extra: list[str | None]) -> list[str]:
+    store = ui.store()
+    ids = [r.id for r, _ in store.rank(run, alpha=alpha, top=20)]
+    ids += [i for i in ui.scope_frames(run, None)[1]["id"] if i not in ids]
+    return ids + [i for i in extra if i and i not in ids]
+
+
+def _candidates(view: viewstate.CompareView) -> None:
+    if view.run is None:
+        st.info("Pick a run.")
+        return
+    store = ui.store()
+    for key in ("a", "b"):
+        cid = st.session_state.get(K + key)
+        if cid is None:
+            continue
+        try:
+            store.get_candidate(view.run, cid)
+        except StoreError as err:
+            st.error(one_line(err))
+            st.session_state[K + key] = None
+    options = _candidate_options(view.run, view.alpha, [])
+    if not options:
+        st.info("This run has no candidates yet.")
+        return
+    ss = st.session_state
+    if ss.get(K + "a") is None:
+        ss[K + "a"] = options[0]
+    if ss.get(K + "b") is None:
+        ss[K + "b"] = options[-1] if len(options) > 1 else options[0]
+    options = _candidate_options(view.run, view.alpha, [ss[K + "a"], ss[K + "b"]])
+    cols = st.columns(2)
+    cols[0].selectbox("Candidate A (top 20 at alpha, then the front)", options, key=K + "a")
+    cols[1].selectbox("Candidate B", options, key=K + "b")
+    a = store.get_candidate(view.run, ss[K + "a"])
+    b = store.get_candidate(view.run, ss[K + "b"])
+    st.table(_side_by_side(a, b))
+    st.caption("Per-block genes are listed block 1 first; accuracy is on the validation split.")
+    tabs = st.tabs([f"A: {a.id}", f"B: {b.id}"])
+    for tab, tag, record in zip(tabs, "AB", (a, b), strict=True):
+        with tab:
+            note = leaderboard_format.silent_note(
+                record.firing_rates, record.layer_energy_uj, record.arch["depth"]
+            )
+            if note:
+                st.warning(note, icon=":material/volume_off:")
+            ui.candidate_panel(store, view.run, record, key=f"{K}{tag}")
+
+
+def _side_by_side(a, b) -> pd.DataFrame:
+    """Candidates A and B as text in the formats of the other pages, with B - A."""
+    fmt = leaderboard_format
+
+    def per_block(record, key: str, pattern: str) -> str:
+        return fmt.per_block(record.arch, key, pattern)
+
+    def diff(x: float, y: float, pattern: str) -> str:
+        return ("+" if y - x > 0 else "") + pattern.format(y - x)
+
+    rows = {
+        "validation accuracy": (
+            fmt.percent(a.accuracy),
+            fmt.percent(b.accuracy),
+            diff(a.accuracy * 100, b.accuracy * 100, "{:.2f} pt"),
+        ),
+        "energy": (
+            frames.format_energy(a.energy_uj),
+            frames.format_energy(b.energy_uj),
+            ("+" if b.energy_uj > a.energy_uj else "")
+            + frames.format_energy(b.energy_uj - a.energy_uj),
+        ),
+        "params": (f"{a.params:,}", f"{b.params:,}", diff(a.params, b.params, "{:,}")),
+        "SOPs": (f"{a.sops:.4g}", f"{b.sops:.4g}", diff(a.sops, b.sops, "{:.4g}")),
+        "mean firing rate": (
+            f"{a.firing_rate:.3f}",
+            f"{b.firing_rate:.3f}",
+            diff(a.firing_rate, b.firing_rate, "{:.3f}"),
+        ),
+    }
+    for label, key in (("time steps T", "time_steps"), ("embed dim", "embed_dim")):
+        rows[label] = (str(a.arch[key]), str(b.arch[key]), "")
+    rows["blocks"] = (str(a.arch["depth"]), str(b.arch["depth"]), "")
+    for label, (key, pattern) in fmt.BLOCK_GENES.items():
+        rows[f"{label} per block"] = (per_block(a, key, pattern), per_block(b, key, pattern), "")
+    frame = pd.DataFrame(rows, index=["A", "B", "B - A"]).T
+    return frame
+
+
+def _knee(view: viewstate.CompareView) -> None:
+    st.subheader("The knee: the F_AEB winner as alpha sweeps 0 to 1")
+    scopes = [(view.run, view.search)]
+    if view.mode == "runs":
+        scopes.append((view.run2, view.search2))
+    cols = st.columns(len(scopes))
+    for col, (run, search) in zip(cols, scopes, strict=True):
+        if run is None:
+            continue
+        with col:
+            curve = ui.knee(run, search)
+            if curve.empty:
+                st.caption(f"{_label(run, search)}: no candidates yet.")
+                continue
+            st.markdown(f"**{_label(run, search)}**")
+            for panel in compare_charts.knee_panels(curve, alpha=view.alpha):
+                st.altair_chart(panel, width="stretch")
+            segments = frames.knee_segments(curve)
+            st.caption(
+                f"{len(segments)} different winners over alpha in [0, 1]; they all lie on the "
+                "Pareto front."
+            )
+            st.dataframe(
+                segments.assign(accuracy=segments["accuracy"] * 100),
+                hide_index=True,
+                column_config={
+                    "alpha_from": st.column_config.NumberColumn("alpha from", format="%.2f"),
+                    "alpha_to": st.column_config.NumberColumn("alpha to", format="%.2f"),
+                    "id": st.column_config.TextColumn("winner"),
+                    "accuracy": st.column_config.NumberColumn(
+                        "accuracy", format=leaderboard_format.ACCURACY_FORMAT
+                    ),
+                    "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
+                },
+            )
+
+
+def main() -> None:
+    st.title("Compare")
+    view, problems = viewstate.parse_compare(ui.current_params())
+    ui.adopt_url(PAGE, lambda: _seed(view))
+    for problem in problems:
+        st.warning(problem)
+    linked = {st.session_state.get(K + "run"), st.session_state.get(K + "run2")}
+    # Archived runs are left out of the lists, unless the link names one.
+    names = [r.name for r in ui.store().list_runs() if not r.archived or r.name in linked]
+    if not names:
+        st.info("No runs yet.")
+        return
+    _check_names(names)
+    _defaults(names)
+    cols = st.columns([2, 3, 1])
+    cols[0].radio(
+        "Compare",
+        viewstate.COMPARE_MODES,
+        key=K + "mode",
+        format_func=MODE_LABELS.get,
+        horizontal=True,
+    )
+    cols[1].slider("alpha: weight of energy in F_AEB", 0.0, 1.0, step=0.01, key=K + "alpha")
+    log = cols[2].toggle("log energy", key=K + "log")
+    mode = st.session_state[K + "mode"]
+    if mode == "runs":
+        _scope_picker("A", names, "run", "search")
+        _scope_picker("B", names, "run2", "search2")
+        _fronts(_view(), log)
+    else:
+        st.selectbox("Run", names, key=K + "run", placeholder="Pick a run")
+        _candidates(_view())
+    _knee(_view())
+    ui.help_link()
+    view = _view()
+    ui.publish_url(PAGE, view.to_params())
+    ui.share_box(PAGE, view.to_params())
+
+
+main()

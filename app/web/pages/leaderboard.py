@@ -1,0 +1,186 @@
+"""One shared leaderboard, as it was frozen: `/leaderboard?id=ID`. Its chart (its rows ringed on
+the run's current front), its table, CSV/Parquet downloads, "open live" (the same view in the
+explorer) and, for its author (anyone in single-user mode), delete."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.common import charts, frames
+from app.web.components import downloads, ui, viewstate
+from engine.profiles import PROFILES
+from storage.errors import StoreError, UnknownLeaderboard, UnknownRun, one_line
+from storage.records import LeaderboardRecord
+
+PAGE = "leaderboard"
+K = "lb_"
+
+
+def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
+    """The frozen CANDIDATE rows as a table, best first, energies with readable units."""
+    out = []
+    for rank, c in enumerate(board.candidates, start=1):
+        arch, ops = c.get("arch", {}), c.get("ops", {})
+        out.append(
+            {
+                "rank": rank,
+                "id": c["id"],
+                "fitness": c.get("fitness"),
+                "accuracy": c.get("accuracy"),
+                "energy": frames.format_energy(c.get("energy_uj")),
+                "energy_uj": c.get("energy_uj"),
+                "params": c.get("params"),
+                "firing_rate": c.get("firing_rate"),
+                "T": arch.get("time_steps"),
+                "embed_dim": arch.get("embed_dim"),
+                "depth": arch.get("depth"),
+                "generation": c.get("generation"),
+                "macs": ops.get("macs"),
+                "sops": ops.get("sops"),
+                "neuron_updates": ops.get("neuron_updates"),
+            }
+        )
+    columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
+    columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "macs", "sops"]
+    return pd.DataFrame(out, columns=[*columns, "neuron_updates"])
+
+
+def may_delete(acc: ui.Access, board: LeaderboardRecord) -> bool:
+    """Single-user mode: anyone. With sign-in: the author; a leaderboard shared without an author
+    (from the command line) by anyone signed in."""
+    if not acc.auth:
+        return True
+    return bool(acc.user) and (acc.user == board.author or not board.author)
+
+
+def live_view(board: LeaderboardRecord) -> viewstate.ExplorerView:
+    """The explorer view the leaderboard was shared from (live: it follows new candidates)."""
+    profile = board.energy_profile if board.energy_profile in PROFILES else None
+    return viewstate.ExplorerView(
+        run=board.run,
+        search=board.search,
+        alpha=board.alpha,
+        top=min(board.top, viewstate.MAX_TOP),
+        profile=profile or viewstate.DEFAULT_PROFILE,
+    )
+
+
+def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> None:
+    marks = rows[["id", "accuracy", "energy_uj"]]
+    try:
+        profile = board.energy_profile if board.energy_profile in PROFILES else None
+        _, front, cloud = ui.scope_frames(board.run, board.search, profile=profile or "45nm-fp32")
+        note = "today's candidates of the run and its Pareto front (black line)"
+    except (UnknownRun, StoreError):
+        front = cloud = marks.assign(generation=0, strategy="", count=1).iloc[0:0]
+        note = "the run has been deleted: only the frozen rows are drawn"
+    if cloud.empty:
+        cloud = marks.assign(generation=0, strategy="", count=1)
+    chart = charts.explorer_chart(
+        cloud,
+        front,
+        marks,
+        marks.head(1),
+        marks.iloc[0:0],
+        alpha=board.alpha,
+        best_label="#1 when shared",
+    )
+    st.altair_chart(chart, width="stretch", key=K + "chart")
+    st.caption(
+        f"Rings: the {len(rows)} shared rows, the diamond the first of them; behind them, {note}."
+    )
+
+
+def _delete(acc: ui.Access, board: LeaderboardRecord) -> None:
+    if not may_delete(acc, board):
+        st.caption(f"Only its author ({board.author}) may delete this leaderboard.")
+        return
+    with st.expander("Delete this leaderboard", icon=":material/delete:"):
+        sure = st.checkbox("Yes, delete it for everyone", key=K + "sure")
+        if st.button("Delete", key=K + "delete", disabled=not sure, type="primary"):
+            try:
+                ui.store().delete_leaderboard(board.id)
+            except StoreError as err:
+                st.error(one_line(err))
+                return
+            st.success(f"Leaderboard `{board.id}` deleted.")
+            st.page_link(ui.PAGES["leaderboards"], label="All shared leaderboards")
+            st.stop()
+
+
+def main() -> None:
+    st.title("Shared leaderboard")
+    view, problems = viewstate.parse_leaderboard(ui.current_params())
+    ui.publish_url(PAGE, view.to_params())
+    for problem in problems:
+        st.warning(problem)
+    acc = ui.access()
+    if acc.auth and not acc.user:
+        st.info("Sign in to read shared leaderboards.")
+        return
+    if not view.id:
+        st.info("No leaderboard in the link (`/leaderboard?id=ID`).")
+        st.page_link(ui.PAGES["leaderboards"], label="All shared leaderboards")
+        return
+    try:
+        board = ui.store().get_leaderboard(view.id)
+    except UnknownLeaderboard:
+        st.error(f"Unknown leaderboard {view.id!r}: it was never shared, or it was deleted.")
+        st.page_link(ui.PAGES["leaderboards"], label="All shared leaderboards")
+        return
+    st.subheader(board.title or "Untitled leaderboard")
+    scope = f"search `{board.search}`" if board.search else "the whole run"
+    when = pd.Timestamp(board.created_at, unit="s").strftime("%Y-%m-%d %H:%M UTC")
+    st.markdown(
+        f"Run **{board.run}**, {scope} · top {board.top} by F_AEB at alpha={board.alpha:g} · "
+        f"energies under **{board.energy_profile}** · shared {when}"
+        + (f" by **{board.author}**" if board.author else "")
+    )
+    st.caption(
+        "Frozen when shared: candidates found later never change these rows. "
+        "'Open live' shows the same view as it is now."
+    )
+    if board.notes:
+        st.markdown(board.notes)
+    rows = rows_frame(board)
+    if rows.empty:
+        st.info("No feasible candidate was ranked when this was shared.")
+    else:
+        _chart(board, rows)
+        st.dataframe(
+            rows,
+            hide_index=True,
+            key=K + "table",
+            column_config=ui.RANKED_COLUMNS,
+            column_order=[c for c in rows.columns if c != "energy_uj"],
+        )
+    cols = st.columns([1, 1, 2, 3])
+    stem = f"leaderboard-{board.id}"
+    cols[0].download_button(
+        "CSV",
+        data=downloads.to_csv(rows),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    cols[1].download_button(
+        "Parquet",
+        data=downloads.to_parquet(rows),
+        file_name=f"{stem}.parquet",
+        mime="application/vnd.apache.parquet",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    cols[2].page_link(
+        ui.PAGES["explorer"],
+        label="Open live in the explorer",
+        icon=":material/open_in_new:",
+        query_params=live_view(board).to_params(),
+    )
+    _delete(acc, board)
+    ui.share_box(PAGE, view.to_params())
+
+
+main()

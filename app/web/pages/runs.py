@@ -1,0 +1,60 @@
+"""Runs: every run with its state, owner, progress, elapsed time and the current generation's
+best, updated live in place (a fragment that reruns every few seconds); archived runs are hidden
+unless asked for. `?run=NAME` is that run's own page (see `app.web.pages.run`)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.web.components import forms, ui, viewstate
+from app.web.pages import run as run_page
+
+PAGE = "runs"
+SHOW_ARCHIVED = "runs_show_archived"
+
+
+@st.fragment(run_every=ui.LIVE_EVERY_S)
+def _table(acc: ui.Access, show_archived: bool) -> None:
+    runs = ui.store().list_runs()
+    if not runs:
+        st.info("No runs yet.")
+        st.page_link(ui.PAGES["launch"], label="Launch one", icon=":material/rocket_launch:")
+        return
+    live = sum(r.active for r in runs)
+    archived = sum(r.archived for r in runs)
+    shown = runs if show_archived else [r for r in runs if not r.archived]
+    hidden = f", {archived} archived (hidden)" if archived and not show_archived else ""
+    st.caption(
+        f"{forms.count(len(runs), 'run')}, {live} in progress{hidden}. This list updates every "
+        "few seconds."
+    )
+    just = st.session_state.get(run_page.JUST_LAUNCHED)
+    for run in sorted(shown, key=lambda r: (-r.created_at, r.name)):  # newest first
+        run_page.card(run, acc, just_launched=run.name == just)
+
+
+def main() -> None:
+    view, problems = viewstate.parse_runs(ui.current_params())
+    for problem in problems:
+        st.warning(problem)
+    acc = ui.access()
+    runs = {r.name: r for r in ui.store().list_runs()}
+    if view.run and view.run in runs:
+        st.title(f"Run {view.run}")
+        ui.publish_url(PAGE, view.to_params())
+        run_page.render(runs[view.run], acc)
+        return
+    st.title("Runs")
+    if view.run:
+        st.error(f"Unknown run {view.run!r}: there is no run by that name.")
+    message = st.session_state.pop(run_page.MESSAGE, None)
+    if message:
+        st.info(message)
+    show_archived = st.toggle("Show archived runs", key=SHOW_ARCHIVED)
+    ui.publish_url(PAGE, view.to_params())
+    if not acc.can_write:
+        st.caption("Sign in to cancel runs.")
+    _table(acc, show_archived)
+
+
+main()
