@@ -11,13 +11,9 @@ from engine.results import EvalResult
 from engine.space import Arch
 from storage import paths
 from storage.base import Store
-from storage.records import (
-    ArtefactRecord,
-)
+from storage.records import ArtefactRecord
 from tasks.pipeline.search_spec import SearchSpec
-from tasks.pipeline.searching import (
-    make_evaluator,
-)
+from tasks.pipeline.searching import make_evaluator
 
 
 # ---- export -------------------------------------------------------------------------------------

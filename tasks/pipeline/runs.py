@@ -19,9 +19,7 @@ from engine.train import TrainConfig, recipe
 from storage import paths
 from storage.base import Store
 from storage.errors import DuplicateRun, UnknownRun
-from storage.records import (
-    RunRecord,
-)
+from storage.records import RunRecord
 
 Progress = Callable[[dict[str, Any]], None]  # called with each training or search event
 
