@@ -97,6 +97,15 @@ def f_aeb_order(accuracies: ArrayLike, energies: ArrayLike, alpha: float) -> lis
     return np.lexsort((np.arange(acc.size), energy, -acc, -fitness)).tolist()
 
 
+def silent_last(order: Sequence[int], silent: Sequence[bool]) -> list[int]:
+    """`order` (indices, e.g. from `f_aeb_order`) with the silent candidates (`silent[i]`: a block
+    never fires, `engine.results.silent_blocks`) moved after all the others, each group keeping
+    its order: how tables rank by default, so a silent subnet is never ranked first unasked."""
+    if len(silent) < (max(order) + 1 if len(order) else 0):
+        raise SearchError(f"silent_last: {len(silent)} flags for indices up to {max(order)}")
+    return [i for i in order if not silent[i]] + [i for i in order if silent[i]]
+
+
 def pareto_front(accuracies: ArrayLike, energies: ArrayLike) -> list[int]:
     """Indices of the non-dominated candidates, sorted by energy (lowest first).
 

@@ -19,6 +19,7 @@ from engine.pareto import (
     normalized_hypervolume,
     pareto_front,
     reference_point,
+    silent_last,
 )
 
 # (accuracy, energy) = (0.9, 3), (0.8, 1), (0.85, 2), (0.7, 2.5); (0.85, 2) dominates (0.7, 2.5).
@@ -327,3 +328,12 @@ def test_normalized_hypervolume_rejects_non_positive_energies():
         normalized_hypervolume([0.5, 0.6], [1.0, 0.0], BOX)
     with pytest.raises(SearchError):
         normalized_hypervolume([0.5], [1.0, 2.0], BOX)
+
+
+def test_silent_candidates_rank_after_the_others():
+    order = f_aeb_order(ACC, ENERGY, 0.0)  # [0, 2, 1, 3]
+    assert silent_last(order, [True, False, False, False]) == [2, 1, 3, 0]
+    assert silent_last(order, [False] * 4) == order
+    assert silent_last([], []) == []
+    with pytest.raises(SearchError, match="flags"):
+        silent_last(order, [True])
