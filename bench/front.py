@@ -37,6 +37,8 @@ from common import add_seed_list, bench_evaluator, chosen_seeds
 from paired import (
     Setting,
     Strategy,
+    merge,
+    pairs,
     print_generations,
     print_paired,
     print_speedup,
@@ -102,10 +104,10 @@ def front_rows(args: argparse.Namespace, common: dict) -> list[tuple[Strategy, b
     return rows
 
 
-def alpha_regrets(row: Strategy, outcomes, seeds, args, s: Setting) -> list[list[float]]:
+def alpha_regrets(row: Strategy, outcomes, seeds, args, s: Setting) -> dict[int, list[float]]:
     """Per seed (the first --regret-seeds): the clipped regret at every alpha of `row`'s
     candidates against dedicated evolutions with the row's anchors."""
-    per_seed = []
+    per_seed = {}
     for seed, outcome in zip(seeds, outcomes, strict=True):
         if seed >= args.regret_seeds:
             continue
@@ -132,13 +134,15 @@ def alpha_regrets(row: Strategy, outcomes, seeds, args, s: Setting) -> list[list
             f"| {seed} | {row.name} | {statistics.fmean(clipped):.4f} | {max(clipped):.4f} "
             f"({ALPHAS[clipped.index(max(clipped))]}) | {statistics.fmean(signed):+.4f} |"
         )
-        per_seed.append(clipped)
+        per_seed[seed] = clipped
     return per_seed
 
 
-def print_regret(name: str, per_seed: list[list[float]], n_boot: int) -> dict:
-    if not per_seed:
+def print_regret(name: str, by_seed: dict[int, list[float]], n_boot: int) -> dict:
+    """The mean alpha regret over seeds with its bootstrap interval, and the mean per alpha."""
+    if not by_seed:
         return {}
+    per_seed = list(by_seed.values())
     means = [statistics.fmean(r) for r in per_seed]
     ci = bootstrap_ci(means, statistics.fmean, n=n_boot)
     by_alpha = {a: statistics.fmean(r[k] for r in per_seed) for k, a in enumerate(ALPHAS)}
@@ -150,6 +154,25 @@ def print_regret(name: str, per_seed: list[list[float]], n_boot: int) -> dict:
         + ", ".join(f"{a}: {v:.4f}" for a, v in by_alpha.items())
     )
     return {"mean": ci.estimate, "low": ci.low, "high": ci.high, "per_alpha": by_alpha}
+
+
+def merged(paths: list[str], n_boot: int) -> None:
+    """Print the tables of several --json files together (seeds split over processes)."""
+    comparisons, results, payloads = merge(paths)
+    print(f"# merged {', '.join(paths)}: seeds {[o.seed for o in next(iter(results.values()))]}")
+    print_paired(comparisons, results, n_boot)
+    print_speedup(comparisons, results, n_boot)
+    print_generations(results)
+    regrets: dict[str, dict[int, list[float]]] = {}
+    for payload in payloads:
+        for name, by_seed in payload.get("regret_per_seed", {}).items():
+            for seed, values in by_seed.items():
+                if int(seed) in regrets.setdefault(name, {}):
+                    raise SystemExit(f"error: {name} has the regret of seed {seed} twice")
+                regrets[name][int(seed)] = values
+    print()
+    for name, by_seed in regrets.items():
+        print_regret(name, dict(sorted(by_seed.items())), n_boot)
 
 
 def parse() -> argparse.Namespace:
@@ -171,6 +194,14 @@ def parse() -> argparse.Namespace:
     p.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="run nothing: print the tables of several --json files together (e.g. the halves "
+        "of a --seed-list split)",
+    )
+    p.add_argument(
         "--no-anchors", action="store_true", help="add the three strategies without anchors"
     )
     p.add_argument(
@@ -188,6 +219,9 @@ def parse() -> argparse.Namespace:
 
 def main() -> None:
     args = parse()
+    if args.merge:
+        merged(args.merge, args.bootstrap)
+        return
     seeds = chosen_seeds(args)
     evaluate, ckpt = bench_evaluator(
         args.workdir, args.dataset, args.space, args.epochs, args.sampling
@@ -210,8 +244,8 @@ def main() -> None:
     )
     t0 = time.time()
     results = run_all(rows, seeds, s)
-    paired = print_paired(rows, results, args.bootstrap)
-    speed = print_speedup(rows, results, args.bootstrap)
+    paired = print_paired(pairs(rows), results, args.bootstrap)
+    speed = print_speedup(pairs(rows), results, args.bootstrap)
     print_generations(results)
     print("\n| seed | strategy | mean regret | max regret (alpha) | signed mean |")
     print("|---|---|---|---|---|")
@@ -231,7 +265,9 @@ def main() -> None:
             "paired": paired,
             "speedup": speed,
             "regret": regrets,
+            "regret_per_seed": per_row,
         },
+        pairs(rows),
         results,
     )
 

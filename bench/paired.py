@@ -132,15 +132,20 @@ def _differences(mine: list[Outcome], base: list[Outcome], key: str) -> list[flo
     return [getattr(a, key) - getattr(b, key) for a, b in zip(mine, base, strict=True)]
 
 
-def print_paired(rows: list[Strategy], results: dict[str, list[Outcome]], n_boot: int) -> dict:
-    """The headline table: each row against its baseline, seed by seed. Returns the figures."""
+Pairs = list[tuple[str, str]]
+Results = dict[str, list[Outcome]]
+
+
+def print_paired(comparisons: Pairs, results: Results, n_boot: int) -> dict:
+    """The headline table: each (row, baseline) of `comparisons`, seed by seed. Returns the
+    figures."""
     print(
         "\n| comparison | seeds | ahead / level | median diff HV normalized [95% CI] "
         "| median diff HV raw [95% CI] |"
     )
     print("|---|---|---|---|---|")
     figures = {}
-    for name, baseline in pairs(rows):
+    for name, baseline in comparisons:
         mine, base = results[name], results[baseline]
         norm = _differences(mine, base, "hv_normalized")
         raw = _differences(mine, base, "hv_raw")
@@ -152,7 +157,7 @@ def print_paired(rows: list[Strategy], results: dict[str, list[Outcome]], n_boot
     return figures
 
 
-def print_speedup(rows: list[Strategy], results: dict[str, list[Outcome]], n_boot: int) -> dict:
+def print_speedup(comparisons: Pairs, results: Results, n_boot: int) -> dict:
     """Sample efficiency: the evaluations each row needs to reach its baseline's final
     normalized hypervolume (same seed), and the speed-up = baseline evaluations / those."""
     print(
@@ -161,7 +166,7 @@ def print_speedup(rows: list[Strategy], results: dict[str, list[Outcome]], n_boo
     )
     print("|---|---|---|---|---|")
     figures = {}
-    for name, baseline in pairs(rows):
+    for name, baseline in comparisons:
         needed, ratios, budgets = [], [], []
         for mine, base in zip(results[name], results[baseline], strict=True):
             n = evaluations_to_reach(mine.history, base.hv_normalized)
@@ -204,13 +209,48 @@ def print_taus(results: dict[str, list[Outcome]]) -> None:
     print("mean Kendall tau (accuracy, energy): " + ", ".join(parts))
 
 
-def write_json(path: str | None, payload: dict, results: dict[str, list[Outcome]]) -> None:
-    """The figures and every seed's outcome (without its candidates) as one JSON file."""
+def report(comparisons: Pairs, results: Results, n_boot: int) -> dict:
+    """Every table after the per-seed one; returns the paired and speed-up figures."""
+    figures = {
+        "paired": print_paired(comparisons, results, n_boot),
+        "speedup": print_speedup(comparisons, results, n_boot),
+    }
+    print_generations(results)
+    print_taus(results)
+    return figures
+
+
+def write_json(path: str | None, payload: dict, comparisons: Pairs, results: Results) -> None:
+    """The figures, the comparisons and every seed's outcome (without its candidates) as one
+    JSON file, which `merge` reads back."""
     if not path:
         return
     keep = [f.name for f in fields(Outcome) if f.name != "feasible"]
     outcomes = {
         name: [{k: getattr(o, k) for k in keep} for o in rows] for name, rows in results.items()
     }
-    Path(path).write_text(json.dumps({**payload, "outcomes": outcomes}, indent=1))
+    body = {**payload, "comparisons": comparisons, "outcomes": outcomes}
+    Path(path).write_text(json.dumps(body, indent=1))
     print(f"wrote {path}")
+
+
+def merge(paths: list[str]) -> tuple[Pairs, Results, list[dict]]:
+    """The comparisons and outcomes of several `write_json` files (e.g. seeds split over two
+    processes sharing one evaluation cache), every row's outcomes sorted by seed; and the files'
+    payloads. Files must compare the same rows; a seed run twice is refused."""
+    payloads = [json.loads(Path(p).read_text()) for p in paths]
+    comparisons = [tuple(c) for c in payloads[0]["comparisons"]]
+    results: Results = {}
+    for path, payload in zip(paths, payloads, strict=True):
+        if [tuple(c) for c in payload["comparisons"]] != comparisons:
+            raise SystemExit(f"error: {path} compares other rows than {paths[0]}")
+        for name, rows in payload["outcomes"].items():
+            for row in rows:
+                row["history"] = [tuple(h) for h in row["history"]]
+                results.setdefault(name, []).append(Outcome(**row))
+    for name, outcomes in results.items():
+        seeds = [o.seed for o in outcomes]
+        if len(set(seeds)) != len(seeds):
+            raise SystemExit(f"error: {name} has seed(s) run twice across {', '.join(paths)}")
+        outcomes.sort(key=lambda o: o.seed)
+    return comparisons, results, payloads

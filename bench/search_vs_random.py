@@ -34,16 +34,7 @@ import time
 
 from common import add_seed_list, bench_evaluator, chosen_seeds
 from operators import OLD_MUTATION_PROB, old_mutate
-from paired import (
-    Strategy,
-    print_generations,
-    print_paired,
-    print_speedup,
-    print_taus,
-    run_all,
-    setting,
-    write_json,
-)
+from paired import Strategy, merge, pairs, report, run_all, setting, write_json
 
 from engine.profiles import DEFAULT_PROFILE
 from engine.search import EvolutionConfig, EvolutionSearch, RandomConfig
@@ -112,6 +103,14 @@ def parse() -> argparse.Namespace:
     p.add_argument("--energy-profile", default=DEFAULT_PROFILE, help="prices points and box")
     p.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="run nothing: print the tables of several --json files together (e.g. the halves "
+        "of a --seed-list split)",
+    )
     p.add_argument("--old-operators", action="store_true", help="add the previous operators")
     p.add_argument(
         "--no-anchors",
@@ -124,6 +123,12 @@ def parse() -> argparse.Namespace:
 
 def main() -> None:
     args = parse()
+    if args.merge:
+        comparisons, results, _ = merge(args.merge)
+        seeds = [o.seed for o in next(iter(results.values()))]
+        print(f"# merged {', '.join(args.merge)}: seeds {seeds}")
+        report(comparisons, results, args.bootstrap)
+        return
     seeds = chosen_seeds(args)
     evaluate, ckpt = bench_evaluator(
         args.workdir, args.dataset, args.space, args.epochs, args.sampling
@@ -147,16 +152,10 @@ def main() -> None:
     )
     t0 = time.time()
     results = run_all(rows, seeds, s)
-    paired = print_paired(rows, results, args.bootstrap)
-    speed = print_speedup(rows, results, args.bootstrap)
-    print_generations(results)
-    print_taus(results)
+    figures = report(pairs(rows), results, args.bootstrap)
     print(f"{evaluate.calls} new evaluations in {time.time() - t0:.0f} s")
-    write_json(
-        args.json,
-        {"args": vars(args), "box": s.box.to_dict(), "paired": paired, "speedup": speed},
-        results,
-    )
+    payload = {"args": vars(args), "box": s.box.to_dict(), **figures}
+    write_json(args.json, payload, pairs(rows), results)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, cap
         assert rnd.seed == evo.seed and rnd.history[0] == evo.history[0]  # same generation 0
         assert rnd.evaluated == evo.evaluated == 32
         assert 0 < rnd.hv_normalized < 1 and rnd.hv_normalized == rnd.history[-1][1]
-    figures = paired.print_paired(rows, results, n_boot=500)
+    comparisons = paired.pairs(rows)
+    assert comparisons == [("evolution", "random")]
+    figures = paired.print_paired(comparisons, results, n_boot=500)
     ci = figures["evolution - random"]["normalized"]
     diffs = [
         e.hv_normalized - r.hv_normalized
@@ -50,7 +52,7 @@ def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, cap
     ]
     assert ci["low"] <= ci["estimate"] <= ci["high"] and ci["n"] == 4
     assert min(diffs) <= ci["low"] and ci["high"] <= max(diffs)
-    speed = paired.print_speedup(rows, results, n_boot=500)["evolution vs random"]
+    speed = paired.print_speedup(comparisons, results, n_boot=500)["evolution vs random"]
     expected = [
         evaluations_to_reach(e.history, r.hv_normalized)
         for e, r in zip(results["evolution"], results["random"], strict=True)
@@ -60,7 +62,7 @@ def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, cap
     out = capsys.readouterr().out
     assert "| evolution - random | 4 |" in out and "| evolution vs random | 32 |" in out
     path = tmp_path / "figures.json"
-    paired.write_json(str(path), {"paired": figures}, results)
+    paired.write_json(str(path), {"paired": figures}, comparisons, results)
     saved = json.loads(path.read_text())
     assert (
         len(saved["outcomes"]["evolution"]) == 4
@@ -76,4 +78,26 @@ def test_rows_with_other_seeds_are_refused() -> None:
         "evolution": [paired.run(rows[1], 1, setting)],
     }
     with pytest.raises(AssertionError, match="share their seeds"):
-        paired.print_paired(rows, results, n_boot=10)
+        paired.print_paired(paired.pairs(rows), results, n_boot=10)
+
+
+def test_split_seeds_merge_into_the_same_tables(tmp_path: Path, capsys) -> None:
+    """Seeds run in two processes (`--seed-list`) and merged print what one process prints."""
+    setting = paired.Setting(JOINT, BOX, CountingEvaluate(), "45nm-fp32")
+    rows = _rows()
+    comparisons = paired.pairs(rows)
+    whole = paired.run_all(rows, [0, 1, 2], setting)
+    halves = []
+    for k, seeds in enumerate(([2, 0], [1])):
+        part = paired.run_all(rows, seeds, setting)
+        halves.append(str(tmp_path / f"half{k}.json"))
+        paired.write_json(halves[-1], {}, comparisons, part)
+    got_pairs, merged, _ = paired.merge(halves)
+    assert got_pairs == comparisons
+    for name in whole:
+        assert [o.seed for o in merged[name]] == [0, 1, 2]
+        assert [o.history for o in merged[name]] == [o.history for o in whole[name]]
+    capsys.readouterr()
+    assert paired.report(comparisons, merged, 300) == paired.report(comparisons, whole, 300)
+    with pytest.raises(SystemExit, match="run twice"):
+        paired.merge([halves[0], halves[0]])
