@@ -385,7 +385,10 @@ class Search:
         differ (to extend or shorten a search). A state saved before the paper's operators and
         the fixed reference (version 1) may also differ in the operator probabilities and the
         reference: it resumes with the operators and `reference_energy_uj` of `config` (or, when
-        that is None, 1.1 x the largest energy of its first feasible generation).
+        that is None, 1.1 x the largest energy of its first feasible generation). `front_box`
+        only measures and may differ (a state without one keeps `config`'s; a `config` without
+        one takes the state's). A state saved before its strategy had anchors resumes without
+        them, whatever `config.anchors` says.
         """
         search = cls(space, config, evaluate, param_count=param_count)
         try:
