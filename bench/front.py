@@ -1,24 +1,30 @@
-"""NSGA-II against F_AEB evolution and random search: the whole front, at equal budget.
+"""NSGA-II against F_AEB evolution and random search: the whole front, at equal budget, over
+paired seeds, with intervals.
 
 One supernet (trained once, cached under --workdir) and one evaluation cache by arch id serve
-every search, so the eleven dedicated runs per seed cost only their new archs. Per seed:
+every search, so the dedicated runs per seed cost only their new archs. Seeds are paired: every
+strategy runs with the same seed, and with anchors (the default; `--no-anchors` adds the three
+strategies without them) all start from the same generation 0. Printed:
 
-- hypervolume of NSGA-II, of F_AEB evolution at alpha 0.5 and of random search, each G x P
-  evaluations, under the fixed reference every search of this space and dataset stores (the
-  space's analytic energy bound; accuracy 0). The bound is loose, so read differences. A second
-  column uses the tighter reference of the space's largest arch as measured once (accuracy 0).
+- per seed and strategy: the normalized hypervolume (accuracy above chance x log10 energy, in the
+  box of the space's analytic energy floor and bound under --energy-profile; the headline), the
+  raw hypervolume (reference: the space's energy bound, accuracy 0), best accuracy, lowest energy;
+- paired differences, NSGA-II - evolution (alpha 0.5), NSGA-II - random and evolution - random:
+  median with a bootstrap 95% interval, and how many seeds each is ahead; the evaluations NSGA-II
+  and evolution need to reach random's final normalized hypervolume (speed-up with interval);
 - alpha regret: for alpha in {0, 0.1, ..., 1}, the winner NSGA-II reports at that alpha (best
   F_AEB over its own feasible candidates, ties to the other objective) against the winner of a
-  dedicated F_AEB evolution run at that alpha (same seed and budget), both scored by F_AEB
-  min-max scaled over the union of the two candidate sets. Regret = max(0, dedicated - NSGA-II);
-  the signed mean is printed too (negative: NSGA-II's winner is better). `--regret-seeds`
-  limits the eleven dedicated runs to the first seeds, when the budget of a CPU run is short.
+  dedicated F_AEB evolution run at that alpha (same seed, budget and anchors), both scored by
+  F_AEB min-max scaled over the union of the two candidate sets. Regret = max(0, dedicated -
+  NSGA-II); per seed its mean and max over the alphas; over seeds the mean of the per-seed means
+  with a bootstrap 95% interval (issue 24's target: at most 0.02), and the mean per alpha.
+  `--regret-seeds` limits the eleven dedicated runs to the first seeds.
 
-Targets (issue 12): NSGA-II's hypervolume at least evolution's on 4 of 5 seeds; mean regret at
-most 0.02.
+Strategies are a list of named rows (`paired.Strategy`); a row with `regret=True` in
+`front_rows` gets the alpha regret (e.g. a future "nsga2 + predictor").
 
-    OMP_NUM_THREADS=1 python bench/front.py --dataset digits --space digits-tiny \\
-        --workdir /tmp/search-bench --seeds 5 --generations 6 --population 10 --parents 4
+    OMP_NUM_THREADS=1 python bench/front.py --dataset mnist-5k --space mnist-small \\
+        --workdir /work/search-cache --seeds 10 --generations 8 --population 12 --parents 4
 """
 
 from __future__ import annotations
@@ -27,23 +33,28 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 from common import add_seed_list, bench_evaluator, chosen_seeds
+from paired import (
+    Setting,
+    Strategy,
+    merge,
+    pairs,
+    print_generations,
+    print_paired,
+    print_speedup,
+    run,
+    run_all,
+    setting,
+    write_json,
+)
 
-from engine.pareto import f_aeb, f_aeb_order, hypervolume
-from engine.search import EvolutionConfig, NSGA2Config, RandomConfig, make_search
+from engine.pareto import f_aeb, f_aeb_order
+from engine.profiles import DEFAULT_PROFILE
+from engine.search import EvolutionConfig, NSGA2Config, RandomConfig
 from engine.space import SearchSpace
-from tasks.pipeline import search_reference
+from engine.stats import bootstrap_ci
 
 ALPHAS = [round(0.1 * k, 1) for k in range(11)]
-
-
-def searched(strategy: str, space: SearchSpace, config, evaluate) -> list:
-    """The feasible candidates of a whole search, checking its recorded hypervolume history."""
-    search = make_search(strategy, space, config, evaluate)
-    history = [s.hypervolume for s in search.run()]
-    assert history == sorted(history), "the recorded hypervolume decreased"
-    return [r for r in search.evaluated if r.id not in search.infeasible_ids]
 
 
 def winner(results, alpha: float):
@@ -61,7 +72,110 @@ def regret(nsga, dedicated, alpha: float) -> float:
     return score[winner(dedicated, alpha).id] - score[winner(nsga, alpha).id]
 
 
-def main() -> None:
+def front_rows(args: argparse.Namespace, common: dict) -> list[tuple[Strategy, bool]]:
+    """(row, gets the alpha regret): random, evolution at alpha 0.5 and NSGA-II, with anchors
+    (and without, with --no-anchors)."""
+    rows = []
+    for anchors in (True, False) if args.no_anchors else (True,):
+        tag = "" if anchors else ", no anchors"
+        c = dict(anchors=anchors, **common)
+        rnd, evo = f"random{tag}", f"evolution a=0.5{tag}"
+        rows += [
+            (Strategy(rnd, "random", lambda s, c=c: RandomConfig(seed=s, **c)), False),
+            (
+                Strategy(
+                    evo,
+                    "evolution",
+                    lambda s, c=c: EvolutionConfig(parents=args.parents, seed=s, **c),
+                    baselines=(rnd,),
+                ),
+                False,
+            ),
+            (
+                Strategy(
+                    f"nsga2{tag}",
+                    "nsga2",
+                    lambda s, c=c: NSGA2Config(seed=s, **c),
+                    baselines=(evo, rnd),
+                ),
+                True,
+            ),
+        ]
+    return rows
+
+
+def alpha_regrets(row: Strategy, outcomes, seeds, args, s: Setting) -> dict[int, list[float]]:
+    """Per seed (the first --regret-seeds): the clipped regret at every alpha of `row`'s
+    candidates against dedicated evolutions with the row's anchors."""
+    per_seed = {}
+    for seed, outcome in zip(seeds, outcomes, strict=True):
+        if seed >= args.regret_seeds:
+            continue
+        base = row.config(seed)
+        signed = []
+        for alpha in ALPHAS:
+            dedicated = Strategy(
+                f"evolution a={alpha}",
+                "evolution",
+                lambda sd, a=alpha, base=base: EvolutionConfig(
+                    parents=args.parents,
+                    alpha=a,
+                    seed=sd,
+                    generations=base.generations,
+                    population=base.population,
+                    reference_energy_uj=base.reference_energy_uj,
+                    front_box=base.front_box,
+                    anchors=base.anchors,
+                ),
+            )
+            signed.append(regret(outcome.feasible, run(dedicated, seed, s).feasible, alpha))
+        clipped = [max(0.0, x) for x in signed]
+        print(
+            f"| {seed} | {row.name} | {statistics.fmean(clipped):.4f} | {max(clipped):.4f} "
+            f"({ALPHAS[clipped.index(max(clipped))]}) | {statistics.fmean(signed):+.4f} |"
+        )
+        per_seed[seed] = clipped
+    return per_seed
+
+
+def print_regret(name: str, by_seed: dict[int, list[float]], n_boot: int) -> dict:
+    """The mean alpha regret over seeds with its bootstrap interval, and the mean per alpha."""
+    if not by_seed:
+        return {}
+    per_seed = list(by_seed.values())
+    means = [statistics.fmean(r) for r in per_seed]
+    ci = bootstrap_ci(means, statistics.fmean, n=n_boot)
+    by_alpha = {a: statistics.fmean(r[k] for r in per_seed) for k, a in enumerate(ALPHAS)}
+    print(
+        f"{name}: mean alpha regret {ci.estimate:.4f} [95% CI {ci.low:.4f}, {ci.high:.4f}] over "
+        f"{len(means)} seeds (target <= 0.02: "
+        f"{'met' if ci.high <= 0.02 else 'not shown' if ci.estimate <= 0.02 else 'missed'}); "
+        f"worst seed {max(means):.4f}; per alpha: "
+        + ", ".join(f"{a}: {v:.4f}" for a, v in by_alpha.items())
+    )
+    return {"mean": ci.estimate, "low": ci.low, "high": ci.high, "per_alpha": by_alpha}
+
+
+def merged(paths: list[str], n_boot: int) -> None:
+    """Print the tables of several --json files together (seeds split over processes)."""
+    comparisons, results, payloads = merge(paths)
+    print(f"# merged {', '.join(paths)}: seeds {[o.seed for o in next(iter(results.values()))]}")
+    print_paired(comparisons, results, n_boot)
+    print_speedup(comparisons, results, n_boot)
+    print_generations(results)
+    regrets: dict[str, dict[int, list[float]]] = {}
+    for payload in payloads:
+        for name, by_seed in payload.get("regret_per_seed", {}).items():
+            for seed, values in by_seed.items():
+                if int(seed) in regrets.setdefault(name, {}):
+                    raise SystemExit(f"error: {name} has the regret of seed {seed} twice")
+                regrets[name][int(seed)] = values
+    print()
+    for name, by_seed in regrets.items():
+        print_regret(name, dict(sorted(by_seed.items())), n_boot)
+
+
+def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="digits")
     p.add_argument("--space", default="digits-tiny")
@@ -72,10 +186,24 @@ def main() -> None:
         default="sandwich",
         help="the cached supernet's training rule (digits: sandwich)",
     )
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--generations", type=int, default=6)
-    p.add_argument("--population", type=int, default=10)
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--generations", type=int, default=8)
+    p.add_argument("--population", type=int, default=12)
     p.add_argument("--parents", type=int, default=4)
+    p.add_argument("--energy-profile", default=DEFAULT_PROFILE, help="prices points and box")
+    p.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples")
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="run nothing: print the tables of several --json files together (e.g. the halves "
+        "of a --seed-list split)",
+    )
+    p.add_argument(
+        "--no-anchors", action="store_true", help="add the three strategies without anchors"
+    )
     p.add_argument(
         "--regret-seeds",
         type=int,
@@ -84,80 +212,63 @@ def main() -> None:
     )
     add_seed_list(p)
     args = p.parse_args()
+    if args.regret_seeds is None:
+        args.regret_seeds = args.seeds
+    return args
+
+
+def main() -> None:
+    args = parse()
+    if args.merge:
+        merged(args.merge, args.bootstrap)
+        return
     seeds = chosen_seeds(args)
-    regret_seeds = args.seeds if args.regret_seeds is None else args.regret_seeds
     evaluate, ckpt = bench_evaluator(
         args.workdir, args.dataset, args.space, args.epochs, args.sampling
     )
     space = SearchSpace.resolve(args.space)
-    ref = search_reference(args.dataset, space)
-    measured = evaluate([space.largest()])[0].energy_uj
-    budget = dict(generations=args.generations, population=args.population, reference_energy_uj=ref)
-    print(
-        f"# NSGA-II vs F_AEB evolution (alpha 0.5) vs random on {args.dataset} / {args.space}, "
-        f"budget {args.generations} x {args.population} each, parents {args.parents}; "
-        f"reference {ref:.4g} uJ, accuracy 0 (measured largest arch: {measured:.4g} uJ); "
-        f"supernet {ckpt}"
+    s = setting(args.dataset, space, evaluate, args.energy_profile)
+    common = dict(
+        generations=args.generations,
+        population=args.population,
+        reference_energy_uj=s.reference_energy_uj,
+        front_box=s.box,
     )
-    print("| seed | HV NSGA-II | HV evolution a=0.5 | HV random | NSGA-II - evolution |"
-          " NSGA-II >= evolution | HV measured ref NSGA-II / evo / rnd |"
-          " mean regret | max regret (alpha) | signed mean |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows_regret = front_rows(args, common)
+    rows = [row for row, _ in rows_regret]
+    print(
+        f"# {', '.join(r.name for r in rows)} on {args.dataset} / {args.space}, budget "
+        f"{args.generations} x {args.population} each, parents {args.parents}, seeds {seeds}; "
+        f"energies and box under {args.energy_profile}: chance {s.box.chance:.3g}, energy "
+        f"{s.box.energy_low_uj:.4g} - {s.box.energy_high_uj:.4g} uJ; supernet {ckpt}"
+    )
     t0 = time.time()
-    at_least, all_regrets, per_alpha = 0, [], {a: [] for a in ALPHAS}
-    tight_at_least = 0
-    for seed in seeds:
-        nsga = searched("nsga2", space, NSGA2Config(seed=seed, **budget), evaluate)
-        dedicated = {}
-        for alpha in ALPHAS if seed < regret_seeds else [0.5]:
-            config = EvolutionConfig(parents=args.parents, alpha=alpha, seed=seed, **budget)
-            dedicated[alpha] = searched("evolution", space, config, evaluate)
-        rnd = searched("random", space, RandomConfig(seed=seed, **budget), evaluate)
-        compared = {"nsga2": nsga, "evolution": dedicated[0.5], "random": rnd}
-        hv, tight = (
-            {
-                name: hypervolume([r.accuracy for r in rs], [r.energy_uj for r in rs], e, 0.0)
-                for name, rs in compared.items()
-            }
-            for e in (ref, measured)
-        )
-        ok = hv["nsga2"] >= hv["evolution"]
-        at_least += ok
-        tight_at_least += tight["nsga2"] >= tight["evolution"]
-        row = (
-            f"| {seed} | {hv['nsga2']:.4f} | {hv['evolution']:.4f} | {hv['random']:.4f} "
-            f"| {hv['nsga2'] - hv['evolution']:+.4f} | {'yes' if ok else 'no'} "
-            f"| {tight['nsga2']:.4f} / {tight['evolution']:.4f} / {tight['random']:.4f} "
-        )
-        if seed >= regret_seeds:
-            print(row + "| - | - | - |")
-            continue
-        signed = [regret(nsga, dedicated[a], a) for a in ALPHAS]
-        clipped = [max(0.0, s) for s in signed]
-        for a, c in zip(ALPHAS, clipped, strict=True):
-            per_alpha[a].append(c)
-        all_regrets += clipped
-        worst = int(np.argmax(clipped))
-        print(
-            row + f"| {statistics.fmean(clipped):.4f} | {clipped[worst]:.4f} ({ALPHAS[worst]}) "
-            f"| {statistics.fmean(signed):+.4f} |"
-        )
-
-    def mean(values: list[float]) -> str:
-        return f"{statistics.fmean(values):.4f}" if values else "-"
-
-    print("\nmean regret per alpha over seeds: " + ", ".join(
-        f"{a}: {mean(v)}" for a, v in per_alpha.items()))  # fmt: skip
-    print(
-        f"NSGA-II's hypervolume >= evolution's on {at_least}/{len(seeds)} seeds (target 4/5); "
-        f"mean alpha regret {mean(all_regrets)} over "
-        f"{sum(s < regret_seeds for s in seeds)} seeds "
-        "(target <= 0.02); "
-        f"{evaluate.calls} new evaluations in {time.time() - t0:.0f} s"
-    )
-    print(
-        f"under the measured largest-arch reference ({measured:.4g} uJ): NSGA-II >= evolution on "
-        f"{tight_at_least}/{len(seeds)} seeds"
+    results = run_all(rows, seeds, s)
+    paired = print_paired(pairs(rows), results, args.bootstrap)
+    speed = print_speedup(pairs(rows), results, args.bootstrap)
+    print_generations(results)
+    print("\n| seed | strategy | mean regret | max regret (alpha) | signed mean |")
+    print("|---|---|---|---|---|")
+    per_row = {
+        row.name: alpha_regrets(row, results[row.name], seeds, args, s)
+        for row, with_regret in rows_regret
+        if with_regret
+    }
+    print()
+    regrets = {name: print_regret(name, r, args.bootstrap) for name, r in per_row.items()}
+    print(f"{evaluate.calls} new evaluations in {time.time() - t0:.0f} s")
+    write_json(
+        args.json,
+        {
+            "args": vars(args),
+            "box": s.box.to_dict(),
+            "paired": paired,
+            "speedup": speed,
+            "regret": regrets,
+            "regret_per_seed": per_row,
+        },
+        pairs(rows),
+        results,
     )
 
 

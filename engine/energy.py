@@ -15,6 +15,8 @@ Hooks record, for every layer, the firing rate of its input spike train and its 
 - SSA: `q @ k^T` counts SOPs with q's firing rate; `attn @ v` with v's (attn is an integer map).
 - Eq. 4: the ANN with the same arch does every MAC at 4.6 pJ, once (no time steps). Its
   classifier head runs once per sample as in the SNN, so the head's MACs are not divided by T.
+  Under another profile the ANN's MACs are re-priced at that profile's pJ/MAC (`ann_macs`), so
+  SNN and ANN compare on the same hardware.
 - Neuron updates: every LIF neuron is updated at every step, so a LIF layer costs its neurons x T
   updates per sample. Eq. 3 does not price them; other hardware profiles do.
 
@@ -53,7 +55,7 @@ class EnergyReport:
     """
 
     energy_uj: float  # Eq. 3 under `profile`
-    ann_energy_uj: float  # Eq. 4 for the same arch (always at the paper's 4.6 pJ)
+    ann_energy_uj: float  # Eq. 4 for the same arch, its MACs at `profile`'s pJ/MAC
     sops: float  # sum of Eq. 2 over spike-driven layers
     macs: float  # first conv (+ head) MACs, the ones paid at E_MAC
     firing_rates: dict[str, float]  # output firing rate of every LIF layer
@@ -67,6 +69,7 @@ class EnergyReport:
     layer_macs: dict[str, float] = field(default_factory=dict)
     layer_neuron_updates: dict[str, float] = field(default_factory=dict)
     profile: str = DEFAULT_PROFILE
+    ann_macs: float = 0.0  # the ANN's MACs per sample (Eq. 4's count)
 
     @property
     def firing_rate(self) -> float:
@@ -89,6 +92,7 @@ class EnergyReport:
         return replace(
             self,
             energy_uj=p.energy_uj(self.macs, self.sops, self.neuron_updates),
+            ann_energy_uj=p.energy_uj(self.ann_macs, 0.0, 0.0),
             layer_energy_uj=p.layer_energy_uj(self.layer_ops),
             profile=p.name,
         )
@@ -204,7 +208,7 @@ class EnergyMeter:
         ann_macs = per_step + self._macs.get(HEAD, 0.0) / n
         counts = EnergyReport(
             energy_uj=0.0,
-            ann_energy_uj=E_MAC_PJ * ann_macs / PJ_PER_UJ,
+            ann_energy_uj=0.0,  # priced below
             sops=sum(layer_sops.values()),
             macs=sum(layer_macs.values()),
             firing_rates={k: self._spike_sum[k] / self._spike_numel[k] for k in self._spike_sum},
@@ -216,6 +220,7 @@ class EnergyMeter:
             neuron_updates=sum(layer_updates.values()),
             layer_macs=layer_macs,
             layer_neuron_updates=layer_updates,
+            ann_macs=ann_macs,
         )
         return counts.priced(profile)
 

@@ -10,13 +10,25 @@ energy bound, `engine.search.reference`), so its recorded history is comparable 
 generations and with other searches of the same space and dataset. `reference_point` (1.1 x the
 largest energy across the compared sets, accuracy 0) remains for comparing sets that have no
 common stored reference; it moves with the sets, so values under it compare only within one call.
+
+Normalized hypervolume (`normalized_hypervolume`, the front metric shown everywhere). The raw
+hypervolume above is in uJ x accuracy under a reference that bounds every arch of the space; that
+bound is 4.7-8x any measured energy, so the raw value is almost (reference - energy of the most
+accurate candidate) x its accuracy: it measures one point. The normalized one maps each candidate
+into the unit box of a `FrontBox`: x = (log10 E_hi - log10 E) / (log10 E_hi - log10 E_lo),
+y = (accuracy - chance) / (1 - chance), both clipped to [0, 1], and takes the area the front
+dominates with reference (0, 0). E_hi and E_lo are analytic bounds of the energy of any arch of
+the space under the profile (`engine.search.reference.front_box`), so the value is unitless, in
+[0, 1], comparable between searches of one space and dataset, and the same whichever profile
+prices both the points and the box. Log energy because measured energies span orders of
+magnitude: on a linear axis the whole front sits in the first few percent of the box.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from numbers import Real
 
 import numpy as np
@@ -83,6 +95,15 @@ def f_aeb_order(accuracies: ArrayLike, energies: ArrayLike, alpha: float) -> lis
     acc, energy = _vectors(accuracies, energies)
     fitness = f_aeb(acc, energy, alpha)
     return np.lexsort((np.arange(acc.size), energy, -acc, -fitness)).tolist()
+
+
+def silent_last(order: Sequence[int], silent: Sequence[bool]) -> list[int]:
+    """`order` (indices, e.g. from `f_aeb_order`) with the silent candidates (`silent[i]`: a block
+    never fires, `engine.results.silent_blocks`) moved after all the others, each group keeping
+    its order: how tables rank by default, so a silent subnet is never ranked first unasked."""
+    if len(silent) < (max(order) + 1 if len(order) else 0):
+        raise SearchError(f"silent_last: {len(silent)} flags for indices up to {max(order)}")
+    return [i for i in order if not silent[i]] + [i for i in order if silent[i]]
 
 
 def pareto_front(accuracies: ArrayLike, energies: ArrayLike) -> list[int]:
@@ -182,6 +203,52 @@ def hypervolume(
         next_energy = energy[front[k + 1]] if k + 1 < len(front) else ref_energy
         area += float(next_energy - energy[i]) * float(acc[i] - ref_accuracy)
     return area
+
+
+@dataclass(frozen=True)
+class FrontBox:
+    """The box of the normalized hypervolume: accuracy from `chance` (1 / classes) to 1, energy
+    from `energy_high_uj` (no credit) down to `energy_low_uj` (full credit), on a log axis.
+    Compute it once per (space, dataset, profile): `engine.search.reference.front_box`."""
+
+    chance: float
+    energy_low_uj: float
+    energy_high_uj: float
+
+    def __post_init__(self) -> None:
+        values = (self.chance, self.energy_low_uj, self.energy_high_uj)
+        if not all(isinstance(v, Real) and math.isfinite(v) for v in values):
+            raise SearchError(f"front box needs finite numbers, got {values}")
+        if not 0.0 <= self.chance < 1.0:
+            raise SearchError(f"front box: chance accuracy must be in [0, 1), got {self.chance}")
+        if not 0.0 < self.energy_low_uj < self.energy_high_uj:
+            raise SearchError(
+                "front box: need 0 < energy_low_uj < energy_high_uj, got "
+                f"{self.energy_low_uj} and {self.energy_high_uj}"
+            )
+
+    def unit(self, accuracies: ArrayLike, energies: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Each candidate's (x, y) in the unit box: x the log-energy saving, y the accuracy above
+        chance, both clipped to [0, 1]. Energies must be positive, in the box's unit."""
+        acc, energy = _vectors(accuracies, energies)
+        if (energy <= 0).any():
+            raise SearchError("energies must be positive for the normalized hypervolume")
+        lo, hi = math.log10(self.energy_low_uj), math.log10(self.energy_high_uj)
+        x = np.clip((hi - np.log10(energy)) / (hi - lo), 0.0, 1.0)
+        y = np.clip((acc - self.chance) / (1.0 - self.chance), 0.0, 1.0)
+        return x, y
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def normalized_hypervolume(accuracies: ArrayLike, energies: ArrayLike, box: FrontBox) -> float:
+    """The area of the unit box that the candidates dominate, in [0, 1] (module docstring):
+    accuracy above chance x log10 energy saving, both scaled by the box. Energies in uJ, or any
+    unit as long as the box's bounds are in the same one."""
+    x, y = box.unit(accuracies, energies)
+    # The unit box as the (energy, accuracy) plane of `hypervolume`: energy 1 - x, reference (1, 0).
+    return hypervolume(y, 1.0 - x, 1.0, 0.0)
 
 
 def kendall_tau(x: ArrayLike, y: ArrayLike) -> float:

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from engine.profiles import DEFAULT_PROFILE, EnergyProfile, EnergyProfileError, get_profile
 from engine.space import Arch
+
+
+def silent_blocks(firing_rates: Mapping[str, float], depth: int) -> list[int]:
+    """Blocks (counted from 1) whose spiking layers all have firing rate 0: no spike leaves them,
+    so the residual stream bypasses them and their output does not depend on the input. Layers
+    are keyed `blocks.<i>.<layer>` (block i from 0), as `engine.energy` names them; a block
+    without recorded rates is not judged."""
+    silent = []
+    for block in range(depth):
+        prefix = f"blocks.{block}."
+        rates = [v for k, v in firing_rates.items() if k.startswith(prefix)]
+        if rates and all(v == 0 for v in rates):
+            silent.append(block + 1)
+    return silent
+
+
+def is_silent(firing_rates: Mapping[str, float], depth: int) -> bool:
+    """A candidate is silent when at least one of its blocks is (`silent_blocks`)."""
+    return bool(silent_blocks(firing_rates, depth))
 
 
 @dataclass(frozen=True)
@@ -19,7 +39,8 @@ class EvalResult:
     read non-spike input and `neuron_updates` the LIF neurons x T, per sample (None in results
     recorded before these counts were kept); `layer_ops` holds the same counts per layer;
     `firing_rate` is the mean firing rate over all spiking layers and `firing_rates` the rate of
-    each layer, keyed by layer name.
+    each layer, keyed by layer name. `silent` (derived, in `to_dict` too) says whether a block
+    never fires (`silent_blocks`).
     """
 
     arch: Arch
@@ -38,6 +59,16 @@ class EvalResult:
     @property
     def id(self) -> str:
         return self.arch.id
+
+    @property
+    def silent_blocks(self) -> list[int]:
+        """The blocks (from 1) that never fire: see `silent_blocks`."""
+        return silent_blocks(self.firing_rates, self.arch.depth)
+
+    @property
+    def silent(self) -> bool:
+        """A block has firing rate 0 (bypassed through the residual)."""
+        return bool(self.silent_blocks)
 
     def priced(self, profile: EnergyProfile | str) -> EvalResult:
         """This result with `energy_uj` and `layer_energy_uj` under `profile` (no forward pass).
@@ -63,10 +94,11 @@ class EvalResult:
         d = asdict(self)
         d["arch"] = self.arch.to_dict()
         d["id"] = self.id
+        d["silent"] = self.silent
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EvalResult:
-        d = {k: v for k, v in d.items() if k != "id"}
+        d = {k: v for k, v in d.items() if k not in ("id", "silent")}  # derived
         d["arch"] = Arch.from_dict(d["arch"])
         return cls(**d)

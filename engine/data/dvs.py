@@ -16,14 +16,20 @@ spikingjelly's for T up to fewer than 16/T events (its N // T against 16/T x N /
 divide 16 (1, 2, 4, 8 or 16): other T would split a frame, so event spaces are restricted to
 those (`check_space_time_steps`). CIFAR10-DVS has no official split: a
 fixed stratified 80/10/10 split by sample. DVS128 Gesture keeps its official train/test split
-and carves 10% of train for val. Augmentation: a random shift of up to 4 pixels (plus a
-horizontal flip for CIFAR10-DVS only: flipping a gesture changes its class).
+(subjects 1-23 train, 24-29 test) and carves val from train by subject, not by sample: 10% of the
+train subjects (2 of 23), chosen by a fixed seed, with every sample they recorded, so that no
+subject is in both train and val and the validation accuracy the search ranks by measures
+gestures of people the supernet never saw, as the test split does. The subject is the `userNN`
+that starts spikingjelly's sample file names (`userNN_<lighting>_<k>.npz`). Augmentation: a random
+shift of up to 4 pixels (plus a horizontal flip for CIFAR10-DVS only: flipping a gesture changes
+its class).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +81,7 @@ class DvsSource:
     classes: tuple[str, ...]  # the true label of each class folder name, by position
     expected: str  # the accepted layouts, with {folder} for the dataset's folder
     flip: bool  # horizontal flips keep the class
+    val_by_subject: bool = False  # carve val from train by the subject of the file names
 
 
 def _spec(name: str, num_classes: int) -> DatasetSpec:
@@ -103,8 +110,10 @@ SOURCES = {
         "{folder}/download/{{DvsGesture.tar.gz,gesture_mapping.csv,LICENSE.txt,README.txt}}"
         "; download DVS128 Gesture from IBM and put it there",
         flip=False,
+        val_by_subject=True,
     ),
 }
+SUBJECT = re.compile(r"^(user\d+)_")
 
 
 def valid_time_steps(spec: DatasetSpec) -> tuple[int, ...]:
@@ -277,12 +286,50 @@ def _class_labels(source: DvsSource, folders: Sequence[str]) -> list[int]:
     return [source.classes.index(c) for c in folders]
 
 
-def _indices(source: DvsSource, labels: np.ndarray, split: str) -> np.ndarray:
+def sample_subjects(name: str, paths: Sequence[str]) -> list[str]:
+    """The subject (`userNN`) of each sample, from its file name; `DatasetError` naming the
+    first file that does not start with one."""
+    subjects = []
+    for path in paths:
+        match = SUBJECT.match(Path(path).name)
+        if match is None:
+            raise DatasetError(
+                f"{name}: cannot tell the subject of sample {Path(path).name!r}; expected a "
+                "file name userNN_<lighting>_<k>.npz, as spikingjelly writes them"
+            )
+        subjects.append(match.group(1))
+    return subjects
+
+
+def carve_subjects(
+    subjects: Sequence[str], frac: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split sample indices into (kept, carved): `fraction` of the distinct subjects, drawn by a
+    seeded permutation, are carved with all their samples."""
+    distinct = sorted(set(subjects))
+    if len(distinct) < 2:
+        raise DatasetError(
+            f"carving val by subject needs samples of at least 2 subjects, got {len(distinct)}"
+        )
+    order = np.random.default_rng(seed).permutation(len(distinct))
+    carved = {distinct[i] for i in order[: fraction(len(distinct), frac)]}
+    out = np.asarray([s in carved for s in subjects])
+    return np.flatnonzero(~out), np.flatnonzero(out)
+
+
+def _indices(source: DvsSource, labels: np.ndarray, split: str, paths: Sequence[str]) -> np.ndarray:
     if not source.official_test:
         return three_way_split(labels, val=0.1, test=0.1)[split]
     if split == "test":
         return np.arange(len(labels))
-    keep, val = carve(labels, fraction(len(labels), 0.1), SPLIT_SEED)
+    if source.val_by_subject:
+        subjects = sample_subjects(source.spec.name, paths)
+        try:
+            keep, val = carve_subjects(subjects, 0.1, SPLIT_SEED)
+        except DatasetError as e:
+            raise DatasetError(f"{source.spec.name}: {e}") from None
+    else:
+        keep, val = carve(labels, fraction(len(labels), 0.1), SPLIT_SEED)
     return keep if split == "train" else val
 
 
@@ -300,7 +347,7 @@ def load_dvs(spec: DatasetSpec, split: str, options: LoadOptions) -> DvsDataset:
         source,
         split,
         sj,
-        _indices(source, labels, split),
+        _indices(source, labels, split, [path for path, _ in sj.samples]),
         label_of_class,
         steps,
         seed=options.seed,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,6 +21,7 @@ from engine.pareto import (
     f_aeb,
     f_aeb_order,
     hypervolume,
+    normalized_hypervolume,
     pareto_front,
 )
 from engine.results import EvalResult
@@ -47,7 +48,9 @@ class GenerationSummary:
     `pareto` the ids of the feasible Pareto front so far, lowest energy first; `hypervolume` that
     front's hypervolume at `reference_energy_uj` and accuracy 0, a reference fixed for the whole
     search (`Search.reference_energy_uj`), so the history is comparable across generations and
-    never decreases; `total_evaluated` the candidates evaluated so far, infeasible ones included.
+    never decreases; `total_evaluated` the candidates evaluated so far, infeasible ones included;
+    `hypervolume_normalized` the same front's normalized hypervolume (`engine.pareto`: accuracy
+    above chance x log10 energy, in [0, 1]) in `SearchConfig.front_box`, None without a box.
     """
 
     generation: int
@@ -59,6 +62,7 @@ class GenerationSummary:
     reference_energy_uj: float
     pareto: list[str]
     total_evaluated: int
+    hypervolume_normalized: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +75,7 @@ class GenerationSummary:
             "reference_energy_uj": self.reference_energy_uj,
             "pareto": list(self.pareto),
             "total_evaluated": self.total_evaluated,
+            "hypervolume_normalized": self.hypervolume_normalized,
         }
 
 
@@ -114,6 +119,7 @@ class Search:
         self._fitness: dict[str, float] = {}
         self._ranking: list[str] = []  # feasible ids, best F_AEB first
         self._reference: float | None = config.reference_energy_uj
+        self._anchors = config.anchors  # False for a state saved before anchors (`_load`)
         self._check_param_limit()
 
     # ---- public state ---------------------------------------------------------------------
@@ -293,6 +299,10 @@ class Search:
                     break
         return archs
 
+    def _anchor_archs(self) -> tuple[Arch, ...]:
+        """The space's two ends while nothing is evaluated yet (`SearchConfig.anchors`)."""
+        return self.space.anchors() if self._anchors and not self._results else ()
+
     def _sample_new(self, first: Sequence[Arch] = ()) -> list[Arch]:
         """Up to P admissible archs: `first` (where admissible), then uniform draws."""
         archs = self._fill(lambda: self.space.sample(self._rng), first)
@@ -327,6 +337,7 @@ class Search:
         energy = [self._results[i].energy_uj for i in ids]
         ref = self._reference
         best = self._ranking[0] if self._ranking else None
+        box = self.config.front_box
         return GenerationSummary(
             generation=index,
             evaluated=list(results),
@@ -337,6 +348,7 @@ class Search:
             reference_energy_uj=ref if ref is not None else 0.0,
             pareto=[ids[k] for k in pareto_front(acc, energy)],
             total_evaluated=len(self._results),
+            hypervolume_normalized=normalized_hypervolume(acc, energy, box) if box else None,
         )
 
     # ---- serialization --------------------------------------------------------------------
@@ -373,7 +385,10 @@ class Search:
         differ (to extend or shorten a search). A state saved before the paper's operators and
         the fixed reference (version 1) may also differ in the operator probabilities and the
         reference: it resumes with the operators and `reference_energy_uj` of `config` (or, when
-        that is None, 1.1 x the largest energy of its first feasible generation).
+        that is None, 1.1 x the largest energy of its first feasible generation). `front_box`
+        only measures and may differ (a state without one keeps `config`'s; a `config` without
+        one takes the state's). A state saved before its strategy had anchors resumes without
+        them, whatever `config.anchors` says.
         """
         search = cls(space, config, evaluate, param_count=param_count)
         try:
@@ -393,8 +408,10 @@ class Search:
                 f"search state is from a {state['strategy']!r} search, not {self.strategy!r}"
             )
         free = {"generations", *(V1_FREE_SETTINGS if version == 1 else ())}
-        if "anchors" not in state["config"]:  # saved before anchors; they shape generation 0 only
+        free.add("front_box")  # it only measures; a state saved before it resumes with the caller's
+        if "anchors" not in state["config"]:  # saved before anchors: it resumes without them
             free.add("anchors")
+            self._anchors = False
         saved = {k: v for k, v in state["config"].items() if k not in free}
         mine = {k: v for k, v in self.config.to_dict().items() if k not in free}
         if saved != mine:
@@ -426,6 +443,8 @@ class Search:
             saved_ref = state["reference_energy_uj"]
             self._reference = None if saved_ref is None else float(saved_ref)
         self._fix_reference()
+        if self.config.front_box is None and state["config"].get("front_box") is not None:
+            self.config = replace(self.config, front_box=state["config"]["front_box"])
         self._load_extra(state)
         self._rank()
         self._after_load()

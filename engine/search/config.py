@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from engine.errors import SearchError
-from engine.pareto import check_alpha
+from engine.pareto import FrontBox, check_alpha
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -48,6 +48,22 @@ class SearchConfig:
             bound (`engine.search.reference.space_reference_energy_uj`), the same for every
             search of a space and dataset. None: fixed once the first feasible candidates are
             evaluated, at 1.1 x the largest energy among them (comparable within this search).
+        anchors: generation 0 starts with the space's two ends, its largest and its cheapest
+            arch (`SearchSpace.anchors`), and fills the rest as the strategy draws it, for every
+            strategy, so the random baseline starts where the evolution does. The paper draws
+            the whole of generation 0 at random (False). F_AEB steers the parents to the knee of
+            the front, and the one-parameter DSPS mutation rarely walks from there to the
+            cheapest corner, so without the anchors a search can end without the front's
+            low-energy end, which a uniform sample of the same size often hits by chance. The
+            anchors put both ends on the front from generation 0, for two evaluations; they do
+            not make the search pursue the accurate end (BENCHMARKS.md, "Proving ground", runs 5
+            and 6). Searches recorded before this setting existed (evolutions before it, random
+            and NSGA-II searches before it applied to them) resume without anchors.
+        front_box: the box of the normalized hypervolume (`engine.pareto.FrontBox`: chance
+            accuracy and the space's analytic energy floor and bound under the search's energy
+            profile, `engine.search.reference.front_box`). It only measures: each generation
+            reports `hypervolume_normalized` under it (None without a box). A dict is read as a
+            `FrontBox`.
     """
 
     population: int = 50
@@ -58,6 +74,8 @@ class SearchConfig:
     energy_budget_uj: float | None = None
     max_retries: int = 100
     reference_energy_uj: float | None = None
+    anchors: bool = True
+    front_box: FrontBox | None = None
 
     def __post_init__(self) -> None:
         _positive_int("population", self.population)
@@ -74,6 +92,17 @@ class SearchConfig:
             if not number or not (math.isfinite(budget) and budget > 0):
                 raise SearchError(f"energy_budget_uj must be a positive number, got {budget!r}")
         _positive_number("reference_energy_uj", self.reference_energy_uj)
+        if not isinstance(self.anchors, bool):
+            raise SearchError(f"anchors must be true or false, got {self.anchors!r}")
+        box = self.front_box
+        if isinstance(box, dict):
+            try:
+                box = FrontBox(**box)
+            except TypeError as e:
+                raise SearchError(f"front_box: {e}") from None
+            object.__setattr__(self, "front_box", box)
+        if box is not None and not isinstance(box, FrontBox):
+            raise SearchError(f"front_box must be a FrontBox, got {type(box).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,25 +170,16 @@ class EvolutionConfig(OperatorConfig):
     Args:
         parents: top-K candidates by F_AEB, among all feasible ones evaluated so far, that
             breed the next generation.
-        anchors: generation 0 starts with the space's two ends, its largest and its cheapest
-            arch (`SearchSpace.anchors`), and fills the rest at random. The paper draws the whole
-            of generation 0 at random (False). F_AEB steers the parents to the knee of the front,
-            and the one-parameter DSPS mutation rarely walks from there to the cheapest corner,
-            so without the anchors a search can end without the front's low-energy end, which a
-            uniform sample of the same size often hits by chance. The anchors put both ends on
-            the front from generation 0, for two evaluations; they do not make the search
-            pursue the accurate end (BENCHMARKS.md, "Proving ground", runs 5 and 6). Searches
-            recorded before this setting existed ran without anchors.
+
+    Generation 0 starts with the space's two ends (`anchors`, on by default for every strategy:
+    `SearchConfig`).
     """
 
     parents: int = 20
-    anchors: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _positive_int("parents", self.parents)
-        if not isinstance(self.anchors, bool):
-            raise SearchError(f"anchors must be true or false, got {self.anchors!r}")
         if self.parents > self.population:
             raise SearchError(
                 f"parents ({self.parents}) cannot exceed population ({self.population})"

@@ -2,7 +2,7 @@
 
 Generation 0 is P distinct random candidates; with `anchors` (the default) its first two are the
 space's two ends instead, `largest()` and `cheapest()`, so the front's ends are known from the start
-(the paper draws all of generation 0 at random; see `EvolutionConfig.anchors`). After every
+(the paper draws all of generation 0 at random; see `SearchConfig.anchors`). After every
 generation the parents are the top K by F_AEB among ALL feasible candidates evaluated so far in this
 search (AutoFormer keeps its top-k list across generations the same way), with F_AEB min-max scaled
 over those candidates. Each child of the next generation is, with probability `crossover_prob`, the
@@ -52,8 +52,7 @@ class EvolutionSearch(Search):
 
     def _propose(self) -> list[Arch]:
         if not self.parents:
-            first = self.space.anchors() if self.config.anchors and not self._results else ()
-            return self._sample_new(first)
+            return self._sample_new(self._anchor_archs())
         return self._fill(self._breed)
 
     def _breed(self) -> Arch:

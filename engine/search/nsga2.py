@@ -4,7 +4,8 @@ An F_AEB evolution optimises one alpha, so its candidates crowd around that alph
 NSGA-II keeps a population spread along the front, so re-ranking its candidates at another alpha
 (`--alpha` only ranks here) still finds good subnets.
 
-- Generation 0: P distinct random candidates, as every strategy draws them.
+- Generation 0: P distinct random candidates, as every strategy draws them, the first two being
+  the space's largest and cheapest arch with `anchors` (the default, `SearchConfig.anchors`).
 - Survival: the P survivors are chosen among the previous survivors and the new children, by
   Deb's constrained non-dominated rank, then crowding distance (largest first), then evaluation
   order. Constraint domination: a feasible candidate beats an infeasible one; two infeasible
@@ -161,7 +162,7 @@ class NSGA2Search(Search):
 
     def _propose(self) -> list[Arch]:
         if not self._survivors:
-            return self._sample_new()
+            return self._sample_new(self._anchor_archs())
         return self._fill(self._breed)
 
     def _tournament(self) -> int:

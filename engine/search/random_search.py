@@ -1,4 +1,6 @@
 """Random search, the baseline: G x P uniformly drawn distinct candidates, the evolution's budget.
+With `anchors` (the default, as for the evolution) the first two of generation 0 are the space's
+largest and cheapest arch, so the baseline starts from the ends the evolution starts from.
 
 It is evaluated in G batches of P, so it reports per-"generation" summaries and resumes like the
 evolution. `param_limit` and `energy_budget_uj` apply the same way.
@@ -21,4 +23,4 @@ class RandomSearch(Search):
     config_type: ClassVar[type[SearchConfig]] = SearchConfig
 
     def _propose(self) -> list[Arch]:
-        return self._sample_new()
+        return self._sample_new(self._anchor_archs())

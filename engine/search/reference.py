@@ -24,12 +24,20 @@ is priced under the search's energy profile (`engine.profiles`), as its candidat
 - neuron updates: every LIF neuron at every step (exact, whatever the firing).
 `tests/engine/test_reference.py` checks that a saturated network (every neuron firing at every
 step) measures exactly the bound's counts, and that ordinary ones measure less.
+
+The floor (`ops_floor`, `space_floor_energy_uj`) is the other end: what an arch spends whatever
+its firing, i.e. with every neuron silent (zero SOPs): the first conv's MACs (once, or every step
+for events), the head's MACs and every neuron update (priced only by profiles that price them,
+such as Loihi's). The space's smallest arch has the least of each, so no arch of the space
+measures less; a silent network measures exactly its arch's floor (tests/engine/test_reference.py).
+The two ends make the box of the normalized hypervolume (`front_box`, `engine.pareto.FrontBox`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.pareto import FrontBox
 from engine.profiles import DEFAULT_PROFILE, EnergyProfile, get_profile
 from engine.space import Arch, SearchSpace
 
@@ -103,3 +111,70 @@ def space_reference_energy_uj(
     the bound of the space's largest arch. Every count grows with embed dim, depth, MLP ratio and
     T and none depends on heads, thresholds or taus, so no arch of the space has a larger one."""
     return energy_bound_uj(space.largest(), shape, event_input=event_input, profile=profile)
+
+
+def _prices(profile: EnergyProfile | str) -> EnergyProfile:
+    return profile if isinstance(profile, EnergyProfile) else get_profile(profile)
+
+
+def ops_floor(arch: Arch, shape: ModelShape, *, event_input: bool = False) -> dict[str, float]:
+    """`arch`'s operation counts per sample with no neuron firing: the first conv's and the
+    head's MACs, zero SOPs, and every neuron update (exact whatever the firing). Lower bounds of
+    what `engine.energy` measures for `arch`, and exactly what a silent network measures."""
+    first, _, _ = _sps_ops(arch.embed_dim, shape)
+    macs = first * (arch.time_steps if event_input else 1) + arch.embed_dim * shape.num_classes
+    updates = ops_bound(arch, shape, event_input=event_input)["neuron_updates"]
+    return {"macs": macs, "sops": 0.0, "neuron_updates": updates}
+
+
+def space_floor_energy_uj(
+    space: SearchSpace,
+    shape: ModelShape,
+    *,
+    event_input: bool = False,
+    profile: EnergyProfile | str = DEFAULT_PROFILE,
+) -> float:
+    """A lower bound of the measured energy (uJ per sample) of every arch of `space` under
+    `profile`: the floor of the space's smallest arch, whose embed dim, depth, MLP ratios and T
+    are the least, and every floor count grows with each of them."""
+    counts = ops_floor(space.smallest(), shape, event_input=event_input)
+    return _prices(profile).energy_uj(**counts)
+
+
+def front_box(
+    space: SearchSpace,
+    shape: ModelShape,
+    *,
+    event_input: bool = False,
+    profile: EnergyProfile | str = DEFAULT_PROFILE,
+) -> FrontBox:
+    """The normalized hypervolume's box of every search of `space` on a dataset of `shape` under
+    `profile`: chance accuracy (1 / classes) and the space's energy floor and bound (uJ). No
+    weights, data or forward pass: cheap enough to compute wherever a front is shown, always
+    under the profile its energies are priced in."""
+    kwargs = {"event_input": event_input, "profile": profile}
+    return FrontBox(
+        chance=1.0 / shape.num_classes,
+        energy_low_uj=space_floor_energy_uj(space, shape, **kwargs),
+        energy_high_uj=space_reference_energy_uj(space, shape, **kwargs),
+    )
+
+
+def dataset_front_box(
+    dataset: str, space: SearchSpace, profile: EnergyProfile | str = DEFAULT_PROFILE
+) -> FrontBox:
+    """`front_box` for a registered dataset (its shape and whether it is event data)."""
+    from engine import data  # imports torch: only here, not for the shape-only functions
+    from engine.spikformer import ModelShape
+
+    spec = data.dataset_spec(dataset)
+    shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
+    return front_box(space, shape, event_input=spec.is_event, profile=profile)
+
+
+def dataset_reference_energy_uj(
+    dataset: str, space: SearchSpace, profile: EnergyProfile | str = DEFAULT_PROFILE
+) -> float:
+    """`space_reference_energy_uj` for a registered dataset: the raw hypervolume's reference
+    (the same figure as `tasks.pipeline.search_reference`)."""
+    return dataset_front_box(dataset, space, profile).energy_high_uj

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from engine import data
+from engine.data import dvs
 from engine.data.cifar import CIFAR_MEAN_STD
 from engine.data.digits import digits_indices, read_digits
 from engine.data.dvs import CIFAR10DVS_CLASSES
@@ -521,13 +522,14 @@ def gesture_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """spikingjelly's extracted layout: DVS128Gesture/events_np/{train,test}/<label>/*.npz."""
     root = tmp_path_factory.mktemp("dvsdata")
     rng = np.random.default_rng(0)
-    for split, per_class in (("train", 4), ("test", 2)):
+    for split, subjects in (("train", (1, 2, 3, 4)), ("test", (24, 25))):
         for label in GESTURE_LABELS:
             folder = root / "DVS128Gesture" / "events_np" / split / str(label)
             folder.mkdir(parents=True)
-            for i in range(per_class):
+            for i, user in enumerate(subjects):
                 # the event count encodes the label, to check that labels follow the samples
-                np.savez(folder / f"user01_led_{i}.npz", **_events(rng, 160 * (label + 1) + i))
+                events = _events(rng, 160 * (label + 1) + i)
+                np.savez(folder / f"user{user:02d}_led_{i}.npz", **events)
     return root
 
 
@@ -554,7 +556,7 @@ def test_dvs128_gesture_tiny(gesture_root: Path) -> None:
     train = data.load_split("dvs128-gesture", "train", root=gesture_root)
     val = data.load_split("dvs128-gesture", "val", root=gesture_root)
     test = data.load_split("dvs128-gesture", "test", root=gesture_root)
-    assert (len(train), len(val), len(test)) == (11, 1, 6)
+    assert (len(train), len(val), len(test)) == (9, 3, 6)
     assert (gesture_root / "DVS128Gesture" / "frames_number_16_split_by_number").is_dir()
     assert set(train.indices.tolist()).isdisjoint(val.indices.tolist())
     for ds in (train, val, test):
@@ -573,6 +575,45 @@ def test_dvs128_gesture_tiny(gesture_root: Path) -> None:
     aug = data.load_split("dvs128-gesture", "train", root=gesture_root, augment=True, seed=3)
     xa, ya = aug[0]
     assert xa.shape == (16, 2, 128, 128) and ya == train[0][1]
+
+
+def _subjects(ds) -> set[str]:
+    return {Path(ds.frames.samples[i][0]).name.split("_")[0] for i in ds.indices.tolist()}
+
+
+def test_dvs128_gesture_val_is_carved_by_subject(gesture_root: Path) -> None:
+    train, val = (data.load_split("dvs128-gesture", s, root=gesture_root) for s in ("train", "val"))
+    assert _subjects(train) == {"user01", "user02", "user04"} and _subjects(val) == {"user03"}
+    assert sorted(val[i][1] for i in range(len(val))) == list(GESTURE_LABELS)  # all it recorded
+    test = data.load_split("dvs128-gesture", "test", root=gesture_root)
+    assert _subjects(test) == {"user24", "user25"}
+
+
+def test_carving_by_subject_on_the_real_layout() -> None:
+    """23 train subjects, 5 lighting files of 11-12 gestures each: 2 whole subjects go to val."""
+    subjects = [f"user{u:02d}" for u in range(1, 24) for _ in range(5 * 11)]
+    keep, val = dvs.carve_subjects(subjects, 0.1, 0)
+    train_subjects = {subjects[i] for i in keep}
+    val_subjects = {subjects[i] for i in val}
+    assert len(val_subjects) == 2 and train_subjects.isdisjoint(val_subjects)
+    assert len(keep) + len(val) == len(subjects) and len(val) == 2 * 55
+    again = dvs.carve_subjects(list(reversed(subjects)), 0.1, 0)[1]  # fixed by the subjects
+    assert {subjects[::-1][i] for i in again} == val_subjects
+    with pytest.raises(DatasetError, match="at least 2 subjects"):
+        dvs.carve_subjects(["user01"] * 5, 0.1, 0)
+
+
+def test_a_gesture_file_without_a_subject_is_a_clear_error(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    for split in ("train", "test"):
+        folder = tmp_path / "DVS128Gesture" / "events_np" / split / "0"
+        folder.mkdir(parents=True)
+        np.savez(folder / "user01_led_0.npz", **_events(rng, 100))
+        np.savez(folder / "sample_1.npz", **_events(rng, 100))
+    with pytest.raises(DatasetError, match="subject of sample 'sample_1.npz'") as info:
+        data.load_split("dvs128-gesture", "val", root=tmp_path)
+    assert "\n" not in str(info.value)
+    assert len(data.load_split("dvs128-gesture", "test", root=tmp_path)) == 2  # no carving
 
 
 @pytest.mark.parametrize("time_steps", [1, 2, 4, 8, 16])

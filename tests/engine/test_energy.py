@@ -152,6 +152,21 @@ def test_ann_energy_counts_the_head_once_per_sample() -> None:
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
+def test_the_ann_reference_energy_is_priced_under_the_profile(name: str) -> None:
+    """Eq. 4's ANN does the same MACs on the same hardware: at the profile's pJ/MAC."""
+    sub, _ = _firing_subnet(time_steps=2)
+    x = torch.randn(2, 1, 16, 16) * 3
+    default = measure(sub, x)
+    priced = measure(sub, x, profile=name)
+    assert priced.ann_macs == default.ann_macs > 0
+    expected = default.ann_macs * get_profile(name).pj_per_mac * 1e-6
+    assert priced.ann_energy_uj == pytest.approx(expected, rel=1e-12)
+    assert default.priced(name).ann_energy_uj == pytest.approx(expected, rel=1e-12)
+    if name == "45nm-int8":
+        assert priced.ann_energy_uj < default.ann_energy_uj / 10
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
 def test_energy_is_ops_dot_profile_exactly(name: str) -> None:
     sub, _ = _firing_subnet()
     x = torch.randn(3, 1, 16, 16) * 3

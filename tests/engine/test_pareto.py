@@ -8,6 +8,7 @@ import pytest
 
 from engine.errors import AutoSpikformerError, SearchError
 from engine.pareto import (
+    FrontBox,
     check_alpha,
     crowding_distance,
     f_aeb,
@@ -15,8 +16,10 @@ from engine.pareto import (
     hypervolume,
     kendall_tau,
     nondominated_fronts,
+    normalized_hypervolume,
     pareto_front,
     reference_point,
+    silent_last,
 )
 
 # (accuracy, energy) = (0.9, 3), (0.8, 1), (0.85, 2), (0.7, 2.5); (0.85, 2) dominates (0.7, 2.5).
@@ -235,3 +238,102 @@ def test_crowding_distance_matches_pymoo():
                 calc_crowding_distance(objectives),
                 rtol=1e-12,
             )
+
+
+# ---- normalized hypervolume -------------------------------------------------------------------
+BOX = FrontBox(chance=0.1, energy_low_uj=0.01, energy_high_uj=100.0)  # 4 decades
+
+
+def _oracle(acc, energy, box: FrontBox) -> float:
+    """Brute force, written apart from the code: map each point into the unit box by its
+    definition, then sum vertical strips between consecutive x values, each as high as the most
+    accurate point at least that far right (the union of the [0, x_i] x [0, y_i])."""
+    pts = []
+    for a, e in zip(acc, energy, strict=True):
+        x = (math.log10(box.energy_high_uj) - math.log10(e)) / (
+            math.log10(box.energy_high_uj) - math.log10(box.energy_low_uj)
+        )
+        y = (a - box.chance) / (1 - box.chance)
+        pts.append((min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)))
+    edges = sorted({0.0, *(x for x, _ in pts)})
+    area = 0.0
+    for left, right in zip(edges, edges[1:], strict=False):
+        height = max((y for x, y in pts if x >= right), default=0.0)
+        area += (right - left) * height
+    return area
+
+
+def test_normalized_hypervolume_hand_made():
+    # E = 1 uJ is half way down 4 decades (x 0.5); accuracy 0.55 is half way above chance 0.1.
+    assert normalized_hypervolume([0.55], [1.0], BOX) == pytest.approx(0.25)
+    # A second point, x 0.75 (0.1 uJ) and y 0.25 (accuracy 0.325), adds 0.25 x 0.25.
+    value = normalized_hypervolume([0.55, 0.325], [1.0, 0.1], BOX)
+    assert value == pytest.approx(0.25 + 0.25 * 0.25)
+
+
+def test_normalized_hypervolume_corners_and_clipping():
+    # A perfect subnet at the floor fills the box; anything beyond the box is clipped to it.
+    assert normalized_hypervolume([1.0], [0.01], BOX) == pytest.approx(1.0)
+    assert normalized_hypervolume([1.0], [1e-6], BOX) == pytest.approx(1.0)
+    # At chance, or at the energy bound or above: nothing.
+    assert normalized_hypervolume([0.1, 0.05, 0.9, 0.9], [0.5, 0.5, 100.0, 500.0], BOX) == 0.0
+    assert normalized_hypervolume([], [], BOX) == 0.0
+
+
+def test_normalized_hypervolume_matches_brute_force():
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(1, 30))
+        acc = rng.integers(0, 25, n) / 20  # ties, values under chance and above 1 clip
+        energy = 10 ** (rng.integers(-30, 30, n) / 10)  # 1e-3 .. 1e3 uJ: beyond the box too
+        chance = float(rng.choice([0.0, 0.1, 0.5]))
+        box = FrontBox(chance, 10 ** float(rng.uniform(-3, 0)), 10 ** float(rng.uniform(0.5, 3)))
+        expected = _oracle(acc, energy, box)
+        assert normalized_hypervolume(acc, energy, box) == pytest.approx(expected, abs=1e-12)
+        assert 0.0 <= expected <= 1.0, trial
+
+
+def test_normalized_hypervolume_is_invariant_to_the_energy_unit():
+    rng = np.random.default_rng(3)
+    acc, energy = rng.uniform(0, 1, 40), 10 ** rng.uniform(-2, 2, 40)
+    in_nj = FrontBox(BOX.chance, BOX.energy_low_uj * 1e3, BOX.energy_high_uj * 1e3)
+    uj = normalized_hypervolume(acc, energy, BOX)
+    assert 0 < uj < 1
+    assert normalized_hypervolume(acc, energy * 1e3, in_nj) == pytest.approx(uj, rel=1e-12)
+
+
+def test_normalized_hypervolume_rewards_the_low_energy_end():
+    """The raw hypervolume under a loose reference barely sees a cheaper front point; the
+    normalized one counts each decade of saving the same."""
+    top = ([0.9], [10.0])
+    both = ([0.9, 0.8], [10.0, 0.1])
+    raw = [hypervolume(a, e, 1000.0, 0.0) for a, e in (top, both)]
+    norm = [normalized_hypervolume(a, e, BOX) for a, e in (top, both)]
+    assert raw[1] / raw[0] < 1.01
+    assert norm[1] / norm[0] > 1.5
+
+
+@pytest.mark.parametrize(
+    "chance, low, high",
+    [(1.0, 0.1, 1.0), (-0.1, 0.1, 1.0), (0.1, 0.0, 1.0), (0.1, 2.0, 1.0), (0.1, math.nan, 1.0)],
+)
+def test_front_box_rejects_bad_bounds(chance, low, high):
+    with pytest.raises(SearchError) as info:
+        FrontBox(chance, low, high)
+    assert "\n" not in str(info.value) and "front box" in str(info.value)
+
+
+def test_normalized_hypervolume_rejects_non_positive_energies():
+    with pytest.raises(SearchError, match="positive"):
+        normalized_hypervolume([0.5, 0.6], [1.0, 0.0], BOX)
+    with pytest.raises(SearchError):
+        normalized_hypervolume([0.5], [1.0, 2.0], BOX)
+
+
+def test_silent_candidates_rank_after_the_others():
+    order = f_aeb_order(ACC, ENERGY, 0.0)  # [0, 2, 1, 3]
+    assert silent_last(order, [True, False, False, False]) == [2, 1, 3, 0]
+    assert silent_last(order, [False] * 4) == order
+    assert silent_last([], []) == []
+    with pytest.raises(SearchError, match="flags"):
+        silent_last(order, [True])

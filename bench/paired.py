@@ -1,0 +1,256 @@
+"""Paired-seed comparisons of search strategies, shared by bench/search_vs_random.py and
+bench/front.py.
+
+A comparison is a list of named `Strategy` rows; each is run once per seed, on the same supernet
+and evaluation cache, with the same seed, so every row's generation 0 draws the same archs (the
+anchors, then the same uniform draws). A row with `baselines` is compared with each of those
+rows seed by seed: the median paired difference of the normalized hypervolume (the headline; the
+raw one is kept as a column) with a bootstrap 95% interval, and the evaluations it needs to
+reach the baseline's final normalized hypervolume (the sample-efficiency speed-up, baseline
+evaluations / evaluations needed, with its interval). A new row, e.g. "evolution +
+predictor", is one more `Strategy` in the list.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from engine.pareto import FrontBox, hypervolume, kendall_tau, normalized_hypervolume
+from engine.profiles import get_profile
+from engine.results import EvalResult
+from engine.search import Evaluate, Search, SearchConfig, make_search
+from engine.search.reference import dataset_front_box
+from engine.space import Arch, SearchSpace
+from engine.stats import bootstrap_ci, evaluations_to_reach, finite, speedup
+
+Build = Callable[[str, SearchSpace, SearchConfig, Evaluate], Search]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One row: `kind` is `make_search`'s strategy, `config(seed)` its settings, `build` how the
+    search is made (e.g. with a predictor), `baselines` the rows it is compared with."""
+
+    name: str
+    kind: str
+    config: Callable[[int], SearchConfig]
+    baselines: tuple[str, ...] = ()
+    build: Build = make_search
+
+
+def pairs(rows: list[Strategy]) -> list[tuple[str, str]]:
+    """(row, baseline) names of every comparison, in row order."""
+    return [(row.name, base) for row in rows for base in row.baselines]
+
+
+@dataclass
+class Outcome:
+    """One row's search at one seed: its final fronts' figures and its per-generation history
+    of (candidates evaluated so far, normalized hypervolume)."""
+
+    strategy: str
+    seed: int
+    hv_normalized: float
+    hv_raw: float
+    evaluated: int
+    best_accuracy: float
+    min_energy_uj: float
+    tau: float
+    history: list[tuple[int, float | None]] = field(default_factory=list)
+    feasible: list[EvalResult] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What every row of one bench shares: the space, the box (and the raw reference, its
+    energy bound) under the profile the evaluations are priced in, and the evaluator."""
+
+    space: SearchSpace
+    box: FrontBox
+    evaluate: Evaluate
+    profile: str
+
+    @property
+    def reference_energy_uj(self) -> float:
+        return self.box.energy_high_uj
+
+
+def setting(dataset: str, space: SearchSpace, evaluate: Evaluate, profile: str) -> Setting:
+    """The box of `space` on `dataset` under `profile`, and `evaluate` priced under it."""
+    prices = get_profile(profile)
+
+    def priced(archs: list[Arch]) -> list[EvalResult]:
+        return [r.priced(prices) for r in evaluate(archs)]
+
+    return Setting(space, dataset_front_box(dataset, space, profile), priced, profile)
+
+
+def run(row: Strategy, seed: int, s: Setting) -> Outcome:
+    """Run `row`'s search at `seed` to the end and summarize it."""
+    search = row.build(row.kind, s.space, row.config(seed), s.evaluate)
+    summaries = search.run()
+    raw = [x.hypervolume for x in summaries]
+    assert raw == sorted(raw), f"{row.name}: the recorded hypervolume decreased"
+    feasible = [r for r in search.evaluated if r.id not in search.infeasible_ids]
+    acc, energy = [r.accuracy for r in feasible], [r.energy_uj for r in feasible]
+    return Outcome(
+        strategy=row.name,
+        seed=seed,
+        hv_normalized=normalized_hypervolume(acc, energy, s.box),
+        hv_raw=hypervolume(acc, energy, s.reference_energy_uj, 0.0),
+        evaluated=len(search.evaluated),
+        best_accuracy=max(acc, default=float("nan")),
+        min_energy_uj=min(energy, default=float("nan")),
+        tau=kendall_tau(acc, energy),
+        history=[(x.total_evaluated, x.hypervolume_normalized) for x in summaries],
+        feasible=feasible,
+    )
+
+
+def run_all(rows: list[Strategy], seeds: list[int], s: Setting) -> dict[str, list[Outcome]]:
+    """Every row at every seed, printing one table line per (seed, row) as it finishes."""
+    print("| seed | strategy | HV normalized | HV raw | evaluated | best acc | min uJ | tau |")
+    print("|---|---|---|---|---|---|---|---|")
+    out: dict[str, list[Outcome]] = {row.name: [] for row in rows}
+    for seed in seeds:
+        for row in rows:
+            o = run(row, seed, s)
+            out[row.name].append(o)
+            print(
+                f"| {seed} | {row.name} | {o.hv_normalized:.4f} | {o.hv_raw:.4g} | "
+                f"{o.evaluated} | {o.best_accuracy:.4f} | {o.min_energy_uj:.4g} | {o.tau:+.3f} |"
+            )
+    return out
+
+
+def _differences(mine: list[Outcome], base: list[Outcome], key: str) -> list[float]:
+    assert [o.seed for o in mine] == [o.seed for o in base], "rows must share their seeds"
+    return [getattr(a, key) - getattr(b, key) for a, b in zip(mine, base, strict=True)]
+
+
+Pairs = list[tuple[str, str]]
+Results = dict[str, list[Outcome]]
+
+
+def print_paired(comparisons: Pairs, results: Results, n_boot: int) -> dict:
+    """The headline table: each (row, baseline) of `comparisons`, seed by seed. Returns the
+    figures."""
+    print(
+        "\n| comparison | seeds | ahead / level | median diff HV normalized [95% CI] "
+        "| median diff HV raw [95% CI] |"
+    )
+    print("|---|---|---|---|---|")
+    figures = {}
+    for name, baseline in comparisons:
+        mine, base = results[name], results[baseline]
+        norm = _differences(mine, base, "hv_normalized")
+        raw = _differences(mine, base, "hv_raw")
+        ci, ci_raw = bootstrap_ci(norm, n=n_boot), bootstrap_ci(raw, n=n_boot)
+        ahead, level = sum(d > 0 for d in norm), sum(d == 0 for d in norm)
+        label = f"{name} - {baseline}"
+        print(f"| {label} | {len(norm)} | {ahead} / {level} | {ci} | {ci_raw} |")
+        figures[label] = {"normalized": asdict(ci), "raw": asdict(ci_raw), "ahead": ahead}
+    return figures
+
+
+def print_speedup(comparisons: Pairs, results: Results, n_boot: int) -> dict:
+    """Sample efficiency: the evaluations each row needs to reach its baseline's final
+    normalized hypervolume (same seed), and the speed-up = baseline evaluations / those."""
+    print(
+        "\n| comparison | baseline evaluations | evaluations needed per seed | not reached "
+        "| speed-up median [95% CI] |"
+    )
+    print("|---|---|---|---|---|")
+    figures = {}
+    for name, baseline in comparisons:
+        needed, ratios, budgets = [], [], []
+        for mine, base in zip(results[name], results[baseline], strict=True):
+            n = evaluations_to_reach(mine.history, base.hv_normalized)
+            needed.append(n)
+            budgets.append(base.evaluated)
+            ratios.append(speedup(base.evaluated, n))
+        ci = bootstrap_ci(ratios, n=n_boot)
+        missing = sum(n is None for n in needed)
+        shown = ", ".join("-" if n is None else str(n) for n in needed)
+        label = f"{name} vs {baseline}"
+        print(
+            f"| {label} | {statistics.median(budgets):g} | {shown} | {missing} "
+            f"| {ci.estimate:.2f}x [{ci.low:.2f}, {ci.high:.2f}] |"
+        )
+        figures[label] = {"needed": needed, "speedup": asdict(ci), "not_reached": missing}
+    return figures
+
+
+def print_generations(results: dict[str, list[Outcome]]) -> None:
+    """Median normalized hypervolume after each generation, per row, over the seeds."""
+    names = list(results)
+    print("\n| generation | " + " | ".join(f"{n} (median HVn)" for n in names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    depth = min(len(o.history) for outcomes in results.values() for o in outcomes)
+    for g in range(depth):
+        cells = []
+        for name in names:
+            values = finite([o.history[g][1] for o in results[name]])
+            cells.append(f"{statistics.median(values):.4f}" if values else "-")
+        print(f"| {g + 1} | " + " | ".join(cells) + " |")
+
+
+def print_taus(results: dict[str, list[Outcome]]) -> None:
+    """Mean Kendall tau between accuracy and energy over each row's candidates (the paper
+    reports 0.63 for its evolution and 0.08 for random, STs)."""
+    parts = []
+    for name, outcomes in results.items():
+        taus = finite([o.tau for o in outcomes])
+        parts.append(f"{name} {statistics.fmean(taus):+.3f}" if taus else f"{name} -")
+    print("mean Kendall tau (accuracy, energy): " + ", ".join(parts))
+
+
+def report(comparisons: Pairs, results: Results, n_boot: int) -> dict:
+    """Every table after the per-seed one; returns the paired and speed-up figures."""
+    figures = {
+        "paired": print_paired(comparisons, results, n_boot),
+        "speedup": print_speedup(comparisons, results, n_boot),
+    }
+    print_generations(results)
+    print_taus(results)
+    return figures
+
+
+def write_json(path: str | None, payload: dict, comparisons: Pairs, results: Results) -> None:
+    """The figures, the comparisons and every seed's outcome (without its candidates) as one
+    JSON file, which `merge` reads back."""
+    if not path:
+        return
+    keep = [f.name for f in fields(Outcome) if f.name != "feasible"]
+    outcomes = {
+        name: [{k: getattr(o, k) for k in keep} for o in rows] for name, rows in results.items()
+    }
+    body = {**payload, "comparisons": comparisons, "outcomes": outcomes}
+    Path(path).write_text(json.dumps(body, indent=1))
+    print(f"wrote {path}")
+
+
+def merge(paths: list[str]) -> tuple[Pairs, Results, list[dict]]:
+    """The comparisons and outcomes of several `write_json` files (e.g. seeds split over two
+    processes sharing one evaluation cache), every row's outcomes sorted by seed; and the files'
+    payloads. Files must compare the same rows; a seed run twice is refused."""
+    payloads = [json.loads(Path(p).read_text()) for p in paths]
+    comparisons = [tuple(c) for c in payloads[0]["comparisons"]]
+    results: Results = {}
+    for path, payload in zip(paths, payloads, strict=True):
+        if [tuple(c) for c in payload["comparisons"]] != comparisons:
+            raise SystemExit(f"error: {path} compares other rows than {paths[0]}")
+        for name, rows in payload["outcomes"].items():
+            for row in rows:
+                row["history"] = [tuple(h) for h in row["history"]]
+                results.setdefault(name, []).append(Outcome(**row))
+    for name, outcomes in results.items():
+        seeds = [o.seed for o in outcomes]
+        if len(set(seeds)) != len(seeds):
+            raise SystemExit(f"error: {name} has seed(s) run twice across {', '.join(paths)}")
+        outcomes.sort(key=lambda o: o.seed)
+    return comparisons, results, payloads

@@ -1,0 +1,103 @@
+"""bench/paired.py, the paired-seed comparison of bench/search_vs_random.py and bench/front.py,
+on the synthetic evaluator of the search tests (no supernet)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import paired  # noqa: E402
+
+from engine.pareto import FrontBox  # noqa: E402
+from engine.search import EvolutionConfig, RandomConfig  # noqa: E402
+from engine.stats import evaluations_to_reach  # noqa: E402
+from tests.engine.test_search import JOINT, CountingEvaluate  # noqa: E402
+
+BOX = FrontBox(chance=0.1, energy_low_uj=1e-4, energy_high_uj=5.0)
+COMMON = dict(generations=4, population=8, reference_energy_uj=5.0, front_box=BOX)
+
+
+def _rows() -> list[paired.Strategy]:
+    return [
+        paired.Strategy("random", "random", lambda s: RandomConfig(seed=s, **COMMON)),
+        paired.Strategy(
+            "evolution",
+            "evolution",
+            lambda s: EvolutionConfig(parents=3, seed=s, **COMMON),
+            baselines=("random",),
+        ),
+    ]
+
+
+def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, capsys) -> None:
+    setting = paired.Setting(JOINT, BOX, CountingEvaluate(), "45nm-fp32")
+    rows = _rows()
+    results = paired.run_all(rows, [0, 1, 2, 3], setting)
+    for rnd, evo in zip(results["random"], results["evolution"], strict=True):
+        assert rnd.seed == evo.seed and rnd.history[0] == evo.history[0]  # same generation 0
+        assert rnd.evaluated == evo.evaluated == 32
+        assert 0 < rnd.hv_normalized < 1 and rnd.hv_normalized == rnd.history[-1][1]
+    comparisons = paired.pairs(rows)
+    assert comparisons == [("evolution", "random")]
+    figures = paired.print_paired(comparisons, results, n_boot=500)
+    ci = figures["evolution - random"]["normalized"]
+    diffs = [
+        e.hv_normalized - r.hv_normalized
+        for e, r in zip(results["evolution"], results["random"], strict=True)
+    ]
+    assert ci["low"] <= ci["estimate"] <= ci["high"] and ci["n"] == 4
+    assert min(diffs) <= ci["low"] and ci["high"] <= max(diffs)
+    speed = paired.print_speedup(comparisons, results, n_boot=500)["evolution vs random"]
+    expected = [
+        evaluations_to_reach(e.history, r.hv_normalized)
+        for e, r in zip(results["evolution"], results["random"], strict=True)
+    ]
+    assert speed["needed"] == expected
+    paired.print_generations(results)
+    out = capsys.readouterr().out
+    assert "| evolution - random | 4 |" in out and "| evolution vs random | 32 |" in out
+    path = tmp_path / "figures.json"
+    paired.write_json(str(path), {"paired": figures}, comparisons, results)
+    saved = json.loads(path.read_text())
+    assert (
+        len(saved["outcomes"]["evolution"]) == 4
+        and "feasible" not in saved["outcomes"]["random"][0]
+    )
+
+
+def test_rows_with_other_seeds_are_refused() -> None:
+    setting = paired.Setting(JOINT, BOX, CountingEvaluate(), "45nm-fp32")
+    rows = _rows()
+    results = {
+        "random": [paired.run(rows[0], 0, setting)],
+        "evolution": [paired.run(rows[1], 1, setting)],
+    }
+    with pytest.raises(AssertionError, match="share their seeds"):
+        paired.print_paired(paired.pairs(rows), results, n_boot=10)
+
+
+def test_split_seeds_merge_into_the_same_tables(tmp_path: Path, capsys) -> None:
+    """Seeds run in two processes (`--seed-list`) and merged print what one process prints."""
+    setting = paired.Setting(JOINT, BOX, CountingEvaluate(), "45nm-fp32")
+    rows = _rows()
+    comparisons = paired.pairs(rows)
+    whole = paired.run_all(rows, [0, 1, 2], setting)
+    halves = []
+    for k, seeds in enumerate(([2, 0], [1])):
+        part = paired.run_all(rows, seeds, setting)
+        halves.append(str(tmp_path / f"half{k}.json"))
+        paired.write_json(halves[-1], {}, comparisons, part)
+    got_pairs, merged, _ = paired.merge(halves)
+    assert got_pairs == comparisons
+    for name in whole:
+        assert [o.seed for o in merged[name]] == [0, 1, 2]
+        assert [o.history for o in merged[name]] == [o.history for o in whole[name]]
+    capsys.readouterr()
+    assert paired.report(comparisons, merged, 300) == paired.report(comparisons, whole, 300)
+    with pytest.raises(SystemExit, match="run twice"):
+        paired.merge([halves[0], halves[0]])
