@@ -28,11 +28,14 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --
 .PHONY: up test lint format venv clean browser lock
 
 # Installs exactly the lock (pip refuses any package whose hash is not in it), then the project
-# itself, in place, without touching its dependencies.
+# itself, in place, without touching its dependencies; `pip check` stops a lock that no longer
+# satisfies pyproject.toml.
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --require-hashes -r $(LOCK)
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	$(VENV)/bin/pip check >/dev/null || { $(VENV)/bin/pip check >&2; \
+	  echo "error: $(LOCK) does not satisfy pyproject.toml; run 'make lock'" >&2; exit 1; }
 	touch $(STAMP)
 
 lock:

@@ -138,6 +138,7 @@ def test_make_installs_the_dev_lock_hash_checked(tmp_path: Path) -> None:
     assert len(pip) == 2, done.stdout
     assert "--require-hashes -r requirements-dev.lock" in pip[0], pip
     assert "--no-deps" in pip[1] and "-e ." in pip[1], pip
+    assert "pip check" in done.stdout, done.stdout
     # The stamp is rebuilt when the lock changes.
     makefile = (REPO / "Makefile").read_text()
     assert re.search(r"^\$\(STAMP\): .*\$\(LOCK\)", makefile, re.M)
@@ -150,3 +151,32 @@ def test_dockerfile_pins_its_base_and_installs_the_app_lock() -> None:
     assert bases and all(re.search(r"@sha256:[0-9a-f]{64}$", b) for b in bases), bases
     assert re.search(r"pip install --require-hashes -r requirements\.lock", text)
     assert "COPY requirements.lock" in text
+
+
+def test_make_refuses_a_lock_that_no_longer_satisfies_pyproject(tmp_path: Path) -> None:
+    """A stand-in venv whose pip installs nothing and whose `pip check` finds a missing package:
+    the install step stops with one line, and the stamp is not written."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\nexit 0\n")
+    (venv / "bin" / "pip").write_text(
+        '#!/bin/sh\nif [ "$1" = check ]; then\n'
+        '  echo "autospikformer 0.1.0 requires hypothesis, which is not installed."; exit 1\n'
+        "fi\nexit 0\n"
+    )
+    for tool in ("python", "pip"):
+        (venv / "bin" / tool).chmod(0o755)
+    done = subprocess.run(
+        ["make", "-s", "venv", f"VENV={venv}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    ours = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert ours == [
+        "error: requirements-dev.lock does not satisfy pyproject.toml; run 'make lock'"
+    ], done.stderr
+    assert "requires hypothesis" in done.stderr
+    assert not (venv / ".installed").exists()
