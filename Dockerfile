@@ -1,6 +1,9 @@
 # One image for every role: the app (`up`, or `streamlit run` as the Procfile's web), GPU workers
-# (`worker --queues gpu`) and the recorder (`worker --queues cpu`). torch with CUDA comes from the
-# official PyTorch runtime image; without a GPU the same image runs on the CPU.
+# (`worker --queues gpu`) and the recorder (`worker --queues cpu`). Every Python package comes from
+# requirements.lock, hash-checked: torch is PyPI's Linux x86_64 build with its CUDA 13 libraries
+# (the nvidia-* wheels), which needs an NVIDIA driver of the R580 series or newer on a GPU host;
+# without a GPU the same image runs on the CPU. The lock is made for CPython 3.11 on Linux x86_64
+# (`make lock`): build for linux/amd64.
 #
 #   docker build -t autospikformer .
 #   docker run --rm -p 8501:8501 -v asf-home:/data autospikformer            # everything, one box
@@ -9,7 +12,14 @@
 #       autospikformer worker --queues gpu                                    # one per GPU
 # A GPU host shares only REDIS_URL and the artefact folder with the head host; its home folder
 # (/data/home: logs) is its own and holds no store.
-FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime
+#
+# The base image is pinned by digest, so a rebuild starts from the same bytes. This digest is
+# Docker Hub's python:3.11-slim-bookworm as a public project's design record (dated 2026-08-24)
+# gives it after re-checking the registry; it could not be checked again where this file was
+# written (no image registry reachable there). To refresh it, on a machine with Docker:
+#   docker buildx imagetools inspect python:3.11-slim-bookworm   # the "Digest:" line
+# then replace the sha256 below and rebuild (keep Python at 3.11: the lock is made for it).
+FROM python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 # REMAP_SIGTERM: `docker stop` makes a Celery worker put its running task back on the queue (after
 # AUTOSPIKFORMER_SOFT_SHUTDOWN_S) instead of leaving it to Redis's visibility timeout.
@@ -29,25 +39,19 @@ RUN apt-get update \
 
 WORKDIR /opt/autospikformer
 
-# Dependencies first, so this layer is rebuilt only when pyproject.toml changes. The constraint
-# keeps the base image's CUDA build of torch (pip must not swap it for another wheel).
-COPY pyproject.toml README.md ./
-RUN python -c "import importlib.metadata as md; v = {d.metadata['Name'].lower(): d.version \
-        for d in md.distributions()}; print('\n'.join(f'{n}=={v[n]}' \
-        for n in ('torch', 'torchvision', 'torchaudio') if n in v))" > /tmp/keep-torch.txt \
-    && cat /tmp/keep-torch.txt \
-    && mkdir -p engine storage tasks app \
-    && touch engine/__init__.py storage/__init__.py tasks/__init__.py app/__init__.py \
-    && python -m pip install -c /tmp/keep-torch.txt . \
-    && python -m pip uninstall -y autospikformer \
-    && rm -rf engine storage tasks app build *.egg-info
+# Dependencies first, so this layer is rebuilt only when the lock changes: exactly the pinned
+# versions, and pip refuses any file whose hash is not in the lock.
+COPY requirements.lock ./
+RUN python -m pip install --require-hashes -r requirements.lock \
+    && python -c "import torch; print('torch', torch.__version__)"
 
 # The code, installed in place (editable) so the Streamlit script and its views are run from here.
 COPY engine engine
 COPY storage storage
 COPY tasks tasks
 COPY app app
-RUN python -m pip install --no-deps -e . \
+COPY pyproject.toml README.md ./
+RUN python -m pip install --no-deps --no-build-isolation -e . \
     && python -c "import engine, storage, tasks, app; import torch; print('torch', torch.__version__)"
 
 RUN useradd --create-home --uid 1000 autospikformer \

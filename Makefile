@@ -11,13 +11,38 @@ APT_INSTALL ?= yes  # no: never install, only say what is missing
 # processes overlap that waiting on a 2-core machine. 0: one process.
 TEST_WORKERS ?= 2
 
-.PHONY: up test lint format venv clean browser
+# The lock files pin every package, with its hashes: requirements.lock for the app (the
+# Dockerfile), requirements-dev.lock for the app and the dev tools (`make up`, `make test`).
+# `make lock` refreshes them from pyproject.toml, keeping the pins that still fit;
+# `make lock LOCK_ARGS='--upgrade-package streamlit'` (or `--upgrade`) moves pins forward.
+LOCK := requirements-dev.lock
+LOCK_VENV := .venv-lock
+PIP_TOOLS ?= pip-tools==7.7.0
+# pip's own constraint file, where this machine has one (it caps torch at the wheels on its disk).
+LOCK_CONSTRAINTS ?= $(wildcard /etc/xdg/pip/constraints.txt)
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --all-build-deps \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+	$(addprefix --constraint=,$(LOCK_CONSTRAINTS)) $(LOCK_ARGS)
 
-$(STAMP): pyproject.toml
+.PHONY: up test lint format venv clean browser lock
+
+# Installs exactly the lock (pip refuses any package whose hash is not in it), then the project
+# itself, in place, without touching its dependencies; `pip check` stops a lock that no longer
+# satisfies pyproject.toml.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q --require-hashes -r $(LOCK)
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	$(VENV)/bin/pip check >/dev/null || { $(VENV)/bin/pip check >&2; \
+	  echo "error: $(LOCK) does not satisfy pyproject.toml; run 'make lock'" >&2; exit 1; }
 	touch $(STAMP)
+
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) \
+	  && $(LOCK_VENV)/bin/pip install -q '$(PIP_TOOLS)'; }
+	$(PIP_COMPILE) --extra dev --output-file requirements-dev.lock pyproject.toml
+	$(PIP_COMPILE) --constraint requirements-dev.lock --output-file requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
