@@ -114,8 +114,8 @@ def _delete_board(board_id: str) -> None:
 
 def _delete(acc: ui.Access, board: LeaderboardRecord) -> None:
     if not may_delete(acc, board):
-        who = f"its author ({board.author})" if board.author else "an admin (it has no author)"
-        st.caption(plain(f"Only {who} or an admin may delete this leaderboard."))
+        who = f"its author ({board.author}) or an admin" if board.author else "an admin"
+        st.caption(plain(f"Only {who} may delete this leaderboard."))
         return
     with st.expander("Delete this leaderboard", icon=":material/delete:"):
         sure = st.checkbox("Yes, delete it for everyone", key=K + "sure")
