@@ -41,6 +41,14 @@ def test_a_visitor_sees_only_the_sign_in_page(filled, open_app, page) -> None:
         assert filled.run not in element.value and "secret" not in element.value
 
 
+def test_a_sign_in_without_issuer_and_sub_names_nobody(filled, open_app) -> None:
+    user = {"is_logged_in": True, "email": "ana@example.org", "email_verified": True}
+    at = open_app("runs", {"run": filled.run}, secrets=AUTH, user=user)
+    assert [t.value for t in at.title] == ["Auto-Spikformer"]
+    assert "names nobody" in at.error[0].value
+    assert [b.label for b in at.button] == ["Sign out"]
+
+
 def test_the_same_visitor_signed_in_sees_the_app(filled, open_app) -> None:
     at = open_app("runs", {"run": filled.run}, secrets=AUTH, user=ANA)
     assert not at.exception

@@ -193,6 +193,7 @@ def bind_address() -> str:
 
 
 def is_loopback(address: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: only this machine reaches it."""
     if address.strip().lower() == "localhost":
         return True
     try:
@@ -211,6 +212,11 @@ def sign_in_buttons() -> None:
 def sign_in_page() -> None:
     """All a visitor sees when sign-in is configured and nobody is signed in."""
     st.title("Auto-Spikformer")
+    if st.user.get("is_logged_in"):  # signed in, yet `permissions.identity` found nobody
+        st.error("Your sign-in carries no issuer and subject (iss, sub), so it names nobody.")
+        if st.button("Sign out", key="auth_logout"):
+            st.logout()
+        return
     st.info("Sign in to see and launch runs, the explorer and the shared leaderboards.")
     sign_in_buttons()
 
