@@ -4,6 +4,9 @@
 Pages live at /launch, /runs, /explorer, /compare, /leaderboards (and /leaderboard?id=ID, one
 shared leaderboard) and /help; each keeps its view in the URL's query parameters. The root address
 opens the runs page.
+
+With sign-in configured, a visitor who is not signed in gets the sign-in page at every address
+and nothing else: no run, explorer or leaderboard page is even registered.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ from app.web.components import ui
 
 def main() -> None:
     st.set_page_config(page_title="Auto-Spikformer", page_icon=":material/bolt:", layout="wide")
+    acc = ui.access()
+    if acc.auth and not acc.user:
+        gate = st.Page(ui.sign_in_page, title="Sign in", url_path="sign-in", default=True)
+        st.navigation([gate], position="hidden").run()
+        return
 
     pages = [
         st.Page(ui.PAGES["runs"], title="Runs", url_path="runs", icon=":material/monitoring:"),
@@ -49,5 +57,5 @@ def main() -> None:
         lambda: st.switch_page(ui.PAGES["runs"]), title="Home", default=True, visibility="hidden"
     )
     current = st.navigation([home, *pages], position="sidebar")
-    ui.access_sidebar(ui.access())
+    ui.access_sidebar(acc)
     current.run()

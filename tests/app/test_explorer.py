@@ -276,16 +276,11 @@ def test_share_freezes_the_leaderboard_from_the_explorer(filled, open_app) -> No
 
 
 def test_sharing_needs_a_signed_in_user_with_auth(filled, open_app) -> None:
-    from tests.app.test_launch import AUTH
+    from tests.app.signin import ANA, ANONYMOUS, AUTH, GATE, identity
 
-    at = open_app("explorer", {"run": filled.run}, secrets=AUTH, user={"is_logged_in": False})
+    at = open_app("explorer", {"run": filled.run}, secrets=AUTH, user=ANONYMOUS)
     assert not at.exception
-    assert any("Sign in to share leaderboards" in i.value for i in at.info)
-    signed = open_app(
-        "explorer",
-        {"run": filled.run},
-        secrets=AUTH,
-        user={"is_logged_in": True, "email": "ana@example.org"},
-    )
+    assert any(GATE in i.value for i in at.info) and not at.get("vega_lite_chart")
+    signed = open_app("explorer", {"run": filled.run}, secrets=AUTH, user=ANA)
     signed.button(key="FormSubmitter:ex_share_form-Share leaderboard").click().run()
-    assert filled.store.list_leaderboards()[0].author == "ana@example.org"
+    assert filled.store.list_leaderboards()[0].author == identity(ANA)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.signin import AUTH, BOB, GATE, identity
+
 TINY_YAML = b"""\
 embed_dim: [16, 32]
 depth: [1]
@@ -142,33 +144,20 @@ def test_a_good_form_launches_once_and_opens_the_run(filled, fake_tasks, open_ap
     assert at.query_params["run"] == "digits-new"
 
 
-AUTH = {
-    "auth": {
-        "redirect_uri": "http://localhost:8501/oauth2callback",
-        "cookie_secret": "test-secret",
-        "client_id": "client",
-        "client_secret": "secret",
-        "server_metadata_url": "https://id.example.invalid/.well-known/openid-configuration",
-    }
-}
-
-
 def test_launching_needs_a_signed_in_user_when_auth_is_configured(
     filled, fake_tasks, open_app
 ) -> None:
     at = open_app("launch", secrets=AUTH, user={"is_logged_in": False})
     assert not at.exception
-    assert any("Sign in to launch" in i.value for i in at.info)
+    assert any(GATE in i.value for i in at.info)
     assert not any(b.label == "Launch" for b in at.button)
-    assert any(b.label == "Sign in" for b in at.sidebar.button)
+    assert any(b.label == "Sign in" for b in at.button)
 
 
 def test_a_signed_in_user_owns_the_run(filled, fake_tasks, open_app) -> None:
-    user = {"is_logged_in": True, "email": "bob@example.com"}
-    at = fill(open_app("launch", secrets=AUTH, user=user), name="bobs-run")
+    at = fill(open_app("launch", secrets=AUTH, user=BOB), name="bobs-run")
     assert not at.exception
-    assert fake_tasks.launched[0][2] == "bob@example.com"
-    assert fake_tasks.launched[0][0].owner == "bob@example.com"
+    assert fake_tasks.launched[0][2] == identity(BOB)  # issuer|sub, never the email or name
 
 
 def test_single_user_mode_is_announced(filled, open_app) -> None:
@@ -181,7 +170,7 @@ def test_named_providers_each_get_a_sign_in_button(filled, open_app) -> None:
     secrets["auth"]["google"] = {k: AUTH["auth"][k] for k in ("client_id", "client_secret")}
     secrets["auth"]["google"]["server_metadata_url"] = AUTH["auth"]["server_metadata_url"]
     at = open_app("launch", secrets=secrets, user={"is_logged_in": False})
-    assert [b.label for b in at.sidebar.button] == ["Sign in with google"]
+    assert [b.label for b in at.button] == ["Sign in with google"]
 
 
 # ---- deliberate launching: summary, estimate, values kept, links and clones ----------------------

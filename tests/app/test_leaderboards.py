@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.app.test_launch import AUTH
+from tests.app.signin import ANA, ANONYMOUS, AUTH, BOB, GATE, identity
 
 
 def share(filled, **kw):
@@ -26,7 +26,7 @@ def test_a_leaderboard_opens_with_its_frozen_rows(filled, open_app, make_records
     assert table["id"].tolist() == [c["id"] for c in board.candidates]
     assert table["energy"].tolist()[0].endswith(("nJ", "uJ", "mJ"))
     assert len(at.get("vega_lite_chart")) == 1
-    assert any("**demo**" in md.value for md in at.markdown)
+    assert [t.value for t in at.text] == ["for the **demo**"]  # notes are text, not Markdown
     labels = [b.label for b in at.get("download_button")]
     assert {"CSV", "Parquet"} <= set(labels)
     live = next(p for p in at.get("page_link") if "Open live" in p.proto.label)
@@ -72,15 +72,15 @@ def test_anyone_may_delete_in_single_user_mode(filled, open_app) -> None:
 
 
 def test_with_sign_in_only_the_author_may_delete(filled, open_app) -> None:
-    board = share(filled, author="ana@example.org")
-    bob = {"is_logged_in": True, "email": "bob@example.org"}
-    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=bob)
+    from tests.app.conftest import shown
+
+    board = share(filled, author=identity(ANA))
+    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=BOB)
     assert not at.exception
     assert at.dataframe[0].value["id"].tolist() == [c["id"] for c in board.candidates]
     assert not [b for b in at.button if b.key == "lb_delete"]
-    assert any("Only its author (ana@example.org)" in c.value for c in at.caption)
-    ana = {"is_logged_in": True, "email": "ana@example.org"}
-    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=ana)
+    assert any(f"Only its author ({identity(ANA)})" in shown(c.value) for c in at.caption)
+    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=ANA)
     at.checkbox(key="lb_sure").check().run()
     at.button(key="lb_delete").click().run()
     assert filled.store.list_leaderboards() == []
@@ -88,6 +88,6 @@ def test_with_sign_in_only_the_author_may_delete(filled, open_app) -> None:
 
 def test_with_sign_in_reading_needs_a_signed_in_user(filled, open_app) -> None:
     board = share(filled)
-    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user={"is_logged_in": False})
-    assert any("Sign in to read shared leaderboards" in i.value for i in at.info)
+    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=ANONYMOUS)
+    assert any(GATE in i.value for i in at.info)
     assert not at.dataframe

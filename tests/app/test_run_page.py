@@ -6,16 +6,9 @@ from __future__ import annotations
 import pytest
 
 from storage.records import EpochRecord, EventRecord, RunRecord
+from tests.app.conftest import shown
+from tests.app.signin import ANA, AUTH, BOB, claims
 
-AUTH = {
-    "auth": {
-        "redirect_uri": "http://localhost:8501/oauth2callback",
-        "cookie_secret": "test-secret",
-        "client_id": "client",
-        "client_secret": "secret",
-        "server_metadata_url": "https://id.example.invalid/.well-known/openid-configuration",
-    }
-}
 SETTINGS = {
     "train": {"dataset": "digits", "epochs": 3, "seed": 2, "sampling": "sandwich", "lr": 0.005},
     "search": {"strategy": "evolution", "generations": 3, "population": 20, "parents": 5},
@@ -141,19 +134,23 @@ def test_an_active_run_cannot_be_deleted(filled, open_app) -> None:
     at = open_app("runs", {"run": "digits-live"})
     delete = next(b for b in at.button if b.label == "Delete")
     assert delete.disabled
-    assert any("still active: cancel it before deleting it" in c.value for c in at.caption)
+    assert any("still active: cancel it before deleting it" in shown(c.value) for c in at.caption)
 
 
 @pytest.mark.parametrize(
     ("user", "allowed"),
     [
-        ({"is_logged_in": True, "email": "alice"}, True),
-        ({"is_logged_in": True, "email": "bob@example.com"}, False),
-        ({"is_logged_in": False}, False),
+        (ANA, True),  # a run launched before identities: its owner is the verified email
+        (claims("ana-1", "ana@example.org", verified=False), False),  # not verified: no match
+        (claims("x-9", "x@example.org", name="ana@example.org"), False),  # a name never counts
+        (BOB, False),
     ],
 )
 def test_with_sign_in_only_the_owner_may_delete(run, open_app, user, allowed) -> None:
-    at = open_app("runs", {"run": run.run}, secrets=AUTH, user=user)
+    run.store.create_run(
+        RunRecord(name="old", dataset="digits", state="done", owner="ana@example.org")
+    )
+    at = open_app("runs", {"run": "old"}, secrets=AUTH, user=user)
     assert not at.exception
     assert next(b for b in at.button if b.label == "Delete").disabled is not allowed
 

@@ -3,15 +3,7 @@ fragment. A run's own page is tested in test_run_page.py."""
 
 from __future__ import annotations
 
-AUTH = {
-    "auth": {
-        "redirect_uri": "http://localhost:8501/oauth2callback",
-        "cookie_secret": "test-secret",
-        "client_id": "client",
-        "client_secret": "secret",
-        "server_metadata_url": "https://id.example.invalid/.well-known/openid-configuration",
-    }
-}
+from tests.app.signin import ANONYMOUS, AUTH, BOB, GATE
 
 
 def heading(at, run: str) -> str:
@@ -69,12 +61,20 @@ def test_cancel_only_for_live_runs_and_it_calls_the_queue(filled, fake_tasks, op
     assert any("Cancel requested for digits-live" in i.value for i in at.info)
 
 
-def test_viewers_cannot_cancel_when_auth_is_configured(filled, fake_tasks, open_app) -> None:
-    at = open_app("runs", secrets=AUTH, user={"is_logged_in": False})
+def test_visitors_see_the_sign_in_page_only_when_auth_is_configured(filled, open_app) -> None:
+    at = open_app("runs", secrets=AUTH, user=ANONYMOUS)
+    assert not at.exception
+    assert any(GATE in i.value for i in at.info)
+    assert not [m for m in at.markdown if filled.run in m.value]
+    assert [b.label for b in at.button] == ["Sign in"]
+
+
+def test_others_cannot_cancel_a_run_they_do_not_own(filled, fake_tasks, open_app) -> None:
+    at = open_app("runs", secrets=AUTH, user=BOB)  # digits-live has no owner: admins only
     assert not at.exception
     cancel = next(b for b in at.button if b.label == "Cancel")
-    assert cancel.disabled
-    assert heading(at, filled.run)  # reading is still allowed
+    assert cancel.disabled and "has no owner" in cancel.help
+    assert heading(at, filled.run)
 
 
 def test_a_new_run_appears_on_the_next_refresh(filled, open_app) -> None:

@@ -3,14 +3,17 @@
 Both run on a gpu worker (`tasks.remote`), never in the web process: a button asks for the work,
 the panel shows where the request stands (refreshing itself while a worker has it) and then the
 download, or the test accuracy, clearly labelled as measured on the test split. The test split is
-never used by a search; this is the one place a candidate meets it.
+never used by a search; this is the one place a candidate meets it. Both start GPU work, so
+both re-check the signed-in user (`permissions`) when clicked: with sign-in, only someone
+signed in may.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app.web.components import downloads
+from app.web.components import downloads, permissions
+from app.web.components.text import plain
 from engine.errors import AutoSpikformerError
 from storage.base import Store
 from storage.errors import one_line
@@ -21,29 +24,44 @@ REFRESH_S = 2.0
 TEST_LABEL = "test accuracy (test split)"
 
 
-def export_button(store: Store, run: str, record: CandidateRecord, *, key: str) -> None:
-    """Export on a worker, then download (.safetensors)."""
-    _action(store, run, record, "export", key=key)
+ACTIONS = {"export": permissions.EXPORT, "test": permissions.EVALUATE}
 
 
-def test_button(store: Store, run: str, record: CandidateRecord, *, key: str) -> None:
+def export_button(
+    store: Store, run: str, record: CandidateRecord, *, key: str, acc: permissions.Identity
+) -> None:
+    """Export on a worker, then download (.safetensors). `acc`: who is signed in now."""
+    _action(store, run, record, "export", key=key, acc=acc)
+
+
+def test_button(
+    store: Store, run: str, record: CandidateRecord, *, key: str, acc: permissions.Identity
+) -> None:
     """Evaluate the exported subnet on the test split on a worker, then show the result."""
-    _action(store, run, record, "test", key=key)
+    _action(store, run, record, "test", key=key, acc=acc)
 
 
-def _action(store: Store, run: str, record: CandidateRecord, kind: str, *, key: str) -> None:
+def _action(
+    store: Store,
+    run: str,
+    record: CandidateRecord,
+    kind: str,
+    *,
+    key: str,
+    acc: permissions.Identity,
+) -> None:
     if not downloads.has_supernet(run):
         st.caption("No supernet checkpoint in this run, so no subnet to export.")
         return
     try:
         current = downloads.request_state(store, run, record.id, kind)
     except AutoSpikformerError as err:
-        st.caption(one_line(err, 200))
+        st.caption(plain(one_line(err, 200)))
         return
     if current.state in ("queued", "running", "recording"):
         _waiting(store, run, record, kind, key)
     else:
-        _show(store, run, record, current, key)
+        _show(store, run, record, current, key, acc)
 
 
 def _waiting(store: Store, run: str, record: CandidateRecord, kind: str, key: str) -> None:
@@ -60,7 +78,14 @@ def _waiting(store: Store, run: str, record: CandidateRecord, kind: str, key: st
     poll()
 
 
-def _show(store: Store, run: str, record: CandidateRecord, current: Request, key: str) -> None:
+def _show(
+    store: Store,
+    run: str,
+    record: CandidateRecord,
+    current: Request,
+    key: str,
+    acc: permissions.Identity,
+) -> None:
     kind = current.kind
     if current.state == "done" and kind == "export":
         st.download_button(
@@ -84,11 +109,15 @@ def _show(store: Store, run: str, record: CandidateRecord, current: Request, key
         return
     label = "Export subnet on a worker (.safetensors)" if kind == "export" else "Evaluate on test"
     if current.state == "failed":
-        st.caption(f"Failed: {current.message}")
-    if st.button(label, key=f"{key}_{kind}", icon=":material/memory:"):
+        st.caption(plain(f"Failed: {current.message}"))
+    why = permissions.refusal(acc, ACTIONS[kind])
+    if st.button(label, key=f"{key}_{kind}", icon=":material/memory:", disabled=why is not None):
+        if why:  # `acc` is this run's: the user as the click arrives, not as the button was drawn
+            st.error(plain(why))
+            return
         try:
             downloads.request(store, run, record.id, kind)
         except AutoSpikformerError as err:
-            st.error(one_line(err, 200))
+            st.error(plain(one_line(err, 200)))
             return
         st.rerun()

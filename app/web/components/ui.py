@@ -3,15 +3,15 @@ candidate detail panel. Per-session state lives in `st.session_state` only."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
 from app.common import charts, frames
-from app.web.components import downloads, subnet_actions
+from app.web.components import downloads, permissions, subnet_actions, text
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage import paths
 from storage.base import Store
@@ -160,17 +160,7 @@ RANKED_COLUMNS = {
 
 
 # ---- access ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Access:
-    """Who is using the app. Without OIDC in the secrets the app is in single-user mode."""
-
-    auth: bool
-    user: str = ""
-
-    @property
-    def can_write(self) -> bool:
-        """Launching and cancelling need a signed-in user when auth is configured."""
-        return not self.auth or bool(self.user)
+Access = permissions.Identity  # who is using the app; the rule is `permissions.may`
 
 
 def auth_configured() -> bool:
@@ -190,33 +180,71 @@ def auth_providers() -> list[str]:
 
 
 def access() -> Access:
+    """The signed-in user as `permissions.identity` reads `st.user` (issuer plus `sub`); read
+    again by every callback that starts work or changes state."""
     if not auth_configured():
-        return Access(auth=False)
-    user = st.user
-    if not user.get("is_logged_in", False):
-        return Access(auth=True)
-    name = user.get("email") or user.get("name") or user.get("sub") or "signed-in user"
-    return Access(auth=True, user=str(name))
+        return Access()
+    return permissions.identity(st.user.to_dict(), auth=True)
+
+
+def bind_address() -> str:
+    """The address the server listens on (`server.address`; empty means every interface)."""
+    return str(st.get_option("server.address") or "")
+
+
+def is_loopback(address: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: only this machine reaches it."""
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def sign_in_buttons() -> None:
+    for provider in auth_providers() or [None]:
+        label = f"Sign in with {provider}" if provider else "Sign in"
+        if st.button(label, key=f"auth_login_{provider}", type="primary"):
+            st.login(provider)
+
+
+def sign_in_page() -> None:
+    """All a visitor sees when sign-in is configured and nobody is signed in."""
+    st.title("Auto-Spikformer")
+    if st.user.get("is_logged_in"):  # signed in, yet `permissions.identity` found nobody
+        st.error("Your sign-in carries no issuer and subject (iss, sub), so it names nobody.")
+        if st.button("Sign out", key="auth_logout"):
+            st.logout()
+        return
+    st.info("Sign in to see and launch runs, the explorer and the shared leaderboards.")
+    sign_in_buttons()
 
 
 def access_sidebar(acc: Access) -> None:
     with st.sidebar:
         if not acc.auth:
             st.caption(
-                "Single-user mode: no sign-in is configured, so whoever reaches this address "
-                "can launch and cancel runs. The app listens on localhost only."
+                "Single-user mode: no sign-in is configured, so whoever reaches this app may "
+                "launch, cancel and delete runs."
             )
+            address = bind_address()
+            if is_loopback(address):
+                st.caption(f"The app listens on localhost only ({text.plain(address)}).")
+            else:
+                where = text.plain(address) if address else "every network interface"
+                st.warning(
+                    f"The app listens on {where}, port {st.get_option('server.port')}: anyone "
+                    "who reaches that port can launch, cancel and delete runs. Configure sign-in, "
+                    "or serve it on 127.0.0.1."
+                )
         elif acc.user:
-            st.caption(f"Signed in as **{acc.user}**.")
+            role = " (admin)" if acc.admin else ""
+            st.caption(f"Signed in as **{text.plain(acc.label)}**{role}.")
             if st.button("Sign out", key="auth_logout"):
                 st.logout()
         else:
-            st.caption("You can read every leaderboard. Sign in to launch or cancel runs.")
-            providers = auth_providers()
-            for provider in providers or [None]:
-                label = f"Sign in with {provider}" if provider else "Sign in"
-                if st.button(label, key=f"auth_login_{provider}", type="primary"):
-                    st.login(provider)
+            st.caption("Sign in to see and launch runs.")
 
 
 def write_blocked(acc: Access, action: str) -> bool:
@@ -334,10 +362,11 @@ def candidate_panel(
             st.caption("Not recorded for this candidate.")
     help_link("What are SOPs and firing rates?")
     left, middle, right = st.columns(3)
+    acc = access()  # who clicks, read again as the click arrives
     with left:  # both on a gpu worker, never in this process (app.web.components.subnet_actions)
-        subnet_actions.export_button(store_, run, record, key=key)
+        subnet_actions.export_button(store_, run, record, key=key, acc=acc)
     with middle:
-        subnet_actions.test_button(store_, run, record, key=key)
+        subnet_actions.test_button(store_, run, record, key=key, acc=acc)
     with right:
         st.download_button(
             "Download config (ARCH JSON)",

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app.common import charts, frames
 from app.web.components import compare_charts, leaderboard_format, ui, viewstate
+from app.web.components.text import plain
 from engine.pareto import ReferencePoint, hypervolume, reference_point
 from storage.errors import StoreError, one_line
 
@@ -46,14 +47,14 @@ def _check_names(names: list[str]) -> None:
     for run_key, search_key in (("run", "search"), ("run2", "search2")):
         run = ss.get(K + run_key)
         if run is not None and run not in names:
-            st.error(f"Unknown run {run!r}: there is no run by that name. Pick one below.")
+            st.error(plain(f"Unknown run {run!r}: there is no run by that name. Pick one below."))
             ss[K + run_key], ss[K + search_key] = None, WHOLE_RUN
             continue
         search = ss.get(K + search_key)
         if run is not None and search:
             ids = [s.id for s in ui.store().list_searches(run)]
             if search not in ids:
-                st.error(f"Unknown search {search!r} in run {run!r}; using the whole run.")
+                st.error(plain(f"Unknown search {search!r} in run {run!r}; using the whole run."))
                 ss[K + search_key] = WHOLE_RUN
 
 
@@ -145,7 +146,7 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
     ):
         hv = hypervolume(a, e, ref.energy_uj, ref.accuracy) if len(e) else 0.0
         col.metric(f"{tag}: hypervolume", f"{hv:.4g}", help="Shared reference point for A and B")
-        col.caption(f"{len(e):,} candidates, {len(f)} on the front · {_label(run, search)}")
+        col.caption(f"{len(e):,} candidates, {len(f)} on the front · {plain(_label(run, search))}")
     st.caption(
         f"Hypervolume of the region each front dominates, up to energy {ref.energy_uj:.4g} uJ "
         "(the searches' stored reference: an upper bound of any candidate's energy in their "
@@ -172,7 +173,7 @@ def _candidates(view: viewstate.CompareView) -> None:
         try:
             store.get_candidate(view.run, cid)
         except StoreError as err:
-            st.error(one_line(err))
+            st.error(plain(one_line(err)))
             st.session_state[K + key] = None
     options = _candidate_options(view.run, view.alpha, [])
     if not options:
@@ -253,9 +254,9 @@ def _knee(view: viewstate.CompareView) -> None:
         with col:
             curve = ui.knee(run, search)
             if curve.empty:
-                st.caption(f"{_label(run, search)}: no candidates yet.")
+                st.caption(f"{plain(_label(run, search))}: no candidates yet.")
                 continue
-            st.markdown(f"**{_label(run, search)}**")
+            st.markdown(f"**{plain(_label(run, search))}**")
             for panel in compare_charts.knee_panels(curve, alpha=view.alpha):
                 st.altair_chart(panel, width="stretch")
             segments = frames.knee_segments(curve)
@@ -283,7 +284,7 @@ def main() -> None:
     view, problems = viewstate.parse_compare(ui.current_params())
     ui.adopt_url(PAGE, lambda: _seed(view))
     for problem in problems:
-        st.warning(problem)
+        st.warning(plain(problem))
     linked = {st.session_state.get(K + "run"), st.session_state.get(K + "run2")}
     # Archived runs are left out of the lists, unless the link names one.
     names = [r.name for r in ui.store().list_runs() if not r.archived or r.name in linked]

@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from app.common import charts, frames
-from app.web.components import downloads, leaderboard_format, ui, viewstate
+from app.web.components import downloads, leaderboard_format, permissions, ui, viewstate
+from app.web.components.text import plain
 from engine.pareto import f_aeb
 from engine.profiles import PROFILES, get_profile
 from storage.errors import StoreError, one_line
@@ -120,7 +121,7 @@ def _selected_ids(points: pd.DataFrame, view: viewstate.ExplorerView) -> list[st
         present = set(points.loc[points["id"].isin(ids), "id"].tolist())
         for cid in ids:
             if cid not in present:
-                st.warning(f"Unknown candidate {cid!r} in this scope of run {view.run!r}.")
+                st.warning(plain(f"Unknown candidate {cid!r} in this scope of run {view.run!r}."))
         ids = [i for i in ids if i in present]
     if view.box:
         e_lo, e_hi, a_lo, a_hi = view.box
@@ -135,7 +136,7 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
     names = list(runs)
     wanted = ss.get(K + "run")
     if wanted is not None and wanted not in runs:
-        st.error(f"Unknown run {wanted!r}: there is no run by that name. Pick one below.")
+        st.error(plain(f"Unknown run {wanted!r}: there is no run by that name. Pick one below."))
         ss[K + "run"] = None
     elif wanted is None and not ss.get(K + "run_picked"):
         ss[K + "run"] = names[-1]  # no run in the link: the newest one
@@ -148,7 +149,8 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
         return None
     searches = {s.id: s for s in ui.store().list_searches(chosen)}
     if ss.get(K + "search") and ss[K + "search"] not in searches:
-        st.error(f"Unknown search {ss[K + 'search']!r} in run {chosen!r}; showing the whole run.")
+        search = ss[K + "search"]
+        st.error(plain(f"Unknown search {search!r} in run {chosen!r}; showing the whole run."))
         ss[K + "search"] = WHOLE_RUN
     cols[1].selectbox(
         "Scope",
@@ -209,7 +211,7 @@ def main() -> None:
     linked = st.session_state.get(K + "run")  # an archived run is listed only when linked
     runs = {r.name: r for r in store.list_runs() if not r.archived or r.name == linked}
     for problem in problems:
-        st.warning(problem)
+        st.warning(plain(problem))
     if not runs:
         st.info("No runs yet.")
         st.page_link(ui.PAGES["launch"], label="Launch a run", icon=":material/rocket_launch:")
@@ -250,7 +252,9 @@ def _render() -> None:
         view.run, view.search, log=view.log, profile=view.profile
     )
     progress = f" · {run.progress:.0%}" if run.state in ui.LIVE_RUN_STATES else ""
-    st.caption(f"Run **{run.name}** · {run.dataset} · state **{run.state}**{progress}")
+    st.caption(
+        f"Run **{plain(run.name)}** · {plain(run.dataset)} · state **{run.state}**{progress}"
+    )
     _searches_caption(view, points)
     infeasible = ui.infeasible_points(view.run, view.search, view.profile)
     unpriced = store.count_candidates(view.run, view.search) - len(points) - len(infeasible)
@@ -380,6 +384,10 @@ def _share(view: viewstate.ExplorerView) -> None:
             )
             submitted = st.form_submit_button("Share leaderboard", icon=":material/link:")
         if submitted:
+            why = permissions.refusal(ui.access(), permissions.SHARE)  # checked again, now
+            if why:
+                st.error(plain(why))
+                return
             try:
                 board = ui.store().share(
                     view.run,
@@ -392,7 +400,7 @@ def _share(view: viewstate.ExplorerView) -> None:
                     author=acc.user,
                 )
             except StoreError as err:
-                st.error(one_line(err))
+                st.error(plain(one_line(err)))
                 return
             st.session_state[K + "shared"] = board.id
         shared = st.session_state.get(K + "shared")

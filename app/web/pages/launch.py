@@ -12,7 +12,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from app.web.components import forms, ui
+from app.web.components import forms, permissions, ui
+from app.web.components.text import plain
 from app.web.pages import run as run_page
 from engine.data import DATASETS
 from engine.errors import SpaceError
@@ -105,9 +106,9 @@ def _pick_space() -> str | None:
     try:
         space = forms.parse_space_yaml(upload.getvalue(), upload.name)
     except SpaceError as err:
-        st.error(one_line(err))
+        st.error(plain(one_line(err)))
         return None
-    st.success(f"{upload.name} is a valid search space:")
+    st.success(plain(f"{upload.name} is a valid search space:"))
     _space_table(space)
     if not st.checkbox("Use this search space", key=K + "accept"):
         st.caption("Tick to accept the uploaded space.")
@@ -183,15 +184,21 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
     )
 
 
-def _launch(form: forms.LaunchForm, owner: str) -> str | None:
-    """Check and enqueue; the run's name, or None after showing why not."""
+def _launch(form: forms.LaunchForm) -> str | None:
+    """Check who launches (again, now) and what, and enqueue; the run's name, or None after
+    showing why not. The run's owner is the signed-in identity."""
+    acc = ui.access()
+    why = permissions.refusal(acc, permissions.LAUNCH)
+    if why:
+        st.error(plain(why))
+        return None
     if not form.space:
         st.error("Choose a search space: a preset, a saved space or an accepted upload.")
         return None
     try:
         run_spec, search_spec = forms.build_specs(form, ui.store())
     except ValueError as err:
-        st.error(one_line(err))
+        st.error(plain(one_line(err)))
         return None
     try:
         from tasks import api
@@ -199,9 +206,9 @@ def _launch(form: forms.LaunchForm, owner: str) -> str | None:
         st.error("The task queue is not running here: start the app with `autospikformer up`.")
         return None
     try:
-        return api.launch(run_spec, search_spec, owner=owner)
+        return api.launch(run_spec, search_spec, owner=acc.user)
     except Exception as err:  # the queue's reason, shown inline
-        st.error(f"Launch failed: {one_line(err)}")
+        st.error(plain(f"Launch failed: {one_line(err)}"))
         return None
 
 
@@ -209,7 +216,7 @@ def main() -> None:
     st.title("Launch a run")
     ui.adopt_url(PAGE, _seed)
     for problem in st.session_state.pop(K + "problems", []):
-        st.warning(problem)
+        st.warning(plain(problem))
     acc = ui.access()
     if ui.write_blocked(acc, "launch runs"):
         return
@@ -224,14 +231,14 @@ def main() -> None:
     ui.publish_url(PAGE, {k: v for k, v in params.items() if k != "name"})
     with st.container(border=True):
         if form.space:
-            st.markdown(forms.summary(form))
+            st.markdown(forms.summary(form))  # choices and numbers only: no user text
             st.caption(forms.estimate(ui.store(), form))
         else:
             st.caption("Choose a search space to see the summary and the estimated run time.")
         clicked = st.button("Launch", type="primary", icon=":material/rocket_launch:")
     if not clicked:
         return
-    name = _launch(form, acc.user)
+    name = _launch(form)
     if name is None:
         return
     # Keep every value for the next visit, with the next free name.

@@ -1,6 +1,7 @@
 """One shared leaderboard, as it was frozen: `/leaderboard?id=ID`. Its chart (its rows ringed on
 the run's current front), its table, CSV/Parquet downloads, "open live" (the same view in the
-explorer) and, for its author (anyone in single-user mode), delete."""
+explorer) and, for its author or an admin (anyone in single-user mode), delete. Its title and
+notes are shown as the text they are (`app.web.components.text`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from app.common import charts, frames
-from app.web.components import downloads, ui, viewstate
+from app.web.components import downloads, permissions, ui, viewstate
+from app.web.components.text import board_title, plain
 from engine.profiles import PROFILES
 from storage.errors import StoreError, UnknownLeaderboard, UnknownRun, one_line
 from storage.records import LeaderboardRecord
@@ -47,11 +49,9 @@ def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
 
 
 def may_delete(acc: ui.Access, board: LeaderboardRecord) -> bool:
-    """Single-user mode: anyone. With sign-in: the author; a leaderboard shared without an author
-    (from the command line) by anyone signed in."""
-    if not acc.auth:
-        return True
-    return bool(acc.user) and (acc.user == board.author or not board.author)
+    """`permissions.may`: single-user mode, anyone; with sign-in, its author or an admin (a
+    leaderboard shared without an author, from the command line: an admin)."""
+    return permissions.may(acc, permissions.DELETE_LEADERBOARD, board.author)
 
 
 def live_view(board: LeaderboardRecord) -> viewstate.ExplorerView:
@@ -92,21 +92,41 @@ def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> None:
     )
 
 
+def _delete_board(board_id: str) -> None:
+    """The Delete button's callback: checks the signed-in user against the author again."""
+    try:
+        author = ui.store().get_leaderboard(board_id).author
+    except StoreError as err:
+        st.session_state[K + "refused"] = one_line(err)
+        return
+    what = f"leaderboard {board_id}"
+    why = permissions.refusal(ui.access(), permissions.DELETE_LEADERBOARD, author, what)
+    if why:
+        st.session_state[K + "refused"] = why
+        return
+    try:
+        ui.store().delete_leaderboard(board_id)
+    except StoreError as err:
+        st.session_state[K + "refused"] = one_line(err)
+        return
+    st.session_state[K + "deleted"] = board_id
+
+
 def _delete(acc: ui.Access, board: LeaderboardRecord) -> None:
     if not may_delete(acc, board):
-        st.caption(f"Only its author ({board.author}) may delete this leaderboard.")
+        who = f"its author ({board.author}) or an admin" if board.author else "an admin"
+        st.caption(plain(f"Only {who} may delete this leaderboard."))
         return
     with st.expander("Delete this leaderboard", icon=":material/delete:"):
         sure = st.checkbox("Yes, delete it for everyone", key=K + "sure")
-        if st.button("Delete", key=K + "delete", disabled=not sure, type="primary"):
-            try:
-                ui.store().delete_leaderboard(board.id)
-            except StoreError as err:
-                st.error(one_line(err))
-                return
-            st.success(f"Leaderboard `{board.id}` deleted.")
-            st.page_link(ui.PAGES["leaderboards"], label="All shared leaderboards")
-            st.stop()
+        st.button(
+            "Delete",
+            key=K + "delete",
+            disabled=not sure,
+            type="primary",
+            on_click=_delete_board,
+            args=(board.id,),
+        )
 
 
 def main() -> None:
@@ -114,7 +134,15 @@ def main() -> None:
     view, problems = viewstate.parse_leaderboard(ui.current_params())
     ui.publish_url(PAGE, view.to_params())
     for problem in problems:
-        st.warning(problem)
+        st.warning(plain(problem))
+    refused = st.session_state.pop(K + "refused", None)
+    if refused:
+        st.error(plain(refused))
+    deleted = st.session_state.pop(K + "deleted", None)
+    if deleted:
+        st.success(f"Leaderboard `{deleted}` deleted.")
+        st.page_link(ui.PAGES["leaderboards"], label="All shared leaderboards")
+        return
     acc = ui.access()
     if acc.auth and not acc.user:
         st.info("Sign in to read shared leaderboards.")
@@ -126,23 +154,23 @@ def main() -> None:
     try:
         board = ui.store().get_leaderboard(view.id)
     except UnknownLeaderboard:
-        st.error(f"Unknown leaderboard {view.id!r}: it was never shared, or it was deleted.")
+        st.error(plain(f"Unknown leaderboard {view.id!r}: it was never shared, or it was deleted."))
         st.page_link(ui.PAGES["leaderboards"], label="All shared leaderboards")
         return
-    st.subheader(board.title or "Untitled leaderboard")
-    scope = f"search `{board.search}`" if board.search else "the whole run"
+    st.subheader(plain(board_title(board.title)))
+    scope = f"search {plain(board.search)}" if board.search else "the whole run"
     when = pd.Timestamp(board.created_at, unit="s").strftime("%Y-%m-%d %H:%M UTC")
     st.markdown(
-        f"Run **{board.run}**, {scope} · top {board.top} by F_AEB at alpha={board.alpha:g} · "
-        f"energies under **{board.energy_profile}** · shared {when}"
-        + (f" by **{board.author}**" if board.author else "")
+        f"Run **{plain(board.run)}**, {scope} · top {board.top} by F_AEB at "
+        f"alpha={board.alpha:g} · energies under **{plain(board.energy_profile)}** · shared {when}"
+        + (f" by **{plain(board.author)}**" if board.author else "")
     )
     st.caption(
         "Frozen when shared: candidates found later never change these rows. "
         "'Open live' shows the same view as it is now."
     )
     if board.notes:
-        st.markdown(board.notes)
+        st.text(board.notes)
     rows = rows_frame(board)
     if rows.empty:
         st.info("No feasible candidate was ranked when this was shared.")

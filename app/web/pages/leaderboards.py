@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.web.components import ui, viewstate
+from app.web.components.text import board_title
 
 PAGE = "leaderboards"
 
@@ -16,7 +17,7 @@ def listing(base_url: str | None) -> pd.DataFrame:
     """One row per leaderboard, newest first, with the link to it."""
     rows = [
         {
-            "title": b.title or "(untitled)",
+            "title": board_title(b.title),  # a dataframe cell: plain text, as on the permalink
             "link": viewstate.share_link(base_url, "leaderboard", {"id": b.id}, current=PAGE),
             "run": b.run,
             "scope": b.search or "whole run",

@@ -10,12 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from app.common import frames
-from app.web.components import forms, run_charts, ui
+from app.web.components import forms, permissions, run_charts, ui
+from app.web.components.text import plain
 from storage.errors import StoreError, one_line
 from storage.records import RunRecord
 from tasks import history
 
 MESSAGE = "runs_message"  # one message for the next run of the runs page
+REFUSED = "runs_refused"  # why the last action was refused, shown once
 JUST_LAUNCHED = "runs_just_launched"  # the run this session launched last
 CONFIRM = "runs_confirm_delete"
 K_LIVE = "runs_page_live"  # whether the shown run was active at the last redraw
@@ -37,7 +39,7 @@ def generation_line(run: RunRecord) -> str:
     last = generations[-1]
     total = search.settings.get("generations") or run.settings.get("search", {}).get("generations")
     text = f"generation {last.generation + 1}" + (f" of {total}" if total else "")
-    text += f" of {search.id}" if len(searches) > 1 else ""
+    text += f" of {plain(search.id)}" if len(searches) > 1 else ""
     if last.best_id:
         try:
             best = store.get_candidate(run.name, last.best_id, search.id)
@@ -67,9 +69,9 @@ def card(run: RunRecord, acc: ui.Access, *, just_launched: bool = False, page: b
     with st.container(border=True):
         head, action = st.columns([5, 1])
         badge = BADGES.get(run.state, "blue")
-        parts = [f":{badge}-badge[{run.state}]", run.dataset or "?"]
+        parts = [f":{badge}-badge[{run.state}]", plain(run.dataset or "?")]
         if run.owner:
-            parts.append(f"owner **{run.owner}**")
+            parts.append(f"owner **{plain(run.owner)}**")
         parts.append(f"elapsed {ui.elapsed(run)}")
         if run.active:
             eta = history.eta_s(ui.store(), run)
@@ -77,33 +79,34 @@ def card(run: RunRecord, acc: ui.Access, *, just_launched: bool = False, page: b
         if run.archived:
             parts.append(":gray-badge[archived]")
         mark = " ← just launched" if just_launched and run.active else ""
-        head.markdown(f"### {run.name}\n{' · '.join(parts)}{mark}")
+        head.markdown(f"### {plain(run.name)}\n{' · '.join(parts)}{mark}")
         if run.active:
+            why = permissions.refusal(acc, permissions.CANCEL, run.owner, f"run {run.name}")
             action.button(
                 "Cancel",
                 key=f"cancel_{run.name}",
                 on_click=cancel,
                 args=(run.name,),
-                disabled=not acc.can_write,
-                help=None if acc.can_write else "Sign in to cancel",
+                disabled=why is not None,
+                help=why,
             )
         st.progress(run.progress, text=progress_text(run))
         st.markdown(generation_line(run))
         if run.message:
-            st.caption(run.message)
+            st.caption(plain(run.message))
         cols = st.columns(2)
         if not page:
             with cols[0]:
                 st.page_link(
                     ui.PAGES["runs"],
-                    label=f"Open the page of {run.name}",
+                    label=f"Open the page of {plain(run.name)}",
                     icon=":material/monitoring:",
                     query_params={"run": run.name},
                 )
         with cols[1] if not page else cols[0]:
             st.page_link(
                 ui.PAGES["explorer"],
-                label=f"Open {run.name} in the explorer",
+                label=f"Open {plain(run.name)} in the explorer",
                 icon=":material/scatter_plot:",
                 query_params={"run": run.name, "alpha": "0.5"},
             )
@@ -114,7 +117,32 @@ def _say(text: str) -> None:
     st.session_state[MESSAGE] = text
 
 
+def messages() -> None:
+    """The outcome of the last action (a callback's), once; user text is shown as text."""
+    refused = st.session_state.pop(REFUSED, None)
+    if refused:
+        st.error(plain(refused))
+    message = st.session_state.pop(MESSAGE, None)
+    if message:
+        st.info(plain(message))
+
+
+def refused(action: str, run: str) -> bool:
+    """Check the signed-in user against the run's owner now, inside the callback (a disabled
+    button is no guard); say why and return True when `action` is not allowed."""
+    try:
+        owner = ui.store().get_run(run).owner
+    except StoreError:
+        owner = ""  # unknown: only who may act on anyone's run gets on to the one-line error
+    why = permissions.refusal(ui.access(), action, owner, f"run {run}")
+    if why:
+        st.session_state[REFUSED] = why
+    return why is not None
+
+
 def cancel(run: str) -> None:
+    if refused(permissions.CANCEL, run):
+        return
     try:
         from tasks import api
 
@@ -128,6 +156,8 @@ def cancel(run: str) -> None:
 def _archive(run: str, archived: bool) -> None:
     from tasks import api
 
+    if refused(permissions.ARCHIVE if archived else permissions.RESTORE, run):
+        return
     try:
         api.archive(run, archived)
     except StoreError as err:
@@ -142,6 +172,8 @@ def _delete(run: str) -> None:
     from tasks import api
 
     st.session_state.pop(CONFIRM, None)
+    if refused(permissions.DELETE, run):
+        return
     try:
         out = api.delete(run)
     except (StoreError, OSError) as err:
@@ -152,10 +184,11 @@ def _delete(run: str) -> None:
 
 
 def may_delete(acc: ui.Access, run: RunRecord) -> tuple[bool, str | None]:
-    """(allowed, why not): with sign-in configured only the run's owner may delete it."""
-    if acc.auth and (not acc.user or acc.user != run.owner):
-        owner = run.owner or "nobody (it was launched without sign-in)"
-        return False, f"Only the run's owner may delete it; its owner is {owner}."
+    """(allowed, why not): `permissions.may` (with sign-in: its owner or an admin), and the run
+    is not active."""
+    why = permissions.refusal(acc, permissions.DELETE, run.owner, f"run {run.name}")
+    if why:
+        return False, why
     if run.active:
         return False, "The run is still active: cancel it before deleting it."
     return True, None
@@ -163,20 +196,22 @@ def may_delete(acc: ui.Access, run: RunRecord) -> tuple[bool, str | None]:
 
 def _actions(run: RunRecord, acc: ui.Access) -> None:
     cols = st.columns([1, 1, 1, 3])
+    action = permissions.RESTORE if run.archived else permissions.ARCHIVE
+    why = permissions.refusal(acc, action, run.owner, f"run {run.name}")
     cols[0].button(
         "Restore" if run.archived else "Archive",
         key="run_archive",
         icon=":material/unarchive:" if run.archived else ":material/archive:",
         on_click=_archive,
         args=(run.name, not run.archived),
-        disabled=not acc.can_write,
-        help="Archived runs are hidden from the runs list (a toggle shows them).",
+        disabled=why is not None,
+        help=why or "Archived runs are hidden from the runs list (a toggle shows them).",
     )
     if cols[1].button(
         "Clone",
         key="run_clone",
         icon=":material/content_copy:",
-        disabled=not acc.can_write,
+        disabled=not permissions.may(acc, permissions.LAUNCH),
         help="Open Launch with this run's settings.",
     ):
         form = forms.clone(ui.store(), run.name)
@@ -188,8 +223,8 @@ def _actions(run: RunRecord, acc: ui.Access) -> None:
         st.session_state[CONFIRM] = run.name
     if st.session_state.get(CONFIRM) == run.name and allowed:
         st.warning(
-            f"Delete run **{run.name}**: every record of it (candidates, history, log) and its "
-            "files (checkpoints, search state, exports)? This cannot be undone."
+            f"Delete run **{plain(run.name)}**: every record of it (candidates, history, log) and "
+            "its files (checkpoints, search state, exports)? This cannot be undone."
         )
         yes, no, _ = st.columns([1, 1, 4])
         yes.button("Yes, delete it", key="run_delete_yes", type="primary", on_click=_delete,
@@ -197,8 +232,8 @@ def _actions(run: RunRecord, acc: ui.Access) -> None:
         if no.button("Keep it", key="run_delete_no"):
             st.session_state.pop(CONFIRM, None)
             st.rerun()
-    elif why and run.active and acc.can_write:
-        cols[3].caption(why)
+    elif why:
+        cols[3].caption(plain(why))
 
 
 # ---- the page -----------------------------------------------------------------------------------
@@ -240,7 +275,7 @@ def _settings(record: RunRecord) -> None:
         "energy profile": show(values["energy_profile"]),
         "recalibration batches": show(values["recalib_batches"]),
         "generation 0": _generation_0(values),
-        "owner": values["owner"] or "none (single-user mode)",
+        "owner": plain(values["owner"]) if values["owner"] else "none (single-user mode)",
     }
     left, right = st.columns(2)
     for col, title, rows in ((left, "Supernet training", training), (right, "Search", search)):
@@ -375,8 +410,6 @@ def render(record: RunRecord, acc: ui.Access) -> None:
     """The whole page of `record`: actions, then its live part (a fragment rerun every few
     seconds while the run is active)."""
     st.page_link(ui.PAGES["runs"], label="All runs", icon=":material/arrow_back:")
-    message = st.session_state.pop(MESSAGE, None)
-    if message:
-        st.info(message)
+    messages()
     _actions(record, acc)
     (_live if record.active else _once)(record.name, acc)

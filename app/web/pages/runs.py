@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.web.components import forms, ui, viewstate
+from app.web.components.text import plain
 from app.web.pages import run as run_page
 
 PAGE = "runs"
@@ -36,20 +37,18 @@ def _table(acc: ui.Access, show_archived: bool) -> None:
 def main() -> None:
     view, problems = viewstate.parse_runs(ui.current_params())
     for problem in problems:
-        st.warning(problem)
+        st.warning(plain(problem))
     acc = ui.access()
     runs = {r.name: r for r in ui.store().list_runs()}
     if view.run and view.run in runs:
-        st.title(f"Run {view.run}")
+        st.title(f"Run {plain(view.run)}")
         ui.publish_url(PAGE, view.to_params())
         run_page.render(runs[view.run], acc)
         return
     st.title("Runs")
     if view.run:
-        st.error(f"Unknown run {view.run!r}: there is no run by that name.")
-    message = st.session_state.pop(run_page.MESSAGE, None)
-    if message:
-        st.info(message)
+        st.error(plain(f"Unknown run {view.run!r}: there is no run by that name."))
+    run_page.messages()
     show_archived = st.toggle("Show archived runs", key=SHOW_ARCHIVED)
     ui.publish_url(PAGE, view.to_params())
     if not acc.can_write:
