@@ -13,7 +13,7 @@ lists them, generated from `settings_table()` and `space_table()`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -122,9 +122,15 @@ def check_search(
     energy_budget_uj: object = None,
     param_limit: object = None,
     recalib_batches: object = 4,
+    labels: Mapping[str, str] | None = None,
 ) -> None:
-    """A new search's settings, all at once; `LimitError` naming the first one out of range.
-    `parents` counts only for the evolution, and must not exceed the population."""
+    """A new search's settings, all at once; `LimitError` naming the first one out of range
+    (by its name in `labels`, e.g. a form's field, else the setting's). `parents` counts only
+    for the evolution, and must not exceed the population."""
+
+    def check_setting(name: str, value: object) -> int | float:
+        return SETTINGS[name].check((labels or {}).get(name, name), value)
+
     check_setting("generations", generations)
     check_setting("population", population)
     total = int(generations) * int(population)  # type: ignore[call-overload]
@@ -147,9 +153,19 @@ def check_search(
 
 
 def check_training(
-    *, epochs: object, batch_size: object = None, lr: object = None, seed: object = 0
+    *,
+    epochs: object,
+    batch_size: object = None,
+    lr: object = None,
+    seed: object = 0,
+    labels: Mapping[str, str] | None = None,
 ) -> None:
-    """A run's training settings; None for the batch size and lr means the dataset's recipe."""
+    """A run's training settings; None for the batch size and lr means the dataset's recipe.
+    `labels` as for `check_search`."""
+
+    def check_setting(name: str, value: object) -> int | float:
+        return SETTINGS[name].check((labels or {}).get(name, name), value)
+
     check_setting("epochs", epochs)
     if batch_size is not None:
         check_setting("batch_size", batch_size)
@@ -160,6 +176,8 @@ def check_training(
 
 # ---- a search space -----------------------------------------------------------------------------
 MAX_CHOICES = 64  # per gene
+# A space file: 64 choices for each of 7 genes is a few KB (the app's uploads stop at 1 MB).
+MAX_SPACE_FILE_BYTES = 64 * 1024
 MAX_EMBED_DIM = 1024
 MAX_DEPTH = 24
 MAX_MLP_RATIO = 16.0
@@ -183,6 +201,15 @@ GENE_NOTES: dict[str, str] = {
     "time_steps": "event datasets: a divisor of their 16 frames",
     "tau": "the LIF's H = V + (X - V) / tau needs tau > 1",
 }
+
+
+def check_space_file_size(name: str, size: int, error: type[Exception] = LimitError) -> None:
+    """A search-space file of at most `MAX_SPACE_FILE_BYTES`, checked before it is parsed."""
+    if size > MAX_SPACE_FILE_BYTES:
+        raise error(
+            f"{name} is {size / 1024:,.0f} KB; a search-space file may be at most "
+            f"{MAX_SPACE_FILE_BYTES // 1024} KB"
+        )
 
 
 def check_choice_count(
@@ -211,4 +238,8 @@ def settings_table() -> list[tuple[str, str, str]]:
 def space_table() -> list[tuple[str, str, str]]:
     """(gene, range of each choice, note) for every gene, then the choices per gene."""
     rows = [(gene, b.describe(), GENE_NOTES.get(gene, "")) for gene, b in GENES.items()]
-    return [*rows, ("choices per gene", f"1 to {MAX_CHOICES}", "a list of distinct values")]
+    return [
+        *rows,
+        ("choices per gene", f"1 to {MAX_CHOICES}", "a list of distinct values"),
+        ("space file", f"at most {MAX_SPACE_FILE_BYTES // 1024} KB", "a YAML upload or --space"),
+    ]

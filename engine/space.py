@@ -260,6 +260,9 @@ class SearchSpace:
         path = Path(path)
         if not path.is_file():
             raise SpaceError(f"search space file not found: {path}")
+        limits.check_space_file_size(
+            f"search space file {path.name}", path.stat().st_size, SpaceError
+        )
         try:
             data = load_yaml(path.read_text())
         except yaml.YAMLError as e:

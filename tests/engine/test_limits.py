@@ -193,4 +193,4 @@ def test_the_tables_name_every_limit() -> None:
     settings = {row[0] for row in limits.settings_table()}
     assert settings == set(limits.SETTINGS)
     genes = [row[0] for row in limits.space_table()]
-    assert genes == [*limits.GENES, "choices per gene"]
+    assert genes == [*limits.GENES, "choices per gene", "space file"]
