@@ -75,7 +75,7 @@ def _shown(value: object) -> str:
 MAX_EPOCHS = 5000
 MAX_GENERATIONS = 5000
 MAX_POPULATION = 5000
-MAX_CANDIDATES = 100_000  # generations x population: what one search may evaluate
+MAX_CANDIDATES = 10_000  # generations x population: what one search may evaluate (paper: 1,000)
 MAX_BATCH_SIZE = 4096
 MAX_RECALIB_BATCHES = 1000
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds both take it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from engine import limits
 from engine.errors import AutoSpikformerError
 from engine.sampling import DEFAULT_SAMPLING, SAMPLING
 
@@ -53,8 +54,6 @@ def positive_float(text: str) -> float:
 def setting(name: str):
     """An argparse type for run setting `name`: a number within its documented range
     (`engine.limits.SETTINGS`, listed in docs/cli.md); NaN and infinities never pass."""
-    from engine import limits
-
     bound = limits.SETTINGS[name]
 
     def parse(text: str) -> int | float:
@@ -70,6 +69,11 @@ def setting(name: str):
 
     parse.__name__ = name  # argparse names the type in its messages
     return parse
+
+
+def limited(name: str, what: str = "") -> str:
+    """Help text naming run setting `name`'s documented range: `a whole number from 1 to 5000`."""
+    return (what + "; " if what else "") + limits.SETTINGS[name].describe()
 
 
 def top(text: str) -> int:
@@ -123,8 +127,8 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
     what = p.add_mutually_exclusive_group(required=required)
     what.add_argument("--space", help="search-space preset name or YAML file")
     what.add_argument("--arch", help="ARCH.json: train this one architecture standalone")
-    p.add_argument("--epochs", type=setting("epochs"), required=required)
-    p.add_argument("--seed", type=setting("seed"), default=0)
+    p.add_argument("--epochs", type=setting("epochs"), required=required, help=limited("epochs"))
+    p.add_argument("--seed", type=setting("seed"), default=0, help=limited("seed"))
     p.add_argument(
         "--batch-size",
         type=setting("batch_size"),
@@ -160,8 +164,17 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         help="evolution: F_AEB at --alpha; nsga2: the whole accuracy-energy front (--alpha then "
         "only ranks); random: the baseline",
     )
-    p.add_argument("--generations", type=setting("generations"), default=20)
-    p.add_argument("--population", type=setting("population"), default=50)
+    p.add_argument(
+        "--generations",
+        type=setting("generations"),
+        default=20,
+        help=limited(
+            "generations", f"default 20; generations x population <= {limits.MAX_CANDIDATES:,}"
+        ),
+    )
+    p.add_argument(
+        "--population", type=setting("population"), default=50, help=limited("population")
+    )
     p.add_argument(
         "--parents",
         type=setting("parents"),
@@ -174,8 +187,18 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         default=0.5,
         help="F_AEB energy weight in [0, 1] (for nsga2 and random: ranking only)",
     )
-    p.add_argument("--energy-budget-uj", type=setting("energy_budget_uj"), default=None)
-    p.add_argument("--param-limit", type=setting("param_limit"), default=None)
+    p.add_argument(
+        "--energy-budget-uj",
+        type=setting("energy_budget_uj"),
+        default=None,
+        help=limited("energy_budget_uj", "the largest energy a candidate may have"),
+    )
+    p.add_argument(
+        "--param-limit",
+        type=setting("param_limit"),
+        default=None,
+        help=limited("param_limit", "the most parameters a candidate may have"),
+    )
     p.add_argument(
         "--recalib-batches",
         type=setting("recalib_batches"),
