@@ -362,6 +362,10 @@ def test_a_click_that_races_the_rerun_is_refused_by_the_server_too(filled) -> No
 
 def test_fixing_the_value_enables_launch_with_the_value_shown(filled, fake_tasks, open_app):
     at = open_app("launch")
+    for key in ("epochs", "seed", "recalib", "gens", "pop", "parents"):  # whole, as shown
+        widget = at.number_input(key=f"ln_{key}")
+        assert widget.proto.data_type == widget.proto.INT, key  # "2", never "2.00" in the page
+        assert widget.min is None and widget.max is None  # the browser keeps no value back
     at.number_input(key="ln_epochs").set_value(-5).run()
     assert launch_button(at).disabled
     at.number_input(key="ln_epochs").set_value(3).run()

@@ -123,8 +123,9 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
     cols = st.columns(4)
     # No min_value/max_value on the numbers: the browser would keep an out-of-range value to
     # itself (red) and the page would launch the last valid one. Every value reaches the server,
-    # and `forms.problem` names the one out of range while Launch stays disabled.
-    epochs = cols[0].number_input("Supernet epochs", key=K + "epochs")
+    # and `forms.problem` names the one out of range while Launch stays disabled. `step=1` makes
+    # a field whole (Streamlit infers the type from the arguments, not from the value).
+    epochs = cols[0].number_input("Supernet epochs", step=1, key=K + "epochs")
     sampling = cols[1].selectbox(
         "Sampling",
         SAMPLING,
@@ -135,15 +136,16 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
     )
     recalib = cols[2].number_input(
         "Recalibration batches",
+        step=1,
         key=K + "recalib",
         help="BN-recalibration batches of 128 training images per candidate.",
     )
-    seed = cols[3].number_input("Seed", key=K + "seed")
+    seed = cols[3].number_input("Seed", step=1, key=K + "seed")
     cols = st.columns(4)
     strategy = cols[0].selectbox("Strategy", forms.STRATEGIES, key=K + "strategy")
-    generations = cols[1].number_input("Generations", key=K + "gens")
-    population = cols[2].number_input("Population", key=K + "pop")
-    parents = cols[3].number_input("Parents (top K)", key=K + "parents")
+    generations = cols[1].number_input("Generations", step=1, key=K + "gens")
+    population = cols[2].number_input("Population", step=1, key=K + "pop")
+    parents = cols[3].number_input("Parents (top K)", step=1, key=K + "parents")
     cols = st.columns(4)
     alpha = cols[0].number_input("alpha (energy weight)", step=0.05, key=K + "alpha")
     budget = cols[1].number_input("Energy budget (uJ, 0 = none)", step=0.1, key=K + "budget")
