@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,7 @@ class Arch:
                 limits.GENES[gene].check(f"arch.{field_name}", v, SpaceError)
         return arch
 
-    @property
+    @cached_property  # an arch is frozen; a search asks for its id ~8 times per candidate
     def id(self) -> str:
         """Stable hash of the architecture: the same arch has the same id in every run."""
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
