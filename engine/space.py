@@ -12,12 +12,14 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from engine import limits
 from engine.errors import SpaceError
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -31,6 +33,16 @@ GENES: dict[str, bool] = {
     "time_steps": False,
     "threshold": True,
     "tau": True,
+}
+# Arch field -> gene, whose range (`engine.limits.GENES`) every value of the field keeps.
+ARCH_GENES: dict[str, str] = {
+    "embed_dim": "embed_dim",
+    "depth": "depth",
+    "mlp_ratios": "mlp_ratio",
+    "num_heads": "num_heads",
+    "time_steps": "time_steps",
+    "thresholds": "threshold",
+    "taus": "tau",
 }
 # Spikformer's own LIF settings; `largest()` / `smallest()` use the choice nearest to them.
 DEFAULT_THRESHOLD = 1.0
@@ -155,19 +167,27 @@ class Arch:
         if unknown:
             raise SpaceError(f"arch: unknown field(s) {sorted(unknown)}")
         try:
-            return cls(
+            depth = limits.GENES["depth"].check("arch.depth", int(d["depth"]), SpaceError)
+            arch = cls(
                 embed_dim=int(d["embed_dim"]),
-                depth=int(d["depth"]),
+                depth=int(depth),
                 mlp_ratios=tuple(float(x) for x in d["mlp_ratios"]),
                 num_heads=tuple(int(x) for x in d["num_heads"]),
                 time_steps=int(d["time_steps"]),
                 thresholds=tuple(float(x) for x in d["thresholds"]),
                 taus=tuple(float(x) for x in d["taus"]),
             )
-        except (TypeError, ValueError) as e:
+        except SpaceError:
+            raise
+        except (TypeError, ValueError, OverflowError) as e:
             raise SpaceError(f"arch: bad value ({e})") from None
+        for field_name, gene in ARCH_GENES.items():
+            value = getattr(arch, field_name)
+            for v in value if isinstance(value, tuple) else (value,):
+                limits.GENES[gene].check(f"arch.{field_name}", v, SpaceError)
+        return arch
 
-    @property
+    @cached_property  # an arch is frozen; a search asks for its id ~8 times per candidate
     def id(self) -> str:
         """Stable hash of the architecture: the same arch has the same id in every run."""
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
@@ -212,6 +232,7 @@ class SearchSpace:
                     f"search space: {gene} must be a non-empty list of choices, got "
                     f"{_what(raw)}{hint}"
                 )
+            limits.check_choice_count(gene, len(raw), SpaceError, "search space: ")
             kind = kinds.get(gene, float)
             try:
                 parsed = []
@@ -225,10 +246,12 @@ class SearchSpace:
                 raise SpaceError(
                     f"search space: {gene} has a non-{kind.__name__} choice {e}"
                 ) from None
-            twice = sorted({x for x in parsed if parsed.count(x) > 1})
-            if twice:
-                raise SpaceError(f"search space: {gene} lists {_num(twice[0])} twice")
-            values[gene] = tuple(sorted(parsed))
+            ordered = sorted(parsed)  # O(n log n): the smallest value listed twice is adjacent
+            twice = next((a for a, b in zip(ordered, ordered[1:], strict=False) if a == b), None)
+            if twice is not None:
+                raise SpaceError(f"search space: {gene} lists {_num(twice)} twice")
+            limits.check_choices(gene, ordered, SpaceError, "search space: ")
+            values[gene] = tuple(ordered)
         space = cls(**values, name=name)
         space._check()
         return space
@@ -238,6 +261,9 @@ class SearchSpace:
         path = Path(path)
         if not path.is_file():
             raise SpaceError(f"search space file not found: {path}")
+        limits.check_space_file_size(
+            f"search space file {path.name}", path.stat().st_size, SpaceError
+        )
         try:
             data = load_yaml(path.read_text())
         except yaml.YAMLError as e:
@@ -263,10 +289,7 @@ class SearchSpace:
         return cls.preset(space)
 
     def _check(self) -> None:
-        for gene in ("embed_dim", "depth", "num_heads", "time_steps"):
-            for v in getattr(self, gene):
-                if v <= 0:
-                    raise SpaceError(f"search space: {gene} choice {v} must be > 0")
+        """The rules between genes (each choice's own range is `engine.limits`')."""
         for d in self.embed_dim:
             for h in self.num_heads:
                 if d % h:
@@ -276,14 +299,8 @@ class SearchSpace:
                     f"search space: embed_dim {d} must be a multiple of 8 (SPS uses D/8)"
                 )
             for r in self.mlp_ratio:
-                if r <= 0 or not float(r * d).is_integer():
+                if not float(r * d).is_integer():
                     raise SpaceError(f"search space: mlp_ratio {r} x embed_dim {d} is not whole")
-        for t in self.threshold:
-            if not (t > 0 and math.isfinite(t)):
-                raise SpaceError(f"search space: threshold choice {t:g} must be a positive number")
-        for t in self.tau:
-            if not (t > 1 and math.isfinite(t)):
-                raise SpaceError(f"search space: tau choice {t:g} must be a number > 1")
 
     def to_dict(self) -> dict[str, list]:
         return {g: [_num(x) for x in getattr(self, g)] for g in GENES}

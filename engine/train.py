@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from torch import nn
 
-from engine import data
+from engine import data, limits
 from engine.checkpoint import load_tensors, read_meta, save_tensors
 from engine.errors import AutoSpikformerError, CheckpointError
 from engine.evaluate import evaluate_model, recalibrate_bn
@@ -90,10 +90,9 @@ class TrainConfig:
     keep_checkpoints: int = 3
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise AutoSpikformerError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise AutoSpikformerError(f"batch size must be >= 1, got {self.batch_size}")
+        limits.check_training(
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed
+        )
         if self.sampling not in SAMPLING:
             raise AutoSpikformerError(f"sampling must be one of {SAMPLING}, got {self.sampling!r}")
 

@@ -153,12 +153,18 @@ def given(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+# The most candidates a ranking or a new leaderboard keeps (as many as one search may evaluate).
+MAX_TOP = 100_000
+
+
 def check_top(top: Any) -> int | None:
-    """`top` as None or an int >= 1; `BadArgument` otherwise."""
+    """`top` as None or an int from 1 to `MAX_TOP`; `BadArgument` otherwise."""
     if top is None:
         return None
-    if isinstance(top, bool) or not isinstance(top, numbers.Integral) or int(top) < 1:
-        raise BadArgument(f"top must be a whole number >= 1, got {one_line(repr(top), 60)}")
+    if isinstance(top, bool) or not isinstance(top, numbers.Integral) or not 1 <= top <= MAX_TOP:
+        raise BadArgument(
+            f"top must be a whole number from 1 to {MAX_TOP}, got {one_line(repr(top), 60)}"
+        )
     return int(top)
 
 

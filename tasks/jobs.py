@@ -121,7 +121,10 @@ def advance(self, run: str) -> dict[str, Any]:
         worker=worker_name(),
     )
     try:
-        return reconciler.advance(run)
+        result = reconciler.advance(run)
+        if result.get("more"):  # its time is up with cached generations left: queue up again
+            kick(run)
+        return result
     except StoreBusy as err:
         raise self.retry(countdown=2, max_retries=30, exc=err) from None
     except TRANSIENT:

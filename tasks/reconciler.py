@@ -21,6 +21,7 @@ lists) and `trained_epochs(run)`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Protocol
@@ -35,6 +36,11 @@ from tasks.plumbing.coordination import Step
 from tasks.plumbing.recording import OpWriter
 from tasks.plumbing.result_cache import MissingResults, ResultCache
 
+# How long one `advance` may step generations whose results are all cached before it hands the
+# recorder back (returning `"more": True`; the task kicks the run again, behind other runs'
+# advances). One generation is bounded by the limits (engine.limits: population <= 5,000) and by
+# the search's fill (never more draws than the space holds archs, times the retries).
+ADVANCE_BUDGET_S = 1.0
 TRAIN_TASK = "tasks.train_epoch"
 SLICE_TASK = "tasks.evaluate_slice"
 
@@ -95,6 +101,8 @@ class Reconciler:
         trained_epochs: epochs in a run's newest readable checkpoint.
         slice_size: archs per evaluation slice.
         worker: this process's name, on the events it records.
+        budget_s: seconds of cached generations one `advance` steps at most (it always steps
+            one when it can).
     """
 
     def __init__(
@@ -106,7 +114,9 @@ class Reconciler:
         trained_epochs: Callable[[str], int],
         slice_size: int,
         worker: str = "",
+        budget_s: float = ADVANCE_BUDGET_S,
     ) -> None:
+        self.budget_s = budget_s
         self.store = store
         self.queue = queue
         self.send = send
@@ -176,9 +186,12 @@ class Reconciler:
                 ]
             )
         writer = OpWriter(record, self.send)
+        started, first = time.monotonic(), search.generation
         while not search.done:
             if self.store.get_run(run).state not in ACTIVE_RUN_STATES:  # cancelled meanwhile
                 return {"run": run, "skipped": "inactive"}
+            if search.generation > first and time.monotonic() - started > self.budget_s:
+                return {"run": run, "generation": search.generation, "more": True}
             generation = search.generation
             try:
                 summary = search.step()

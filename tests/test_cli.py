@@ -78,6 +78,12 @@ def searched(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
     return home, last_json(out)
 
 
+# Commands whose other arguments are good, for the bad-number cases below.
+TRAIN = ["train", "--run", "t2", "--dataset", "digits", "--space", "digits-tiny"]
+LAUNCH = ["launch", "--run", "l2", "--dataset", "digits", "--space", "digits-tiny", "--epochs", "1"]
+EXPORT = ["export", "--run", "tiny", "--candidate", "0" * 16, "--out", "x.safetensors"]
+
+
 def snapshot(home: Path) -> tuple:
     store = DuckDBStore(home / "store.duckdb")
     runs = [(r.name, r.state) for r in store.list_runs()]
@@ -177,6 +183,31 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
         (["search", "--run", "tiny", "--alpha", "-0.1"], "alpha"),
         (["search", "--run", "tiny", "--recalib-batches", "0"], "recalib-batches"),
         (["search", "--run", "tiny", "--recalib-batches", "1001"], "recalib_batches"),
+        # The documented maxima (docs/cli.md, Limits) and no NaN or infinity in any number.
+        (["candidates", "--run", "tiny", "--top", "1" + "0" * 20], "top must be a whole number"),
+        (["candidates", "--run", "tiny", "--top", "100001"], "from 1 to 100000"),
+        (["candidates", "--run", "tiny", "--alpha", "inf"], "alpha"),
+        (["share", "--run", "tiny", "--alpha", "0.5", "--top", "1" + "0" * 20], "top must be"),
+        (["share", "--run", "tiny", "--alpha=-inf", "--top", "3"], "alpha must be"),
+        (["search", "--run", "tiny", "--population", "1000000000"], "from 1 to 5000"),
+        (["search", "--run", "tiny", "--generations", "5001"], "from 1 to 5000"),
+        (["search", "--run", "tiny", "--generations", "5000", "--population", "5000"], "x pop"),
+        (["search", "--run", "tiny", "--population", "10", "--parents", "30"], "must not exceed"),
+        (["search", "--run", "tiny", "--energy-budget-uj", "nan"], "finite number > 0"),
+        (["search", "--run", "tiny", "--energy-budget-uj", "inf"], "finite number > 0"),
+        (["search", "--run", "tiny", "--alpha", "nan"], "alpha"),
+        (["search", "--run", "tiny", "--seed", str(2**64)], "seed must be a whole number"),
+        (["search", "--run", "tiny", "--param-limit", str(10**13)], "param_limit"),
+        ([*EXPORT, "--remote", "--timeout", "nan"], "positive number"),
+        ([*TRAIN, "--epochs", "-5"], "epochs must be a whole number from 1 to 5000, got -5"),
+        ([*TRAIN, "--epochs", "5001"], "epochs must be a whole number from 1 to 5000"),
+        ([*TRAIN, "--epochs", "1", "--lr", "nan"], "lr must be a number > 0 and <= 1, got nan"),
+        ([*TRAIN, "--epochs", "1", "--lr", "inf"], "lr must be a number > 0 and <= 1, got inf"),
+        ([*TRAIN, "--epochs", "1", "--batch-size", "1000000"], "batch_size must be a whole"),
+        ([*LAUNCH, "--population", "1000000000"], "population must be a whole number"),
+        ([*LAUNCH, "--population", "10", "--parents", "30"], "must not exceed the population"),
+        ([*LAUNCH, "--energy-budget-uj=-inf"], "finite number > 0"),
+        ([*LAUNCH, "--seed", "-1"], "seed must be a whole number from 0 to 4294967295"),
         (["search", "--run", "tiny", "--energy-profile", "tpu"], "unknown energy profile"),
         (["candidates", "--run", "tiny", "--energy-profile", "tpu"], "unknown energy profile"),
         (
@@ -322,6 +353,38 @@ def test_malformed_space_file_and_corrupt_checkpoint(home: Path, tmp_path: Path)
     corrupt.write_bytes(b"\x00" * 64)
     proc = cli(home, "evaluate", "--checkpoint", str(corrupt), "--dataset", "digits", ok=False)
     assert "corrupt" in one_line_error(proc)
+    assert not (home / "store.duckdb").exists() or snapshot(home) == ([], [], [], [])
+
+
+def test_a_space_or_arch_beyond_the_limits_creates_nothing(
+    home: Path, tmp_path: Path, tiny_space_file: Path
+) -> None:
+    """An uploaded-size space or ARCH file beyond the documented maxima (embed_dim 8e6, depth
+    1e6, T 1e5, 20,000 choices) is refused in one line by train and launch; no run exists."""
+    good = tiny_space_file.read_text()
+    files = {
+        "wide.yaml": good.replace("embed_dim: [16, 32]", "embed_dim: [16, 8000000]"),
+        "long.yaml": good.replace("time_steps: [1, 2]", "time_steps: [1, 100000]"),
+        "many.yaml": good.replace("tau: [1.5, 2, 10]", "tau: [" + ", ".join(["2"] * 20_000) + "]"),
+        "deep.json": json.dumps({"embed_dim": 16, "depth": 10**6, "mlp_ratios": [2],
+                                 "num_heads": [2], "time_steps": 1, "thresholds": [1.0],
+                                 "taus": [2.0]}),
+    }  # fmt: skip
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    cases = [
+        ("--space", "wide.yaml", "embed_dim choice must be a whole number from 8 to 1024"),
+        ("--space", "long.yaml", "time_steps choice must be a whole number from 1 to 64"),
+        ("--space", "many.yaml", "tau has 20,000 choices; at most 64"),
+        ("--arch", "deep.json", "arch.depth must be a whole number from 1 to 24, got 1000000"),
+    ]
+    for option, name, match in cases:
+        for command in ("train", "launch"):
+            if command == "launch" and option == "--arch":
+                continue
+            args = [command, "--run", "r", "--dataset", "digits", "--epochs", "1"]
+            proc = cli(home, *args, option, str(tmp_path / name), ok=False)
+            assert match in one_line_error(proc), (command, name)
     assert not (home / "store.duckdb").exists() or snapshot(home) == ([], [], [], [])
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,13 +98,52 @@ def command_help() -> dict[str, str]:
         }
 
 
+def limits_section() -> str:
+    """The documented maxima, generated from `engine.limits` and the store's `MAX_TOP`, so the
+    page cannot drift from what the code refuses."""
+    from engine import limits
+    from storage.base import MAX_TOP
+
+    def table(head: str, rows: list[tuple[str, str, str]]) -> str:
+        lines = [f"| {head} | allowed | note |", "| --- | --- | --- |"]
+        return "\n".join(lines + [f"| `{a}` | {b} | {c} |" for a, b, c in rows])
+
+    top = ("top", f"a whole number from 1 to {MAX_TOP}", "`candidates --top`, `share --top`")
+    settings = [*limits.settings_table(), top]
+
+    def text(paragraph: str) -> str:
+        return textwrap.fill(paragraph, WIDTH) + "\n"
+
+    return "\n".join(
+        [
+            "## Limits\n",
+            text(
+                "A launch, a search or a search space beyond these is refused with one line "
+                "before anything is created (the command line, the launch form, its link and "
+                "YAML uploads check the same ranges, `engine/limits.py`)."
+            ),
+            text(
+                "Run settings (the command line's `--epochs`, `--population`, ... and the launch "
+                "form's fields):"
+            ),
+            table("setting", settings) + "\n",
+            text(
+                "Search spaces (presets, `--space FILE`, uploads) and ARCH files: every choice of "
+                "a gene, and every value of an arch:"
+            ),
+            table("gene", limits.space_table()) + "\n",
+        ]
+    )
+
+
 def render() -> str:
     helps = command_help()
     names = [n for n in helps if n]
     rows = ["| variable | meaning | default |", "| --- | --- | --- |"]
     rows += [f"| `{name}` | {meaning} | {default} |" for name, meaning, default in ENVIRONMENT]
     index = " · ".join(f"[`{n}`](#{n})" for n in names)
-    parts = [HEADER.replace("{environment}", "\n".join(rows)), "## Commands\n", index + "\n"]
+    header = HEADER.replace("{environment}", "\n".join(rows))
+    parts = [header, limits_section(), "## Commands\n", index + "\n"]
     parts.append(f"```text\n{helps[''].rstrip()}\n```\n")
     for name in names:
         parts.append(f"## {name}\n")

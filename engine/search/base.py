@@ -283,20 +283,26 @@ class Search:
 
     def _fill(self, draw: Callable[[], Arch], first: Sequence[Arch] = ()) -> list[Arch]:
         """Up to P admissible archs: those of `first` that are admissible, then draws, each slot
-        given `max_retries` draws before it is left empty."""
+        given `max_retries` draws. Bounded by construction: never more slots than the space has
+        archs left (its size less those evaluated), and the first slot left empty ends the fill
+        (the later ones would draw from the same, fuller pool), so a population larger than the
+        space costs at most `max_retries` draws per arch it holds, plus `max_retries`."""
         archs: list[Arch] = []
         taken: set[str] = set()
         for arch in first[: self.config.population]:
             if self._admissible(arch, taken):
                 archs.append(arch)
                 taken.add(arch.id)
-        for _ in range(self.config.population - len(archs)):
+        left = self.space.size - len(self._results) - len(archs)
+        for _ in range(max(0, min(self.config.population - len(archs), left))):
             for _ in range(self.config.max_retries):
                 arch = draw()
                 if self._admissible(arch, taken):
                     archs.append(arch)
                     taken.add(arch.id)
                     break
+            else:
+                break
         return archs
 
     def _anchor_archs(self) -> tuple[Arch, ...]:

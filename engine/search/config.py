@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from engine import limits
 from engine.errors import SearchError
 from engine.pareto import FrontBox, check_alpha
 
@@ -78,12 +79,10 @@ class SearchConfig:
     front_box: FrontBox | None = None
 
     def __post_init__(self) -> None:
-        _positive_int("population", self.population)
-        _positive_int("generations", self.generations)
+        for name in ("population", "generations", "seed"):  # the documented maxima
+            limits.SETTINGS[name].check(name, getattr(self, name), SearchError)
         _positive_int("max_retries", self.max_retries)
         check_alpha(self.alpha)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise SearchError(f"seed must be a whole number >= 0, got {self.seed!r}")
         if self.param_limit is not None:
             _positive_int("param_limit", self.param_limit)
         budget = self.energy_budget_uj
@@ -179,7 +178,7 @@ class EvolutionConfig(OperatorConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive_int("parents", self.parents)
+        limits.SETTINGS["parents"].check("parents", self.parents, SearchError)
         if self.parents > self.population:
             raise SearchError(
                 f"parents ({self.parents}) cannot exceed population ({self.population})"

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from engine import data
+from engine import data, limits
 from engine.errors import AutoSpikformerError
 from engine.sampling import DEFAULT_SAMPLING
 from engine.space import Arch, SearchSpace
@@ -56,6 +56,9 @@ class RunSpec:
 
     def validate(self) -> TrainConfig:
         paths.validate_name(self.name, "run")
+        limits.check_training(
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed
+        )
         spec = data.dataset_spec(self.dataset)
         space = SearchSpace.resolve(self.space)
         arch = load_arch_file(self.arch_file) if self.arch_file else None

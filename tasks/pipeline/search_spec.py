@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine import limits
 from engine.errors import AutoSpikformerError
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.search import (
@@ -15,7 +16,7 @@ from engine.search import (
 )
 
 # ---- stage 2: search ----------------------------------------------------------------------------
-MAX_RECALIB_BATCHES = 1000
+MAX_RECALIB_BATCHES = limits.MAX_RECALIB_BATCHES
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,29 @@ class SearchSpec:
     # generation 0 was already drawn, and it shapes nothing after (`Search.from_state`).
     anchors: bool = True
 
+    def validate(self) -> SearchConfig:
+        """The config of a NEW search, its settings within the documented maxima
+        (`engine.limits.check_search`: sizes, parents at most the population, alpha, budget,
+        seed); what launch, `search`, the launch form and a resumed search check before anything
+        is created. `config()` alone is for searches already recorded."""
+        limits.check_search(
+            strategy=self.strategy,
+            generations=self.generations,
+            population=self.population,
+            parents=self.parents,
+            alpha=self.alpha,
+            seed=self.seed,
+            energy_budget_uj=self.energy_budget_uj,
+            param_limit=self.param_limit,
+            recalib_batches=self.recalib_batches,
+        )
+        return self.config()
+
     def config(self) -> SearchConfig:
         get_profile(self.energy_profile)  # one-line error for an unknown profile
         if not isinstance(self.anchors, bool):
             raise AutoSpikformerError(f"anchors must be true or false, got {self.anchors!r}")
-        n = self.recalib_batches
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RECALIB_BATCHES:
-            raise AutoSpikformerError(
-                f"recalib_batches must be a whole number from 1 to {MAX_RECALIB_BATCHES}, got {n!r}"
-            )
+        limits.check_setting("recalib_batches", self.recalib_batches)
         common = dict(
             population=self.population,
             generations=self.generations,

@@ -100,7 +100,7 @@ def _param_counter(run: str, store: Store | None = None):
 
 def create_search(store: Store, run: str, spec: SearchSpec) -> str:
     """Record a new search of `run` and save its initial state. Returns the search id."""
-    spec.config()  # validates alpha, sizes, budgets
+    spec.validate()  # the documented maxima, alpha, budgets
     store.get_run(run)
     supernet_checkpoint(run)
     train = train_config(store, run)
@@ -174,7 +174,7 @@ def validate_search(spec: SearchSpec, config: TrainConfig) -> None:
     some arch of the space meets `param_limit`. Raises what `create_search` would raise."""
     space = SearchSpace.from_dict(config.space)
     counter = _dataset_param_counter(config.dataset)
-    make_search(spec.strategy, space, spec.config(), _no_evaluate, param_count=counter)
+    make_search(spec.strategy, space, spec.validate(), _no_evaluate, param_count=counter)
 
 
 def search_from_state(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.conftest import shown
 from tests.app.signin import AUTH, BOB, GATE, identity
 
 TINY_YAML = b"""\
@@ -30,7 +31,7 @@ def fill(at, **values):
 
 
 def errors(at) -> list[str]:
-    return [e.value for e in at.error]
+    return [shown(e.value) for e in at.error]
 
 
 def test_the_form_shows_the_preset_space(filled, fake_tasks, open_app) -> None:
@@ -302,3 +303,105 @@ def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> Non
     assert params["anchors"] == "false"  # recorded before anchors: generation 0 was random
     form, problems = forms.from_params(params, forms.LaunchForm("x", "digits", "digits-tiny", 1))
     assert problems == [] and forms.resolve_space(form.space).to_dict() == space
+
+
+# ---- limits: a field out of range disables Launch (engine.limits) -------------------------------
+def launch_button(at):
+    return next(b for b in at.button if b.label == "Launch")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("epochs", -5, "Supernet epochs must be a whole number from 1 to 5000, got -5"),
+        ("pop", 10**9, "Population must be a whole number from 1 to 5000, got 1000000000"),
+        ("gens", 5001, "Generations must be a whole number from 1 to 5000, got 5001"),
+        ("parents", 9, "parents (9) must not exceed the population (8)"),
+        ("recalib", 1001, "Recalibration batches must be a whole number from 1 to 1000"),
+        ("alpha", 1.5, "alpha must be a number from 0 to 1, got 1.5"),
+        ("budget", -1.0, "Energy budget (uJ) must be a finite number > 0, got -1"),
+        ("seed", -1, "Seed must be a whole number from 0 to 4294967295, got -1"),
+    ],
+)
+def test_a_value_out_of_range_disables_launch_and_shows_no_estimate(
+    filled, fake_tasks, open_app, key, value, message
+) -> None:
+    """The page holds the value the field shows (no min/max in the browser to keep it back),
+    names it, shows no summary or estimate for it, and Launch stays disabled."""
+    at = open_app("launch")
+    assert not launch_button(at).disabled
+    at.number_input(key=f"ln_{key}").set_value(value).run()
+    assert not at.exception
+    assert [e for e in errors(at) if message in e] == errors(at) != [], errors(at)
+    assert launch_button(at).disabled
+    assert not any(c.value.startswith("Estimated run time") for c in at.caption)
+    assert not any(m.value.startswith("digits · space") for m in at.markdown)
+    assert fake_tasks.launched == []
+    assert at.title[0].value == "Launch a run"
+
+
+def test_a_click_that_races_the_rerun_is_refused_by_the_server_too(filled) -> None:
+    """A browser click can reach the server with a value the page has not rerun for yet: the
+    launch itself checks the same limits before anything is enqueued."""
+    from app.web.components import forms
+
+    form = forms.LaunchForm("raced", "digits", "digits-tiny", epochs=-5)
+    with pytest.raises(forms.FormError, match="Supernet epochs must be a whole number"):
+        forms.build_specs(form, filled.store)
+
+
+def test_fixing_the_value_enables_launch_with_the_value_shown(filled, fake_tasks, open_app):
+    at = open_app("launch")
+    for key in ("epochs", "seed", "recalib", "gens", "pop", "parents"):  # whole, as shown
+        widget = at.number_input(key=f"ln_{key}")
+        assert widget.proto.data_type == widget.proto.INT, key  # "2", never "2.00" in the page
+        assert widget.min is None and widget.max is None  # the browser keeps no value back
+    at.number_input(key="ln_epochs").set_value(-5).run()
+    assert launch_button(at).disabled
+    at.number_input(key="ln_epochs").set_value(3).run()
+    assert not launch_button(at).disabled
+    at = fill(at, name="fixed")
+    assert [spec.epochs for spec, _, _ in fake_tasks.launched] == [3]
+
+
+def test_a_link_beyond_the_limits_is_named_and_ignored(filled, fake_tasks, open_app) -> None:
+    at = open_app("launch", {"population": "1000000000", "epochs": "1e400", "budget": "nan"})
+    warnings = [shown(w.value) for w in at.warning]
+    assert any(
+        "population='1000000000' in the link: Population must be a whole number from 1 to 5000" in w
+        for w in warnings
+    ), warnings
+    assert any("epochs='1e400' in the link" in w for w in warnings), warnings
+    assert any("budget='nan' in the link" in w for w in warnings), warnings
+    assert at.number_input(key="ln_pop").value == 8  # the default
+    assert not launch_button(at).disabled
+
+
+def upload(at, name: str, content: bytes):
+    at.radio(key="ln_space_source").set_value("upload YAML").run()
+    at.file_uploader(key="ln_upload").set_value((name, content, "text/yaml"))
+    return at.run()
+
+
+def test_an_upload_with_twenty_thousand_choices_is_refused(filled, fake_tasks, open_app) -> None:
+    """20,000 choices took 12 s to parse and 27 s to validate in the web process; the count is
+    now refused before a choice is read."""
+    many = ", ".join(["1"] * 20_000).encode()  # under the 64 KB a space file may take
+    text = TINY_YAML.replace(b"threshold: [0.6, 1.0]", b"threshold: [" + many + b"]")
+    assert 60_000 < len(text) < 64 * 1024 and b"threshold: [0.6" not in text
+    at = upload(open_app("launch"), "many.yaml", text)
+    assert not at.exception
+    assert any("threshold has 20,000 choices; at most 64" in e for e in errors(at)), errors(at)
+    assert not any("valid search space" in s.value for s in at.success)
+
+
+def test_an_upload_beyond_the_size_limit_is_refused_in_one_line(filled, open_app) -> None:
+    big = TINY_YAML + b"# " + b"x" * (70 * 1024) + b"\n"
+    at = upload(open_app("launch"), "big.yaml", big)
+    assert errors(at) == ["big.yaml is 70 KB; a search-space file may be at most 64 KB"]
+
+
+def test_an_upload_beyond_the_gene_limits_is_refused(filled, open_app) -> None:
+    text = TINY_YAML.replace(b"embed_dim: [16, 32]", b"embed_dim: [16, 8000000]")
+    at = upload(open_app("launch"), "wide.yaml", text)
+    assert any("embed_dim choice must be a whole number from 8 to 1024" in e for e in errors(at))

@@ -31,19 +31,37 @@ def test_a_good_file_is_accepted() -> None:
     assert parse_space_yaml(GOOD, "space.yaml").depth == (1,)
 
 
+WHOLE = "must be a whole number from"
+POSITIVE = "must be a number > 0 and <= 1000"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("depth: [1]", "depth: [0]", "depth choice 0 must be > 0"),
-        ("num_heads: [2]", "num_heads: [0]", "num_heads choice 0 must be > 0"),
-        ("time_steps: [1, 2]", "time_steps: [-1, 2]", "time_steps choice -1 must be > 0"),
+        ("depth: [1]", "depth: [0]", f"depth choice {WHOLE} 1 to 24, got 0"),
+        ("num_heads: [2]", "num_heads: [0]", f"num_heads choice {WHOLE} 1 to 64, got 0"),
+        ("time_steps: [1, 2]", "time_steps: [-1, 2]", f"time_steps choice {WHOLE} 1 to 64, got -1"),
         ("depth: [1]", "depth: 2", "depth must be a non-empty list of choices, got 2 (write [2])"),
         ("depth: [1]", "depth: []", "depth must be a non-empty list of choices, got an empty list"),
         ("tau: [1.5, 2]", "tau: [1.5, 2, 2.0]", "tau lists 2 twice"),
-        ("tau: [1.5, 2]", "tau: [0.5, 2]", "tau choice 0.5 must be a number > 1"),
-        ("threshold: [0.6, 1.0]", "threshold: [0, 1]", "threshold choice 0 must be a positive"),
+        ("tau: [1.5, 2]", "tau: [0.5, 2]", "tau choice must be a number > 1 and <= 1000, got 0.5"),
+        ("threshold: [0.6, 1.0]", "threshold: [0, 1]", f"threshold choice {POSITIVE}, got 0"),
         ("embed_dim: [16, 32]", "embed_dim: [a, 16]", "embed_dim has a non-int choice 'a'"),
         ("num_heads: [2]", "num_heads: [3]", "num_heads 3 does not divide embed_dim 16"),
+        # The documented maxima (engine.limits): what the model can build, and no more.
+        ("embed_dim: [16, 32]", "embed_dim: [16, 8000000]", f"embed_dim choice {WHOLE} 8 to 1024"),
+        ("depth: [1]", "depth: [1000000]", f"depth choice {WHOLE} 1 to 24, got 1000000"),
+        ("time_steps: [1, 2]", "time_steps: [100000]", f"time_steps choice {WHOLE} 1 to 64"),
+        ("num_heads: [2]", "num_heads: [128]", f"num_heads choice {WHOLE} 1 to 64, got 128"),
+        ("mlp_ratio: [2, 4]", "mlp_ratio: [2, 17]", "mlp_ratio choice must be a number > 0 and"),
+        ("threshold: [0.6, 1.0]", "threshold: [.nan]", f"threshold choice {POSITIVE}, got nan"),
+        ("tau: [1.5, 2]", "tau: [.inf]", "tau choice must be a number > 1 and <= 1000, got inf"),
+        (
+            "tau: [1.5, 2]",
+            "tau: [1.0e+400]",
+            "tau choice must be a number > 1 and <= 1000, got inf",
+        ),
+        ("depth: [1]", f"depth: {list(range(1, 66))}", "depth has 65 choices; at most 64"),
     ],
 )
 def test_the_gene_that_breaks_a_rule_is_named(old: str, new: str, expected: str) -> None:

@@ -98,3 +98,13 @@ def test_share_link_from_one_page_to_another() -> None:
     assert viewstate.share_link(base + "?run=x", "explorer", {"run": "y"}) == (
         "http://host:8501/explorer?run=y"
     )
+
+
+@pytest.mark.parametrize("text", ["100000000000000000000", "0", "-3", "nan", "1e400", "201"])
+def test_top_in_a_link_stays_within_the_page_limit(text: str) -> None:
+    view, problems = viewstate.parse_explorer({"run": "r1", "top": text})
+    assert view.top == viewstate.DEFAULT_TOP
+    assert problems == [
+        f"top={text!r} in the link is not a whole number in [1, {viewstate.MAX_TOP}]; "
+        f"using {viewstate.DEFAULT_TOP}"
+    ]

@@ -135,6 +135,9 @@ def test_evolution_defaults_are_the_papers():
         {"param_limit": 0},
         {"max_retries": 0},
         {"seed": -1},
+        {"seed": 2**64},
+        {"population": 10**9},
+        {"generations": 5001},
         {"anchors": "yes"},
     ],
 )

@@ -77,7 +77,9 @@ def test_standalone_training_of_one_arch(tmp_path, tiny_space_file):
     [
         ({"epochs": 0}, "epochs"),
         ({"sampling": "greedy"}, "sampling"),
-        ({"batch_size": 0}, "batch size"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"epochs": 5001}, "epochs must be a whole number from 1 to 5000"),
+        ({"lr": float("nan")}, "lr must be a number > 0"),
     ],
 )
 def test_bad_training_settings(tiny_space_file, kw, match):

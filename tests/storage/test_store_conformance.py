@@ -454,7 +454,9 @@ def test_rank_bad_alpha_raises_one_line(seeded: Store, alpha: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "top", [0, -3, 1.5, "2", True], ids=["zero", "neg", "float", "str", "bool"]
+    "top",
+    [0, -3, 1.5, "2", True, 100_001, 10**20],
+    ids=["zero", "neg", "float", "str", "bool", "over-max", "over-bigint"],
 )
 def test_rank_bad_top_raises(seeded: Store, top: object) -> None:
     with pytest.raises(BadArgument, match="top"):

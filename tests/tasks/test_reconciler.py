@@ -165,3 +165,28 @@ def test_unknown_and_unlaunched_runs_are_skipped(setup) -> None:
     store.create_run(RunRecord(name="cli", dataset="digits"))
     assert reconciler.advance("cli") == {"run": "cli", "skipped": "not launched"}
     assert queue.steps == []
+
+
+def test_an_advance_steps_cached_generations_within_its_budget(setup) -> None:
+    """An advance steps at most `budget_s` of generations whose results are all cached (at least
+    one), then returns `more`, so a run with many cached generations (a replay after its state
+    was lost) never holds the recorder's one process; the next advance carries on."""
+    from tasks.pipeline import search_state_path
+
+    store, queue, trained, reconciler = setup
+    trained[RUN] = 2
+    search_id = launched_search_id(RUN, "evolution")
+    while reconciler.advance(RUN) != {"run": RUN, "done": True}:  # every result into the cache
+        _evaluate(queue.take("eval:"), search_id)
+    recorded = store.count_candidates(RUN)
+
+    search_state_path(RUN, search_id).unlink()  # lost: the search starts again from the cache
+    store.update_run(RUN, state="searching")
+    queue.flags.clear()
+    hasty = Reconciler(
+        store, queue, store.apply, trained_epochs=trained.__getitem__, slice_size=2, budget_s=0.0
+    )
+    assert hasty.advance(RUN) == {"run": RUN, "generation": 1, "more": True}
+    assert queue.steps == []  # nothing to evaluate: all cached
+    assert hasty.advance(RUN) == {"run": RUN, "done": True}
+    assert store.count_candidates(RUN) == recorded  # the same candidates, recorded once

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.commands.common import add_energy_profile, add_json, alpha, positive_int
+from app.cli.commands.common import add_energy_profile, add_json, alpha, top
 
 HELP = "list a run's candidates ranked by F_AEB at --alpha, best first"
 
@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--search", default=None, help="one search id (default: the whole run)")
     p.add_argument("--alpha", type=alpha, default=0.5)
-    p.add_argument("--top", type=positive_int, default=None)
+    p.add_argument("--top", type=top, default=None)
     add_energy_profile(p, "to price energies under")
     p.add_argument(
         "--include-infeasible",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from engine import limits
 from engine.errors import AutoSpikformerError
 from engine.sampling import DEFAULT_SAMPLING, SAMPLING
 
@@ -50,6 +51,45 @@ def positive_float(text: str) -> float:
     return value
 
 
+def setting(name: str):
+    """An argparse type for run setting `name`: a number within its documented range
+    (`engine.limits.SETTINGS`, listed in docs/cli.md); NaN and infinities never pass."""
+    bound = limits.SETTINGS[name]
+
+    def parse(text: str) -> int | float:
+        try:
+            value = int(text) if bound.whole else float(text)
+        except ValueError:
+            kind = "a whole number" if bound.whole else "a number"
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        try:
+            return bound.check(name, value)
+        except limits.LimitError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def limited(name: str, what: str = "") -> str:
+    """Help text naming run setting `name`'s documented range: `a whole number from 1 to 5000`."""
+    return (what + "; " if what else "") + limits.SETTINGS[name].describe()
+
+
+def top(text: str) -> int:
+    """`--top`: how many candidates, within the store's bound (`storage.base.MAX_TOP`)."""
+    from storage.base import check_top
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    try:
+        return int(check_top(value))  # type: ignore[arg-type]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def energy_profile(text: str) -> str:
     """`--energy-profile`: a registered hardware profile (`autospikformer profiles`)."""
     from engine.profiles import EnergyProfileError, get_profile
@@ -87,17 +127,17 @@ def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> N
     what = p.add_mutually_exclusive_group(required=required)
     what.add_argument("--space", help="search-space preset name or YAML file")
     what.add_argument("--arch", help="ARCH.json: train this one architecture standalone")
-    p.add_argument("--epochs", type=positive_int, required=required)
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--epochs", type=setting("epochs"), required=required, help=limited("epochs"))
+    p.add_argument("--seed", type=setting("seed"), default=0, help=limited("seed"))
     p.add_argument(
         "--batch-size",
-        type=positive_int,
+        type=setting("batch_size"),
         default=None,
         help="default: the dataset's recipe (digits and mnist-5k 32, CIFAR 128, DVS 16)",
     )
     p.add_argument(
         "--lr",
-        type=positive_float,
+        type=setting("lr"),
         default=None,
         help=(
             "peak learning rate; default: the dataset's recipe "
@@ -124,20 +164,44 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         help="evolution: F_AEB at --alpha; nsga2: the whole accuracy-energy front (--alpha then "
         "only ranks); random: the baseline",
     )
-    p.add_argument("--generations", type=positive_int, default=20)
-    p.add_argument("--population", type=positive_int, default=50)
-    p.add_argument("--parents", type=positive_int, default=20)
+    p.add_argument(
+        "--generations",
+        type=setting("generations"),
+        default=20,
+        help=limited(
+            "generations", f"default 20; generations x population <= {limits.MAX_CANDIDATES:,}"
+        ),
+    )
+    p.add_argument(
+        "--population", type=setting("population"), default=50, help=limited("population")
+    )
+    p.add_argument(
+        "--parents",
+        type=setting("parents"),
+        default=None,
+        help="evolution: at most the population (default: 20, or the population if smaller)",
+    )
     p.add_argument(
         "--alpha",
         type=alpha,
         default=0.5,
         help="F_AEB energy weight in [0, 1] (for nsga2 and random: ranking only)",
     )
-    p.add_argument("--energy-budget-uj", type=positive_float, default=None)
-    p.add_argument("--param-limit", type=positive_int, default=None)
+    p.add_argument(
+        "--energy-budget-uj",
+        type=setting("energy_budget_uj"),
+        default=None,
+        help=limited("energy_budget_uj", "the largest energy a candidate may have"),
+    )
+    p.add_argument(
+        "--param-limit",
+        type=setting("param_limit"),
+        default=None,
+        help=limited("param_limit", "the most parameters a candidate may have"),
+    )
     p.add_argument(
         "--recalib-batches",
-        type=positive_int,
+        type=setting("recalib_batches"),
         default=4,
         help="BN-recalibration batches of 128 training images per candidate (default 4)",
     )

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from app.cli.commands.common import add_json, require
+from app.cli.commands.common import add_json, positive_float, require
 
 HELP = "export a candidate as a standalone subnet checkpoint (recalibrated BN, arch in metadata)"
 
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=3600.0,
         help="with --remote: seconds to wait for a worker (default 3600)",
     )

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from app.cli.commands.common import add_json, add_search_options, non_negative_int
+from app.cli.commands.common import add_json, add_search_options, setting
 
 HELP = "search a trained run's supernet and record every evaluated candidate"
 
@@ -14,7 +14,7 @@ HELP = "search a trained run's supernet and record every evaluated candidate"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
     add_search_options(p)
-    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--seed", type=setting("seed"), default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     add_json(p)
 
@@ -26,7 +26,7 @@ def search_spec(args: argparse.Namespace):
         strategy=args.strategy,
         generations=args.generations,
         population=args.population,
-        parents=args.parents,
+        parents=min(SearchSpec.parents, args.population) if args.parents is None else args.parents,
         alpha=args.alpha,
         seed=args.seed,
         energy_budget_uj=args.energy_budget_uj,
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from tasks import pipeline
 
     spec = search_spec(args)
-    spec.config()
+    spec.validate()
     store = pipeline.open_store()
 
     def progress(event: dict[str, Any]) -> None:

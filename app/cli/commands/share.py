@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.commands.common import add_energy_profile, add_json, alpha, positive_int
+from app.cli.commands.common import add_energy_profile, add_json, alpha, top
 
 HELP = "freeze a run's leaderboard (top K at --alpha) into a shared snapshot; prints its id"
 
@@ -14,7 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--search", default=None, help="one search id (default: the whole run)")
     p.add_argument("--alpha", type=alpha, required=True)
-    p.add_argument("--top", type=positive_int, required=True, help="how many candidates to keep")
+    p.add_argument("--top", type=top, required=True, help="how many candidates to keep")
     add_energy_profile(p, "to price energies under")
     p.add_argument("--title", default="", help="a one-line title")
     p.add_argument("--notes", default="", help="free text shown with the snapshot")

@@ -55,6 +55,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--server.maxUploadSize",
+            "1",  # MB: a search-space YAML is a few KB (engine.limits.MAX_SPACE_FILE_BYTES)
             "--client.toolbarMode",
             "viewer",  # no "Deploy" button: this is a product, not a notebook
         ]

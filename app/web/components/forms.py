@@ -5,7 +5,6 @@ No Streamlit."""
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -14,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from engine import limits
 from engine.data import DATASETS
 from engine.errors import SpaceError
 from engine.files import atomic_write
@@ -24,7 +24,7 @@ from storage import paths
 from storage.base import Store
 from storage.errors import UnknownRun, one_line
 from tasks import history
-from tasks.pipeline import MAX_RECALIB_BATCHES, RunSpec, SearchSpec
+from tasks.pipeline import RunSpec, SearchSpec
 
 STRATEGIES: tuple[str, ...] = ("evolution", "nsga2", "random")
 
@@ -59,6 +59,7 @@ class LaunchForm:
 
 def parse_space_yaml(text: bytes | str, name: str = "upload") -> SearchSpace:
     """A search space from YAML text; `SpaceError` with a one-line reason if it is not one."""
+    limits.check_space_file_size(name, len(text), SpaceError)
     try:
         data = load_yaml(text)
     except yaml.YAMLError as err:
@@ -81,30 +82,48 @@ def save_space(space: SearchSpace) -> Path:
     return target
 
 
-def _number(name: str, value: object, lo: float, hi: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FormError(f"{name} must be a number, got {value!r}")
-    if value < lo or (hi is not None and value > hi):
-        bound = f"in [{lo:g}, {hi:g}]" if hi is not None else f">= {lo:g}"
-        raise FormError(f"{name} must be {bound}, got {value:g}")
+# Run setting (engine.limits) -> its field's label on the launch page, for the messages.
+LABELS: dict[str, str] = {
+    "epochs": "Supernet epochs",
+    "seed": "Seed",
+    "recalib_batches": "Recalibration batches",
+    "generations": "Generations",
+    "population": "Population",
+    "parents": "Parents (top K)",
+    "alpha": "alpha",
+    "energy_budget_uj": "Energy budget (uJ)",
+}
+
+
+def problem(form: LaunchForm) -> str | None:
+    """Why the form's numbers cannot launch, on one line (the first field outside its documented
+    range, `engine.limits`, by its label), or None. Cheap: reads nothing, so the page checks it
+    on every rerun and keeps Launch disabled while it says something."""
+    budget = form.energy_budget_uj
+    try:
+        limits.check_training(epochs=form.epochs, seed=form.seed, labels=LABELS)
+        limits.check_search(
+            strategy=form.strategy,
+            generations=form.generations,
+            population=form.population,
+            parents=form.parents,
+            alpha=form.alpha,
+            seed=form.seed,
+            energy_budget_uj=None if budget is None or budget == 0 else budget,
+            recalib_batches=form.recalib_batches,
+            labels=LABELS,
+        )
+    except limits.LimitError as err:
+        return str(err)
+    return None
 
 
 def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
     """The run and search specs for `form`, every value checked; `FormError` (a ValueError)
     or the engine's one-line errors otherwise. Reads the dataset's files, writes nothing."""
-    _number("epochs", form.epochs, 1)
-    _number("generations", form.generations, 1)
-    _number("population", form.population, 1)
-    _number("parents", form.parents, 1)
-    _number("alpha", form.alpha, 0.0, 1.0)
-    _number("seed", form.seed, 0)
-    _number("recalibration batches", form.recalib_batches, 1, MAX_RECALIB_BATCHES)
-    if form.energy_budget_uj is not None:
-        _number("energy budget (uJ)", form.energy_budget_uj, 0.0)
-    if form.parents > form.population:
-        raise FormError(
-            f"parents ({form.parents}) must not exceed the population ({form.population})"
-        )
+    reason = problem(form)
+    if reason is not None:
+        raise FormError(reason)
     if form.strategy not in STRATEGIES:
         raise FormError(f"strategy must be one of {', '.join(STRATEGIES)}, got {form.strategy!r}")
     paths.validate_name(form.name, "run")
@@ -143,7 +162,7 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         energy_profile=form.energy_profile,
         anchors=bool(form.anchors),
     )
-    search_spec.config()
+    search_spec.validate()
     return run_spec, search_spec
 
 
@@ -226,6 +245,19 @@ PARAMS: dict[str, str] = {
 }
 
 
+# URL parameter -> the run setting (engine.limits) whose range it keeps.
+SETTING_PARAMS: dict[str, str] = {
+    "epochs": "epochs",
+    "generations": "generations",
+    "population": "population",
+    "parents": "parents",
+    "alpha": "alpha",
+    "budget": "energy_budget_uj",
+    "seed": "seed",
+    "recalib": "recalib_batches",
+}
+
+
 def saved_spaces() -> list[str]:
     """File names of the spaces saved under `home()/spaces/` (accepted uploads, clones)."""
     folder = paths.home() / "spaces"
@@ -275,16 +307,12 @@ def _parse_value(key: str, text: str, default: Any) -> Any:
         if text.lower() not in ("true", "false"):
             raise ValueError("not true or false")
         return text.lower() == "true"
-    if key in ("alpha", "budget"):
-        value = float(text)
-        if not math.isfinite(value) or value < 0 or (key == "alpha" and value > 1):
-            raise ValueError("out of range")
-        return value
-    if isinstance(default, int):
-        value = int(text)
-        if value < (0 if key == "seed" else 1):
-            raise ValueError("out of range")
-        return value
+    if key == "budget" and float(text) == 0:
+        return 0.0  # no budget
+    if key in SETTING_PARAMS:  # a number within its documented range (engine.limits)
+        setting = SETTING_PARAMS[key]
+        value = int(text) if limits.SETTINGS[setting].whole else float(text)
+        return limits.check_setting(setting, value, LABELS.get(setting))
     return text
 
 

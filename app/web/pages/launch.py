@@ -122,7 +122,11 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
     name = cols[0].text_input("Run name", key=K + "name", max_chars=64)
     dataset = cols[1].selectbox("Dataset", DATASETS, key=K + "dataset")
     cols = st.columns(4)
-    epochs = cols[0].number_input("Supernet epochs", min_value=1, key=K + "epochs")
+    # No min_value/max_value on the numbers: the browser would keep an out-of-range value to
+    # itself (red) and the page would launch the last valid one. Every value reaches the server,
+    # and `forms.problem` names the one out of range while Launch stays disabled. `step=1` makes
+    # a field whole (Streamlit infers the type from the arguments, not from the value).
+    epochs = cols[0].number_input("Supernet epochs", step=1, key=K + "epochs")
     sampling = cols[1].selectbox(
         "Sampling",
         SAMPLING,
@@ -133,24 +137,19 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
     )
     recalib = cols[2].number_input(
         "Recalibration batches",
-        min_value=1,
-        max_value=forms.MAX_RECALIB_BATCHES,
+        step=1,
         key=K + "recalib",
         help="BN-recalibration batches of 128 training images per candidate.",
     )
-    seed = cols[3].number_input("Seed", min_value=0, key=K + "seed")
+    seed = cols[3].number_input("Seed", step=1, key=K + "seed")
     cols = st.columns(4)
     strategy = cols[0].selectbox("Strategy", forms.STRATEGIES, key=K + "strategy")
-    generations = cols[1].number_input("Generations", min_value=1, key=K + "gens")
-    population = cols[2].number_input("Population", min_value=1, key=K + "pop")
-    parents = cols[3].number_input("Parents (top K)", min_value=1, key=K + "parents")
+    generations = cols[1].number_input("Generations", step=1, key=K + "gens")
+    population = cols[2].number_input("Population", step=1, key=K + "pop")
+    parents = cols[3].number_input("Parents (top K)", step=1, key=K + "parents")
     cols = st.columns(4)
-    alpha = cols[0].number_input(
-        "alpha (energy weight)", min_value=0.0, max_value=1.0, step=0.05, key=K + "alpha"
-    )
-    budget = cols[1].number_input(
-        "Energy budget (uJ, 0 = none)", min_value=0.0, step=0.1, key=K + "budget"
-    )
+    alpha = cols[0].number_input("alpha (energy weight)", step=0.05, key=K + "alpha")
+    budget = cols[1].number_input("Energy budget (uJ, 0 = none)", step=0.1, key=K + "budget")
     profile = cols[2].selectbox(
         "Energy profile",
         list(PROFILES),
@@ -229,13 +228,22 @@ def main() -> None:
     params = forms.to_params(form)
     st.session_state[KEPT] = params
     ui.publish_url(PAGE, {k: v for k, v in params.items() if k != "name"})
+    reason = forms.problem(form)  # a value out of range: no summary, no estimate, no launch
     with st.container(border=True):
-        if form.space:
+        if reason is not None:
+            st.error(reason)
+        elif form.space:
             st.markdown(forms.summary(form))  # choices and numbers only: no user text
             st.caption(forms.estimate(ui.store(), form))
         else:
             st.caption("Choose a search space to see the summary and the estimated run time.")
-        clicked = st.button("Launch", type="primary", icon=":material/rocket_launch:")
+        clicked = st.button(
+            "Launch",
+            type="primary",
+            icon=":material/rocket_launch:",
+            disabled=reason is not None,
+            help=reason,
+        )
     if not clicked:
         return
     name = _launch(form)
