@@ -54,3 +54,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     device = str(pick_device(args.device))
     return pipeline.run_search(store, args.run, spec, device=device, progress=progress)
+
+
+def human(result: dict[str, Any], args: argparse.Namespace) -> str:
+    from app.cli.output import candidate_sentence, short_id
+
+    front = result["pareto"]
+    lines = [
+        f"search {result['search']} of run {result['run']}: {result['evaluated']} candidates "
+        f"evaluated, {len(front)} feasible on the Pareto front"
+        + (f" ({', '.join(short_id(i) for i in front)})" if front else ""),
+        f"best: {candidate_sentence(result['best'])}"
+        if result["best"]
+        else "best: none (no candidate meets the search's constraints)",
+        f"list them with: autospikformer candidates --run {result['run']} "
+        f"--search {result['search']}",
+    ]
+    return "\n".join(lines)
