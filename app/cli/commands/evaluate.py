@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from app.cli.arguments import DatasetOption
 from app.cli.commands.common import add_json
 
 HELP = "evaluate a standalone subnet checkpoint (no supernet needed)"
@@ -12,7 +13,7 @@ HELP = "evaluate a standalone subnet checkpoint (no supernet needed)"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="PATH.safetensors from `export`")
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset", required=True, action=DatasetOption)
     p.add_argument("--split", choices=("val", "test"), default="val")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     add_json(p)

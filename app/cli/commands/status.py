@@ -55,7 +55,10 @@ def settings_summary(s: dict[str, Any]) -> list[str]:
             + ")"
         )
     if s.get("strategy"):
-        search = f"{s['strategy']}, {s.get('generations')} generations x {s.get('population')}"
+        plural = "" if s.get("generations") == 1 else "s"
+        search = (
+            f"{s['strategy']}, {s.get('generations')} generation{plural} x {s.get('population')}"
+        )
         if s["strategy"] == "evolution" and s.get("parents"):
             search += f" (parents {s['parents']})"
         search += f", alpha {s.get('alpha')}, energy under {s.get('energy_profile')}"
