@@ -40,7 +40,7 @@ def human(result: dict[str, Any], args: argparse.Namespace) -> str:
         ("energy", format_energy(result.get("energy_uj"))),
     ]
     if result.get("ann_energy_uj") is not None:
-        pairs.append(("same net as an ANN", format_energy(result["ann_energy_uj"])))
+        pairs.append(("energy as an ANN", format_energy(result["ann_energy_uj"])))
     if result.get("sops") is not None:
         pairs.append(("synaptic operations", format_ops(result["sops"], "SOPs")))
     pairs += [
