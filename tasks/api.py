@@ -1,5 +1,5 @@
-"""Run work on the workers: `launch`, `status`, `cancel`, `delete`, `archive`. The app and the
-command line call these.
+"""Run work on the workers: `launch`, `status`, `cancel`, `delete`, `archive`, `extend`. The app
+and the command line call these.
 
 `launch` checks everything before it writes anything (a bad dataset, space, alpha, name or a taken
 name raises a one-line `ValueError` and stores nothing), then creates the run `queued` and enqueues
@@ -33,7 +33,7 @@ DEVICES = ("auto", "cpu", "cuda")
 ARTEFACTS_ENV = paths.ARTEFACTS_ENV
 
 
-__all__ = ["BrokerUnavailable", "cancel", "launch", "open_store", "status"]
+__all__ = ["BrokerUnavailable", "cancel", "extend", "launch", "open_store", "status"]
 
 
 def _search_id(run: str, search_spec: SearchSpec) -> str:
@@ -245,3 +245,46 @@ def archive(run: str, archived: bool = True) -> dict[str, Any]:
     store = open_store()
     store.update_run(run, archived=archived)
     return {"run": run, "archived": archived}
+
+
+def extend(run: str, search_id: str, generations: int) -> dict[str, Any]:
+    """Continue the finished or cancelled search of launched run `run` for `generations` more
+    generations on the workers, from its saved state, under the same search id: the search's
+    target is raised, the run is `searching` again, and `advance` is enqueued (its reconciler
+    steps the search, then records it `done`). Returns `{"run", "search", "from", "generations"}`
+    (generations done before, and the new target).
+
+    Raises a one-line `ValueError`, changing nothing, for an unknown run or search, a search
+    still running or that failed, `generations` < 1 or a target over the maximum
+    (`engine.limits`), a search not of a launched run (extend those with
+    `autospikformer search --resume`), or an unreachable broker.
+    """
+    from tasks.pipeline import extending
+
+    paths.validate_name(run, "run")
+    store = open_store()
+    store.get_run(run)
+    ext = extending.check_extension(store, search_id, generations, run=run)
+    if not ext.launched:
+        raise AutoSpikformerError(
+            f"search {search_id} was run from the command line, not launched: continue it with "
+            f"`autospikformer search --resume {search_id} --generations {generations}`"
+        )
+    from tasks import jobs
+    from tasks.plumbing.coordination import Coordinator, key
+    from tasks.plumbing.settings import settings
+
+    try:
+        client = jobs.redis_client()
+        client.ping()
+    except Exception as err:  # noqa: BLE001 - any failure to reach it is the same to the user
+        raise BrokerUnavailable(f"cannot reach the broker: {one_line(err, 200)}") from None
+    extending.reopen(store, ext)
+    try:
+        client.delete(key(run, "finished"))  # the reconciler finishes the search once more
+        Coordinator(client, settings()).mirror({run: "searching"})  # workers see it active
+        jobs.advance.apply_async(args=[run])
+    except Exception as err:  # noqa: BLE001
+        extending.restore(store, ext)
+        raise BrokerUnavailable(f"could not enqueue the extension: {one_line(err, 200)}") from None
+    return {"run": run, "search": search_id, "from": ext.current, "generations": ext.target}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,8 +29,15 @@ CANDIDATE_KEYS = {
 }
 
 
-def cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AUTOSPIKFORMER_HOME": str(home), "PYTHONWARNINGS": "ignore"}
+def cli(
+    home: Path, *args: str, ok: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "AUTOSPIKFORMER_APP_URL"},
+        "AUTOSPIKFORMER_HOME": str(home),
+        "PYTHONWARNINGS": "ignore",
+        **(env or {}),
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         env=env,
@@ -88,7 +96,11 @@ def snapshot(home: Path) -> tuple:
     store = DuckDBStore(home / "store.duckdb")
     runs = [(r.name, r.state) for r in store.list_runs()]
     counts = [store.count_candidates(name) for name, _ in runs]
-    searches = [s.id for name, _ in runs for s in store.list_searches(name)]
+    searches = [
+        (s.id, s.state, s.generation, s.settings)
+        for name, _ in runs
+        for s in store.list_searches(name)
+    ]
     return runs, counts, searches, [b.id for b in store.list_leaderboards()]
 
 
@@ -226,6 +238,37 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
             ],
             "unknown energy profile",
         ),  # fmt: skip
+        (["search", "--generations", "1"], "--run is required"),
+        (["search", "--resume", "tiny.evolution.1"], "needs --generations"),
+        (["search", "--resume", "tiny.nope.1", "--generations", "1"], "unknown search"),
+        (["search", "--resume", "tiny.evolution.1", "--generations", "0"], "generations"),
+        (["search", "--resume", "tiny.evolution.1", "--generations", "4999"], "maximum of 5000"),
+        (
+            ["search", "--resume", "tiny.evolution.1", "--run", "other", "--generations", "1"],
+            "does not belong to run 'other'",
+        ),
+        (
+            ["search", "--resume", "tiny.evolution.1", "--generations", "1", "--population", "3"],
+            "drop --population",
+        ),
+        (
+            [
+                "search",
+                "--resume",
+                "tiny.evolution.1",
+                "--generations",
+                "1",
+                "--strategy",
+                "random",
+                "--seed",
+                "1",
+            ],
+            "drop --strategy, --seed",
+        ),
+        (
+            ["search", "--resume", "tiny.evolution.1", "--generations", "1", "--no-anchors"],
+            "drop --no-anchors",
+        ),
         (["share", "--run", "nope", "--alpha", "0.5", "--top", "3"], "nope"),
         (["share", "--run", "tiny", "--search", "nope", "--alpha", "0.5", "--top", "3"], "nope"),
         (["share", "--run", "tiny", "--alpha", "1.5", "--top", "3"], "alpha"),
@@ -702,7 +745,7 @@ def test_share_freezes_a_leaderboard_that_later_candidates_leave_alone(
             "--energy-profile", "45nm-int8", "--title", "int8 picks", "--json")
     )  # fmt: skip
     board_id = shared["leaderboard"]
-    assert shared["url"] == f"/leaderboard?id={board_id}"
+    assert shared["id"] == board_id and shared["url"] == f"/leaderboard?id={board_id}"
     board = last_json(cli(home, "leaderboard", "--id", board_id, "--json"))
     assert {"id", "title", "run", "alpha", "energy_profile", "candidates"} <= set(board)
     assert (board["id"], board["title"], board["run"], board["alpha"]) == (
@@ -732,3 +775,243 @@ def test_share_freezes_a_leaderboard_that_later_candidates_leave_alone(
     )["candidates"]  # fmt: skip
     assert now[0]["id"] == "f" * 16 != live[0]["id"]
     assert last_json(cli(home, "leaderboard", "--id", board_id, "--json")) == board
+
+
+# ---- third round: extending a search, share's id and url ---------------------------------------
+def search_rows(home: Path, search: str) -> list[tuple]:
+    """(generation, id, accuracy, energy) of a search's candidates, and its generation records."""
+    store = DuckDBStore(home / "store.duckdb")
+    rows = sorted(
+        (c.generation, c.id, round(c.accuracy, 6), round(c.energy_uj, 9))
+        for c in store.candidates("tiny", search)
+    )
+    history = [
+        (g.generation, g.evaluated, round(g.hypervolume, 9)) for g in store.generations(search)
+    ]
+    return [rows, history]
+
+
+def test_resume_continues_a_search_as_if_it_had_been_longer(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    """`search --resume ID --generations 1` after 2 generations records, under the same id, what
+    a 3-generation search with the same settings records: the state resumes deterministically."""
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    settings = ["--strategy", "evolution", "--population", "3", "--parents", "2", "--seed", "5"]
+    first = last_json(
+        cli(home, "search", "--run", "tiny", "--generations", "2", *settings, "--json")
+    )
+    resumed = last_json(
+        cli(home, "search", "--resume", first["search"], "--generations", "1", "--json")
+    )
+    fresh = last_json(
+        cli(home, "search", "--run", "tiny", "--generations", "3", *settings, "--json")
+    )
+    assert resumed["search"] == first["search"] == "tiny.evolution.1" != fresh["search"]
+    assert set(resumed) == {"run", "search", "evaluated", "pareto", "best"}
+    assert resumed["evaluated"] == fresh["evaluated"] > first["evaluated"]
+    assert resumed["pareto"] == fresh["pareto"] and resumed["best"]["id"] == fresh["best"]["id"]
+    assert search_rows(home, resumed["search"]) == search_rows(home, fresh["search"])
+    store = DuckDBStore(home / "store.duckdb")
+    record = store.get_search(resumed["search"])
+    assert (record.state, record.generation, record.settings["generations"]) == ("done", 3, 3)
+    assert store.get_run("tiny").state == "done"
+    assert any(e.id == "extend:tiny.evolution.1:3" for e in store.events("tiny"))
+
+
+def test_resume_refuses_a_running_search_and_changes_nothing(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    out = random_search(home, population=2)
+    store = DuckDBStore(home / "store.duckdb")
+    store.update_search(out["search"], state="searching")
+    store.update_run("tiny", state="searching")
+    before = snapshot(home)
+    proc = cli(home, "search", "--resume", out["search"], "--generations", "1", ok=False)
+    assert "still running" in one_line_error(proc)
+    assert snapshot(home) == before
+    # Once its run is cancelled (what `cancel` does to an interrupted search), it continues.
+    cli(home, "cancel", "--run", "tiny")
+    assert store.get_search(out["search"]).state == "cancelled"
+    resumed = last_json(
+        cli(home, "search", "--resume", out["search"], "--generations", "1", "--json")
+    )
+    assert resumed["evaluated"] == 4 and store.get_search(out["search"]).generation == 2
+
+
+def test_cancel_of_an_ended_run_says_so(trained_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    proc = cli(home, "cancel", "--run", "tiny")
+    assert proc.stdout.strip() == "run tiny is already done" and not proc.stderr.strip()
+    assert DuckDBStore(home / "store.duckdb").get_run("tiny").state == "done"
+
+
+def test_share_url_is_absolute_when_the_apps_address_is_known(searched, tmp_path: Path) -> None:
+    from app.common.address import ADDRESS_FILE
+
+    home = tmp_path / "home"
+    shutil.copytree(searched[0], home)
+    args = ["share", "--run", "tiny", "--alpha", "0.5", "--top", "2", "--json"]
+    relative = last_json(cli(home, *args))
+    assert relative["url"] == f"/leaderboard?id={relative['id']}"
+    (home / ADDRESS_FILE).write_text(json.dumps({"url": "http://localhost:8601"}))
+    recorded = last_json(cli(home, *args, "--title", "b"))
+    assert recorded["url"] == f"http://localhost:8601/leaderboard?id={recorded['id']}"
+    env = {"AUTOSPIKFORMER_APP_URL": "https://nas.example.org/"}
+    configured = last_json(cli(home, *args, "--title", "c", env=env))
+    assert configured["url"] == f"https://nas.example.org/leaderboard?id={configured['id']}"
+    assert configured["leaderboard"] == configured["id"]
+
+
+# ---- every command, for people and for scripts ---------------------------------------------------
+# Signs of a Python object or a raw Unix time printed to a person.
+RAW = re.compile(r"\{'|\[\{|\['|\bNone\b|\b\d{10}(\.\d+)?\b")
+SERVERS = {"worker", "up"}  # they run until stopped and print only their logs
+
+
+@pytest.fixture(scope="module")
+def every_command(
+    trained_home: Path, tiny_space_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[tuple[list[str], subprocess.CompletedProcess]]]:
+    """Each command run on a copy of the trained run, for people (key "NAME") and with --json
+    ("NAME --json"); `launch`, `cancel` and `delete` against a private broker with no worker."""
+    from tests.tasks.conftest import RedisServer
+
+    home = tmp_path_factory.mktemp("every")
+    shutil.copytree(trained_home, home, dirs_exist_ok=True)
+    redis = RedisServer(tmp_path_factory.mktemp("every-redis"))
+    redis.start()
+    out = tmp_path_factory.mktemp("every-out")
+    env = {"REDIS_URL": redis.url}
+    runs: dict[str, list] = {}
+
+    def run(name: str, *args: str, json_: bool = False) -> subprocess.CompletedProcess:
+        argv = [name, *args, *(["--json"] if json_ else [])]
+        proc = cli(home, *argv, env=env)
+        runs.setdefault(f"{name} --json" if json_ else name, []).append((argv, proc))
+        return proc
+
+    try:
+        train = ["--run", "tiny", "--dataset", "digits", "--space", str(tiny_space_file),
+                 "--epochs", "2", "--lr", "5e-3", "--batch-size", "64"]  # fmt: skip
+        run("train", *train)
+        run("train", *train, json_=True)
+        search = ["--run", "tiny", "--strategy", "random", "--generations", "1", "--population"]
+        run("search", *search, "2", "--seed", "3")
+        found = last_json(run("search", *search, "2", "--seed", "4", json_=True))
+        run("search", "--resume", "tiny.random.1", "--generations", "1")
+        run("search", "--resume", found["search"], "--generations", "1", json_=True)
+        run("candidates", "--run", "tiny", "--top", "5")
+        run("candidates", "--run", "tiny", "--include-infeasible", json_=True)
+        best = found["best"]["id"]
+        for k, json_ in enumerate((False, True)):
+            subnet = str(out / f"best-{k}.safetensors")
+            run("export", "--run", "tiny", "--candidate", best, "--out", subnet, json_=json_)
+            run("evaluate", "--checkpoint", subnet, "--dataset", "digits", json_=json_)
+            run("report", "--run", "tiny", "--out", str(out / f"report-{k}"), json_=json_)
+            run("profiles", json_=json_)
+            share = ["--run", "tiny", "--alpha", "0.4", "--top", "3", "--title", f"t{k}"]
+            board = last_json(run("share", *share, json_=True))
+            if not json_:
+                run("share", *share)
+            run("leaderboard", "--id", board["id"], json_=json_)
+            run("status", "--run", "tiny", json_=json_)
+        launch = ["--dataset", "digits", "--space", str(tiny_space_file), "--epochs", "1"]
+        run("launch", "--run", "l1", *launch)
+        run("launch", "--run", "l2", *launch, json_=True)
+        run("status", "--run", "l1")  # queued: an ETA line
+        run("cancel", "--run", "l1")
+        run("cancel", "--run", "tiny")  # already done
+        run("cancel", "--run", "l2", json_=True)
+        run("delete", "--run", "l1")
+        run("delete", "--run", "l2", json_=True)
+    finally:
+        redis.stop()
+    return runs
+
+
+def test_every_commands_human_output_has_no_python_objects_or_raw_times(every_command) -> None:
+    from app.cli.commands import NAMES
+
+    human = {name: runs for name, runs in every_command.items() if "--json" not in name}
+    assert set(human) == set(NAMES) - SERVERS
+    for runs in human.values():
+        for argv, proc in runs:
+            text = proc.stdout + proc.stderr
+            assert proc.stdout.strip(), argv
+            assert not RAW.search(text), f"{argv}: {RAW.search(text).group()!r} in\n{text}"
+            assert not proc.stdout.lstrip().startswith("{"), argv
+
+
+def test_human_output_reads_as_promised(every_command) -> None:
+    [(_, candidates)] = every_command["candidates"]
+    header = candidates.stdout.splitlines()[1]
+    assert re.search(r"energy \((pJ|nJ|µJ|mJ)\)", header) and "F_AEB" in header
+    assert len(candidates.stdout.splitlines()) == 2 + 5
+    [(_, status), (_, queued)] = every_command["status"][-2:]
+    assert "elapsed:" in status.stdout and "last generation:" in status.stdout
+    assert "ETA:" in queued.stdout and re.search(r"state:\s+queued", queued.stdout)
+    cancels = [proc.stdout.strip() for _, proc in every_command["cancel"]]
+    assert cancels[0].startswith("cancelled run l1") and cancels[1] == "run tiny is already done"
+    [(_, launch)] = every_command["launch"]
+    assert launch.stdout.strip() == "l1"  # the name alone, for scripts (CONTRACT)
+    for _, proc in every_command["evaluate"]:
+        assert re.search(r"\d+(\.\d)? k SOPs", proc.stdout)
+
+
+def documented_shapes() -> tuple[dict[str, set[str]], set[str]]:
+    """From docs/cli.md: each command's top-level `--json` keys, and CANDIDATE's keys."""
+    from app.cli.docs import TARGET
+
+    text = TARGET.read_text()
+    shapes = {}
+    for section in text.split("\n## ")[1:]:
+        name = section.split("\n", 1)[0].strip()
+        note = re.search(r"With `--json`: (.*?)(?:\n\n|$)", section, re.S)
+        if note is None:
+            continue
+        shape = re.search(r"`(\{.*?\})`", note.group(1).replace("\n", " "))
+        shapes[name] = top_level_keys(shape.group(1)) if shape else None
+    candidate = re.search(r"A CANDIDATE in the JSON outputs is `(\{.*?\})`", text, re.S)
+    assert candidate, "docs/cli.md no longer documents CANDIDATE"
+    return shapes, top_level_keys(candidate.group(1).replace("\n", " "))
+
+
+def top_level_keys(shape: str) -> set[str]:
+    """The quoted names directly inside the outer braces of `{"a", "b": {...}, "c": [...]}`."""
+    keys, depth, k = set(), 0, 0
+    while k < len(shape):
+        char = shape[k]
+        if char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+        elif char == '"':
+            end = shape.index('"', k + 1)
+            if depth == 1 and shape[end + 1 : end + 2] in (",", ":", "}"):
+                keys.add(shape[k + 1 : end])
+            k = end
+        k += 1
+    return keys
+
+
+def test_every_json_shape_in_docs_cli_md_is_what_the_command_prints(every_command) -> None:
+    shapes, candidate_keys = documented_shapes()
+    assert {"id", "arch", "accuracy", "energy_uj", "fitness", "feasible", "ops"} <= candidate_keys
+    shapes["cancel"] = shapes["status"]  # documented as "the run's status"
+    with_json = {name.split()[0] for name in every_command if name.endswith("--json")}
+    assert set(shapes) == with_json, "a command's --json output is not documented, or not run"
+    for name in with_json:
+        for argv, proc in every_command[f"{name} --json"]:
+            printed = last_json(proc)
+            assert set(printed) == shapes[name], (
+                f"{argv}: {sorted(printed)} != {sorted(shapes[name])}"
+            )
+            listed = printed["candidates"] if isinstance(printed.get("candidates"), list) else []
+            best = [printed["best"]] if isinstance(printed.get("best"), dict) else []
+            for candidate in [*listed, *best]:
+                assert candidate_keys <= set(candidate), argv

@@ -36,11 +36,19 @@ edit it by hand (`tests/app/test_cli_docs.py` fails when it drifts from `--help`
 
 {environment}
 
+Without `--json`, commands print aligned tables and sentences for people: times in local time
+(`2026-12-04 16:20`) and durations (`4 min 45 s`), energies in one unit per table (pJ, nJ, µJ, mJ),
+operation counts with SI suffixes (`520.4 k SOPs`), and generations counted from 1. Scripts read
+`--json`, whose shapes are listed with each command below (`tests/test_cli.py` checks them against
+what the commands print).
+
 A CANDIDATE in the JSON outputs is `{"id", "arch", "accuracy", "energy_uj", "params",
-"firing_rate", "fitness", "generation", ...}`: `accuracy` is top-1 in [0, 1] on the validation
-split, `energy_uj` the paper's Eq. 3 in microjoules, `fitness` F_AEB at the given alpha, and `id`
-a stable hash of the ARCH `{"embed_dim", "depth", "mlp_ratios", "num_heads", "time_steps",
-"thresholds", "taus"}`.
+"firing_rate", "fitness", "generation", "feasible", "ops"}`: `accuracy` is top-1 in [0, 1] on the
+validation split, `energy_uj` the paper's Eq. 3 in microjoules under the requested energy profile,
+`fitness` F_AEB at the given alpha, `generation` counted from 0, `feasible` whether it meets its
+search's constraints, `ops` `{"macs", "sops", "neuron_updates"}` per image, and `id` a stable hash
+of the ARCH `{"embed_dim", "depth", "mlp_ratios", "num_heads", "time_steps", "thresholds",
+"taus"}`.
 """
 
 ENVIRONMENT = (
@@ -51,26 +59,58 @@ ENVIRONMENT = (
     ("AUTOSPIKFORMER_DATA", "folder with datasets that are not shipped (CIFAR, DVS)", "`./data`"),
     ("AUTOSPIKFORMER_ARTEFACTS", "folder shared by every host: checkpoints, search state, "
      "exports", "`AUTOSPIKFORMER_HOME`"),
+    ("AUTOSPIKFORMER_APP_URL", "the app's address as people reach it (e.g. "
+     "`https://nas.example.org`), for absolute links such as `share --json`'s `url`; unset, the "
+     "address `up` recorded in the home folder's `app.json` when it started the app, else links "
+     "stay relative", "unset"),
 )  # fmt: skip
 
 # What `--json` prints, per command (the rest of each section comes from argparse).
 JSON_NOTES: dict[str, str] = {
     "train": '`{"run", "epochs", "checkpoint", "val_accuracy_largest", "val_accuracy_smallest"}`',
-    "search": '`{"run", "search", "evaluated", "pareto": [ID, ...], "best": CANDIDATE}`',
-    "candidates": '`{"candidates": [CANDIDATE, ...]}`, best F_AEB first',
-    "evaluate": '`{"accuracy", "energy_uj", "params", "firing_rate"}`',
-    "launch": "the run's name",
-    "status": (
-        '`{"run", "state", "progress", "message", "generation", "generations", "epochs", '
-        '"search", "evaluated", "best", "archived", "settings": {...}, "eta_s": X or null, '
-        '"history": {"epochs": [{"epoch", "loss", "val_accuracy_largest", '
-        '"val_accuracy_smallest", "seconds"}, ...], "generations": [{"generation", '
-        '"best_fitness", "hypervolume", "evaluated", "seconds"}, ...]}}`; epochs and '
-        "generations are counted from 1, the generations are those of the run's newest search, "
-        "and `state` is one of queued, training, searching, done, failed, cancelled"
+    "search": (
+        '`{"run", "search", "evaluated", "pareto": [ID, ...], "best": CANDIDATE}`; `best` and '
+        "`pareto` are feasible candidates (`best` is null when none is); the same with `--resume`"
     ),
-    "cancel": "the run's status, as `status` prints it",
+    "candidates": '`{"candidates": [CANDIDATE, ...]}`, best F_AEB first',
+    "export": '`{"run", "candidate", "checkpoint", "accuracy", "energy_uj"}`',
+    "evaluate": (
+        '`{"accuracy", "energy_uj", "params", "firing_rate", "arch": ARCH, "ann_energy_uj", '
+        '"sops"}`; `ann_energy_uj` is the same network as a non-spiking ANN'
+    ),
+    "report": '`{"run", "out", "files": [PATH, ...], "candidates", "pareto"}` (counts)',
+    "launch": (
+        '`{"run"}`, the run\'s name; without `--json` the name alone on standard output (and a '
+        "hint on standard error)"
+    ),
+    "status": (
+        '`{"run", "state", "progress", "message", "owner", "dataset", "epochs", "generations", '
+        '"generation", "search", "evaluated", "best": CANDIDATE or null, "updated_at", '
+        '"archived", "settings": {...}, "eta_s": X or null, "history": {"epochs": [{"epoch", '
+        '"loss", "val_accuracy_largest", "val_accuracy_smallest", "seconds"}, ...], '
+        '"generations": [{"generation", "best_fitness", "hypervolume", "evaluated", "seconds"}, '
+        "...]}}`; epochs and generations are counted from 1, the generations are those of the "
+        "run's newest search, `state` is one of queued, training, searching, done, failed, "
+        "cancelled, and `updated_at` is a Unix time"
+    ),
+    "cancel": (
+        "the run's status, as `status --json` prints it; a run that had already ended is left "
+        'as it is (without `--json`: "run NAME is already done", exit status 0)'
+    ),
     "delete": '`{"run", "deleted": true, "removed": [PATH, ...]}`',
+    "profiles": (
+        '`{"profiles": [{"name", "pj_per_mac", "pj_per_sop", "pj_per_neuron_update", '
+        '"source"}, ...]}`'
+    ),
+    "share": (
+        '`{"leaderboard": ID, "id": ID, "url": URL}`; `url` is absolute '
+        "(`http://HOST:PORT/leaderboard?id=ID`) when the app's address is known "
+        "(`AUTOSPIKFORMER_APP_URL`, else what `up` recorded), else `/leaderboard?id=ID`"
+    ),
+    "leaderboard": (
+        '`{"id", "title", "run", "alpha", "energy_profile", "candidates": [CANDIDATE, ...], '
+        '"search", "top", "notes", "author", "created_at"}`, the rows as they were frozen'
+    ),
 }
 
 

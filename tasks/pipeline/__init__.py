@@ -7,11 +7,13 @@ anything, so bad input changes no stored data. By concern:
 - `runs`: a run's spec, its record and training config;
 - `training`: stage 1, supernet training, epoch by epoch;
 - `search_spec`: a search's settings; `searching`: stage 2, the search, generation by generation;
+- `extending`: N more generations of a finished or cancelled search;
 - `exporting`: a candidate's standalone subnet.
 """
 
 from storage.duckdb_store import open_store
 from tasks.pipeline.exporting import export_candidate, export_subnet
+from tasks.pipeline.extending import check_extension, extend_search
 from tasks.pipeline.runs import (
     Progress,
     RunSpec,
@@ -49,11 +51,13 @@ __all__ = [
     "Progress",
     "RunSpec",
     "SearchSpec",
+    "check_extension",
     "create_search",
     "ensure_run",
     "epoch_record",
     "export_candidate",
     "export_subnet",
+    "extend_search",
     "launched_search_id",
     "load_arch_file",
     "load_search",

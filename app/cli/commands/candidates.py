@@ -45,3 +45,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         include_infeasible=args.include_infeasible,
     )
     return {"candidates": [record.to_contract(fitness) for record, fitness in ranked]}
+
+
+def human(result: dict[str, Any], args: argparse.Namespace) -> str:
+    from app.cli.output import candidate_table
+
+    listed = result["candidates"]
+    scope = f"search {args.search}" if args.search else f"run {args.run}"
+    which = "candidates" if args.include_infeasible else "feasible candidates"
+    heading = (
+        f"{len(listed)} {which} of {scope}, best F_AEB first (alpha {args.alpha:g}, "
+        f"energy under {args.energy_profile}):"
+    )
+    return f"{heading}\n{candidate_table(listed)}"

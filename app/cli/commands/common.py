@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from app.cli.arguments import DatasetOption
 from engine import limits
 from engine.errors import AutoSpikformerError
 from engine.sampling import DEFAULT_SAMPLING, SAMPLING
@@ -119,11 +120,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 def add_train_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     """Options of `train`, shared with `launch`."""
     p.add_argument("--run", required=True, help="run name (letters, digits, . _ -)")
-    p.add_argument(
-        "--dataset",
-        required=required,
-        help="digits, cifar10, cifar100, cifar10-dvs, dvs128-gesture",
-    )
+    p.add_argument("--dataset", required=required, action=DatasetOption)
     what = p.add_mutually_exclusive_group(required=required)
     what.add_argument("--space", help="search-space preset name or YAML file")
     what.add_argument("--arch", help="ARCH.json: train this one architecture standalone")

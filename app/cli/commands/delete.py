@@ -19,3 +19,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from tasks import api
 
     return api.delete(args.run)
+
+
+def human(result: dict[str, Any], args: argparse.Namespace) -> str:
+    removed = result.get("removed") or []
+    lines = [f"deleted run {result['run']}: its records and {len(removed)} file(s) or folder(s)"]
+    lines += [f"  {path}" for path in removed]
+    return "\n".join(lines)

@@ -59,3 +59,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "accuracy": meta.get("val_accuracy"),
         "energy_uj": meta.get("energy_uj"),
     }
+
+
+def human(result: dict[str, Any], args: argparse.Namespace) -> str:
+    from app.cli.output import format_energy, format_percent
+
+    return (
+        f"exported candidate {result['candidate']} of run {result['run']} to "
+        f"{result['checkpoint']} (validation accuracy {format_percent(result.get('accuracy'))}, "
+        f"energy {format_energy(result.get('energy_uj'))})"
+    )

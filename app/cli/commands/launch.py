@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from app.cli.commands.common import add_json, add_search_options, add_train_options
@@ -24,6 +25,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
 
     name = api.launch(run_spec(args), search_spec(args), owner=args.owner, device=args.device)
     if not args.json:
-        print(name)
+        print(name)  # alone on stdout, for scripts (CONTRACT); the rest is for people
+        print(f"queued; follow it with: autospikformer status --run {name}", file=sys.stderr)
         return None
     return {"run": name}

@@ -27,3 +27,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     store = open_store()
     return write_report(store, args.run, Path(args.out), alpha=args.alpha).to_dict()
+
+
+def human(result: dict[str, Any], args: argparse.Namespace) -> str:
+    files = "\n".join(f"  {path}" for path in result.get("files", []))
+    return (
+        f"wrote the report of run {result['run']} ({result['candidates']} candidates, "
+        f"{result['pareto']} on the Pareto front) into {result['out']}:\n{files}"
+    )

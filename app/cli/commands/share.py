@@ -1,4 +1,9 @@
-"""`autospikformer share`: freeze a leaderboard into a snapshot later candidates never change."""
+"""`autospikformer share`: freeze a leaderboard into a snapshot later candidates never change.
+
+`--json` prints `{"leaderboard": ID, "id": ID, "url": URL}`: the URL is absolute when the app's
+address is known (`AUTOSPIKFORMER_APP_URL`, else what `up` recorded in the home folder's
+`app.json`; see `app.common.address`), else the relative `/leaderboard?id=ID`.
+"""
 
 from __future__ import annotations
 
@@ -37,4 +42,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         notes=args.notes,
         author=args.author,
     )
-    return {"leaderboard": board.id, "url": f"/leaderboard?id={board.id}"}
+    from app.common.address import link
+
+    return {"leaderboard": board.id, "id": board.id, "url": link(f"/leaderboard?id={board.id}")}
+
+
+def human(result: dict[str, Any], args: argparse.Namespace) -> str:
+    scope = f"search {args.search}" if args.search else f"run {args.run}"
+    url = result["url"]
+    where = (
+        f"open it at {url}"
+        if "://" in url
+        else f"open it in the app at {url} (set AUTOSPIKFORMER_APP_URL for a full link)"
+    )
+    return (
+        f"shared leaderboard {result['id']}: the top {args.top} of {scope} at alpha "
+        f"{args.alpha:g}, energy under {args.energy_profile}\n{where}\n"
+        f"print it with: autospikformer leaderboard --id {result['id']}"
+    )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from app.cli.commands.common import add_json
 
 HELP = "show a run's state (queued|training|searching|done|failed|cancelled) and progress"
+ACTIVE = ("queued", "training", "searching")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,3 +21,124 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from tasks import api
 
     return api.status(args.run)
+
+
+def elapsed_s(run: str, state: str) -> float | None:
+    """Wall-clock seconds the run has taken: since its creation while active; once ended, its
+    stages' times (training epochs, then the search), which archiving never changes."""
+    from storage.duckdb_store import open_store
+    from tasks import history
+
+    store = open_store()
+    record = store.get_run(run)
+    if state in ACTIVE:
+        return max(0.0, time.time() - record.created_at)
+    stages = history.stage_times(store, record)
+    if stages.training_s is None and stages.search_s is None:
+        return None
+    return (stages.training_s or 0.0) + (stages.search_s or 0.0)
+
+
+def settings_summary(s: dict[str, Any]) -> list[str]:
+    """The run's settings as one or two sentences: training, then search."""
+    from app.cli.output import format_energy, format_ops
+
+    lines = []
+    if s.get("epochs") is not None:
+        details = [f"batch {s['batch_size']}" if s.get("batch_size") else None]
+        details.append(f"lr {s['lr']:g}" if s.get("lr") is not None else None)
+        details.append(f"{s['sampling']} sampling" if s.get("sampling") else None)
+        details.append(f"seed {s['seed']}" if s.get("seed") is not None else None)
+        lines.append(
+            f"{s.get('dataset')}, space {s.get('space')}, {s['epochs']} epochs ("
+            + ", ".join(d for d in details if d)
+            + ")"
+        )
+    if s.get("strategy"):
+        plural = "" if s.get("generations") == 1 else "s"
+        search = (
+            f"{s['strategy']}, {s.get('generations')} generation{plural} x {s.get('population')}"
+        )
+        if s["strategy"] == "evolution" and s.get("parents"):
+            search += f" (parents {s['parents']})"
+        search += f", alpha {s.get('alpha')}, energy under {s.get('energy_profile')}"
+        if s.get("energy_budget_uj") is not None:
+            search += f", budget {format_energy(s['energy_budget_uj'])}"
+        if s.get("param_limit") is not None:
+            search += f", at most {format_ops(s['param_limit'])} params"
+        if s.get("anchors") is not None:
+            search += ", anchors" if s["anchors"] else ", no anchors"
+        lines.append(search)
+    extra = [f"device {s['device']}" if s.get("device") else None]
+    extra.append(f"owner {s['owner']}" if s.get("owner") else None)
+    if any(extra) and lines:
+        lines[-1] += "; " + ", ".join(e for e in extra if e)
+    return lines or ["-"]
+
+
+def human(result: dict[str, Any], args: argparse.Namespace) -> str:
+    from app.cli.output import (
+        candidate_sentence,
+        format_duration,
+        format_percent,
+        number,
+    )
+
+    settings = result.get("settings") or {}
+    epochs = result.get("epochs") or settings.get("epochs")
+    generations = result.get("generations") or settings.get("generations")
+    history = result.get("history") or {}
+    done_epochs = len(history.get("epochs") or [])
+    where = []
+    if epochs:
+        where.append(f"epoch {done_epochs} of {epochs}")
+    if result.get("search"):
+        where.append(f"generation {result.get('generation', 0)} of {generations or '-'}")
+    progress = format_percent(result.get("progress"), 0)
+    pairs = [("state", result["state"] + (" (archived)" if result.get("archived") else ""))]
+    pairs.append(("progress", progress + (f" ({', '.join(where)})" if where else "")))
+    elapsed = result.get("elapsed_s", elapsed_s(result["run"], result["state"]))
+    pairs.append(("elapsed", format_duration(elapsed)))
+    if result["state"] in ACTIVE:
+        eta = result.get("eta_s")
+        pairs.append(("ETA", format_duration(eta) if eta is not None else "not known yet"))
+    if result.get("message"):
+        pairs.append(("message", result["message"]))
+    summary = settings_summary(settings)
+    pairs.append(("settings", summary[0]))
+    pairs += [("", line) for line in summary[1:]]
+    last_epoch = (history.get("epochs") or [None])[-1]
+    if last_epoch:
+        largest = format_percent(last_epoch.get("val_accuracy_largest"))
+        smallest = format_percent(last_epoch.get("val_accuracy_smallest"))
+        pairs.append(
+            (
+                "last epoch",
+                f"{last_epoch['epoch']} of {epochs or '-'}: loss {number(last_epoch.get('loss'))}, "
+                f"validation accuracy {largest} (largest arch), {smallest} (smallest arch), "
+                f"took {format_duration(last_epoch.get('seconds'))}",
+            )
+        )
+    if result.get("search"):
+        pairs.append(("search", f"{result['search']}, {result.get('evaluated', 0)} evaluated"))
+    last_generation = (history.get("generations") or [None])[-1]
+    if last_generation:
+        hv = f"hypervolume {number(last_generation.get('hypervolume'))}"
+        if last_generation.get("hypervolume_normalized") is not None:
+            hv += f" (normalized {number(last_generation['hypervolume_normalized'], 3)})"
+        pairs.append(
+            (
+                "last generation",
+                f"{last_generation['generation']} of {generations or '-'}: best F_AEB "
+                f"{number(last_generation.get('best_fitness'), 3)}, {hv}, "
+                f"{last_generation.get('evaluated')} evaluated so far, "
+                f"took {format_duration(last_generation.get('seconds'))}",
+            )
+        )
+    if result.get("best"):
+        pairs.append(("best", candidate_sentence(result["best"])))
+    width = max(len(label) for label, _ in pairs)
+    lines = [f"run {result['run']}"]
+    for label, value in pairs:
+        lines.append(f"  {(label + ':') if label else '':<{width + 1}} {value}")
+    return "\n".join(lines)

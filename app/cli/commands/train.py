@@ -69,3 +69,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return None  # under torchrun, rank 0 records and reports
     store.update_run(spec.name, state="done", progress=1.0)
     return result
+
+
+def human(result: dict[str, Any], args: argparse.Namespace) -> str:
+    from app.cli.output import format_percent
+
+    largest, smallest = result["val_accuracy_largest"], result["val_accuracy_smallest"]
+    accuracy = (
+        f"validation accuracy {format_percent(largest)}"
+        if largest == smallest
+        else f"validation accuracy {format_percent(largest)} (largest arch), "
+        f"{format_percent(smallest)} (smallest arch)"
+    )
+    return (
+        f"trained run {result['run']} to epoch {result['epochs']}: {accuracy}\n"
+        f"checkpoint: {result['checkpoint']}"
+    )

@@ -64,6 +64,7 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any] | None:
+    from app.common.address import record_app_address
     from storage import paths
     from tasks.plumbing import broker, processes
 
@@ -89,6 +90,8 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
         for name, argv in commands(args).items():
             children[name] = processes.spawn(argv, env=env, log=logs / f"{name}.log")
         where = "" if args.no_app else f"serving http://localhost:{args.port}; "
+        if not args.no_app:  # for absolute links (`share --json`'s url)
+            record_app_address(args.address, args.port)
         print(f"{where}broker {url}; logs in {logs}; Ctrl-C stops", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             dead = [n for n, p in children.items() if p.poll() is not None]
