@@ -242,7 +242,7 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
         (["search", "--resume", "tiny.evolution.1"], "needs --generations"),
         (["search", "--resume", "tiny.nope.1", "--generations", "1"], "unknown search"),
         (["search", "--resume", "tiny.evolution.1", "--generations", "0"], "generations"),
-        (["search", "--resume", "tiny.evolution.1", "--generations", "4999"], "maximum of 5000"),
+        (["search", "--resume", "tiny.evolution.1", "--generations", "4999"], "from 1 to 5000, got 5001"),
         (
             ["search", "--resume", "tiny.evolution.1", "--run", "other", "--generations", "1"],
             "does not belong to run 'other'",
