@@ -3,12 +3,15 @@
 spikingjelly's `LIFNode` runs its torch reference on CPU: per time step about a dozen tensor
 passes (charge, the surrogate's heaviside through an autograd function, the reset written as
 `spike * v_reset + (1 - spike) * h`, and a stacked copy of every charge it then discards). In
-inference (no gradients) `LIF` runs the same arithmetic in five passes per step instead. The
-spikes it returns are bit-identical to spikingjelly's (`tests/engine/test_lif.py`): the charge
-keeps spikingjelly's operation order, `h >= threshold` is `heaviside(h - threshold)` for finite
-floats, and a hard reset to 0 leaves the same voltage up to the sign of a zero, which no later
-comparison sees. Training, CUDA and settings other than the ones Spikformer uses
-(`decay_input=True`, hard reset to 0, no stored voltage trace, float32) keep spikingjelly's path.
+inference (no gradients) `LIF` runs the same arithmetic in five passes per step, without boolean
+masks: the comparison is written straight into the float spike tensor and the reset is one
+`addcmul`, both several times quicker on CPU than a `masked_fill`.
+
+The spikes are bit-identical to spikingjelly's (`tests/engine/test_lif.py`): the charge keeps
+spikingjelly's operation order, `h >= threshold` is `heaviside(h - threshold)` for finite floats,
+and the reset leaves the same voltage up to the sign of a zero, which no later step sees.
+Training, CUDA and settings other than Spikformer's (`decay_input=True`, hard reset to 0, no
+stored voltage trace, float32) keep spikingjelly's path.
 """
 
 from __future__ import annotations
@@ -52,17 +55,12 @@ def lif_inference(
 
     `v` is the voltage before the first step (None: 0, a freshly reset neuron). Per step:
     H = V + (X - V) / tau (at V = 0: X / tau, which is what spikingjelly's formula gives),
-    spike = H >= threshold, V = H where no spike, else 0.
+    S = (H >= threshold) as 0.0 / 1.0, V = H - H * S (H where no spike, else 0).
     """
-    fired = torch.empty(x_seq.shape, dtype=torch.bool, device=x_seq.device)
+    spikes = torch.empty_like(x_seq)  # x_seq's layout (channels-last stays channels-last)
     for t in range(x_seq.shape[0]):
         x = x_seq[t]
-        if v is None:
-            h = torch.div(x, tau)
-        else:
-            h = torch.sub(x, v).div_(tau).add_(v)
-        torch.ge(h, v_threshold, out=fired[t])
-        v = h.masked_fill_(fired[t], 0.0)
-    spikes = torch.empty_like(x_seq)  # x_seq's layout (channels-last stays channels-last)
-    spikes.copy_(fired)
+        h = torch.div(x, tau) if v is None else torch.sub(x, v).div_(tau).add_(v)
+        torch.ge(h, v_threshold, out=spikes[t])
+        v = h.addcmul_(h, spikes[t], value=-1.0)
     return spikes, v

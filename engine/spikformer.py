@@ -14,6 +14,7 @@ the two places where this model departs from the paper (the LIF's charge, the SP
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -249,8 +250,16 @@ class SpikformerBody(nn.Module):
         raise ValueError(f"expected (B, C, S, S) or (B, T, C, S, S) input, got {tuple(x.shape)}")
 
     def forward_arch(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
-        functional.reset_net(self)  # no membrane state survives from an earlier call
-        x = self.sps(self.to_sequence(x, arch.time_steps), arch.embed_dim)  # (T, B, N, D)
+        return self.forward_tokens(self.embed(x, arch), arch)
+
+    def embed(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        """SPS tokens (T, B, N, D) of images or events; they depend on `stem_key(arch)` only."""
+        functional.reset_net(self.sps)  # no membrane state survives from an earlier call
+        return self.sps(self.to_sequence(x, arch.time_steps), arch.embed_dim)
+
+    def forward_tokens(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        """Logits (B, K) of the blocks and head of `arch` on SPS tokens `x` (T, B, N, D)."""
+        functional.reset_net(self.blocks)
         for i in range(arch.depth):
             x = self.blocks[i](x, arch, i)
         x = x.mean(2).mean(0)  # (B, D): mean over tokens, then over time
@@ -279,6 +288,24 @@ class Spikformer(SpikformerBody):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_arch(x, self.arch)
+
+
+# Genes that reach only the encoder blocks: the SPS stem's output does not depend on them.
+BLOCK_GENES = frozenset({"depth", "mlp_ratios", "num_heads", "thresholds", "taus"})
+
+
+def stem_key(arch: Arch) -> tuple:
+    """What the SPS tokens of `arch` depend on besides the weights and the input: every gene
+    but the block genes (today embed_dim and time_steps; a gene added later counts too).
+
+    Archs with the same key share the stem's weights (leading slices), neurons and tokens, so
+    an evaluator may compute the stem once per key (`engine.stems`).
+    """
+    return tuple(
+        (f.name, getattr(arch, f.name))
+        for f in dataclasses.fields(arch)
+        if f.name not in BLOCK_GENES
+    )
 
 
 def count_params(arch: Arch, shape: ModelShape) -> int:
