@@ -26,7 +26,7 @@ from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.results import EvalResult
 from engine.space import Arch, SearchSpace
 from engine.spikformer import SpikformerBody, count_params
-from engine.stems import StemCache, batch_norms, cumulative_statistics
+from engine.stems import Stem, StemCache, batch_norms, cumulative_statistics
 from engine.supernet import Supernet
 
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
@@ -124,23 +124,34 @@ class SubnetEvaluator:
         self.stems = StemCache(self.recalib, self.val, max_bytes=stem_cache_bytes)
 
     def evaluate_one(self, arch: Arch) -> tuple[EvalResult, nn.Module]:
-        """The result of `arch` and its extracted subnet, BN-recalibrated."""
+        """The result of `arch` and its extracted subnet, BN-recalibrated.
+
+        The same as `recalibrate_bn` then `evaluate_model` on the extracted subnet, with the
+        stem's part taken from its `Stem` (`engine.stems`).
+        """
         subnet = self.supernet.extract(arch)
-        accuracy, report = self._measure(subnet, arch)
+        stem = self.stems.get(subnet, arch)
+        stem.load_statistics(subnet)
+        if self.recalib:
+            self._recalibrate_blocks(subnet, arch, stem)
+        accuracy, report = self._validate(subnet, arch, stem)
         params = count_params(arch, self.supernet.shape)
         return to_result(arch, accuracy, report.priced(self.profile), params), subnet
 
     @torch.no_grad()
-    def _measure(self, subnet: SpikformerBody, arch: Arch) -> tuple[float, EnergyReport]:
-        """`recalibrate_bn` then `evaluate_model`, with the stem's part taken from its `Stem`."""
-        stem = self.stems.get(subnet, arch)
-        stem.load_statistics(subnet)
-        if self.recalib:
-            in_stem = set(batch_norms(subnet.sps))
-            subnet.train()
-            with cumulative_statistics([bn for bn in batch_norms(subnet) if bn not in in_stem]):
-                for tokens in stem.recalib_tokens:
-                    subnet.forward_tokens(stem.tokens(tokens), arch)
+    def _recalibrate_blocks(self, subnet: SpikformerBody, arch: Arch, stem: Stem) -> None:
+        """`recalibrate_bn` for every BN after the stem, on the stem's recalibration tokens."""
+        in_stem = set(batch_norms(subnet.sps))
+        subnet.train()
+        with cumulative_statistics([bn for bn in batch_norms(subnet) if bn not in in_stem]):
+            for tokens in stem.recalib_tokens:
+                subnet.forward_tokens(stem.tokens(tokens), arch)
+
+    @torch.no_grad()
+    def _validate(
+        self, subnet: SpikformerBody, arch: Arch, stem: Stem
+    ) -> tuple[float, EnergyReport]:
+        """`evaluate_model` on the stem's validation tokens, the stem's energy counts added."""
         subnet.eval()
         correct = total = 0
         with EnergyMeter(subnet) as meter:

@@ -120,3 +120,25 @@ def test_stem_key_ignores_block_genes_only() -> None:
     assert stem_key(blocks) == stem_key(arch) == stem_key(shallow)
     assert stem_key(dataclasses.replace(arch, time_steps=1)) != stem_key(arch)
     assert stem_key(dataclasses.replace(arch, embed_dim=32, num_heads=(2, 2))) != stem_key(arch)
+
+
+@pytest.mark.parametrize(("preset", "image_size"), [("digits-tiny", 16), ("mnist-small", 28)])
+def test_inference_forward_equals_the_autograd_forward(preset: str, image_size: int) -> None:
+    """Without gradients the LIF (engine/lif.py) and the SPS max-pool (channels-last) take
+    quicker paths; logits and every spike agree bit for bit with the autograd forward."""
+    torch.manual_seed(1)
+    space = SearchSpace.preset(preset)
+    net = Supernet(space, in_channels=1, num_classes=10, image_size=image_size).train()
+    with torch.no_grad():  # train mode: BN normalizes by the batch, so every layer fires
+        for p in net.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 1.0 / p[0].numel() ** 0.5)
+    x = torch.randn(8, 1, image_size, image_size)
+    for arch in _archs(net, 4, seed=4):
+        with torch.no_grad():
+            fast = net(x, arch)
+            fast_tokens = net.embed(x, arch)
+        slow = net(x, arch).detach()
+        slow_tokens = net.embed(x, arch).detach()
+        assert torch.equal(fast, slow) and torch.equal(fast_tokens, slow_tokens)
+        assert 0 < float(slow_tokens.mean()) < 2
