@@ -11,7 +11,8 @@ includes building the stems, as a worker's first candidates do. Medians over rep
 It then checks that both give the same results (accuracy, energy, op counts, to the bit), and
 with `--noise` prints what "recalibration noise" is for comparison: the previous code at eval
 seed 1 against seed 0 (mean |delta accuracy| and Kendall's tau of the two orderings).
-`--profile` runs one more pass of each under cProfile and prints where the time goes.
+`--profile` runs one more pass of each under cProfile and prints where the time goes;
+`--one-pass` measures recalibrating BN in one pass of 512 images instead of 4 x 128.
 
     cd bench && OMP_NUM_THREADS=1 nice -n 5 python eval_speed.py --workdir /work/search-cache \\
         --dataset mnist-5k --space mnist-small --epochs 10 --sampling sandwich-dsps \\
@@ -40,6 +41,7 @@ from scipy.stats import kendalltau
 
 import engine
 from engine import evaluate as current
+from engine.stems import StemCache
 
 BASELINE = "e5e50a8"  # the last commit before shared stems and the inference LIF
 
@@ -124,6 +126,31 @@ def profile(evaluator, archs: list) -> dict[str, float]:
     return out
 
 
+def one_pass(net, dataset: str, archs: list) -> None:
+    """The idea of recalibrating BN in one pass of 512 images instead of 4 x 128 (the same 512
+    images: `fixed_batches` takes them from one seeded permutation), current code on both
+    sides, interleaved: its speed and how far its results move."""
+    four = current.SubnetEvaluator(net, dataset, seed=0)
+    batches = four.recalib
+    single = current.SubnetEvaluator(net, dataset, seed=0)
+    single.recalib = [(torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches]))]
+    single.stems = StemCache(single.recalib, single.val)
+    seconds = {"four": 0.0, "single": 0.0}
+    results: dict[str, list] = {"four": [], "single": []}
+    for i, arch in enumerate(archs):
+        order = [("four", four), ("single", single)]
+        for name, ev in order if i % 2 == 0 else order[::-1]:
+            t, result = timed(ev, arch)
+            seconds[name] += t
+            results[name].append(result)
+    print(
+        f"one BN recalibration pass of {len(single.recalib[0][1])} images instead of "
+        f"{len(batches)} x {len(batches[0][1])} (current code, cold stems): "
+        f"{len(archs) / seconds['single']:.3f} vs {len(archs) / seconds['four']:.3f} cand/s; "
+        f"vs 4 x 128: {agreement(results['single'], results['four'])}"
+    )
+
+
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", help="a supernet checkpoint (default: the cached one)")
@@ -139,6 +166,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     p.add_argument("--noise", action="store_true", help="also: old code, eval seed 1 vs 0")
     p.add_argument("--profile", action="store_true", help="also: cProfile breakdown")
+    p.add_argument(
+        "--one-pass", action="store_true", help="also: BN recalibration as one 512-image pass"
+    )
     return p.parse_args()
 
 
@@ -159,8 +189,11 @@ def main() -> None:
         arch = new_net.space.sample(rng)
         if arch.id not in {a.id for a in archs}:
             archs.append(arch)
+    config = meta["config"]
+    genes = {k: config["space"][k] for k in ("embed_dim", "time_steps") if k in config["space"]}
     print(
-        f"# {dataset} / {meta['config']['space'].get('name', args.space)}: {ckpt}\n"
+        f"# {dataset}, {config.get('sampling')} supernet of {config.get('epochs')} epochs, "
+        f"stem genes {genes}: {ckpt}\n"
         f"# {args.archs} archs (seed {args.seed}), {args.repeats} repeats, torch "
         f"{torch.__version__}, {torch.get_num_threads()} thread(s), load average "
         f"{os.getloadavg()[0]:.2f} at start; previous code: {args.baseline} "
@@ -202,6 +235,8 @@ def main() -> None:
     if args.noise:
         seed1 = old.SubnetEvaluator(old_net, dataset, seed=1)(archs)
         print(f"recalibration noise, previous code seed 1 vs 0: {agreement(seed1, old_results)}")
+    if args.one_pass:
+        one_pass(new_net, dataset, archs)
     if args.profile:
         before = profile(old.SubnetEvaluator(old_net, dataset, seed=0), archs)
         after = profile(current.SubnetEvaluator(new_net, dataset, seed=0), archs)
