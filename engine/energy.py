@@ -121,11 +121,31 @@ class EnergyMeter:
         self._macs: dict[str, float] = defaultdict(float)
         self._sops: dict[str, float] = defaultdict(float)
 
-    # ---- hooks --------------------------------------------------------------------------
-    def _on_model(self, _m: nn.Module, args: tuple) -> None:
-        x = args[0]
+    def count_input(self, x: torch.Tensor) -> None:
+        """Count the samples of model input `x` (images or events), as the model's pre-hook
+        does; for a forward run in parts (`engine.stems`) instead of through `model(x)`."""
         self.samples += x.shape[0]
         self._event_input = x.dim() == 5
+
+    def add(self, other: EnergyMeter) -> None:
+        """Add every count `other` recorded on the same model (e.g. its stem's layers)."""
+        self.samples += other.samples
+        self.time_steps = other.time_steps or self.time_steps
+        self._event_input = self._event_input or other._event_input
+        for mine, theirs in (
+            (self._spike_sum, other._spike_sum),
+            (self._spike_numel, other._spike_numel),
+            (self._in_sum, other._in_sum),
+            (self._in_numel, other._in_numel),
+            (self._macs, other._macs),
+            (self._sops, other._sops),
+        ):
+            for name, value in theirs.items():
+                mine[name] += value
+
+    # ---- hooks --------------------------------------------------------------------------
+    def _on_model(self, _m: nn.Module, args: tuple) -> None:
+        self.count_input(args[0])
 
     def _on_sps(self, _m: nn.Module, args: tuple) -> None:
         self.time_steps = args[0].shape[0]

@@ -14,11 +14,12 @@ the two places where this model departs from the paper (the LIF's charge, the SP
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import torch
-from spikingjelly.activation_based import functional, neuron
+from spikingjelly.activation_based import functional
 from torch import nn
 
 from engine.data.base import merge_frames
@@ -29,6 +30,7 @@ from engine.elastic import (
     StackedBatchNorm,
     StackedLinear,
 )
+from engine.lif import LIF
 from engine.space import Arch
 
 SSA_SCALE = 0.125  # Spikformer's fixed attention scale
@@ -39,19 +41,17 @@ SPS_THRESHOLD, SPS_TAU = 1.0, 2.0  # SPS neurons keep Spikformer's defaults
 CHANNELS_LAST_MIN_DIM = 128
 
 
-def lif(v_threshold: float = 1.0, tau: float = 2.0) -> neuron.LIFNode:
+def lif(v_threshold: float = 1.0, tau: float = 2.0) -> LIF:
     """Spikformer's LIF: multi-step, detach_reset, hard reset to 0.
 
     spikingjelly's default `decay_input=True` charges H = V + (X - V) / tau, which is the paper's
     Eq. 1 with the threshold scaled by tau (docs/model.md), as in Spikformer's and the authors'
-    code.
+    code. `engine.lif.LIF` is spikingjelly's `LIFNode` with a cheaper inference forward on CPU.
     """
-    return neuron.LIFNode(
-        tau=float(tau), v_threshold=float(v_threshold), detach_reset=True, step_mode="m"
-    )
+    return LIF(tau=float(tau), v_threshold=float(v_threshold), detach_reset=True, step_mode="m")
 
 
-def set_lif(node: neuron.LIFNode, v_threshold: float, tau: float) -> None:
+def set_lif(node: LIF, v_threshold: float, tau: float) -> None:
     """Alternate choice (DSPS): apply a sampled threshold and decay to a neuron."""
     node.v_threshold = float(v_threshold)
     node.tau = float(tau)
@@ -117,7 +117,7 @@ class SPS(nn.Module):
         for s, c_out in enumerate((d // 8, d // 4, d // 2, d)):
             x = self.proj_bn[s](self.proj_conv[s](x, c_in, c_out), c_out)
             if s >= 4 - self.n_pools:  # pool before the LIF, as spikingjelly's Spikformer does
-                x = self.pool(x)
+                x = self._pool(x)
             x = self.proj_lif[s](x.reshape(T, B, *x.shape[1:])).flatten(0, 1)
             c_in = c_out
         x_feat = x  # (TB, D, H', W')
@@ -125,6 +125,21 @@ class SPS(nn.Module):
         x = self.rpe_lif(x.reshape(T, B, *x.shape[1:])).flatten(0, 1)
         x = x + x_feat  # (TB, D, H', W')
         return x.permute(0, 2, 3, 1).reshape(T, B, -1, d)  # (T, B, N, D), a view if channels-last
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
+        """The max-pool; in inference on CPU through a channels-last copy when x is NCHW.
+
+        CPU max-pooling is several times quicker channels-last (bench/eval_speed.py), even with
+        the two copies, and a maximum is the same whatever the layout. Training keeps the plain
+        call: where a window holds equal values, the layout may route the gradient elsewhere.
+        """
+        if (
+            torch.is_grad_enabled()
+            or x.device.type != "cpu"
+            or x.is_contiguous(memory_format=torch.channels_last)
+        ):
+            return self.pool(x)
+        return self.pool(x.contiguous(memory_format=torch.channels_last)).contiguous()
 
 
 class SSA(nn.Module):
@@ -250,8 +265,16 @@ class SpikformerBody(nn.Module):
         raise ValueError(f"expected (B, C, S, S) or (B, T, C, S, S) input, got {tuple(x.shape)}")
 
     def forward_arch(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
-        functional.reset_net(self)  # no membrane state survives from an earlier call
-        x = self.sps(self.to_sequence(x, arch.time_steps), arch.embed_dim)  # (T, B, N, D)
+        return self.forward_tokens(self.embed(x, arch), arch)
+
+    def embed(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        """SPS tokens (T, B, N, D) of images or events; they depend on `stem_key(arch)` only."""
+        functional.reset_net(self.sps)  # no membrane state survives from an earlier call
+        return self.sps(self.to_sequence(x, arch.time_steps), arch.embed_dim)
+
+    def forward_tokens(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        """Logits (B, K) of the blocks and head of `arch` on SPS tokens `x` (T, B, N, D)."""
+        functional.reset_net(self.blocks)
         for i in range(arch.depth):
             x = self.blocks[i](x, arch, i)
         x = x.mean(2).mean(0)  # (B, D): mean over tokens, then over time
@@ -280,6 +303,24 @@ class Spikformer(SpikformerBody):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_arch(x, self.arch)
+
+
+# Genes that reach only the encoder blocks: the SPS stem's output does not depend on them.
+BLOCK_GENES = frozenset({"depth", "mlp_ratios", "num_heads", "thresholds", "taus"})
+
+
+def stem_key(arch: Arch) -> tuple:
+    """What the SPS tokens of `arch` depend on besides the weights and the input: every gene
+    but the block genes (today embed_dim and time_steps; a gene added later counts too).
+
+    Archs with the same key share the stem's weights (leading slices), neurons and tokens, so
+    an evaluator may compute the stem once per key (`engine.stems`).
+    """
+    return tuple(
+        (f.name, getattr(arch, f.name))
+        for f in dataclasses.fields(arch)
+        if f.name not in BLOCK_GENES
+    )
 
 
 def count_params(arch: Arch, shape: ModelShape) -> int:
