@@ -13,8 +13,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from engine.pareto import f_aeb, pareto_front
+from engine.pareto import FrontBox, f_aeb, normalized_hypervolume, pareto_front
 from storage.base import Prices, Store
+from storage.records import RunRecord
+
+# How the front metric is named wherever it is shown.
+NORMALIZED_HV_LABEL = "normalized hypervolume (accuracy above chance × log energy, 0–1)"
 
 POINT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -72,6 +76,35 @@ def load_points(
     frame = table.to_pandas() if table.num_rows else _empty(columns)
     frame = frame.reset_index(drop=True)
     return frame.astype({c: t for c, t in _DTYPES.items() if c in frame.columns})
+
+
+def front_box(run: RunRecord, profile: Prices | str) -> FrontBox | None:
+    """The box of `run`'s fronts as they are displayed under `profile`: chance accuracy and the
+    analytic energy floor and bound of the run's space on its dataset, priced under that same
+    profile (`engine.search.reference.dataset_front_box`), never a search's stored box or
+    reference, which are in the search's own profile. None when this install does not know the
+    run's dataset or space. Its `energy_high_uj` is the raw hypervolume's reference."""
+    from engine.errors import AutoSpikformerError
+    from engine.search.reference import dataset_front_box  # imports torch: not at the top
+    from engine.space import SearchSpace
+
+    name = profile if isinstance(profile, str) else profile.name
+    try:
+        return dataset_front_box(run.dataset, SearchSpace.from_dict(run.space), name)
+    except (AutoSpikformerError, ValueError, KeyError, TypeError):
+        return None
+
+
+def normalized(frame: pd.DataFrame, box: FrontBox | None) -> float | None:
+    """The normalized hypervolume of `frame`'s candidates (accuracy, energy_uj in the box's
+    profile) in `box`; 0 for no candidates, None without a box."""
+    if box is None:
+        return None
+    if frame.empty:
+        return 0.0
+    # At or below the floor is full credit either way; the log axis cannot place a zero.
+    energy = np.maximum(frame["energy_uj"].to_numpy(), box.energy_low_uj)
+    return normalized_hypervolume(frame["accuracy"].to_numpy(), energy, box)
 
 
 def front(frame: pd.DataFrame) -> pd.DataFrame:
