@@ -46,9 +46,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     store = pipeline.open_store()
 
     def progress(event: dict[str, Any]) -> None:
+        normalized = event.get("hypervolume_normalized")
         print(
             f"generation {event['generation']}/{event['generations']} "
-            f"hypervolume {event['hypervolume']:.4g}",
+            f"hypervolume {event['hypervolume']:.4g}"
+            + ("" if normalized is None else f" normalized hypervolume {normalized:.4f}"),
             file=sys.stderr,
         )
 

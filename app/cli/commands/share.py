@@ -36,5 +36,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         title=args.title,
         notes=args.notes,
         author=args.author,
+        silent_last=True,  # as `candidates` ranks by default
     )
     return {"leaderboard": board.id, "url": f"/leaderboard?id={board.id}"}
