@@ -30,6 +30,7 @@ POINT_COLUMNS: tuple[str, ...] = (
     "params",
     "sops",
     "firing_rate",
+    "silent",
 )
 # Drawing more points than this makes the browser sluggish; dominated ones are aggregated.
 MAX_DRAWN = 4000
@@ -49,6 +50,7 @@ _DTYPES = {
     "params": "int64",
     "sops": "float64",
     "firing_rate": "float64",
+    "silent": "bool",
 }
 
 
@@ -120,15 +122,18 @@ def front(frame: pd.DataFrame) -> pd.DataFrame:
 TIE_ORDER = (["fitness", "accuracy", "energy_uj", "id"], [False, False, True, True])
 
 
-def with_fitness(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
+def with_fitness(frame: pd.DataFrame, alpha: float, *, silent_last: bool = False) -> pd.DataFrame:
     """`frame` with F_AEB at `alpha` (min-max over exactly `frame`), best first, ties broken as
-    `Store.rank` breaks them (`TIE_ORDER`)."""
+    `Store.rank` breaks them (`TIE_ORDER`); with `silent_last`, silent candidates after the
+    others, as `Store.rank(silent_last=True)` orders them."""
     out = frame.copy()
     if out.empty:
         out["fitness"] = pd.Series(dtype="float64")
         return out
     out["fitness"] = f_aeb(out["accuracy"].to_numpy(), out["energy_uj"].to_numpy(), alpha)
     out = out.sort_values(TIE_ORDER[0], ascending=TIE_ORDER[1], kind="stable")
+    if silent_last and "silent" in out:
+        out = out.sort_values("silent", kind="stable")  # False first, each group in order
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.reset_index(drop=True)
 

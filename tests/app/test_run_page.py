@@ -205,3 +205,14 @@ def test_an_energy_budget_is_shown_with_a_readable_unit(filled, open_app) -> Non
     filled.store.update_run("digits-live", settings=settings)
     at = open_app("runs", {"run": "digits-live"})
     assert at.table[1].value["value"].to_dict()["energy budget"] == "250 nJ"
+
+
+def test_a_silent_best_is_flagged_on_the_card(run, open_app) -> None:
+    best = run.store.generations(run.random)[-1].best_id
+    at = open_app("runs", {"run": run.run})
+    assert not any("silent" in m.value for m in at.markdown if f"best `{best}`" in m.value)
+    with run.store.connect(write=True) as con:
+        con.execute("UPDATE candidates SET silent = true WHERE id = $i", {"i": best})
+    at = open_app("runs", {"run": run.run})
+    line = next(m.value for m in at.markdown if f"best `{best}`" in m.value)
+    assert line.endswith("silent (a block never fires)")

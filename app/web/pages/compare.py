@@ -175,7 +175,7 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
 
 def _candidate_options(run: str, alpha: float, extra: list[str | None]) -> list[str]:
     store = ui.store()
-    ids = [r.id for r, _ in store.rank(run, alpha=alpha, top=20)]
+    ids = [r.id for r, _ in store.rank(run, alpha=alpha, top=20, silent_last=True)]
     ids += [i for i in ui.scope_frames(run, None)[1]["id"] if i not in ids]
     return ids + [i for i in extra if i and i not in ids]
 
@@ -255,6 +255,11 @@ def _side_by_side(a, b) -> pd.DataFrame:
     for label, key in (("time steps T", "time_steps"), ("embed dim", "embed_dim")):
         rows[label] = (str(a.arch[key]), str(b.arch[key]), "")
     rows["blocks"] = (str(a.arch["depth"]), str(b.arch["depth"]), "")
+    silent = [fmt.silent_blocks(r.firing_rates, r.arch["depth"]) for r in (a, b)]
+    rows[f"silent blocks {fmt.SILENT}"] = (
+        *(", ".join(map(str, blocks)) or "none" for blocks in silent),
+        "",
+    )
     for label, (key, pattern) in fmt.BLOCK_GENES.items():
         rows[f"{label} per block"] = (per_block(a, key, pattern), per_block(b, key, pattern), "")
     frame = pd.DataFrame(rows, index=["A", "B", "B - A"]).T

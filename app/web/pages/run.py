@@ -47,6 +47,8 @@ def generation_line(run: RunRecord) -> str:
             f": best `{best.id}` · {best.accuracy:.2%} · {best.energy_uj:.4g} uJ"
             f" · F_AEB {last.best_fitness or 0.0:.3f}"
         )
+        if best.silent:  # the search's own best, by F_AEB alone
+            text += " · silent (a block never fires)"
     return text
 
 
