@@ -36,10 +36,11 @@ edit it by hand (`tests/app/test_cli_docs.py` fails when it drifts from `--help`
 {environment}
 
 A CANDIDATE in the JSON outputs is `{"id", "arch", "accuracy", "energy_uj", "params",
-"firing_rate", "fitness", "generation", ...}`: `accuracy` is top-1 in [0, 1] on the validation
-split, `energy_uj` the paper's Eq. 3 in microjoules, `fitness` F_AEB at the given alpha, and `id`
-a stable hash of the ARCH `{"embed_dim", "depth", "mlp_ratios", "num_heads", "time_steps",
-"thresholds", "taus"}`.
+"firing_rate", "fitness", "generation", "feasible", "ops", "silent", ...}`: `accuracy` is top-1
+in [0, 1] on the validation split, `energy_uj` the paper's Eq. 3 in microjoules, `fitness` F_AEB
+at the given alpha, `silent` true when a block never fires (firing rate 0; such candidates are
+ranked after the others unless `--include-silent`), and `id` a stable hash of the ARCH
+`{"embed_dim", "depth", "mlp_ratios", "num_heads", "time_steps", "thresholds", "taus"}`.
 """
 
 ENVIRONMENT = (
@@ -64,9 +65,11 @@ JSON_NOTES: dict[str, str] = {
         '"search", "evaluated", "best", "archived", "settings": {...}, "eta_s": X or null, '
         '"history": {"epochs": [{"epoch", "loss", "val_accuracy_largest", '
         '"val_accuracy_smallest", "seconds"}, ...], "generations": [{"generation", '
-        '"best_fitness", "hypervolume", "evaluated", "seconds"}, ...]}}`; epochs and '
-        "generations are counted from 1, the generations are those of the run's newest search, "
-        "and `state` is one of queued, training, searching, done, failed, cancelled"
+        '"best_fitness", "hypervolume", "hypervolume_normalized", "evaluated", "seconds"}, '
+        "...]}}`; epochs and generations are counted from 1, the generations are those of the "
+        "run's newest search, `hypervolume_normalized` is accuracy above chance x log10 energy "
+        "in [0, 1] (unitless; `hypervolume` the raw one, uJ x accuracy), and `state` is one of "
+        "queued, training, searching, done, failed, cancelled"
     ),
     "cancel": "the run's status, as `status` prints it",
     "delete": '`{"run", "deleted": true, "removed": [PATH, ...]}`',
