@@ -11,7 +11,8 @@ from engine.search.reference import dataset_front_box
 from engine.space import SearchSpace
 from storage.records import RunRecord, SearchRecord
 
-NORMALIZED = "normalized hypervolume (accuracy above chance × log energy, 0–1)"
+NORMALIZED = "normalized hypervolume"
+LABEL = "normalized hypervolume (accuracy above chance × log energy, 0–1)"
 RAW = "raw hypervolume (uJ × accuracy)"
 
 
@@ -22,6 +23,7 @@ def test_default_compares_the_newest_runs_two_searches(filled, open_app) -> None
     assert at.query_params["search2"] == filled.random
     labels = [m.label for m in at.metric]
     assert labels == [f"A: {NORMALIZED}", f"A: {RAW}", f"B: {NORMALIZED}", f"B: {RAW}"]
+    assert any(c.value.startswith(f"The {LABEL} is the share") for c in at.caption)
     # The fronts chart and two knee panels (accuracy, energy) per side.
     assert len(at.get("vega_lite_chart")) == 1 + 2 * 2
 

@@ -150,9 +150,10 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
     ):
         normalized = frames.normalized(pd.DataFrame({"accuracy": a, "energy_uj": e}), box)
         col.metric(
-            f"{tag}: {frames.NORMALIZED_HV_LABEL}",
+            f"{tag}: normalized hypervolume",
             "-" if normalized is None else f"{normalized:.4f}",
-            help=f"Unitless; the box is the space's analytic energy range under {DEFAULT_PROFILE}",
+            help=f"The {frames.NORMALIZED_HV_LABEL}: unitless; the box is the space's analytic "
+            f"energy range under {DEFAULT_PROFILE}",
         )
         hv = hypervolume(a, e, ref.energy_uj, ref.accuracy) if len(e) else 0.0
         col.metric(
@@ -163,9 +164,9 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         col.caption(f"{len(e):,} candidates, {len(f)} on the front · {_label(run, search)}")
     same_box = boxes[0] == boxes[1]
     st.caption(
-        "Normalized hypervolume: the share of the box from chance accuracy to 1 and from the "
-        "space's analytic energy bound down to its floor (log energy) that the front dominates; "
-        "larger is better"
+        f"The {frames.NORMALIZED_HV_LABEL} is the share of the box from chance accuracy to 1 and "
+        "from the space's analytic energy bound down to its floor (log energy) that the front "
+        "dominates; larger is better"
         + ("." if same_box else "; A's and B's spaces or datasets differ, so do their boxes.")
         + f" Raw hypervolume (the paper's figure): the area dominated up to energy "
         f"{ref.energy_uj:.4g} uJ (the spaces' energy bound under {DEFAULT_PROFILE}, the larger "

@@ -167,7 +167,7 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
         help="0 ranks by accuracy alone, 1 by energy alone. See the Help page.",
     )
     cols[3].number_input("top K", min_value=1, max_value=viewstate.MAX_TOP, key=K + "top")
-    cols = st.columns([2, 1, 1, 1, 1, 2])
+    cols = st.columns([2, 1, 1, 1, 2])
     cols[0].radio("Colour by", viewstate.COLOR_BY, key=K + "color", horizontal=True)
     cols[1].toggle("log energy", key=K + "log")
     cols[2].toggle(
@@ -176,15 +176,15 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
         help="Also draw the candidates over their search's energy budget or parameter limit "
         "(grey crosses). They are never ranked and never on the Pareto front.",
     )
-    cols[3].toggle(
+    cols[2].toggle(
         "silent in order",
         key=K + "silent",
         help="Rank silent candidates (a block never fires, so it is bypassed through the "
         f"residual; {leaderboard_format.SILENT} in the table) by F_AEB among the others. By "
         "default they come after all the others.",
     )
-    cols[4].button("Clear selection", on_click=_clear_selection)
-    cols[5].selectbox(
+    cols[3].button("Clear selection", on_click=_clear_selection)
+    cols[4].selectbox(
         "Energy profile",
         list(PROFILES),
         key=K + "profile",
