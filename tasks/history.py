@@ -186,8 +186,8 @@ def normalized_history(
 ) -> list[float | None]:
     """Each generation's normalized hypervolume: the recorded one, else that of the search's
     feasible candidates evaluated up to it, priced under the search's profile, in its box
-    (`tasks.pipeline.front_box_of`), as the search computes it. None where the box cannot be
-    had (a dataset or space this install does not know) or no candidate can be priced."""
+    (`tasks.pipeline.front_box_of`), as the search computes it (0 while none is feasible).
+    None where the box cannot be had (a dataset or space this install does not know)."""
     from engine.errors import AutoSpikformerError
     from engine.pareto import normalized_hypervolume
     from engine.profiles import get_profile
