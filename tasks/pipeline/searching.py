@@ -319,11 +319,11 @@ def search_result(
 ) -> dict[str, Any]:
     """The contract's search JSON: evaluated count (infeasible candidates included), and the Pareto
     ids and best candidate among the feasible ones, energies under `energy_profile`. The best is
-    ranked as `candidates` ranks by default: silent candidates last."""
+    the F_AEB winner, on the front, as the search ranks it: silent or not (it says which;
+    `candidates` lists silent ones last by default)."""
     from engine.pareto import pareto_front
 
-    profile = get_profile(energy_profile)
-    ranked = store.rank(run, search=search_id, alpha=alpha, profile=profile, silent_last=True)
+    ranked = store.rank(run, search=search_id, alpha=alpha, profile=get_profile(energy_profile))
     records = [r for r, _ in ranked]
     front = pareto_front([r.accuracy for r in records], [r.energy_uj for r in records])
     best = ranked[0][0].to_contract(ranked[0][1]) if ranked else None
