@@ -72,22 +72,22 @@ def _rank_sql(
     energy = _PRICED_ENERGY if priced else "energy_uj"
     order = "grp ASC, fitness DESC, accuracy DESC, energy ASC"
     cut = (
-        "(SELECT cut FROM cuts WHERE cuts.grp = s.grp)"
+        "CASE WHEN s.grp THEN cuts.quiet ELSE cuts.loud END"
         if silent_last
         else """(SELECT min(fitness)
                  FROM (SELECT fitness FROM scored ORDER BY fitness DESC LIMIT $top))"""
     )
-    # The top-th best fitness of each group (silent or not).
+    # The top-th best fitness of each group, silent or not (two top-N scans, no full sort).
     cuts = """, cuts AS (
-            SELECT grp, min(fitness) AS cut FROM (
-                SELECT grp, fitness,
-                       row_number() OVER (PARTITION BY grp ORDER BY fitness DESC) AS k
-                FROM scored)
-            WHERE k <= $top GROUP BY grp
+            SELECT (SELECT min(fitness) FROM (SELECT fitness FROM scored WHERE NOT grp
+                                               ORDER BY fitness DESC LIMIT $top)) AS loud,
+                   (SELECT min(fitness) FROM (SELECT fitness FROM scored WHERE grp
+                                               ORDER BY fitness DESC LIMIT $top)) AS quiet
         )"""
     best = (
         f"""SELECT s.rid, s.grp, s.fitness, s.accuracy, s.energy
-           FROM scored AS s JOIN candidates AS c ON c.rowid = s.rid
+           FROM scored AS s {"CROSS JOIN cuts" if silent_last else ""}
+           JOIN candidates AS c ON c.rowid = s.rid
            WHERE s.fitness >= {cut}
            ORDER BY s.grp ASC, s.fitness DESC, s.accuracy DESC, s.energy ASC, c.id ASC
            LIMIT $top"""
