@@ -133,7 +133,7 @@ def status(run: str) -> dict[str, Any]:
     if search is not None:
         evaluated = store.count_candidates(run, search.id)
         alpha = float(search.settings.get("alpha", 0.5))
-        ranked = store.rank(run, search=search.id, alpha=alpha, top=1)
+        ranked = store.rank(run, search=search.id, alpha=alpha, top=1, silent_last=True)
         best = ranked[0][0].to_contract(ranked[0][1]) if ranked else None
     return {
         "run": record.name,

@@ -319,11 +319,12 @@ def search_result(
 ) -> dict[str, Any]:
     """The contract's search JSON: evaluated count (infeasible candidates included), and the Pareto
     ids and best candidate among the feasible ones, energies under `energy_profile`. The best is
-    the F_AEB winner, on the front, as the search ranks it: silent or not (it says which;
-    `candidates` lists silent ones last by default)."""
+    ranked as `candidates` ranks by default: silent candidates last, so it is on the front of
+    the candidates that are not silent (a silent one may dominate it)."""
     from engine.pareto import pareto_front
 
-    ranked = store.rank(run, search=search_id, alpha=alpha, profile=get_profile(energy_profile))
+    profile = get_profile(energy_profile)
+    ranked = store.rank(run, search=search_id, alpha=alpha, profile=profile, silent_last=True)
     records = [r for r, _ in ranked]
     front = pareto_front([r.accuracy for r in records], [r.energy_uj for r in records])
     best = ranked[0][0].to_contract(ranked[0][1]) if ranked else None
