@@ -91,6 +91,7 @@ def synthetic(n: int, searches: int, rng: np.random.Generator) -> pa.Table:
             "created_at": 1.7e9 + np.arange(n, dtype=np.float64),
             # Ids are unique here, so every row is its id's first record in the run.
             "first_in_run": np.ones(n, dtype=bool),
+            "silent": rng.random(n) < 0.01,  # a block never fires (the explorer ranks them last)
         }
     )
 
@@ -182,6 +183,7 @@ def other_calls(store: DuckDBStore, some_id: str) -> None:
             lambda: store.rank(RUN, top=TOP, include_infeasible=True),
         ),
         ("rank one search (top 20)", lambda: store.rank(RUN, search="s0", top=TOP)),
+        ("rank silent last (top 20)", lambda: store.rank(RUN, top=TOP, silent_last=True)),
         ("rank run, top=1000", lambda: store.rank(RUN, top=1000)),
         ("count_candidates(run)", lambda: store.count_candidates(RUN)),
         ("get_candidate(run, id)", lambda: store.get_candidate(RUN, some_id)),

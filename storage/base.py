@@ -68,6 +68,11 @@ Ranking (F_AEB, the paper's Eq. 6)
     The records returned carry the priced `energy_uj` and `layer_energy_uj`. Without `profile`
     the stored energies are ranked as they are.
 
+    Silent candidates (third round). With `silent_last=True` the candidates with a silent block
+    (`CandidateRecord.silent`) come after all the others, each group in F_AEB order; fitness and
+    its min-max are unchanged (silent ones stay in the ranked set), and `top` cuts after the
+    reordering. How tables rank by default, so a silent subnet is never ranked first unasked.
+
 Leaderboards (second round)
     A shared leaderboard (`LeaderboardRecord`, keyed by `id`) freezes a ranking's rows as they
     were. `share(...)` ranks and stores one; `create_leaderboard` checks the run (and search)
@@ -207,6 +212,7 @@ CANDIDATE_ARROW_TYPES: dict[str, pa.DataType] = {
     "neuron_updates": pa.float64(),
     "layer_ops": pa.string(),
     "energy_profile": pa.string(),
+    "silent": pa.bool_(),
 }
 
 
@@ -252,10 +258,14 @@ def tie_key(fitness: float, record: CandidateRecord) -> tuple[float, float, floa
 
 
 def rank_records(
-    records: Sequence[CandidateRecord], alpha: float, top: int | None = None
+    records: Sequence[CandidateRecord],
+    alpha: float,
+    top: int | None = None,
+    *,
+    silent_last: bool = False,
 ) -> list[tuple[CandidateRecord, float]]:
     """Reference F_AEB ranking in pure Python (min-max over exactly `records`), best first,
-    ties broken as `tie_key` says."""
+    ties broken as `tie_key` says; with `silent_last`, silent candidates after the others."""
     if not records:
         return []
     accs = [r.accuracy for r in records]
@@ -266,7 +276,7 @@ def rank_records(
         (r, f_aeb(r.accuracy, r.energy_uj, alpha, acc_range=acc_range, energy_range=energy_range))
         for r in records
     ]
-    scored.sort(key=lambda pair: tie_key(pair[1], pair[0]))
+    scored.sort(key=lambda pair: (silent_last and pair[0].silent, *tie_key(pair[1], pair[0])))
     return scored if top is None else scored[:top]
 
 
@@ -401,8 +411,10 @@ class Store(ABC):
         *,
         profile: Prices | None = None,
         include_infeasible: bool = False,
+        silent_last: bool = False,
     ) -> list[tuple[CandidateRecord, float]]:
-        """(candidate, F_AEB) best first over the run or one search; see "Ranking" above."""
+        """(candidate, F_AEB) best first over the run or one search (silent candidates last with
+        `silent_last`); see "Ranking" above."""
 
     # ---- generations -------------------------------------------------------------------------
     @abstractmethod
@@ -527,15 +539,17 @@ class Store(ABC):
         notes: str = "",
         author: str = "",
         id: str | None = None,
+        silent_last: bool = False,
     ) -> LeaderboardRecord:
-        """Freeze the top `top` of `rank(run, search, alpha, top, profile=profile)` (feasible
-        candidates only) as a new leaderboard and return it. Checks alpha, top, run and search
-        first (`BadArgument`, `UnknownRun`, `UnknownSearch`), so bad input stores nothing."""
+        """Freeze the top `top` of `rank(run, search, alpha, top, profile=profile,
+        silent_last=silent_last)` (feasible candidates only) as a new leaderboard and return it.
+        Checks alpha, top, run and search first (`BadArgument`, `UnknownRun`, `UnknownSearch`),
+        so bad input stores nothing."""
         alpha = check_alpha(alpha)
         if top is None:
             raise BadArgument("top must be a whole number >= 1, got None")
         top = check_top(top)
-        ranked = self.rank(run, search, alpha, top, profile=profile)
+        ranked = self.rank(run, search, alpha, top, profile=profile, silent_last=silent_last)
         record = LeaderboardRecord(
             id=id or new_leaderboard_id(),
             run=run,

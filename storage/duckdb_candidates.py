@@ -49,46 +49,70 @@ _PRICED_ENERGY = """CASE
 END"""
 
 
-def _rank_sql(by_search: bool, limited: bool, priced: bool = False, feasible: bool = True) -> str:
+def _rank_sql(
+    by_search: bool,
+    limited: bool,
+    priced: bool = False,
+    feasible: bool = True,
+    silent_last: bool = False,
+) -> str:
     """F_AEB over the scope in one query (see `Store.rank`).
 
     The window min/max run over narrow numeric rows (row id, accuracy, energy): reading every id
     string would cost more than the rest together. With `top`, the cut is the top-th best fitness;
     only rows at or above it (the top plus any ties) get their ids joined back, the first `top`
-    by (fitness, accuracy, energy, id) are kept, and only those get their other columns.
+    by (fitness, accuracy, energy, id) are kept, and only those get their other columns. With
+    `silent_last` rows are grouped (`grp`: silent ones after the others) and each group has its
+    own cut, the top-th best fitness within it.
     """
     # Run scope: an architecture evaluated by several searches counts once (first stored record).
     where = "run = $run AND " + ("search = $search" if by_search else "first_in_run")
     if feasible:
         where += " AND feasible"
     energy = _PRICED_ENERGY if priced else "energy_uj"
-    order = "fitness DESC, accuracy DESC, energy ASC"
-    best = (
-        """SELECT s.rid, s.fitness, s.accuracy, s.energy
-           FROM scored AS s JOIN candidates AS c ON c.rowid = s.rid
-           WHERE s.fitness >= (SELECT min(fitness)
-                               FROM (SELECT fitness FROM scored ORDER BY fitness DESC LIMIT $top))
-           ORDER BY s.fitness DESC, s.accuracy DESC, s.energy ASC, c.id ASC LIMIT $top"""
-        if limited
-        else "SELECT rid, fitness, accuracy, energy FROM scored"
+    order = "grp ASC, fitness DESC, accuracy DESC, energy ASC"
+    cut = (
+        "CASE WHEN s.grp THEN cuts.quiet ELSE cuts.loud END"
+        if silent_last
+        else """(SELECT min(fitness)
+                 FROM (SELECT fitness FROM scored ORDER BY fitness DESC LIMIT $top))"""
     )
+    # The top-th best fitness of each group, silent or not (two top-N scans, no full sort).
+    cuts = """, cuts AS (
+            SELECT (SELECT min(fitness) FROM (SELECT fitness FROM scored WHERE NOT grp
+                                               ORDER BY fitness DESC LIMIT $top)) AS loud,
+                   (SELECT min(fitness) FROM (SELECT fitness FROM scored WHERE grp
+                                               ORDER BY fitness DESC LIMIT $top)) AS quiet
+        )"""
+    best = (
+        f"""SELECT s.rid, s.grp, s.fitness, s.accuracy, s.energy
+           FROM scored AS s {"CROSS JOIN cuts" if silent_last else ""}
+           JOIN candidates AS c ON c.rowid = s.rid
+           WHERE s.fitness >= {cut}
+           ORDER BY s.grp ASC, s.fitness DESC, s.accuracy DESC, s.energy ASC, c.id ASC
+           LIMIT $top"""
+        if limited
+        else "SELECT rid, grp, fitness, accuracy, energy FROM scored"
+    )
+    grp = "silent" if silent_last else "false"
     return f"""
         WITH priced AS (
-            SELECT rowid AS rid, accuracy, {energy} AS energy FROM candidates WHERE {where}
+            SELECT rowid AS rid, {grp} AS grp, accuracy, {energy} AS energy
+            FROM candidates WHERE {where}
         ), bounds AS (
-            SELECT rid, accuracy, energy,
+            SELECT rid, grp, accuracy, energy,
                    min(accuracy) OVER () AS a_min, max(accuracy) OVER () AS a_max,
                    min(energy) OVER () AS e_min, max(energy) OVER () AS e_max
             FROM priced WHERE energy IS NOT NULL
         ), scored AS MATERIALIZED (
-            SELECT rid, accuracy, energy,
+            SELECT rid, grp, accuracy, energy,
                    $alpha * (1.0 - CASE WHEN e_max > e_min
                                         THEN (energy - e_min) / (e_max - e_min) ELSE 0.0 END)
                    + (1.0 - $alpha) * CASE WHEN a_max > a_min
                                            THEN (accuracy - a_min) / (a_max - a_min) ELSE 0.0 END
                    AS fitness
             FROM bounds
-        ), best AS ({best})
+        ){cuts if silent_last and limited else ""}, best AS ({best})
         SELECT {select_sql(CANDIDATE_COLUMNS, "c.")}, best.fitness AS fitness
         FROM best JOIN candidates AS c ON c.rowid = best.rid
         ORDER BY {", ".join("best." + o for o in order.split(", "))}, c.id ASC
@@ -261,6 +285,7 @@ class CandidateTables(DuckDBFile):
         *,
         profile: Prices | None = None,
         include_infeasible: bool = False,
+        silent_last: bool = False,
     ) -> list[tuple[CandidateRecord, float]]:
         alpha = check_alpha(alpha)
         top = check_top(top)
@@ -269,6 +294,7 @@ class CandidateTables(DuckDBFile):
             limited=top is not None,
             priced=profile is not None,
             feasible=not include_infeasible,
+            silent_last=bool(silent_last),
         )
         params = sql_params(run=run, search=search, alpha=alpha, top=top)
         params.update(_profile_params(profile))

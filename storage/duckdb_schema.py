@@ -105,6 +105,13 @@ MIGRATIONS: list[tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]] 
             params BIGINT NOT NULL, split VARCHAR NOT NULL, worker VARCHAR NOT NULL,
             created_at DOUBLE NOT NULL, PRIMARY KEY (run, candidate_id))""",
     ),
+    # Third round: a generation's normalized hypervolume (NULL before it was kept) and silent
+    # candidates (a block with firing rate 0), judged for old rows from their firing rates.
+    (
+        "ALTER TABLE generations ADD COLUMN hypervolume_normalized DOUBLE",
+        "ALTER TABLE candidates ADD COLUMN silent BOOLEAN DEFAULT false",
+        lambda con: _backfill_silent(con),
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Layers whose stored energy (before operation counts were kept) was priced per MAC at 4.6 pJ:
@@ -137,3 +144,52 @@ def _backfill_layer_ops(con: duckdb.DuckDBPyConnection) -> None:
         )
     finally:
         con.unregister("backfilled_ops")
+
+
+def silent_blocks(firing_rates: dict[str, float], depth: int) -> list[int]:
+    """`engine.results.silent_blocks`, restated for the upgrade (storage imports nothing of the
+    engine; tests/storage/test_store_migration.py checks the two agree): the blocks (from 1)
+    whose recorded layers, keyed `blocks.<i>.<layer>`, all have firing rate 0."""
+    silent = []
+    for block in range(depth):
+        prefix = f"blocks.{block}."
+        rates = [v for k, v in firing_rates.items() if k.startswith(prefix)]
+        if rates and all(v == 0 for v in rates):
+            silent.append(block + 1)
+    return silent
+
+
+def _backfill_silent(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark the stored candidates with a silent block, and give the rows of shared leaderboards
+    their candidate's flag (rows whose run is gone stay without one)."""
+    # Only rows with some rate of exactly 0 can have a silent block.
+    rows = con.execute(
+        "SELECT rowid, firing_rates, arch FROM candidates "
+        "WHERE regexp_matches(firing_rates, ':-?0(\\.0*)?([eE][-+]?[0-9]+)?[,}]')"
+    ).fetchall()
+    ids = []
+    for rid, rates, arch in rows:
+        depth = json.loads(arch).get("depth")
+        if isinstance(depth, int) and silent_blocks(json.loads(rates), depth):
+            ids.append(rid)
+    if ids:
+        con.execute(
+            "UPDATE candidates SET silent = true WHERE rowid IN (SELECT unnest($ids))", {"ids": ids}
+        )
+    boards = con.execute("SELECT id, run, candidates FROM leaderboards").fetchall()
+    for board, run, text in boards:
+        frozen = json.loads(text)
+        found = dict(
+            con.execute(
+                "SELECT id, silent FROM candidates WHERE run = $run AND first_in_run "
+                "AND id IN (SELECT unnest($ids))",
+                {"run": run, "ids": [r.get("id") for r in frozen] or [""]},
+            ).fetchall()
+        )
+        for row in frozen:
+            if row.get("id") in found and "silent" not in row:
+                row["silent"] = bool(found[row["id"]])
+        con.execute(
+            "UPDATE leaderboards SET candidates = $c WHERE id = $id",
+            {"c": dump_json(frozen), "id": board},
+        )

@@ -248,6 +248,7 @@ class MemoryStore(Store):
         *,
         profile: Prices | None = None,
         include_infeasible: bool = False,
+        silent_last: bool = False,
     ) -> list[tuple[CandidateRecord, float]]:
         alpha = check_alpha(alpha)
         top = check_top(top)
@@ -256,7 +257,8 @@ class MemoryStore(Store):
             if search is None:
                 scope = first_per_id(scope)
             scope = rankable(scope, profile, include_infeasible=include_infeasible)
-            return [(_copy(c), f) for c, f in rank_records(scope, alpha, top)]
+            ranked = rank_records(scope, alpha, top, silent_last=silent_last)
+            return [(_copy(c), f) for c, f in ranked]
 
     # ---- generations -------------------------------------------------------------------------
     def add_generation(self, record: GenerationRecord) -> bool:

@@ -303,6 +303,9 @@ class CandidateRecord(_Record):
     `id` is the stable hash of `arch` (computed by the engine); `accuracy` is top-1 in [0, 1] on the
     validation split; `energy_uj` is the paper's Eq. 3 in microjoules; `sops` are synaptic
     operations; `firing_rate` is the mean rate and `firing_rates` / `layer_energy_uj` are per layer.
+    `silent`: a block of the subnet never fires (all its layers at firing rate 0, so the residual
+    stream bypasses it), as the engine judged it when the candidate was recorded
+    (`engine.results.EvalResult.silent`); tables rank silent candidates last by default.
     """
 
     run: str
@@ -326,6 +329,7 @@ class CandidateRecord(_Record):
     neuron_updates: float | None = None
     layer_ops: dict[str, dict[str, float]] = field(default_factory=dict)
     energy_profile: str = DEFAULT_ENERGY_PROFILE
+    silent: bool = False
 
     def __post_init__(self) -> None:
         self._set("run", check_name("candidate.run", self.run, "run"))
@@ -364,6 +368,7 @@ class CandidateRecord(_Record):
             "energy_profile",
             check_text("candidate.energy_profile", self.energy_profile, empty=False, limit=100),
         )
+        self._set("silent", check_bool("candidate.silent", self.silent))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -429,6 +434,7 @@ class CandidateRecord(_Record):
             "generation": self.generation,
             "feasible": self.feasible,
             "ops": self.ops,
+            "silent": self.silent,
         }
 
     @classmethod
@@ -447,9 +453,9 @@ class CandidateRecord(_Record):
         """Build from an evaluation result as a plain dict (e.g. `engine`'s `EvalResult.to_dict()`).
 
         `result` must hold `id`, `arch`, `accuracy`, `energy_uj` and may hold `params`, `sops`,
-        `firing_rate`, `firing_rates`, `layer_energy_uj`, `macs`, `neuron_updates`, `layer_ops`
-        and `energy_profile`; other keys are ignored. `violation` names the search constraints
-        the candidate breaks ("" when it is feasible).
+        `firing_rate`, `firing_rates`, `layer_energy_uj`, `macs`, `neuron_updates`, `layer_ops`,
+        `energy_profile` and `silent`; other keys are ignored. `violation` names the search
+        constraints the candidate breaks ("" when it is feasible).
         """
         keys = (
             "id",
@@ -465,6 +471,7 @@ class CandidateRecord(_Record):
             "neuron_updates",
             "layer_ops",
             "energy_profile",
+            "silent",
         )
         missing = [k for k in keys[:4] if k not in result]
         if missing:
@@ -479,7 +486,11 @@ class CandidateRecord(_Record):
 
 @dataclass(frozen=True)
 class GenerationRecord(_Record):
-    """Summary of one generation of a search: Pareto hypervolume and the best candidate so far."""
+    """Summary of one generation of a search: Pareto hypervolume and the best candidate so far.
+
+    `hypervolume_normalized` is the same front's normalized hypervolume (accuracy above chance x
+    log10 energy, unitless, in [0, 1]); None for generations recorded before it was kept.
+    """
 
     search: str
     generation: int
@@ -488,6 +499,7 @@ class GenerationRecord(_Record):
     best_fitness: float | None = None
     evaluated: int = 0
     created_at: float = field(default_factory=now)
+    hypervolume_normalized: float | None = None
 
     def __post_init__(self) -> None:
         self._set("search", check_name("generation.search", self.search, "search"))
@@ -499,6 +511,11 @@ class GenerationRecord(_Record):
             self._set("best_fitness", check_float("generation.best_fitness", self.best_fitness))
         self._set("evaluated", check_int("generation.evaluated", self.evaluated))
         self._set("created_at", check_float("generation.created_at", self.created_at))
+        if self.hypervolume_normalized is not None:
+            value = check_float(
+                "generation.hypervolume_normalized", self.hypervolume_normalized, lo=0.0, hi=1.0
+            )
+            self._set("hypervolume_normalized", value)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -671,7 +688,9 @@ class LeaderboardRecord(_Record):
             "run": self.run,
             "alpha": self.alpha,
             "energy_profile": self.energy_profile,
-            "candidates": json.loads(dump_json(self.candidates)),
+            # Rows frozen before `silent` was recorded whose run was gone when the store was
+            # upgraded (`storage.duckdb_schema`) say null: not known.
+            "candidates": [{**r, "silent": r.get("silent")} for r in self.to_dict()["candidates"]],
             "search": self.search,
             "top": self.top,
             "notes": self.notes,

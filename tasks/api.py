@@ -65,7 +65,8 @@ def launch(
     if device not in DEVICES:
         raise AutoSpikformerError(f"device must be one of {'|'.join(DEVICES)}, got {device!r}")
     config = spec.validate()  # name, dataset (on disk), space
-    pipeline.validate_search(search_spec, config)  # strategy, alpha, sizes, budgets, param limit
+    # Strategy, alpha, sizes, budgets, param limit; the spec comes back with its front box.
+    search_spec = pipeline.validate_search(search_spec, config)
     _search_id(spec.name, search_spec)
     store = open_store()
     try:
@@ -132,7 +133,7 @@ def status(run: str) -> dict[str, Any]:
     if search is not None:
         evaluated = store.count_candidates(run, search.id)
         alpha = float(search.settings.get("alpha", 0.5))
-        ranked = store.rank(run, search=search.id, alpha=alpha, top=1)
+        ranked = store.rank(run, search=search.id, alpha=alpha, top=1, silent_last=True)
         best = ranked[0][0].to_contract(ranked[0][1]) if ranked else None
     return {
         "run": record.name,

@@ -9,6 +9,7 @@ well as the evaluation; an epoch's `seconds` is what the worker measured (`Epoch
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ from typing import Any
 
 from engine.profiles import DEFAULT_PROFILE
 from engine.space import SearchSpace
+from storage import paths
 from storage.base import Store
-from storage.records import ACTIVE_RUN_STATES, RunRecord, SearchRecord
+from storage.records import ACTIVE_RUN_STATES, GenerationRecord, RunRecord, SearchRecord
 
 # The settings a run's page and `status --json` show, in this order.
 SETTING_KEYS: tuple[str, ...] = (
@@ -64,12 +66,41 @@ def space_name(space: dict[str, Any]) -> str:
 
 def search_settings(store: Store, record: RunRecord) -> dict[str, Any]:
     """The run's search settings: the launched ones, else those of its newest search."""
+    return _shown_search(store, record)[0]
+
+
+def _shown_search(store: Store, record: RunRecord) -> tuple[dict[str, Any], str | None]:
+    """`search_settings` and the id of that search (None when the run has none)."""
     if "search" in record.settings:
-        return dict(record.settings["search"])
+        search = dict(record.settings["search"])
+        strategy = str(search.get("strategy", "evolution"))
+        return search, paths.search_id(record.name, strategy, 1)  # the launched search's id
     searches = store.list_searches(record.name)
     if searches:
-        return {"strategy": searches[-1].strategy, **searches[-1].settings}
-    return {}
+        return {"strategy": searches[-1].strategy, **searches[-1].settings}, searches[-1].id
+    return {}, None
+
+
+def anchors_applied(run: str, search_id: str | None, search: dict[str, Any]) -> bool | None:
+    """Whether the search's generation 0 started with the space's two ends (None: no search).
+
+    Searches recorded before anchors existed have no `anchors` setting and drew generation 0 at
+    random. Random and NSGA-II searches recorded before anchors applied to them say `anchors`
+    True but ran without: they stored no `front_box` (which came with that change), and their
+    saved state's settings have no `anchors`; such a search not started yet starts with them.
+    """
+    if not search:
+        return None
+    if "anchors" not in search:
+        return False
+    if search.get("strategy") == "evolution" or "front_box" in search or search_id is None:
+        return bool(search["anchors"])
+    try:
+        folder = paths.run_dir(run, create=False) / "searches"
+        saved = json.loads((folder / f"{search_id}.json").read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return bool(search["anchors"])  # no saved state yet: it starts as the setting says
+    return bool(saved.get("anchors", False))
 
 
 def settings(store: Store, record: RunRecord) -> dict[str, Any]:
@@ -77,7 +108,7 @@ def settings(store: Store, record: RunRecord) -> dict[str, Any]:
     does not have (a run trained from the command line has no search settings until it is
     searched) are None."""
     train = record.settings.get("train", {})
-    search = search_settings(store, record)
+    search, search_id = _shown_search(store, record)
     launch = record.settings.get("launch", {})
     values = {
         "dataset": record.dataset or train.get("dataset"),
@@ -97,8 +128,8 @@ def settings(store: Store, record: RunRecord) -> dict[str, Any]:
         "recalib_batches": search.get("recalib_batches"),
         # Searches recorded before profiles existed priced energy under the default profile.
         "energy_profile": search.get("energy_profile", DEFAULT_PROFILE) if search else None,
-        # Evolution's generation-0 anchors; searches recorded before them drew it all at random.
-        "anchors": search.get("anchors", False) if search else None,
+        # Generation-0 anchors as the search ran them (`anchors_applied`).
+        "anchors": anchors_applied(record.name, search_id, search),
         "device": launch.get("device"),
         "owner": record.owner,
     }
@@ -124,22 +155,62 @@ def epoch_history(store: Store, run: str) -> list[dict[str, Any]]:
 
 
 def generation_history(store: Store, search: SearchRecord) -> list[dict[str, Any]]:
-    """`[{"generation", "best_fitness", "hypervolume", "evaluated", "seconds"}, ...]` of one
-    search, generations counted from 1 (the store counts them from 0); `evaluated` is the
-    candidates evaluated so far, as the search records it."""
+    """`[{"generation", "best_fitness", "hypervolume", "hypervolume_normalized", "evaluated",
+    "seconds"}, ...]` of one search, generations counted from 1 (the store counts them from 0);
+    `evaluated` is the candidates evaluated so far, as the search records it.
+    `hypervolume_normalized` is as the search recorded it, or for generations recorded before it
+    was kept, recomputed from the search's stored candidates (`normalized_history`)."""
+    generations = store.generations(search.id)
+    normalized = [g.hypervolume_normalized for g in generations]
+    if any(v is None for v in normalized):
+        normalized = normalized_history(store, search, generations)
     out = []
     previous = search.created_at
-    for g in store.generations(search.id):
+    for g, hv in zip(generations, normalized, strict=True):
         out.append(
             {
                 "generation": g.generation + 1,
                 "best_fitness": g.best_fitness,
                 "hypervolume": g.hypervolume,
+                "hypervolume_normalized": hv,
                 "evaluated": g.evaluated,
                 "seconds": max(0.0, g.created_at - previous),
             }
         )
         previous = g.created_at
+    return out
+
+
+def normalized_history(
+    store: Store, search: SearchRecord, generations: list[GenerationRecord]
+) -> list[float | None]:
+    """Each generation's normalized hypervolume: the recorded one, else that of the search's
+    feasible candidates evaluated up to it, priced under the search's profile, in its box
+    (`tasks.pipeline.front_box_of`), as the search computes it (0 while none is feasible).
+    None where the box cannot be had (a dataset or space this install does not know)."""
+    from engine.errors import AutoSpikformerError
+    from engine.pareto import normalized_hypervolume
+    from engine.profiles import get_profile
+    from tasks.pipeline.searching import front_box_of  # imports torch: old searches only
+
+    try:
+        box = front_box_of(store, search)
+        profile = get_profile(search.settings.get("energy_profile", DEFAULT_PROFILE))
+    except (AutoSpikformerError, ValueError, TypeError, KeyError):
+        return [g.hypervolume_normalized for g in generations]
+    points = [
+        (c.generation, priced.accuracy, priced.energy_uj)
+        for c in store.candidates(search.run, search.id)
+        if c.feasible and (priced := c.priced(profile)) is not None and priced.energy_uj > 0
+    ]
+    out: list[float | None] = []
+    for g in generations:
+        if g.hypervolume_normalized is not None:
+            out.append(g.hypervolume_normalized)
+            continue
+        so_far = [(a, e) for gen, a, e in points if gen <= g.generation]
+        accs, energies = [a for a, _ in so_far], [e for _, e in so_far]
+        out.append(normalized_hypervolume(accs, energies, box) if so_far else 0.0)
     return out
 
 

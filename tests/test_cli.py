@@ -26,6 +26,7 @@ CANDIDATE_KEYS = {
     "generation",
     "feasible",
     "ops",
+    "silent",
 }
 
 
@@ -137,12 +138,41 @@ def test_candidates_rerank_at_the_extremes(searched: tuple[Path, dict]) -> None:
     home, _ = searched
     energy_first = last_json(cli(home, "candidates", "--run", "tiny", "--alpha", "1", "--json"))
     accuracy_first = last_json(cli(home, "candidates", "--run", "tiny", "--alpha", "0", "--json"))
-    by_energy = energy_first["candidates"]
-    assert by_energy[0]["energy_uj"] == min(c["energy_uj"] for c in by_energy)
+    by_energy = energy_first["candidates"]  # silent ones last (they may be the cheapest)
+    assert by_energy[0]["energy_uj"] == min(c["energy_uj"] for c in by_energy if not c["silent"])
     by_acc = accuracy_first["candidates"]
-    assert by_acc[0]["accuracy"] == max(c["accuracy"] for c in by_acc)
+    assert by_acc[0]["accuracy"] == max(c["accuracy"] for c in by_acc if not c["silent"])
     top = last_json(cli(home, "candidates", "--run", "tiny", "--top", "2", "--json"))
     assert len(top["candidates"]) == 2 and set(top["candidates"][0]) == CANDIDATE_KEYS
+
+
+def test_silent_candidates_are_flagged_and_listed_last_unless_included(searched, tmp_path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(searched[0], home)
+    args = ("candidates", "--run", "tiny", "--alpha", "0", "--json")
+    first = last_json(cli(home, *args, "--include-silent"))["candidates"][0]["id"]
+    store = DuckDBStore(home / "store.duckdb")
+    with store.connect(write=True) as con:  # the most accurate: as if a block had never fired
+        con.execute("UPDATE candidates SET silent = true WHERE id = $id", {"id": first})
+    silent = {c.id for c in store.candidates("tiny") if c.silent}
+    store.close()
+    shown = last_json(cli(home, *args, "--include-silent"))["candidates"]
+    assert shown[0]["id"] == first and shown[0]["silent"] is True
+    assert [c["fitness"] for c in shown] == sorted((c["fitness"] for c in shown), reverse=True)
+    assert {c["id"] for c in shown if c["silent"]} == silent
+    listed = last_json(cli(home, *args))["candidates"]  # by default, silent ones last
+    order = [c["id"] for c in shown if not c["silent"]] + [c["id"] for c in shown if c["silent"]]
+    assert [c["id"] for c in listed] == order and listed[0]["silent"] is False
+
+
+def test_status_history_reports_the_normalized_hypervolume(searched) -> None:
+    home, _ = searched
+    generations = last_json(cli(home, "status", "--run", "tiny", "--json"))["history"][
+        "generations"
+    ]
+    values = [g["hypervolume_normalized"] for g in generations]
+    assert len(values) == 2 and all(0.0 < v < 1.0 for v in values)
+    assert values == sorted(values)  # the front only grows
 
 
 def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> None:
@@ -242,7 +272,10 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
         (["search", "--resume", "tiny.evolution.1"], "needs --generations"),
         (["search", "--resume", "tiny.nope.1", "--generations", "1"], "unknown search"),
         (["search", "--resume", "tiny.evolution.1", "--generations", "0"], "generations"),
-        (["search", "--resume", "tiny.evolution.1", "--generations", "4999"], "from 1 to 5000, got 5001"),
+        (
+            ["search", "--resume", "tiny.evolution.1", "--generations", "4999"],
+            "from 1 to 5000, got 5001",
+        ),
         (
             ["search", "--resume", "tiny.evolution.1", "--run", "other", "--generations", "1"],
             "does not belong to run 'other'",
@@ -466,20 +499,29 @@ def test_search_with_an_unmeetable_energy_budget_records_infeasible_candidates(
     assert listed == []
 
 
-@pytest.mark.parametrize("flag", [[], ["--no-anchors"]])
+@pytest.mark.parametrize(
+    ("strategy", "flag"),
+    [
+        ("evolution", []),
+        ("evolution", ["--no-anchors"]),
+        ("random", []),
+        ("nsga2", ["--no-anchors"]),
+    ],
+)
 def test_search_anchors_start_generation_0_with_the_spaces_two_ends(
-    trained_home: Path, tmp_path: Path, flag: list[str]
+    trained_home: Path, tmp_path: Path, strategy: str, flag: list[str]
 ) -> None:
-    """Evolution's generation 0 holds the space's largest and cheapest arch unless
-    `--no-anchors`; the setting is stored with the search."""
+    """Every strategy's generation 0 holds the space's largest and cheapest arch unless
+    `--no-anchors`; the setting is stored with the search, and each generation's progress line
+    says its normalized hypervolume."""
     from engine.space import SearchSpace
 
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
-    out = last_json(
-        cli(home, "search", "--run", "tiny", "--generations", "1", "--population", "3",
-            "--parents", "2", *flag, "--json")
-    )  # fmt: skip
+    proc = cli(home, "search", "--run", "tiny", "--strategy", strategy, "--generations", "1",
+               "--population", "3", "--parents", "2", *flag, "--json")  # fmt: skip
+    out = last_json(proc)
+    assert re.search(r"generation 1/1 hypervolume \S+ normalized hypervolume 0\.\d{4}", proc.stderr)
     store = DuckDBStore(home / "store.duckdb")
     search = store.get_search(out["search"])
     assert search.settings["anchors"] is (not flag)
@@ -537,9 +579,10 @@ def test_search_nsga2_json_stores_a_fixed_reference(
     trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`search --strategy nsga2 --json` (CONTRACT, second round): the contract's JSON, feasible
-    best on the front, and the hypervolume reference fixed at the start and stored with the
-    search: the space's energy bound, under which the recorded history never decreases."""
-    from engine.pareto import hypervolume
+    best on the front (of the candidates that are not silent: they are ranked last), and the
+    hypervolume reference fixed at the start and stored with the search: the space's energy
+    bound, under which the recorded history never decreases."""
+    from engine.pareto import hypervolume, pareto_front
     from engine.space import SearchSpace
     from tasks import pipeline
 
@@ -549,8 +592,11 @@ def test_search_nsga2_json_stores_a_fixed_reference(
     out = last_json(cli(home, *args, "--population", "4", "--json"))
     assert set(out) == {"run", "search", "evaluated", "pareto", "best"}
     assert out["search"] == "tiny.nsga2.1" and 4 <= out["evaluated"] <= 12
-    assert set(out["best"]) == CANDIDATE_KEYS and out["best"]["id"] in out["pareto"]
+    assert set(out["best"]) == CANDIDATE_KEYS and out["best"]["silent"] is False
     store = DuckDBStore(home / "store.duckdb")
+    loud = [c for c in store.candidates("tiny", search=out["search"]) if not c.silent]
+    front = pareto_front([c.accuracy for c in loud], [c.energy_uj for c in loud])
+    assert out["best"]["id"] in {loud[i].id for i in front}
     record = store.get_search(out["search"])
     assert record.strategy == "nsga2"
     space = SearchSpace.from_dict(store.get_run("tiny").space)

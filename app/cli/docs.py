@@ -43,12 +43,13 @@ operation counts with SI suffixes (`520.4 k SOPs`), and generations counted from
 what the commands print).
 
 A CANDIDATE in the JSON outputs is `{"id", "arch", "accuracy", "energy_uj", "params",
-"firing_rate", "fitness", "generation", "feasible", "ops"}`: `accuracy` is top-1 in [0, 1] on the
-validation split, `energy_uj` the paper's Eq. 3 in microjoules under the requested energy profile,
-`fitness` F_AEB at the given alpha, `generation` counted from 0, `feasible` whether it meets its
-search's constraints, `ops` `{"macs", "sops", "neuron_updates"}` per image, and `id` a stable hash
-of the ARCH `{"embed_dim", "depth", "mlp_ratios", "num_heads", "time_steps", "thresholds",
-"taus"}`.
+"firing_rate", "fitness", "generation", "feasible", "ops", "silent"}`: `accuracy` is top-1 in
+[0, 1] on the validation split, `energy_uj` the paper's Eq. 3 in microjoules under the requested
+energy profile, `fitness` F_AEB at the given alpha, `generation` counted from 0, `feasible` whether
+it meets its search's constraints, `ops` `{"macs", "sops", "neuron_updates"}` per image, `silent`
+true when a block never fires (firing rate 0; such candidates are ranked after the others unless
+`--include-silent`), and `id` a stable hash of the ARCH `{"embed_dim", "depth", "mlp_ratios",
+"num_heads", "time_steps", "thresholds", "taus"}`.
 """
 
 ENVIRONMENT = (
@@ -88,10 +89,12 @@ JSON_NOTES: dict[str, str] = {
         '"generation", "search", "evaluated", "best": CANDIDATE or null, "updated_at", '
         '"archived", "settings": {...}, "eta_s": X or null, "history": {"epochs": [{"epoch", '
         '"loss", "val_accuracy_largest", "val_accuracy_smallest", "seconds"}, ...], '
-        '"generations": [{"generation", "best_fitness", "hypervolume", "evaluated", "seconds"}, '
-        "...]}}`; epochs and generations are counted from 1, the generations are those of the "
-        "run's newest search, `state` is one of queued, training, searching, done, failed, "
-        "cancelled, and `updated_at` is a Unix time"
+        '"generations": [{"generation", "best_fitness", "hypervolume", "hypervolume_normalized", '
+        '"evaluated", "seconds"}, ...]}}`; epochs and generations are counted from 1, the '
+        "generations are those of the run's newest search, `hypervolume_normalized` is accuracy "
+        "above chance x log10 energy in [0, 1] (unitless; `hypervolume` the raw one, uJ x "
+        "accuracy), `state` is one of queued, training, searching, done, failed, cancelled, and "
+        "`updated_at` is a Unix time"
     ),
     "cancel": (
         "the run's status, as `status --json` prints it; a run that had already ended is left "

@@ -10,6 +10,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from app.common.frames import NORMALIZED_HV_LABEL
+
 PICK = "pick"  # point selection (click) on the explorer scatter, by candidate id
 BOX = "box"  # interval selection (drag) on the explorer scatter
 SVG_MAX_POINTS = 2000  # above this the browser draws on a canvas (no per-point DOM nodes)
@@ -250,19 +252,23 @@ def fronts_chart(
 
 
 def hypervolume_chart(frame: pd.DataFrame, *, title: str | None = None) -> alt.Chart:
-    """Hypervolume per generation, one line per search (columns: search, generation, hypervolume,
-    strategy)."""
+    """The normalized hypervolume per generation, one line per search (columns: search,
+    generation, hypervolume_normalized, strategy), on the unit scale."""
     chart = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
             x=alt.X("generation:O", title="generation", axis=alt.Axis(labelAngle=0)),
             y=alt.Y(
-                "hypervolume:Q", title="hypervolume (uJ x accuracy)", scale=alt.Scale(zero=False)
+                "hypervolume_normalized:Q", title=NORMALIZED_HV_LABEL, scale=alt.Scale(zero=False)
             ),
             color=alt.Color("search:N", title="search"),
             strokeDash=alt.StrokeDash("strategy:N", title="strategy"),
-            tooltip=["search:N", "generation:Q", alt.Tooltip("hypervolume:Q", format=".4g")],
+            tooltip=[
+                "search:N",
+                "generation:Q",
+                alt.Tooltip("hypervolume_normalized:Q", title="normalized", format=".4f"),
+            ],
         )
         .properties(height=320)
     )

@@ -13,8 +13,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from engine.pareto import f_aeb, pareto_front
+from engine.pareto import FrontBox, f_aeb, normalized_hypervolume, pareto_front
 from storage.base import Prices, Store
+from storage.records import RunRecord
+
+# How the front metric is named wherever it is shown.
+NORMALIZED_HV_LABEL = "normalized hypervolume (accuracy above chance × log energy, 0–1)"
 
 POINT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -26,6 +30,7 @@ POINT_COLUMNS: tuple[str, ...] = (
     "params",
     "sops",
     "firing_rate",
+    "silent",
 )
 # Drawing more points than this makes the browser sluggish; dominated ones are aggregated.
 MAX_DRAWN = 4000
@@ -45,6 +50,7 @@ _DTYPES = {
     "params": "int64",
     "sops": "float64",
     "firing_rate": "float64",
+    "silent": "bool",
 }
 
 
@@ -74,6 +80,35 @@ def load_points(
     return frame.astype({c: t for c, t in _DTYPES.items() if c in frame.columns})
 
 
+def front_box(run: RunRecord, profile: Prices | str) -> FrontBox | None:
+    """The box of `run`'s fronts as they are displayed under `profile`: chance accuracy and the
+    analytic energy floor and bound of the run's space on its dataset, priced under that same
+    profile (`engine.search.reference.dataset_front_box`), never a search's stored box or
+    reference, which are in the search's own profile. None when this install does not know the
+    run's dataset or space. Its `energy_high_uj` is the raw hypervolume's reference."""
+    from engine.errors import AutoSpikformerError
+    from engine.search.reference import dataset_front_box  # imports torch: not at the top
+    from engine.space import SearchSpace
+
+    name = profile if isinstance(profile, str) else profile.name
+    try:
+        return dataset_front_box(run.dataset, SearchSpace.from_dict(run.space), name)
+    except (AutoSpikformerError, ValueError, KeyError, TypeError):
+        return None
+
+
+def normalized(frame: pd.DataFrame, box: FrontBox | None) -> float | None:
+    """The normalized hypervolume of `frame`'s candidates (accuracy, energy_uj in the box's
+    profile) in `box`; 0 for no candidates, None without a box."""
+    if box is None:
+        return None
+    if frame.empty:
+        return 0.0
+    # At or below the floor is full credit either way; the log axis cannot place a zero.
+    energy = np.maximum(frame["energy_uj"].to_numpy(), box.energy_low_uj)
+    return normalized_hypervolume(frame["accuracy"].to_numpy(), energy, box)
+
+
 def front(frame: pd.DataFrame) -> pd.DataFrame:
     """The exact Pareto front (max accuracy, min energy), lowest energy first."""
     if frame.empty:
@@ -87,15 +122,18 @@ def front(frame: pd.DataFrame) -> pd.DataFrame:
 TIE_ORDER = (["fitness", "accuracy", "energy_uj", "id"], [False, False, True, True])
 
 
-def with_fitness(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
+def with_fitness(frame: pd.DataFrame, alpha: float, *, silent_last: bool = False) -> pd.DataFrame:
     """`frame` with F_AEB at `alpha` (min-max over exactly `frame`), best first, ties broken as
-    `Store.rank` breaks them (`TIE_ORDER`)."""
+    `Store.rank` breaks them (`TIE_ORDER`); with `silent_last`, silent candidates after the
+    others, as `Store.rank(silent_last=True)` orders them."""
     out = frame.copy()
     if out.empty:
         out["fitness"] = pd.Series(dtype="float64")
         return out
     out["fitness"] = f_aeb(out["accuracy"].to_numpy(), out["energy_uj"].to_numpy(), alpha)
     out = out.sort_values(TIE_ORDER[0], ascending=TIE_ORDER[1], kind="stable")
+    if silent_last and "silent" in out:
+        out = out.sort_values("silent", kind="stable")  # False first, each group in order
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.reset_index(drop=True)
 

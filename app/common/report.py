@@ -2,9 +2,12 @@
 
 - `energy_accuracy.{html,png}`: every candidate of every search, energy against accuracy, with each
   search's Pareto front (the paper's Fig. 5/6: evolution against the random baseline).
-- `hypervolume.{html,png,csv}`: the hypervolume of each search's front after every generation,
-  all under one reference point (1.1 x the largest energy of the run, accuracy 0), so the curves
-  compare; the CSV also holds the value each search recorded under its own reference.
+- `hypervolume.{html,png,csv}`: the normalized hypervolume of each search's front after every
+  generation (accuracy above chance x log10 energy, in [0, 1]; `engine.pareto`), all in one box
+  computed for the report's profile, so the curves compare; the CSV also holds the raw
+  hypervolume (uJ x accuracy, reference: the space's energy bound under the report's profile,
+  accuracy 0) that the paper's comparison uses, and the value each search recorded under its own
+  profile's reference.
 - `pareto.{csv,html}`: the run's Pareto candidates with T, embed dim, depth and the per-block MLP
   ratios, heads, thresholds and taus (the paper's Tables 2/3), lowest energy first.
 
@@ -24,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from app.common import charts, frames
-from engine.pareto import ReferencePoint, hypervolume
+from engine.pareto import hypervolume
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage.base import Prices, Store
 from storage.errors import BadArgument, one_line
@@ -37,6 +40,8 @@ class Report:
     files: tuple[Path, ...]
     candidates: int
     pareto: int
+    # Each search's final normalized hypervolume under the report's profile (None: no box).
+    hypervolume_normalized: dict[str, float | None]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +50,7 @@ class Report:
             "files": [str(f) for f in self.files],
             "candidates": self.candidates,
             "pareto": self.pareto,
+            "hypervolume_normalized": dict(self.hypervolume_normalized),
         }
 
 
@@ -61,15 +67,18 @@ def search_points(store: Store, run: str, profile: Prices | None = None) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
-def hypervolume_frame(store: Store, run: str, points: pd.DataFrame) -> pd.DataFrame:
-    """Per search and generation: hypervolume of the candidates so far under the run's stored
-    reference (`tasks.pipeline.scope_reference`: the one each search fixed when it started, the
-    same for every search of the run), and the value the search recorded
-    (`recorded_hypervolume`; the same figure for searches recorded with a stored reference)."""
-    from tasks.pipeline import scope_reference
-
-    ref_energy = scope_reference(store, run) if len(points) else None
-    ref = ReferencePoint(ref_energy) if ref_energy is not None else None
+def hypervolume_frame(
+    store: Store, run: str, points: pd.DataFrame, profile: Prices | str = DEFAULT_PROFILE
+) -> pd.DataFrame:
+    """Per search and generation, over the candidates so far (`points`, energies under
+    `profile`): the normalized hypervolume in the box of the run's space computed for `profile`
+    (`frames.front_box`), the raw hypervolume at that box's energy bound (`reference_energy_uj`,
+    the space's energy bound under `profile`) and accuracy 0, and the raw value the search
+    recorded under its own profile's reference (`recorded_hypervolume`: equal when the search
+    priced energy under `profile`). A box is never taken from a search or maxed across
+    searches: their profiles may differ from `profile` (issue 24's unit mix)."""
+    box = frames.front_box(store.get_run(run), profile)
+    ref = box.energy_high_uj if box is not None else np.nan
     rows = []
     for search in store.list_searches(run):
         recorded = {g.generation: g.hypervolume for g in store.generations(search.id)}
@@ -77,28 +86,27 @@ def hypervolume_frame(store: Store, run: str, points: pd.DataFrame) -> pd.DataFr
         generations = sorted(set(recorded) | set(mine["generation"].tolist()))
         for g in generations:
             so_far = mine[mine["generation"] <= g]
-            common = (
-                hypervolume(
-                    so_far["accuracy"].to_numpy(),
-                    so_far["energy_uj"].to_numpy(),
-                    ref.energy_uj,
-                    ref.accuracy,
-                )
-                if ref is not None and len(so_far)
-                else 0.0
+            raw = (
+                hypervolume(so_far["accuracy"].to_numpy(), so_far["energy_uj"].to_numpy(), ref, 0)
+                if box is not None and len(so_far)
+                else (0.0 if box is not None else np.nan)
             )
+            normalized = frames.normalized(so_far, box)
             rows.append(
                 {
                     "search": search.id,
                     "strategy": search.strategy,
                     "generation": int(g),
-                    "hypervolume": common,
+                    "hypervolume_normalized": np.nan if normalized is None else normalized,
+                    "hypervolume": raw,
+                    "reference_energy_uj": ref,
                     "recorded_hypervolume": recorded.get(g, np.nan),
                     "evaluated": len(so_far),
                 }
             )
-    columns = ["search", "strategy", "generation", "hypervolume", "recorded_hypervolume"]
-    return pd.DataFrame(rows, columns=[*columns, "evaluated"])
+    columns = ["search", "strategy", "generation", "hypervolume_normalized", "hypervolume"]
+    columns += ["reference_energy_uj", "recorded_hypervolume", "evaluated"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def pareto_table(
@@ -178,9 +186,11 @@ def write_report(
         title=f"{run}: energy ({profile}) vs accuracy, each search with its Pareto front",
     )
     files += _save(energy, out, "energy_accuracy")
-    volumes = hypervolume_frame(store, run, points)
+    volumes = hypervolume_frame(store, run, points, prices)
     files += _save(
-        charts.hypervolume_chart(volumes, title=f"{run}: hypervolume per generation"),
+        charts.hypervolume_chart(
+            volumes, title=f"{run}: {frames.NORMALIZED_HV_LABEL} per generation ({profile})"
+        ),
         out,
         "hypervolume",
     )
@@ -200,4 +210,8 @@ def write_report(
         files=tuple(files),
         candidates=int(points["id"].nunique()),
         pareto=len(table),
+        hypervolume_normalized={
+            search: (None if pd.isna(value) else float(value))
+            for search, value in volumes.groupby("search")["hypervolume_normalized"].last().items()
+        },
     )

@@ -25,6 +25,7 @@ from tasks.pipeline.runs import (
 from tasks.pipeline.search_spec import MAX_RECALIB_BATCHES, SearchSpec
 from tasks.pipeline.searching import (
     create_search,
+    front_box_of,
     launched_search_id,
     load_search,
     make_evaluator,
@@ -34,7 +35,6 @@ from tasks.pipeline.searching import (
     reference_of,
     run_search,
     save_search_state,
-    scope_reference,
     search_from_state,
     search_reference,
     search_result,
@@ -42,6 +42,7 @@ from tasks.pipeline.searching import (
     search_step,
     validate_search,
     violation_of,
+    with_box,
     with_reference,
 )
 from tasks.pipeline.training import epoch_record, supernet_checkpoint, train_run
@@ -58,6 +59,7 @@ __all__ = [
     "export_candidate",
     "export_subnet",
     "extend_search",
+    "front_box_of",
     "launched_search_id",
     "load_arch_file",
     "load_search",
@@ -69,7 +71,6 @@ __all__ = [
     "reference_of",
     "run_search",
     "save_search_state",
-    "scope_reference",
     "search_from_state",
     "search_reference",
     "search_result",
@@ -80,6 +81,7 @@ __all__ = [
     "train_run",
     "validate_search",
     "violation_of",
+    "with_box",
     "with_reference",
     "worker_name",
 ]

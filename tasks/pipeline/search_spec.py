@@ -4,6 +4,7 @@ share, and how they become an engine `SearchConfig`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import limits
 from engine.errors import AutoSpikformerError
@@ -40,10 +41,17 @@ class SearchSpec:
     # Hardware profile the search prices energy under (engine.profiles): F_AEB and the energy
     # budget use its microjoules. Searches recorded before profiles existed used the default.
     energy_profile: str = DEFAULT_PROFILE
-    # Evolution only: generation 0 starts with the space's largest and cheapest arch
-    # (`EvolutionConfig.anchors`). Searches recorded before it existed read as True; their
-    # generation 0 was already drawn, and it shapes nothing after (`Search.from_state`).
+    # Generation 0 starts with the space's largest and cheapest arch (`SearchConfig.anchors`),
+    # for every strategy. Searches recorded before it existed read as True; their generation 0
+    # was already drawn, and a saved state without it resumes without (`Search.from_state`):
+    # evolutions before anchors, random and NSGA-II searches before they took them (those stored
+    # no `front_box`; `tasks.history.anchors_applied` says how each one ran).
     anchors: bool = True
+    # The normalized hypervolume's box (`engine.pareto.FrontBox` as a dict: chance accuracy, the
+    # space's energy floor and bound under `energy_profile`), set with the reference when the
+    # search is created or validated (`with_reference`, `validate_search`). None in what a user
+    # asks for and in searches recorded before it existed (derived when they are loaded).
+    front_box: dict[str, Any] | None = None
 
     def validate(self) -> SearchConfig:
         """The config of a NEW search, its settings within the documented maxima
@@ -76,11 +84,11 @@ class SearchSpec:
             param_limit=self.param_limit,
             energy_budget_uj=self.energy_budget_uj,
             reference_energy_uj=self.reference_energy_uj,
+            anchors=self.anchors,
+            front_box=self.front_box,
         )
         if self.strategy == "evolution":
-            return EvolutionConfig(
-                parents=min(self.parents, self.population), anchors=self.anchors, **common
-            )
+            return EvolutionConfig(parents=min(self.parents, self.population), **common)
         if self.strategy == "nsga2":
             return NSGA2Config(**common)
         if self.strategy == "random":

@@ -10,6 +10,7 @@ from typing import Any
 
 from engine import data
 from engine.files import atomic_write
+from engine.pareto import FrontBox
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.results import EvalResult
 from engine.search import (
@@ -17,7 +18,7 @@ from engine.search import (
     resume_search,
 )
 from engine.search.base import GenerationSummary, Search
-from engine.search.reference import space_reference_energy_uj
+from engine.search.reference import dataset_front_box, dataset_reference_energy_uj
 from engine.space import Arch, SearchSpace
 from engine.spikformer import ModelShape, count_params
 from engine.train import TrainConfig
@@ -48,16 +49,25 @@ def search_reference(dataset: str, space: SearchSpace, profile: str = DEFAULT_PR
     energy `profile`: the analytic energy bound of the space's largest arch
     (`engine.search.reference`). No weights, no data and no forward pass, so any host that steps a
     search can compute it."""
-    spec = data.dataset_spec(dataset)
-    shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)
-    return space_reference_energy_uj(space, shape, event_input=spec.is_event, profile=profile)
+    return dataset_reference_energy_uj(dataset, space, profile)
+
+
+def with_box(spec: SearchSpec, dataset: str, space: SearchSpace) -> SearchSpec:
+    """`spec` with its normalized hypervolume's box: its own, else the one of `space` on `dataset`
+    under its energy profile (`engine.search.reference.dataset_front_box`)."""
+    if spec.front_box is not None:
+        return spec
+    box = dataset_front_box(dataset, space, get_profile(spec.energy_profile))
+    return replace(spec, front_box=box.to_dict())
 
 
 def with_reference(
     spec: SearchSpec, run: str, search_id: str, dataset: str, space: SearchSpace
 ) -> SearchSpec:
     """`spec` with its hypervolume reference fixed: its own, else the one in the search's saved
-    state (so a search keeps the reference it started with), else `search_reference`."""
+    state (so a search keeps the reference it started with), else `search_reference`; and with
+    its normalized hypervolume's box (`with_box`)."""
+    spec = with_box(spec, dataset, space)
     if spec.reference_energy_uj is not None:
         return spec
     # Read-only: the app derives references of old searches and must create nothing.
@@ -84,13 +94,18 @@ def reference_of(store: Store, search: SearchRecord) -> float:
     return spec.reference_energy_uj
 
 
-def scope_reference(store: Store, run: str, search: str | None = None) -> float | None:
-    """The hypervolume reference energy for candidates of `run` (all its searches, or `search`):
-    the largest of their searches' references (equal when they share a space and dataset; each
-    bounds its own candidates, so the largest bounds them all). None when there is no search."""
-    searches = [store.get_search(search)] if search else store.list_searches(run)
-    refs = [reference_of(store, s) for s in searches]
-    return max(refs) if refs else None
+def front_box_of(store: Store, search: SearchRecord) -> FrontBox:
+    """The normalized hypervolume's box of a recorded search, under its own energy profile: the
+    one stored with it, or for a search recorded before boxes were stored, the one `with_box`
+    derives."""
+    stored = search.settings.get("front_box")
+    if stored is None:
+        run = store.get_run(search.run)
+        spec = with_box(
+            SearchSpec(**search.settings), run.dataset, SearchSpace.from_dict(run.space)
+        )
+        stored = spec.front_box
+    return FrontBox(**stored)
 
 
 def _param_counter(run: str, store: Store | None = None):
@@ -107,7 +122,7 @@ def create_search(store: Store, run: str, spec: SearchSpec) -> str:
     space = SearchSpace.from_dict(train.space)
     search_id = next_search_id(store.get_run(run), store.list_searches(run), spec.strategy)
     ref = search_reference(train.dataset, space, spec.energy_profile)
-    spec = replace(spec, reference_energy_uj=ref)
+    spec = with_box(replace(spec, reference_energy_uj=ref), train.dataset, space)
     search = make_search(
         spec.strategy, space, spec.config(), _no_evaluate, param_count=_param_counter(run, store)
     )
@@ -169,12 +184,16 @@ def _dataset_param_counter(dataset: str):
     return lambda arch: count_params(arch, shape)
 
 
-def validate_search(spec: SearchSpec, config: TrainConfig) -> None:
+def validate_search(spec: SearchSpec, config: TrainConfig) -> SearchSpec:
     """Check a search of a run trained with `config` before the run exists: the settings, and that
-    some arch of the space meets `param_limit`. Raises what `create_search` would raise."""
+    some arch of the space meets `param_limit`. Raises what `create_search` would raise. Returns
+    `spec` with its normalized hypervolume's box (`with_box`), as the launch stores it."""
     space = SearchSpace.from_dict(config.space)
     counter = _dataset_param_counter(config.dataset)
-    make_search(spec.strategy, space, spec.validate(), _no_evaluate, param_count=counter)
+    spec.validate()  # the documented maxima, one-line errors before the box is priced
+    spec = with_box(spec, config.dataset, space)
+    make_search(spec.strategy, space, spec.config(), _no_evaluate, param_count=counter)
+    return spec
 
 
 def search_from_state(
@@ -277,6 +296,7 @@ def record_generation(
             best_id=summary.best.id if summary.best else None,  # None: nothing feasible yet
             best_fitness=summary.best_fitness,
             evaluated=summary.total_evaluated,
+            hypervolume_normalized=summary.hypervolume_normalized,
         )
     )
 
@@ -298,10 +318,13 @@ def search_result(
     store: Store, run: str, search_id: str, alpha: float, energy_profile: str = DEFAULT_PROFILE
 ) -> dict[str, Any]:
     """The contract's search JSON: evaluated count (infeasible candidates included), and the Pareto
-    ids and best candidate among the feasible ones, energies under `energy_profile`."""
+    ids and best candidate among the feasible ones, energies under `energy_profile`. The best is
+    ranked as `candidates` ranks by default: silent candidates last, so it is on the front of
+    the candidates that are not silent (a silent one may dominate it)."""
     from engine.pareto import pareto_front
 
-    ranked = store.rank(run, search=search_id, alpha=alpha, profile=get_profile(energy_profile))
+    profile = get_profile(energy_profile)
+    ranked = store.rank(run, search=search_id, alpha=alpha, profile=profile, silent_last=True)
     records = [r for r, _ in ranked]
     front = pareto_front([r.accuracy for r in records], [r.energy_uj for r in records])
     best = ranked[0][0].to_contract(ranked[0][1]) if ranked else None
@@ -334,6 +357,7 @@ def run_search(
                     "generation": summary.generation + 1,
                     "generations": spec.generations,
                     "hypervolume": summary.hypervolume,
+                    "hypervolume_normalized": summary.hypervolume_normalized,
                 }
             )
     store.update_run(run, state="done", progress=1.0)

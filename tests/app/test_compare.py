@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.common import frames
-from engine.pareto import hypervolume
+from engine.pareto import hypervolume, normalized_hypervolume
+from engine.profiles import PROFILES
+from engine.search.reference import dataset_front_box
 from engine.space import SearchSpace
-from tasks.pipeline import search_reference
+from storage.records import RunRecord, SearchRecord
+
+NORMALIZED = "normalized hypervolume"
+LABEL = "normalized hypervolume (accuracy above chance × log energy, 0–1)"
+RAW = "raw hypervolume (uJ × accuracy)"
 
 
 def test_default_compares_the_newest_runs_two_searches(filled, open_app) -> None:
@@ -14,7 +22,8 @@ def test_default_compares_the_newest_runs_two_searches(filled, open_app) -> None
     assert at.query_params["search"] == filled.evolution
     assert at.query_params["search2"] == filled.random
     labels = [m.label for m in at.metric]
-    assert labels == ["A: hypervolume", "B: hypervolume"]
+    assert labels == [f"A: {NORMALIZED}", f"A: {RAW}", f"B: {NORMALIZED}", f"B: {RAW}"]
+    assert any(c.value.startswith(f"The {LABEL} is the share") for c in at.caption)
     # The fronts chart and two knee panels (accuracy, energy) per side.
     assert len(at.get("vega_lite_chart")) == 1 + 2 * 2
 
@@ -73,13 +82,45 @@ def test_the_knee_has_one_accuracy_format_and_a_range_for_a_single_value(filled,
     assert low < value < high and high - low > 0.01
 
 
-def test_hypervolumes_use_the_searches_stored_reference(filled, open_app) -> None:
-    """Both metrics use the searches' reference (here derived, as for searches recorded before
-    references were stored: the space's energy bound on digits), not the energies shown."""
+def shown(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_hypervolumes_are_in_the_box_of_the_shown_profile(filled, open_app) -> None:
+    """The headline is the normalized hypervolume in the box of the space on digits under the
+    profile the fronts are shown in (45nm-fp32); the raw one is kept with that box's bound as its
+    reference."""
     at = open_app("compare")
-    ref = search_reference("digits", SearchSpace.preset("digits-tiny"))
-    for metric, search in zip(at.metric, (filled.evolution, filled.random), strict=True):
+    box = dataset_front_box("digits", SearchSpace.preset("digits-tiny"), "45nm-fp32")
+    for tag, search in zip("AB", (filled.evolution, filled.random), strict=True):
         points = frames.load_points(filled.store, filled.run, search)
-        hv = hypervolume(points["accuracy"], points["energy_uj"], ref, 0.0)
-        assert metric.value == f"{hv:.4g}"
-    assert any(f"up to energy {ref:.4g} uJ" in c.value for c in at.caption)
+        hvn = normalized_hypervolume(points["accuracy"], points["energy_uj"], box)
+        assert shown(at)[f"{tag}: {NORMALIZED}"] == f"{hvn:.4f}" and 0 < hvn < 1
+        hv = hypervolume(points["accuracy"], points["energy_uj"], box.energy_high_uj, 0.0)
+        assert shown(at)[f"{tag}: {RAW}"] == f"{hv:.4g}"
+    assert any(f"up to energy {box.energy_high_uj:.4g} uJ" in c.value for c in at.caption)
+
+
+def test_a_search_priced_in_another_profile_is_measured_in_the_shown_one(filled, open_app) -> None:
+    """Issue 24's unit mix: a search run under 45nm-int8 (its candidates and its stored
+    reference in int8 uJ) shown under 45nm-fp32 gets the fp32 box and bound, never its own
+    int8 reference with fp32 energies."""
+    int8 = PROFILES["45nm-int8"]
+    filled.store.create_run(
+        RunRecord("int8-run", dataset="digits", space=SearchSpace.preset("digits-tiny").to_dict())
+    )
+    small = dataset_front_box("digits", SearchSpace.preset("digits-tiny"), "45nm-int8")
+    settings = {"energy_profile": "45nm-int8", "reference_energy_uj": small.energy_high_uj}
+    filled.store.create_search(SearchRecord("int8-run.random.1", "int8-run", "random", settings))
+    filled.store.add_candidates(
+        replace(r.priced(int8), run="int8-run", search="int8-run.random.1")
+        for r in filled.records[filled.random]
+    )
+    at = open_app("compare", {"run": "int8-run", "run2": filled.run, "search2": filled.random})
+    assert not at.exception
+    # The same archs and counts: in the shown profile, both scopes measure the same.
+    assert shown(at)[f"A: {NORMALIZED}"] == shown(at)[f"B: {NORMALIZED}"]
+    assert shown(at)[f"A: {RAW}"] == shown(at)[f"B: {RAW}"]
+    points = frames.load_points(filled.store, filled.run, filled.random)
+    mixed = hypervolume(points["accuracy"], points["energy_uj"], small.energy_high_uj, 0.0)
+    assert shown(at)[f"A: {RAW}"] != f"{mixed:.4g}"  # what the int8 reference would give

@@ -193,7 +193,7 @@ def test_a_run_page_shows_settings_and_curves_that_grow(
         "words => words.every(w => document.body.innerText.includes(w))", arg=settings
     )
 
-    seen: dict[str, list[int]] = {"training loss": [], "hypervolume": []}
+    seen: dict[str, list[int]] = {"training loss": [], "normalized hypervolume": []}
     live_shot = False
     deadline = time.monotonic() + RUN_DONE_S
     while time.monotonic() < deadline:
@@ -203,7 +203,7 @@ def test_a_run_page_shows_settings_and_curves_that_grow(
             if n and (not counts or n != counts[-1]):
                 counts.append(n)
         state = store(home).get_run(RUN).state
-        if state == "searching" and len(seen["hypervolume"]) >= 1 and not live_shot:
+        if state == "searching" and len(seen["normalized hypervolume"]) >= 1 and not live_shot:
             shot(page, artifacts, "run-page-live", height=2300)
             live_shot = True
         if state in ("done", "failed", "cancelled"):
@@ -218,13 +218,13 @@ def test_a_run_page_shows_settings_and_curves_that_grow(
     assert page.get_by_role("button", name="Cancel").count() == 0
     points = page.evaluate(CHART_POINTS)
     seen["training loss"].append(points["training loss"])
-    seen["hypervolume"].append(points["hypervolume"])
+    seen["normalized hypervolume"].append(points["normalized hypervolume"])
     # Seen growing in place, one point per epoch and per generation, to the end.
-    assert seen["training loss"][-1] == EPOCHS and seen["hypervolume"][-1] == GENERATIONS
+    assert seen["training loss"][-1] == EPOCHS and seen["normalized hypervolume"][-1] == GENERATIONS
     assert len(set(seen["training loss"])) >= 2, seen
-    assert len(set(seen["hypervolume"])) >= 2, seen
+    assert len(set(seen["normalized hypervolume"])) >= 2, seen
     assert seen["training loss"] == sorted(seen["training loss"]), seen
-    assert seen["hypervolume"] == sorted(seen["hypervolume"]), seen
+    assert seen["normalized hypervolume"] == sorted(seen["normalized hypervolume"]), seen
     epochs = store(home).epochs(RUN)
     assert [e.epoch for e in epochs] == list(range(1, EPOCHS + 1))
     assert all(e.worker for e in epochs)

@@ -284,3 +284,62 @@ def test_sharing_needs_a_signed_in_user_with_auth(filled, open_app) -> None:
     signed = open_app("explorer", {"run": filled.run}, secrets=AUTH, user=ANA)
     signed.button(key="FormSubmitter:ex_share_form-Share leaderboard").click().run()
     assert filled.store.list_leaderboards()[0].author == identity(ANA)
+
+
+def mark_silent(filled, alpha: float) -> str:
+    """Make the run's best candidate at `alpha` silent: its first block never fires."""
+    import json
+
+    best = filled.store.rank(filled.run, alpha=alpha, top=1)[0][0]
+    rates = {k: (0.0 if k.startswith("blocks.0.") else v) for k, v in best.firing_rates.items()}
+    with filled.store.connect(write=True) as con:
+        con.execute(
+            "UPDATE candidates SET silent = true, firing_rates = $f WHERE id = $i",
+            {"f": json.dumps(rates, sort_keys=True), "i": best.id},
+        )
+    return best.id
+
+
+def test_a_silent_candidate_is_flagged_and_ranked_last_unless_asked(filled, open_app) -> None:
+    from app.web.components.leaderboard_format import SILENT
+
+    quiet = mark_silent(filled, 0.3)
+    at = open_app("explorer", {"run": filled.run, "alpha": "0.3", "top": "200"})
+    assert not at.exception
+    board = at.dataframe[0].value
+    assert board["id"].iloc[-1] == quiet and board[SILENT].iloc[-1] == SILENT
+    assert (board[SILENT] == SILENT).sum() == 1
+    assert best_shown(at)[1] != quiet
+    assert any("1 silent" in c.value and "ranked after the others" in c.value for c in at.caption)
+    at.toggle(key="ex_silent").set_value(True).run()
+    assert at.dataframe[0].value["id"].iloc[0] == quiet and best_shown(at)[1] == quiet
+    assert at.query_params["silent"] == "1"  # kept in the link
+    linked = open_app("explorer", {"run": filled.run, "alpha": "0.3", "silent": "1"})
+    assert linked.dataframe[0].value["id"].iloc[0] == quiet
+
+
+def test_the_leaderboard_download_flags_silent_candidates_last(filled) -> None:
+    from app.web.components import downloads
+
+    quiet = mark_silent(filled, 0.5)
+    table = downloads.leaderboard(filled.store, filled.run, None, 0.5, silent_last=True)
+    assert table["id"].iloc[-1] == quiet and table["silent"].tolist().count(True) == 1
+    ranked = filled.store.rank(filled.run, alpha=0.5, silent_last=True)
+    assert table["id"].tolist() == [r.id for r, _ in ranked]
+    assert downloads.leaderboard(filled.store, filled.run, None, 0.5)["id"].iloc[0] == quiet
+
+
+def test_shared_and_compared_silent_candidates_are_flagged(filled, open_app) -> None:
+    from app.web.components.leaderboard_format import SILENT
+
+    quiet = mark_silent(filled, 0.4)
+    board = filled.store.share(filled.run, alpha=0.4, top=3, silent_last=True, id="quiet1")
+    assert quiet not in [c["id"] for c in board.candidates]  # silent ones last: not in the top
+    everyone = filled.store.share(filled.run, alpha=0.4, top=3, id="loud1")
+    at = open_app("leaderboard", {"id": everyone.id})
+    table = at.dataframe[0].value
+    assert table["silent"].tolist() == [True, False, False] and table["id"].iloc[0] == quiet
+    other = filled.store.rank(filled.run, alpha=0.4, top=2, silent_last=True)[0][0].id
+    params = {"mode": "candidates", "run": filled.run, "a": quiet, "b": other}
+    side = open_app("compare", params).table[0].value
+    assert side.loc[f"silent blocks {SILENT}"].tolist() == ["1", "none", ""]

@@ -305,6 +305,33 @@ def test_a_clone_of_an_uploaded_space_refills_every_setting(filled, home) -> Non
     assert problems == [] and forms.resolve_space(form.space).to_dict() == space
 
 
+@pytest.mark.parametrize(
+    ("search", "state", "anchors"),
+    [
+        ({"anchors": True}, {"population": 4}, "false"),  # random before it took anchors
+        ({"anchors": True, "front_box": {}}, None, "true"),  # recorded with them
+        ({"anchors": True}, None, "true"),  # launched, not started: it starts with them
+    ],
+)
+def test_a_clone_draws_generation_0_as_the_source_search_did(filled, home, search, state, anchors):
+    import json
+
+    from app.web.components import forms
+    from storage.records import RunRecord
+
+    settings = {
+        "train": {"epochs": 1},
+        "search": {"strategy": "random", "generations": 2, "population": 4, **search},
+    }
+    space = filled.store.get_run(filled.run).space
+    filled.store.create_run(RunRecord(name="old", dataset="digits", space=space, settings=settings))
+    if state is not None:
+        path = home / "runs" / "old" / "searches" / "old.random.1.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"config": state}))
+    assert forms.to_params(forms.clone(filled.store, "old"))["anchors"] == anchors
+
+
 # ---- limits: a field out of range disables Launch (engine.limits) -------------------------------
 def launch_button(at):
     return next(b for b in at.button if b.label == "Launch")

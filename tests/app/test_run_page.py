@@ -3,6 +3,8 @@ the log, and the lifecycle actions (archive, clone, delete; owner-only with sign
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from storage.records import EpochRecord, EventRecord, RunRecord
@@ -70,9 +72,11 @@ def test_the_page_shows_settings_curves_times_and_log(run, open_app) -> None:
 @pytest.mark.parametrize(
     ("changes", "shown"),
     [
-        ({"anchors": True}, "largest + cheapest arch, rest random"),
+        ({"anchors": True}, "anchors + random"),
         ({"anchors": False}, "random"),
-        ({"anchors": True, "strategy": "nsga2"}, "random"),
+        ({"anchors": True, "strategy": "nsga2"}, "anchors + random"),  # not started yet
+        ({"anchors": True, "strategy": "random", "front_box": {}}, "anchors + random"),
+        ({"anchors": False, "strategy": "random", "front_box": {}}, "random"),
     ],
 )
 def test_the_page_says_how_generation_0_was_drawn(run, open_app, changes, shown) -> None:
@@ -80,6 +84,37 @@ def test_the_page_says_how_generation_0_was_drawn(run, open_app, changes, shown)
     run.store.update_run(run.run, settings=settings)
     at = open_app("runs", {"run": run.run})
     assert at.table[1].value["value"].to_dict()["generation 0"] == shown
+
+
+@pytest.mark.parametrize("strategy", ["random", "nsga2"])
+def test_a_search_recorded_before_it_took_anchors_shows_how_it_ran(run, open_app, strategy):
+    """Its settings say anchors (the default) but its saved state has none: it ran without."""
+    settings = {**SETTINGS, "search": {**SETTINGS["search"], "strategy": strategy, "anchors": True}}
+    run.store.update_run(run.run, settings=settings)
+    state = run.home / "runs" / run.run / "searches" / f"{run.run}.{strategy}.1.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"config": {"population": 20}, "generation": 3}))
+    at = open_app("runs", {"run": run.run})
+    assert at.table[1].value["value"].to_dict()["generation 0"] == "random"
+
+
+def test_the_search_curve_is_the_normalized_hypervolume(run, open_app) -> None:
+    """Labelled and unitless; for generations recorded before it was kept, recomputed from the
+    search's candidates (the filled store's generations have none)."""
+    from app.web.components import run_charts
+    from tasks import history
+
+    at = open_app("runs", {"run": run.run})
+    spec = json.loads(charts(at)[3].proto.spec)
+    assert spec["encoding"]["y"]["title"] == "normalized hypervolume"
+    assert any("normalized hypervolume (accuracy above chance × log energy, 0–1)" in c.value
+               for c in at.caption)  # fmt: skip
+    generations = history.history(run.store, run.run)["generations"]
+    values = [g["hypervolume_normalized"] for g in generations]
+    assert all(0 < v < 1 for v in values) and values == sorted(values)
+    frame = run_charts.generation_frame(generations)
+    chart = run_charts.search_charts(frame, 3)[1].to_dict()
+    assert chart["encoding"]["y"]["field"] == "hypervolume_normalized"
 
 
 def test_the_curves_grow_as_epochs_are_recorded(filled, open_app) -> None:
@@ -167,3 +202,14 @@ def test_an_energy_budget_is_shown_with_a_readable_unit(filled, open_app) -> Non
     filled.store.update_run("digits-live", settings=settings)
     at = open_app("runs", {"run": "digits-live"})
     assert at.table[1].value["value"].to_dict()["energy budget"] == "250 nJ"
+
+
+def test_a_silent_best_is_flagged_on_the_card(run, open_app) -> None:
+    best = run.store.generations(run.random)[-1].best_id
+    at = open_app("runs", {"run": run.run})
+    assert not any("silent" in m.value for m in at.markdown if f"best `{best}`" in m.value)
+    with run.store.connect(write=True) as con:
+        con.execute("UPDATE candidates SET silent = true WHERE id = $i", {"i": best})
+    at = open_app("runs", {"run": run.run})
+    line = next(m.value for m in at.markdown if f"best `{best}`" in m.value)
+    assert line.endswith("silent (a block never fires)")

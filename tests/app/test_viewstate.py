@@ -77,6 +77,14 @@ def test_explorer_profile_and_infeasible_round_trip() -> None:
     assert "profile" not in default and "infeasible" not in default
 
 
+def test_explorer_silent_in_order_round_trips_and_is_off_by_default() -> None:
+    view = viewstate.ExplorerView(run="r", silent=True)
+    assert view.to_params()["silent"] == "1"
+    assert viewstate.parse_explorer(view.to_params()) == (view, [])
+    assert "silent" not in viewstate.ExplorerView(run="r").to_params()
+    assert viewstate.parse_explorer({"run": "r", "silent": "0"})[0].silent is False
+
+
 def test_explorer_unknown_profile_is_reported_and_replaced() -> None:
     view, problems = viewstate.parse_explorer({"run": "r", "profile": "tpu"})
     assert view.profile == "45nm-fp32"

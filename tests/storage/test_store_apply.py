@@ -180,3 +180,22 @@ def test_bulk_load_checks_columns_and_searches(tmp_path: Path) -> None:
     with pytest.raises(UnknownSearch):
         store.load_candidates(ghost)
     assert store.count_candidates("r") == 3
+
+
+def test_a_batch_keeps_silent_flags_and_normalized_hypervolumes(store: Store) -> None:
+    """Through `apply` (what the recorder writes), as through the direct methods."""
+    silent = CandidateRecord(
+        "r", "r.s", "quiet", {"k": 9}, accuracy=0.9, energy_uj=0.5, silent=True
+    )
+    store.apply(
+        [
+            CreateSearch(SearchRecord(id="r.s", run="r", strategy="random")),
+            AddCandidates((cand(1), silent)),
+            AddGeneration(GenerationRecord("r.s", 0, hypervolume=0.1, evaluated=2)),
+            AddGeneration(GenerationRecord("r.s", 1, hypervolume=0.2, hypervolume_normalized=0.25)),
+        ]
+    )
+    assert {c.id: c.silent for c in store.candidates("r")} == {"c001": False, "quiet": True}
+    assert [g.hypervolume_normalized for g in store.generations("r.s")] == [None, 0.25]
+    decoded = decode(encode([AddCandidates((silent,))]))
+    assert decoded[0].records[0].silent is True  # the wire format carries it

@@ -481,8 +481,10 @@ def test_to_contract_has_exactly_the_candidate_keys(seeded: Store) -> None:
         "generation",
         "feasible",
         "ops",
+        "silent",
     }
     assert out["fitness"] == fitness and math.isfinite(out["fitness"])
+    assert out["silent"] is False
     assert out["feasible"] is True
     assert set(out["ops"]) == {"macs", "sops", "neuron_updates"}
 
@@ -501,6 +503,20 @@ def test_add_generation_is_idempotent(seeded: Store) -> None:
     seeded.add_generation(first)
     assert seeded.add_generation(GenerationRecord("s1", 0, hypervolume=0.9)) is False
     assert seeded.generations("s1") == [first]
+
+
+def test_generations_keep_their_normalized_hypervolume(seeded: Store) -> None:
+    g0 = GenerationRecord("s1", 0, hypervolume=0.2, evaluated=4, hypervolume_normalized=0.31)
+    old = GenerationRecord("s1", 1, hypervolume=0.3, evaluated=8)  # recorded before it was kept
+    seeded.add_generation(g0)
+    seeded.add_generation(old)
+    assert [g.hypervolume_normalized for g in seeded.generations("s1")] == [0.31, None]
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, math.nan, "0.3", True])
+def test_a_normalized_hypervolume_outside_0_1_is_refused(value: object) -> None:
+    with pytest.raises(BadRecord, match="hypervolume_normalized"):
+        GenerationRecord("s1", 0, hypervolume_normalized=value)  # type: ignore[arg-type]
 
 
 def test_generations_unknown_search_raises(seeded: Store) -> None:
@@ -574,11 +590,14 @@ def test_backends_rank_random_data_identically(tmp_path: Path) -> None:
     # Coarse accuracies and energies make ties; a shared id pool repeats ids across searches.
     batches = [
         [
-            cand(
-                f"id{rng.integers(0, 150)}",
-                float(rng.integers(0, 20)) / 20,
-                float(rng.integers(1, 30)),
-                search_=f"s{rng.integers(0, 3)}",
+            replace(
+                cand(
+                    f"id{rng.integers(0, 150)}",
+                    float(rng.integers(0, 20)) / 20,
+                    float(rng.integers(1, 30)),
+                    search_=f"s{rng.integers(0, 3)}",
+                ),
+                silent=bool(rng.random() < 0.2),
             )
             for _ in range(40)
         ]
@@ -588,10 +607,13 @@ def test_backends_rank_random_data_identically(tmp_path: Path) -> None:
         assert stores[0].add_candidates(batch) == stores[1].add_candidates(batch)
     for alpha in (0.0, 0.3, 0.5, 1.0):
         for scope in (None, "s0", "s2"):
-            for top in (None, 1, 7):
-                mem, ddb = (s.rank("r1", scope, alpha=alpha, top=top) for s in stores)
-                assert [c for c, _ in mem] == [c for c, _ in ddb]
-                assert [f for _, f in mem] == pytest.approx([f for _, f in ddb], abs=1e-12)
+            for top in (None, 1, 7, 60):
+                for last in (False, True):
+                    mem, ddb = (
+                        s.rank("r1", scope, alpha=alpha, top=top, silent_last=last) for s in stores
+                    )
+                    assert [c for c, _ in mem] == [c for c, _ in ddb]
+                    assert [f for _, f in mem] == pytest.approx([f for _, f in ddb], abs=1e-12)
 
 
 def test_candidates_one_per_id_is_the_ranked_set(seeded: Store) -> None:
@@ -662,6 +684,63 @@ def test_rank_keeps_only_feasible_candidates_scaled_over_them(store: Store) -> N
         "edge": True,
         "low": True,
     }
+
+
+# ---- silent candidates (third round) ------------------------------------------------------------
+def silent_split(store: Store) -> None:
+    """Best F_AEB at alpha 0.5 goes to the silent "s-top"; "s-low" is silent and last anyway."""
+    store.create_run(run())
+    store.create_search(search())
+    store.add_candidates(
+        [
+            replace(cand("s-top", 0.9, 5.0), silent=True),
+            cand("b", 0.8, 20.0),
+            cand("c", 0.6, 10.0),
+            replace(cand("s-low", 0.1, 50.0), silent=True),
+        ]
+    )
+
+
+def test_silent_flag_round_trips_and_reaches_the_contract(store: Store) -> None:
+    silent_split(store)
+    record = store.get_candidate("r1", "s-top")
+    assert record.silent is True and record.to_contract(0.5)["silent"] is True
+    assert store.get_candidate("r1", "b").silent is False
+
+
+def test_rank_puts_silent_candidates_last_only_when_asked(store: Store) -> None:
+    silent_split(store)
+    plain = store.rank("r1", alpha=0.5)
+    assert [c.id for c, _ in plain] == ["s-top", "b", "c", "s-low"]
+    last = store.rank("r1", alpha=0.5, silent_last=True)
+    assert [c.id for c, _ in last] == ["b", "c", "s-top", "s-low"]
+    # Same fitness (min-max over all four), only the order moves.
+    assert dict((c.id, f) for c, f in last) == dict((c.id, f) for c, f in plain)
+    assert [c.id for c, _ in store.rank("r1", alpha=0.5, top=1, silent_last=True)] == ["b"]
+    top3 = store.rank("r1", "s1", alpha=0.5, top=3, silent_last=True)
+    assert [c.id for c, _ in top3] == ["b", "c", "s-top"]
+
+
+def test_share_freezes_the_silent_last_order_with_the_flags(store: Store) -> None:
+    silent_split(store)
+    board = store.share("r1", alpha=0.5, top=3, silent_last=True, id="b1")
+    assert [(r["id"], r["silent"]) for r in board.candidates] == [
+        ("b", False),
+        ("c", False),
+        ("s-top", True),
+    ]
+    assert store.get_leaderboard("b1").to_contract()["candidates"][2]["silent"] is True
+
+
+def test_a_frozen_row_without_a_silent_flag_reads_as_unknown() -> None:
+    row = {"id": "a", "accuracy": 0.5}
+    board = LeaderboardRecord(id="b1", run="r1", alpha=0.5, top=1, candidates=[row])
+    assert board.to_contract()["candidates"] == [{"id": "a", "accuracy": 0.5, "silent": None}]
+
+
+def test_a_silent_flag_must_be_a_bool() -> None:
+    with pytest.raises(BadRecord, match="silent"):
+        replace(cand("x", 0.5, 1.0), silent="yes")
 
 
 def test_infeasible_records_round_trip_with_their_violation(store: Store) -> None:

@@ -113,3 +113,101 @@ def test_upgrading_twice_changes_nothing(tmp_path: Path) -> None:
     old_store(path)
     first = DuckDBStore(path).candidates("r1")
     assert DuckDBStore(path).candidates("r1") == first
+
+
+# ---- third round: silent candidates and the normalized hypervolume -----------------------------
+SILENT_STEP = next(
+    i for i, step in enumerate(MIGRATIONS) if any("ADD COLUMN silent" in str(s) for s in step)
+)
+
+
+def store_before_silent(path: Path) -> None:
+    """A store file just before `SILENT_STEP`: candidates with and without a silent block, a
+    generation, a leaderboard of the run and one whose run is gone."""
+    con = duckdb.connect(str(path))
+    for step in MIGRATIONS[:SILENT_STEP]:
+        for statement in step:
+            statement(con) if callable(statement) else con.execute(statement)
+    con.execute("UPDATE schema_version SET version = ?", [SILENT_STEP])
+    con.execute(
+        "INSERT INTO runs (name, owner, dataset, space, settings, state, progress, message, "
+        "created_at, updated_at) VALUES ('r1', '', 'digits', '{}', '{}', 'done', 1, '', 1, 1)"
+    )
+    con.execute(
+        "INSERT INTO searches VALUES ('r1.random.1', 'r1', 'random', '{}', 'done', 1, 1, 1)"
+    )
+    rates = {
+        "quiet": {
+            "sps.lif": 0.2,
+            "blocks.0.attn.lif": 0.1,
+            "blocks.1.attn.lif": 0.0,
+            "blocks.1.mlp.lif": 0,
+        },  # fmt: skip
+        "busy": {
+            "sps.lif": 0.2,
+            "blocks.0.attn.lif": 0.05,
+            "blocks.1.mlp.lif": 0.0,
+            "blocks.1.attn.lif": 0.3,
+        },  # fmt: skip
+        "unknown": {},
+    }
+    for cid, layer_rates in rates.items():
+        con.execute(
+            "INSERT INTO candidates (search, id, run, arch, accuracy, energy_uj, params, sops, "
+            "firing_rate, firing_rates, generation, strategy, created_at, first_in_run) VALUES "
+            "('r1.random.1', ?, 'r1', '{\"depth\": 2}', 0.5, 1.0, 10, 1.0, 0.1, ?, 0, 'random', 1, "
+            "true)",
+            [cid, json.dumps(layer_rates, separators=(",", ":"))],
+        )
+    con.execute("INSERT INTO generations VALUES ('r1.random.1', 0, 0.4, 'busy', 0.5, 3, 1)")
+    for board, run in (("b1", "r1"), ("b2", "gone")):
+        rows = json.dumps([{"id": "quiet"}, {"id": "busy"}])
+        con.execute(
+            "INSERT INTO leaderboards VALUES (?, ?, NULL, 0.5, 2, ?, '45nm-fp32', '', '', '', 1)",
+            [board, run, rows],
+        )
+    con.close()
+
+
+@pytest.fixture
+def upgraded_silent(tmp_path: Path) -> DuckDBStore:
+    path = tmp_path / "store.duckdb"
+    store_before_silent(path)
+    return DuckDBStore(path)
+
+
+def test_old_candidates_are_judged_silent_from_their_firing_rates(upgraded_silent) -> None:
+    flags = {c.id: c.silent for c in upgraded_silent.candidates("r1")}
+    assert flags == {"quiet": True, "busy": False, "unknown": False}
+    ranked = upgraded_silent.rank("r1", alpha=0.5, silent_last=True)
+    assert ranked[-1][0].id == "quiet"
+
+
+def test_old_generations_have_no_normalized_hypervolume(upgraded_silent) -> None:
+    (generation,) = upgraded_silent.generations("r1.random.1")
+    assert (generation.hypervolume, generation.hypervolume_normalized) == (0.4, None)
+
+
+def test_old_leaderboard_rows_get_their_candidates_flag(upgraded_silent) -> None:
+    rows = upgraded_silent.get_leaderboard("b1").to_contract()["candidates"]
+    assert [(r["id"], r["silent"]) for r in rows] == [("quiet", True), ("busy", False)]
+    gone = upgraded_silent.get_leaderboard("b2").to_contract()["candidates"]
+    assert [r["silent"] for r in gone] == [None, None]  # its run was gone: not known
+
+
+@pytest.mark.parametrize(
+    "rates",
+    [
+        {},
+        {"blocks.0.a": 0.0},
+        {"blocks.0.a": 0.0, "blocks.0.b": 0.1},
+        {"blocks.1.a": 0, "blocks.10.a": 0.5},
+        {"blocks.0.a": 0.0, "blocks.1.a": 0.0, "sps.a": 0.0},
+        {"blocks.2.a": 0.0},
+    ],
+)
+def test_the_upgrade_judges_silence_as_the_engine_does(rates: dict) -> None:
+    from engine.results import silent_blocks as engine_silent_blocks
+    from storage.duckdb_schema import silent_blocks
+
+    assert silent_blocks(rates, 2) == engine_silent_blocks(rates, 2)

@@ -142,6 +142,7 @@ def test_to_contract_is_the_public_candidate() -> None:
         "generation": 4,
         "feasible": True,
         "ops": {"macs": None, "sops": 0.0, "neuron_updates": None},
+        "silent": False,
     }
 
 
@@ -162,6 +163,18 @@ def test_from_eval_takes_an_engine_result_dict() -> None:
     assert (rec.sops, rec.generation, rec.worker, rec.firing_rates) == (3.0, 2, "w", {"l0": 0.2})
     with pytest.raises(BadRecord, match="energy_uj"):
         CandidateRecord.from_eval({"id": "x", "arch": ARCH, "accuracy": 0.5}, run="r1", search="s")
+
+
+def test_from_eval_keeps_the_engines_silent_flag() -> None:
+    from engine.results import EvalResult
+    from engine.space import Arch
+
+    arch = Arch(192, 2, (4.0, 4.0), (2, 2), 4, (1.0, 1.0), (2.0, 2.0))
+    rates = {"blocks.0.mlp.lif": 0.1, "blocks.1.mlp.lif": 0.0}
+    result = EvalResult(arch, 0.5, 1.0, 10, 1.0, 0.05, firing_rates=rates)
+    rec = CandidateRecord.from_eval(result.to_dict(), run="r1", search="s1")
+    assert result.silent and rec.silent is True
+    assert rec.to_contract(0.5)["silent"] is True
 
 
 def test_records_are_frozen() -> None:

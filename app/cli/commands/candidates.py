@@ -23,6 +23,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also rank candidates over their search's energy budget or parameter limit "
         '(marked "feasible": false); by default only feasible ones are ranked',
     )
+    p.add_argument(
+        "--include-silent",
+        action="store_true",
+        help='rank silent candidates (a block with firing rate 0, marked "silent": true) in '
+        "F_AEB order too; by default they come after all the others",
+    )
     add_json(p)
 
 
@@ -43,6 +49,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         top=args.top,
         profile=get_profile(args.energy_profile),
         include_infeasible=args.include_infeasible,
+        silent_last=not args.include_silent,
     )
     return {"candidates": [record.to_contract(fitness) for record, fitness in ranked]}
 

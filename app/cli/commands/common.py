@@ -206,8 +206,9 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         "--no-anchors",
         dest="anchors",
         action="store_false",
-        help="evolution: draw all of generation 0 at random, as the paper does (default: start "
-        "it with the space's largest and cheapest arch, the two ends of the front)",
+        help="any strategy: draw all of generation 0 at random, as the paper does (default: "
+        "start it with the space's largest and cheapest arch, the two ends of the front, for "
+        "evolution, nsga2 and random alike)",
     )
     add_energy_profile(p, "the search prices energy under (F_AEB and --energy-budget-uj use it)")
 

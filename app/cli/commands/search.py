@@ -89,9 +89,11 @@ def search_spec(args: argparse.Namespace):
 
 
 def _progress(event: dict[str, Any]) -> None:
+    normalized = event.get("hypervolume_normalized")
     print(
         f"generation {event['generation']}/{event['generations']} "
-        f"hypervolume {event['hypervolume']:.4g}",
+        f"hypervolume {event['hypervolume']:.4g}"
+        + ("" if normalized is None else f", normalized hypervolume {normalized:.4f}"),
         file=sys.stderr,
     )
 

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         title=args.title,
         notes=args.notes,
         author=args.author,
+        silent_last=True,  # as `candidates` ranks by default
     )
     from app.common.address import link
 

@@ -70,12 +70,13 @@ def leaderboard(
     alpha: float,
     *,
     profile: Prices | None = None,
+    silent_last: bool = False,
 ) -> pd.DataFrame:
     """Every feasible candidate in scope (within its search's constraints: the default choice,
     as `Store.rank` makes it) ranked by F_AEB at `alpha` with energies under `profile`, best
-    first, with its arch."""
+    first (silent candidates, flagged in `silent`, last with `silent_last`), with its arch."""
     points = frames.load_points(store, run, search, with_arch=True, profile=profile)
-    table = frames.with_fitness(points.drop(columns="feasible"), alpha)
+    table = frames.with_fitness(points.drop(columns="feasible"), alpha, silent_last=silent_last)
     archs = [json.loads(a) for a in table["arch"]]
     table["time_steps"] = [a["time_steps"] for a in archs]
     table["embed_dim"] = [a["embed_dim"] for a in archs]

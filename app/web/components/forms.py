@@ -359,8 +359,9 @@ def clone(store: Store, run: str) -> LaunchForm:
     space = name if name != "custom" else str(save_space(SearchSpace.from_dict(record.space)))
     defaults = LaunchForm(name="", dataset=record.dataset, space=space, epochs=1)
     known = {f.name for f in fields(LaunchForm)}
-    # A search recorded before anchors existed drew its generation 0 at random.
-    search = {"anchors": False, **search} if search else search
+    # Generation 0 as the search drew it (`history.anchors_applied`): random before anchors
+    # existed, and for random and NSGA-II searches recorded before they took them.
+    search = {**search, "anchors": history.settings(store, record)["anchors"]} if search else search
     values = {k: v for k, v in {**train, **search}.items() if k in known and v is not None}
     values.pop("space", None)
     form = replace(defaults, **{k: values[k] for k in values if k not in ("name", "dataset")})

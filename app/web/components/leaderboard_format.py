@@ -12,6 +12,11 @@ from typing import Any
 import pandas as pd
 
 ACCURACY_FORMAT = "%.2f%%"  # accuracy is shown x 100 with two decimals, everywhere
+SILENT = "🔇"  # the column (and mark) of a silent candidate
+SILENT_HELP = (
+    "Silent: a block never fires (firing rate 0), so it is bypassed through the residual. "
+    "Ranked after the others unless silent ones are shown in order."
+)
 CHAR_PX = 7.4  # width of one character of the table font (14 px), in pixels
 PAD_PX = 18  # cell padding
 SELECT_PX = 40  # the row-selection checkboxes
@@ -80,6 +85,7 @@ def leaderboard(
             "✓": ["✓" if i in set(selected) else "" for i in rows["id"]],
             "rank": rows["rank"],
             "id": rows["id"],
+            SILENT: [SILENT if s else "" for s in rows.get("silent", [False] * len(rows))],
             "F_AEB": rows["fitness"],
             "accuracy": rows["accuracy"] * 100,
             "energy": rows["energy"] if "energy" in rows else rows["energy_uj"].map(_energy),
@@ -103,6 +109,7 @@ def leaderboard(
     }
     config: dict[str, Any] = {
         "✓": cc.TextColumn("✓", help="Selected (on the chart or in this table)"),
+        SILENT: cc.TextColumn(SILENT, help=SILENT_HELP),
         "F_AEB": cc.NumberColumn("F_AEB", format="%.4f"),
         "accuracy": cc.NumberColumn("accuracy", format=ACCURACY_FORMAT, help="Validation"),
         "energy": cc.TextColumn("energy", help="Per sample, under the energy profile"),
@@ -143,15 +150,11 @@ def subset_columns() -> dict[str, Any]:
 
 # ---- silent blocks ------------------------------------------------------------------------------
 def silent_blocks(firing_rates: Mapping[str, float], depth: int) -> list[int]:
-    """Blocks (counted from 1) whose spiking layers all have firing rate 0: no spike leaves them,
-    so their output does not depend on the input. Blocks without recorded rates are not judged."""
-    silent = []
-    for block in range(depth):
-        prefix = f"blocks.{block}."
-        rates = [v for k, v in firing_rates.items() if k.startswith(prefix)]
-        if rates and all(v == 0 for v in rates):
-            silent.append(block + 1)
-    return silent
+    """Blocks (counted from 1) whose spiking layers all have firing rate 0: the engine's rule
+    (`engine.results.silent_blocks`), which judged each stored candidate's `silent` flag."""
+    from engine.results import silent_blocks as engine_silent_blocks
+
+    return engine_silent_blocks(firing_rates, depth)
 
 
 def block_energy_uj(layer_energy_uj: Mapping[str, float], block: int) -> float:

@@ -29,9 +29,11 @@ def epoch_frame(epochs: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def generation_frame(generations: list[dict[str, Any]]) -> pd.DataFrame:
-    columns = ["generation", "best_fitness", "hypervolume", "evaluated", "seconds"]
-    frame = pd.DataFrame(generations, columns=columns)
-    return frame.astype({"best_fitness": "float64", "hypervolume": "float64"})
+    """One row per generation (`tasks.history.generation_history`); a normalized hypervolume
+    that is not known reads as NaN."""
+    columns = ["generation", "best_fitness", "hypervolume", "hypervolume_normalized"]
+    frame = pd.DataFrame(generations, columns=[*columns, "evaluated", "seconds"])
+    return frame.astype({c: "float64" for c in columns[1:]})
 
 
 def padded_domain(values: pd.Series, *, pad: float = 0.05, floor: float | None = None) -> list:
@@ -112,7 +114,8 @@ def accuracy_chart(frame: pd.DataFrame, epochs: int) -> alt.Chart:
 
 
 def search_charts(frame: pd.DataFrame, generations: int) -> list[alt.Chart]:
-    """Best F_AEB, hypervolume (as the search recorded it) and candidates evaluated, per
+    """Best F_AEB, the normalized hypervolume (accuracy above chance x log energy, in [0, 1], as
+    the search recorded it; the raw one in its tooltip) and candidates evaluated, per
     generation."""
     x = _x("generation", "generation", generations)
     fitness = _line(
@@ -123,13 +126,20 @@ def search_charts(frame: pd.DataFrame, generations: int) -> list[alt.Chart]:
         ".4f",
         scale=alt.Scale(domain=padded_domain(frame["best_fitness"]), nice=False),
     )
+    low, high = padded_domain(frame["hypervolume_normalized"], floor=0.0)
     hypervolume = _line(
         frame,
         x,
-        "hypervolume",
-        "hypervolume",
-        ".4g",
-        scale=alt.Scale(domain=padded_domain(frame["hypervolume"], floor=0.0), nice=False),
+        "hypervolume_normalized",
+        "normalized hypervolume",
+        ".4f",
+        scale=alt.Scale(domain=[low, min(1.0, high)], nice=False),
+    ).encode(
+        tooltip=[
+            "generation",
+            alt.Tooltip("hypervolume_normalized:Q", title="normalized hypervolume", format=".4f"),
+            alt.Tooltip("hypervolume:Q", title="raw hypervolume (uJ × accuracy)", format=".4g"),
+        ]
     )
     evaluated = _line(
         frame,

@@ -142,11 +142,13 @@ def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
             "generation": r.generation,
             "strategy": r.strategy,
             "search": r.search,
+            "silent": r.silent,
         }
         for i, (r, f) in enumerate(ranked)
     ]
     columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
     columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "strategy", "search"]
+    columns += ["silent"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -156,6 +158,11 @@ RANKED_COLUMNS = {
     "energy": st.column_config.TextColumn("energy", help="Per sample, under the energy profile"),
     "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
     "firing_rate": st.column_config.NumberColumn("firing rate", format="%.3f"),
+    "silent": st.column_config.CheckboxColumn(
+        "silent",
+        help="A block never fires (firing rate 0) and is bypassed through the residual; ranked "
+        "after the others by default",
+    ),
 }
 
 

@@ -140,6 +140,7 @@ class ExplorerView:
     box: tuple[float, float, float, float] | None = None  # energy lo, hi, accuracy lo, hi
     profile: str = DEFAULT_PROFILE  # hardware energy profile every energy is priced under
     infeasible: bool = False  # also draw the candidates over their search's constraints
+    silent: bool = False  # rank silent candidates in F_AEB order (by default: after the others)
 
     def to_params(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -164,6 +165,8 @@ class ExplorerView:
             out["profile"] = self.profile
         if self.infeasible:
             out["infeasible"] = "1"
+        if self.silent:
+            out["silent"] = "1"
         return out
 
     def with_(self, **changes: Any) -> ExplorerView:
@@ -188,6 +191,7 @@ def parse_explorer(params: Mapping[str, Any]) -> tuple[ExplorerView, list[str]]:
         box=_box(params, "box", problems),
         profile=_choice(params, "profile", tuple(PROFILES), problems, default=DEFAULT_PROFILE),
         infeasible=_flag(params, "infeasible"),
+        silent=_flag(params, "silent"),
     )
     return view, problems
 

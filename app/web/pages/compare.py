@@ -10,6 +10,7 @@ from app.common import charts, frames
 from app.web.components import compare_charts, leaderboard_format, ui, viewstate
 from app.web.components.text import plain
 from engine.pareto import ReferencePoint, hypervolume, reference_point
+from engine.profiles import DEFAULT_PROFILE
 from storage.errors import StoreError, one_line
 
 PAGE = "compare"
@@ -105,15 +106,18 @@ def _label(run: str, search: str | None) -> str:
     return f"{run} / {search}" if search else run
 
 
-def _reference(scopes, energies) -> ReferencePoint:
-    """The stored hypervolume reference of both scopes (the larger one, so it bounds both);
-    for scopes without a recorded search, 1.1 x the largest energy shown."""
-    from tasks.pipeline import scope_reference
-
+def _boxes(scopes) -> list:
+    """Each scope's normalized-hypervolume box, computed for the profile the fronts are shown in
+    (`frames.front_box`), never a search's stored one (its own profile may differ)."""
     store = ui.store()
-    refs = [scope_reference(store, run, search) for run, search in scopes]
-    if all(r is not None for r in refs):
-        return ReferencePoint(max(refs))
+    return [frames.front_box(store.get_run(run), DEFAULT_PROFILE) for run, _ in scopes]
+
+
+def _reference(boxes, energies) -> ReferencePoint:
+    """The raw hypervolume's reference of both scopes: the larger space energy bound (both
+    under the shown profile, so it bounds both); without a box, 1.1 x the largest energy shown."""
+    if all(b is not None for b in boxes):
+        return ReferencePoint(max(b.energy_high_uj for b in boxes))
     return reference_point(*energies)
 
 
@@ -139,24 +143,41 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         ),
         width="stretch",
     )
-    ref = _reference(scopes, energies)
+    boxes = _boxes(scopes)
+    ref = _reference(boxes, energies)
     cols = st.columns(2)
-    for col, tag, (run, search), e, a, f in zip(
-        cols, "AB", scopes, energies, accs, fronts, strict=True
+    for col, tag, (run, search), e, a, f, box in zip(
+        cols, "AB", scopes, energies, accs, fronts, boxes, strict=True
     ):
+        normalized = frames.normalized(pd.DataFrame({"accuracy": a, "energy_uj": e}), box)
+        col.metric(
+            f"{tag}: normalized hypervolume",
+            "-" if normalized is None else f"{normalized:.4f}",
+            help=f"The {frames.NORMALIZED_HV_LABEL}: unitless; the box is the space's analytic "
+            f"energy range under {DEFAULT_PROFILE}",
+        )
         hv = hypervolume(a, e, ref.energy_uj, ref.accuracy) if len(e) else 0.0
-        col.metric(f"{tag}: hypervolume", f"{hv:.4g}", help="Shared reference point for A and B")
+        col.metric(
+            f"{tag}: raw hypervolume (uJ × accuracy)",
+            f"{hv:.4g}",
+            help=f"Reference: energy {ref.energy_uj:.4g} uJ, accuracy 0; shared by A and B",
+        )
         col.caption(f"{len(e):,} candidates, {len(f)} on the front · {plain(_label(run, search))}")
+    same_box = boxes[0] == boxes[1]
     st.caption(
-        f"Hypervolume of the region each front dominates, up to energy {ref.energy_uj:.4g} uJ "
-        "(the searches' stored reference: an upper bound of any candidate's energy in their "
-        "space; the larger of A's and B's) and accuracy 0: larger is better."
+        f"The {frames.NORMALIZED_HV_LABEL} is the share of the box from chance accuracy to 1 and "
+        "from the space's analytic energy bound down to its floor (log energy) that the front "
+        "dominates; larger is better"
+        + ("." if same_box else "; A's and B's spaces or datasets differ, so do their boxes.")
+        + f" Raw hypervolume (the paper's figure): the area dominated up to energy "
+        f"{ref.energy_uj:.4g} uJ (the spaces' energy bound under {DEFAULT_PROFILE}, the larger "
+        "of A's and B's) and accuracy 0."
     )
 
 
 def _candidate_options(run: str, alpha: float, extra: list[str | None]) -> list[str]:
     store = ui.store()
-    ids = [r.id for r, _ in store.rank(run, alpha=alpha, top=20)]
+    ids = [r.id for r, _ in store.rank(run, alpha=alpha, top=20, silent_last=True)]
     ids += [i for i in ui.scope_frames(run, None)[1]["id"] if i not in ids]
     return ids + [i for i in extra if i and i not in ids]
 
@@ -236,6 +257,11 @@ def _side_by_side(a, b) -> pd.DataFrame:
     for label, key in (("time steps T", "time_steps"), ("embed dim", "embed_dim")):
         rows[label] = (str(a.arch[key]), str(b.arch[key]), "")
     rows["blocks"] = (str(a.arch["depth"]), str(b.arch["depth"]), "")
+    silent = [fmt.silent_blocks(r.firing_rates, r.arch["depth"]) for r in (a, b)]
+    rows[f"silent blocks {fmt.SILENT}"] = (
+        *(", ".join(map(str, blocks)) or "none" for blocks in silent),
+        "",
+    )
     for label, (key, pattern) in fmt.BLOCK_GENES.items():
         rows[f"{label} per block"] = (per_block(a, key, pattern), per_block(b, key, pattern), "")
     frame = pd.DataFrame(rows, index=["A", "B", "B - A"]).T

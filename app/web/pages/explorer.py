@@ -37,6 +37,7 @@ def _seed(view: viewstate.ExplorerView) -> None:
     ss[K + "box"] = view.box
     ss[K + "profile"] = view.profile
     ss[K + "infeasible"] = view.infeasible
+    ss[K + "silent"] = view.silent
     ss[K + "chart_sig"] = None
     ss[K + "table_sig"] = None
     ss[K + "run_picked"] = False
@@ -69,6 +70,7 @@ def _view() -> viewstate.ExplorerView:
         box=ss.get(K + "box"),
         profile=ss.get(K + "profile") or viewstate.DEFAULT_PROFILE,
         infeasible=bool(ss.get(K + "infeasible", False)),
+        silent=bool(ss.get(K + "silent", False)),
     )
 
 
@@ -176,6 +178,13 @@ def _controls(runs: dict[str, RunRecord]) -> RunRecord | None:
         help="Also draw the candidates over their search's energy budget or parameter limit "
         "(grey crosses). They are never ranked and never on the Pareto front.",
     )
+    cols[2].toggle(
+        "silent in order",
+        key=K + "silent",
+        help="Rank silent candidates (a block never fires, so it is bypassed through the "
+        f"residual; {leaderboard_format.SILENT} in the table) by F_AEB among the others. By "
+        "default they come after all the others.",
+    )
     cols[3].button("Clear selection", on_click=_clear_selection)
     cols[4].selectbox(
         "Energy profile",
@@ -278,7 +287,12 @@ def _render() -> None:
         st.session_state[K + "page"] = last_page
         view = _view()
     ranked = store.rank(
-        view.run, view.search, view.alpha, top=view.top * view.page, profile=profile
+        view.run,
+        view.search,
+        view.alpha,
+        top=view.top * view.page,
+        profile=profile,
+        silent_last=not view.silent,
     )
     table = ui.ranked_frame(ranked)
     page_rows = table.iloc[(view.page - 1) * view.top :].reset_index(drop=True)
@@ -314,6 +328,10 @@ def _render() -> None:
         f"{frames.format_energy(top['energy_uj'])} · F_AEB {top['fitness']:.4f}"
     )
     shown = f", {len(infeasible):,} infeasible ones as grey crosses" if view.infeasible else ""
+    silent = int(points["silent"].sum())
+    if silent:
+        where = "ranked in order" if view.silent else "ranked after the others"
+        shown += f"; {silent:,} silent ({leaderboard_format.SILENT}, {where})"
     hidden = (
         f"; {len(infeasible):,} infeasible candidates hidden (toggle 'infeasible')"
         if len(infeasible) and not view.infeasible
@@ -398,6 +416,7 @@ def _share(view: viewstate.ExplorerView) -> None:
                     title=title,
                     notes=notes,
                     author=acc.user,
+                    silent_last=not view.silent,
                 )
             except StoreError as err:
                 st.error(plain(one_line(err)))
@@ -441,7 +460,9 @@ def _leaderboard(
         stem += f"-{view.profile}"
 
     def table() -> pd.DataFrame:
-        return downloads.leaderboard(store, run, search, alpha, profile=profile)
+        return downloads.leaderboard(
+            store, run, search, alpha, profile=profile, silent_last=not view.silent
+        )
 
     cols[1].download_button(
         "CSV",

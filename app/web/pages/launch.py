@@ -160,8 +160,10 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
     anchors = cols[3].checkbox(
         "Anchor generation 0",
         key=K + "anchors",
-        help="Evolution: start generation 0 with the space's largest and cheapest arch, the two "
-        "ends of the front, and draw the rest at random. Untick for the paper's all-random start.",
+        help="Any strategy (evolution, NSGA-II, random): start generation 0 with the space's "
+        "largest and cheapest arch, the two ends of the front, and draw the rest as the strategy "
+        "does, so the random baseline starts where the others do. Untick for the paper's "
+        "all-random start.",
     )
     return forms.LaunchForm(
         name=name.strip(),

@@ -41,11 +41,12 @@ def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
                 "macs": ops.get("macs"),
                 "sops": ops.get("sops"),
                 "neuron_updates": ops.get("neuron_updates"),
+                "silent": c.get("silent"),  # None: frozen before it was recorded
             }
         )
     columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
     columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "macs", "sops"]
-    return pd.DataFrame(out, columns=[*columns, "neuron_updates"])
+    return pd.DataFrame(out, columns=[*columns, "neuron_updates", "silent"])
 
 
 def may_delete(acc: ui.Access, board: LeaderboardRecord) -> bool:

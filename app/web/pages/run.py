@@ -49,6 +49,8 @@ def generation_line(run: RunRecord) -> str:
             f": best `{best.id}` · {best.accuracy:.2%} · {best.energy_uj:.4g} uJ"
             f" · F_AEB {last.best_fitness or 0.0:.3f}"
         )
+        if best.silent:  # the search's own best, by F_AEB alone
+            text += " · silent (a block never fires)"
     return text
 
 
@@ -238,10 +240,9 @@ def _actions(run: RunRecord, acc: ui.Access) -> None:
 
 # ---- the page -----------------------------------------------------------------------------------
 def _generation_0(values: dict) -> str:
-    """How an evolution's first generation was drawn (`EvolutionConfig.anchors`)."""
-    if values["strategy"] != "evolution" or values["anchors"] is None:
-        return "random"
-    return "largest + cheapest arch, rest random" if values["anchors"] else "random"
+    """How the first generation was drawn, for any strategy (`SearchConfig.anchors`, as the
+    search ran: `tasks.history.anchors_applied`)."""
+    return "anchors + random" if values["anchors"] else "random"
 
 
 def _settings(record: RunRecord) -> None:
@@ -317,9 +318,11 @@ def _search(generations: list[dict], total: int | None) -> None:
     for col, chart in zip(st.columns(3), run_charts.search_charts(frame, last), strict=True):
         col.altair_chart(chart, width="stretch")
     st.caption(
-        f"{len(frame)} of {total or '?'} generations. Hypervolume as the search recorded it (the "
-        "area its feasible Pareto front dominates up to its reference point); the explorer and "
-        "Compare pages compute their own."
+        f"{len(frame)} of {total or '?'} generations. The {frames.NORMALIZED_HV_LABEL} is "
+        "the share of the box from chance accuracy to 1 and from the space's energy bound down "
+        "to its floor (log energy, under the search's profile) that its feasible Pareto front "
+        "dominates; unitless, as the search recorded it (the raw hypervolume, uJ × accuracy, in "
+        "the tooltip). Anchors: the space's largest and cheapest arch."
     )
 
 
