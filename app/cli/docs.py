@@ -64,9 +64,14 @@ JSON_NOTES: dict[str, str] = {
         '"search", "evaluated", "best", "archived", "settings": {...}, "eta_s": X or null, '
         '"history": {"epochs": [{"epoch", "loss", "val_accuracy_largest", '
         '"val_accuracy_smallest", "seconds"}, ...], "generations": [{"generation", '
-        '"best_fitness", "hypervolume", "evaluated", "seconds"}, ...]}}`; epochs and '
-        "generations are counted from 1, the generations are those of the run's newest search, "
-        "and `state` is one of queued, training, searching, done, failed, cancelled"
+        '"best_fitness", "hypervolume", "evaluated", "seconds"}, ...]}, "elapsed_s": X, '
+        '"finished_at": T or null, "eta_basis": STR, "eta_complete": BOOL, "doing": STR or '
+        "null}`; epochs and generations are counted from 1, the generations are those of the "
+        "run's newest search, and `state` is one of queued, training, searching, done, failed, "
+        "cancelled. `elapsed_s` runs from the run's creation to its end (archiving never "
+        "changes it), or to now while it is active; `eta_s` is null until the first batch is "
+        "timed, and counts training only while `eta_complete` is false (the search not timed "
+        "yet); `doing` says what its workers are doing now"
     ),
     "cancel": "the run's status, as `status` prints it",
     "delete": '`{"run", "deleted": true, "removed": [PATH, ...]}`',
