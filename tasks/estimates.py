@@ -43,12 +43,13 @@ NOW_FRESH_S = 60.0  # points older than this are not "what the worker is doing n
 
 
 def elapsed_s(record: RunRecord, now: float | None = None) -> float:
-    """Seconds from the run's creation to its end, or to now while it is active (or if its end
-    was never recorded)."""
-    end = record.finished_at
-    if record.state in ACTIVE_RUN_STATES or end is None:
+    """Seconds from the run's creation to its end, or to now while it is active. An ended run
+    stored without an end (created ended, e.g. an import) ends at its last update."""
+    if record.state in ACTIVE_RUN_STATES:
         end = time.time() if now is None else now
-    return max(0.0, end - record.created_at)
+    else:
+        end = record.finished_at if record.finished_at is not None else record.updated_at
+    return max(0.0, (end or record.created_at) - record.created_at)
 
 
 @dataclass(frozen=True)

@@ -211,3 +211,9 @@ def test_what_the_workers_are_doing_now() -> None:
     )
     store.update_run("live", state="done")
     assert estimates.doing_now(store, store.get_run("live"), now=T0 + 72) is None
+
+
+def test_a_run_stored_ended_without_an_end_ends_at_its_last_update() -> None:
+    record = RunRecord("old", state="done", created_at=T0, updated_at=T0 + 754)
+    assert record.finished_at is None
+    assert estimates.elapsed_s(record, now=T0 + 9999) == 754.0
