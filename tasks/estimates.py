@@ -9,8 +9,9 @@ The ETA (`estimate`) is the time left for the epochs still to train plus the can
 evaluate, each at a rate measured as "time so far / work done so far", taken from the first source
 that has it:
 
-* training: the batch in flight's epoch (seconds since its first batch / batches done) once a
-  batch is timed, so from the first batch of epoch 1; the wall time per epoch of the recorded
+* training: the epoch in flight's batches once one is timed, so from the first batch of epoch 1
+  (its seconds per batch; from the second point on, between its first and latest point, so the
+  first batch's warm-up does not count for every batch); the wall time per epoch of the recorded
   epochs (which adds validation, checkpoints and the queue between epochs, `overhead`); earlier
   runs on the same dataset and space;
 * search: this search's progress points (wall time from its first evaluation's start to its
@@ -93,8 +94,12 @@ def _training(store: Store, record: RunRecord, planned: int, now: float) -> tupl
     points = first if done == 0 else store.progress(record.name, "training", done + 1)
     timed = [p for p in points if p.done >= 1 and p.seconds > 0]
     if timed:
+        first_point = min(timed, key=lambda p: (p.done, p.created_at))
         latest = max(timed, key=lambda p: (p.done, p.created_at))
         batch_s = latest.seconds / latest.done
+        if latest.done > first_point.done and latest.seconds > first_point.seconds:
+            # From the epoch's first timed batch on: its warm-up is not every batch's cost.
+            batch_s = (latest.seconds - first_point.seconds) / (latest.done - first_point.done)
         per_epoch = epoch_s if epoch_s is not None else latest.total * batch_s
         current = (latest.total - latest.done) * batch_s + overhead
         since = now - latest.created_at

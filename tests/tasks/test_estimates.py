@@ -69,6 +69,15 @@ def test_eta_during_epoch_1_follows_the_batches_and_the_clock() -> None:
     assert eta(store, T0 + 34.5).seconds == pytest.approx(47 * 0.5 + 3 * 47 - 1)
 
 
+def test_the_first_batchs_warm_up_is_not_every_batchs_cost() -> None:
+    store = MemoryStore()
+    launched(store)
+    store.add_progress([batch(1, 1, 5.0, T0 + 5)])  # 5 s: building the model, first batch
+    assert eta(store, T0 + 5).seconds == pytest.approx(93 * 5.0 + 3 * 94 * 5.0)
+    store.add_progress([batch(1, 11, 7.0, T0 + 7)])  # then 0.2 s per batch
+    assert eta(store, T0 + 7).seconds == pytest.approx(83 * 0.2 + 3 * 94 * 0.2)
+
+
 def test_after_epoch_1_epochs_count_their_overhead_and_the_search_is_guessed() -> None:
     store = MemoryStore()
     launched(store)
