@@ -145,7 +145,7 @@ def test_eta_worker_and_step_loss_are_shown_during_epoch_1(
         """() => [...document.querySelectorAll('[aria-roledescription="axis"]')]
             .some(a => (a.getAttribute('aria-label') || '').includes('training loss per step'))"""
     )
-    shot(page, artifacts, "run-eta-epoch-1")
+    shot(page, artifacts, "run-eta-epoch-1", height=1800)
     status = cli(home, "status", "--run", RUN)
     assert status["state"] == "training" and status["eta_s"] > 0
     assert status["doing"].startswith("epoch 1 of 2: batch ")
