@@ -21,7 +21,8 @@ that has it:
   as half an epoch's overhead.
 
 A remaining generation is expected to bring as many new candidates as the recorded generations
-after the first brought on average (duplicates are not evaluated again), the population before.
+after the first brought on average (duplicates are not evaluated again), the population before,
+and never more than the space's archs not evaluated yet.
 The unit in flight (an epoch, a candidate) counts as partly done by the time since its latest
 point, but never more than 95% done, so the ETA never reaches 0 while work remains; nor is it
 ever below 1 s then. Before anything is timed the ETA is None ("estimating..."). When the search
@@ -34,6 +35,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from engine.space import SearchSpace
 from storage.base import Store
 from storage.records import ACTIVE_RUN_STATES, ProgressRecord, RunRecord
 from tasks import history
@@ -134,6 +136,14 @@ def _slices(points: Sequence[ProgressRecord]) -> tuple[int, float | None, float 
     return measured, start, max(evaluated, default=None)
 
 
+def _space_size(record: RunRecord) -> float:
+    """Distinct archs in the run's space (infinity if its space is not one)."""
+    try:
+        return float(SearchSpace.from_dict(record.space).size)
+    except ValueError:
+        return float("inf")
+
+
 def _search(store: Store, record: RunRecord, overhead: float, now: float) -> _Part:
     """Time left to evaluate the candidates the search has still to evaluate."""
     settings = history.search_settings(store, record)
@@ -163,6 +173,9 @@ def _search(store: Store, record: RunRecord, overhead: float, now: float) -> _Pa
             max(p.done for p in points if p.part == part) for part in {p.part for p in points}
         )
     left = max(0.0, (generations - len(recorded)) * per_generation - in_flight)
+    # A small space runs out of new archs: at most the ones never evaluated are left.
+    evaluated = (recorded[-1].evaluated if recorded else 0) + in_flight
+    left = min(left, max(0.0, _space_size(record) - evaluated))
     if left <= 0:
         return _Part(0.0, "")
     measured, start, latest = _slices(points)

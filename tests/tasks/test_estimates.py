@@ -17,8 +17,15 @@ from storage.records import (
 from tasks import estimates
 
 T0 = 1_700_000_000.0
-SPACE = {"embed_dim": [16], "depth": [1], "mlp_ratio": [2], "num_heads": [2],
-         "time_steps": [1], "threshold": [1.0], "tau": [2]}  # fmt: skip
+# 64 archs: 2 x 2 x 4 x 4 per block, one block.
+SPACE = {
+    "embed_dim": [16],
+    "depth": [1],
+    "mlp_ratio": [2, 4],
+    "num_heads": [1, 2],
+    "time_steps": [1],
+}
+SPACE |= {"threshold": [0.6, 1.0, 1.4, 1.8], "tau": [1.5, 2, 2.5, 10]}
 SEARCH = {"strategy": "evolution", "generations": 2, "population": 5}
 SEARCH_ID = "live.evolution.1"
 
@@ -158,6 +165,20 @@ def test_later_generations_expect_as_many_new_candidates_as_before() -> None:
     store.add_generation(GenerationRecord(SEARCH_ID, 1, evaluated=7, created_at=T0 + 49))
     rate = (48 - 30) / 4  # 4 archs measured by the points between T0 + 30 and T0 + 48
     assert eta(store, T0 + 49).seconds == pytest.approx(2 * 2 * rate - 1.0)
+
+
+def test_a_small_space_runs_out_of_new_archs() -> None:
+    """8 archs in the space, 5 evaluated in generation 0 (10 s each): 3 are left, not 5."""
+    store = MemoryStore()
+    small = {**SPACE, "threshold": [0.6, 1.0], "tau": [2]}  # 2 x 2 x 2 archs, one block
+    settings = {"train": {"epochs": 1}, "search": SEARCH}
+    store.create_run(RunRecord("small", dataset="digits", space=small, settings=settings,
+                               state="searching", created_at=T0))  # fmt: skip
+    store.add_epochs([EpochRecord("small", 1, loss=1.0, seconds=8.0, created_at=T0 + 10)])
+    store.create_search(SearchRecord("small.s", "small", "evolution", created_at=T0 + 20))
+    store.add_generation(GenerationRecord("small.s", 0, evaluated=5, created_at=T0 + 70))
+    got = estimates.estimate(store, store.get_run("small"), now=T0 + 70)
+    assert got.seconds == pytest.approx(3 * 10.0) and "generations" in got.basis
 
 
 def test_never_zero_while_work_remains() -> None:
