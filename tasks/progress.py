@@ -16,6 +16,7 @@ curve drawn from the points is the per-step loss, smoothed over at most 2 s.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -95,6 +96,8 @@ class TrainingProgress:
         if not self.throttle.due(done, total):
             return
         loss, self._loss, self._batches = self._loss / self._batches, 0.0, 0
+        if not math.isfinite(loss):  # a diverged step is the epoch record's business, not ours
+            loss = None
         self.send(
             ProgressRecord(
                 run=self.run,

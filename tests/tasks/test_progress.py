@@ -109,3 +109,9 @@ def test_points_reach_the_store_through_the_recorders_ops() -> None:
     for ops in sent:
         store.apply(ops)
     assert [(p.stage, p.done) for p in store.progress("r1")] == [("training", 1), ("search", 0)]
+
+
+def test_a_diverged_step_is_recorded_without_a_loss() -> None:
+    points: list[ProgressRecord] = []
+    TrainingProgress("r1", "w", points.append)(step(0, 1, 5, float("nan"), seconds=0.1))
+    assert points[0].loss is None and points[0].done == 1
