@@ -181,10 +181,15 @@ class StageTimes:
 
 
 def stage_times(store: Store, record: RunRecord, now: float | None = None) -> StageTimes:
-    """Training: the sum of its epochs' seconds. Search: from the newest search's creation to its
-    latest generation (to now while the run is searching)."""
+    """Training: the sum of its epochs' seconds, plus the epoch in flight's so far while the run
+    is training. Search: from the newest search's creation to its latest generation (to now while
+    the run is searching)."""
     epochs = store.epochs(record.name)
     training = sum(e.seconds for e in epochs) if epochs else None
+    if record.state == "training":
+        points = store.progress(record.name, "training", len(epochs) + 1)
+        if points:
+            training = (training or 0.0) + max(p.seconds for p in points)
     searches = store.list_searches(record.name)
     search = None
     if searches:

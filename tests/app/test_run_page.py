@@ -128,6 +128,7 @@ def test_during_epoch_1_the_page_shows_an_eta_the_step_loss_and_the_worker(
     assert frame["position"].tolist() == pytest.approx([1 / 94, 5 / 94, 9 / 94, 13 / 94])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["ETA"].startswith("at least ")
+    assert metrics["supernet training"] == "6 s"  # epoch 1 so far: its latest point's 6.5 s
 
 
 def test_archive_hides_the_run_and_restore_shows_it(run, open_app) -> None:

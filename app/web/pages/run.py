@@ -359,7 +359,7 @@ def _times(record: RunRecord, data: dict) -> None:
     cols = st.columns(3)
     cols[0].metric("supernet training", history.format_duration(times.training_s))
     if epochs:
-        per_epoch = history.format_duration(times.training_s / len(epochs))
+        per_epoch = history.format_duration(sum(e["seconds"] for e in epochs) / len(epochs))
         cols[0].caption(f"{forms.count(len(epochs), 'epoch')}, {per_epoch} per epoch")
     cols[1].metric("search", history.format_duration(times.search_s))
     evaluated = generations[-1]["evaluated"] if generations else 0
