@@ -154,17 +154,6 @@ def check_alpha(alpha: Any) -> float:
     return value
 
 
-def require_record(record: Any, cls: type, what: str) -> None:
-    """`BadRecord` unless `record` is an instance of `cls`."""
-    if not isinstance(record, cls):
-        raise BadRecord(f"{what} must be a {cls.__name__}, got {type(record).__name__}")
-
-
-def given(**values: Any) -> dict[str, Any]:
-    """The keyword arguments that are not None (the fields an `update_*` call sets)."""
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def with_finish(current: RunRecord, changes: dict[str, Any], t: float) -> dict[str, Any]:
     """`changes` to a run plus the `finished_at` a change of state implies at time `t`."""
     if "state" not in changes:
@@ -181,6 +170,17 @@ def check_progress_filter(stage: Any, unit: Any) -> None:
         )
     if unit is not None and (isinstance(unit, bool) or not isinstance(unit, int) or unit < 0):
         raise BadArgument(f"unit must be a whole number >= 0, got {one_line(repr(unit), 60)}")
+
+
+def require_record(record: Any, cls: type, what: str) -> None:
+    """`BadRecord` unless `record` is an instance of `cls`."""
+    if not isinstance(record, cls):
+        raise BadRecord(f"{what} must be a {cls.__name__}, got {type(record).__name__}")
+
+
+def given(**values: Any) -> dict[str, Any]:
+    """The keyword arguments that are not None (the fields an `update_*` call sets)."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def check_top(top: Any) -> int | None:
