@@ -11,6 +11,9 @@ Under DDP every rank draws its augmentation (and its DataLoader workers' seeds) 
 stream seeded by (seed, e, rank); the data order is one permutation per epoch, shared by the
 ranks and split between them by `DistributedSampler`.
 
+Every step sends a "step" progress event: `epoch` (counted from 0), `step` of `steps` (over the
+whole schedule), `batch` of `batches` (within the epoch, counted from 1), `loss` (the step's mean
+training loss over the archs it trained) and `seconds` (since the epoch's first batch began).
 Every epoch adds a record to the run's history (kept in each checkpoint) and sends an "epoch"
 progress event with the same fields: `epoch`, `loss` (mean training loss of the epoch),
 `seconds` (wall time of the epoch's training), and `val_accuracy_largest` /
@@ -301,12 +304,13 @@ def train(
         model.train()
         started = time.perf_counter()
         loss_sum = n = 0
-        for x, y in loader:
+        for batch, (x, y) in enumerate(loader, start=1):
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, warmup, config)
             archs = step_archs(config, space, rng)
             opt.zero_grad(set_to_none=True)
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            step_loss = 0.0
             for arch in archs:
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                     logits = ddp_model(x) if config.arch is not None else ddp_model(x, arch)
@@ -315,7 +319,8 @@ def train(
                     )
                 loss.backward()
                 functional.reset_net(model)
-                loss_sum, n = loss_sum + loss.item(), n + 1
+                step_loss += loss.item()
+            loss_sum, n = loss_sum + step_loss, n + len(archs)
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
             step += 1
@@ -326,7 +331,10 @@ def train(
                         "epoch": epoch,
                         "step": step,
                         "steps": total,
-                        "loss": loss.item(),
+                        "batch": batch,
+                        "batches": steps_per_epoch,
+                        "loss": step_loss / len(archs),
+                        "seconds": time.perf_counter() - started,
                     }
                 )
         record = {

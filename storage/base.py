@@ -6,7 +6,8 @@ Records
     A store keeps these kinds of record (`storage.records`): runs (keyed by `name`), searches (keyed
     by `id`, unique across the store, each belonging to one run), candidates (keyed by `(search,
     id)`), generations (keyed by `(search, generation)`), artefacts (keyed by `(run, path)`), and a
-    run's history: training epochs (keyed by `(run, epoch)`) and log events (keyed by `(run, id)`);
+    run's history: training epochs (keyed by `(run, epoch)`), log events (keyed by `(run, id)`)
+    and progress points of work in flight (keyed by `ProgressRecord.key`);
     also test-split results of candidates (keyed by `(run, candidate_id)`) and shared leaderboards.
     Records are validated when they are built, so a store only sees well-formed values; a store
     checks the links between them (a search's run exists, a candidate's search exists and belongs to
@@ -22,12 +23,13 @@ Errors
     A backend shared between processes may raise `StoreBusy` when it cannot get the file in time.
 
 Idempotence
-    `add_candidates`, `add_generation`, `add_artefact`, `add_epochs`, `add_events` and
-    `add_test_results` insert-or-ignore on their key: adding a record whose key is already stored
-    changes nothing (the first write wins) and never creates a duplicate, so a writer can safely
-    resend a batch after a crash. `create_run` and `create_search` are not idempotent: an existing
-    key raises `DuplicateRun`/`DuplicateSearch`. Only `delete_run` deletes: a finished run (done,
-    failed or cancelled) with every record that belongs to it; an active run raises `RunActive`.
+    `add_candidates`, `add_generation`, `add_artefact`, `add_epochs`, `add_events`,
+    `add_progress` and `add_test_results` insert-or-ignore on their key: adding a record whose
+    key is already stored changes nothing (the first write wins) and never creates a duplicate,
+    so a writer can safely resend a batch after a crash. `create_run` and `create_search` are
+    not idempotent: an existing key raises `DuplicateRun`/`DuplicateSearch`. Only `delete_run`
+    deletes: a finished run (done, failed or cancelled) with every record that belongs to it; an
+    active run raises `RunActive`.
 
 Batches
     `apply(ops)` takes typed writes (`storage.ops`, what the recorder receives) and applies them
@@ -37,7 +39,12 @@ Batches
 Order
     Lists come back in a fixed order: runs and searches by `(created_at, name/id)`, candidates by
     `(search, generation, id)`, generations by `generation`, artefacts by `(created_at, path)`,
-    epochs by `epoch`, events by `(created_at, id)`.
+    epochs by `epoch`, events by `(created_at, id)`, progress by `(created_at, key)`.
+
+Finished runs
+    A run's `finished_at` is set to the time of the update that first makes its state terminal
+    (done, failed, cancelled), by `update_run` and `apply` alike, and no later update (archiving,
+    settings) changes it; a run made active again has it cleared.
 
 Ranking (F_AEB, the paper's Eq. 6)
     `rank(run, search, alpha, top)` scores the candidates in scope with
@@ -99,23 +106,27 @@ from storage.ops import (
     AddEpochs,
     AddEvents,
     AddGeneration,
+    AddProgress,
     AddTestResults,
     Applied,
     CreateSearch,
     Op,
     UpdateRun,
     UpdateSearch,
+    finished_at,
     run_changes,
     search_changes,
 )
 from storage.records import (
     DEFAULT_ENERGY_PROFILE,
+    PROGRESS_STAGES,
     ArtefactRecord,
     CandidateRecord,
     EpochRecord,
     EventRecord,
     GenerationRecord,
     LeaderboardRecord,
+    ProgressRecord,
     RunRecord,
     SearchRecord,
     TestResultRecord,
@@ -132,6 +143,7 @@ _APPLY_ORDER = {
     AddEpochs: 4,
     AddEvents: 5,
     AddTestResults: 6,
+    AddProgress: 6,
     UpdateSearch: 7,
     UpdateRun: 7,
 }
@@ -145,6 +157,24 @@ def check_alpha(alpha: Any) -> float:
     if math.isnan(value) or not 0.0 <= value <= 1.0:
         raise BadArgument(f"alpha must be a number in [0, 1], got {value}")
     return value
+
+
+def with_finish(current: RunRecord, changes: dict[str, Any], t: float) -> dict[str, Any]:
+    """`changes` to a run plus the `finished_at` a change of state implies at time `t`."""
+    if "state" not in changes:
+        return changes
+    end = finished_at(current.state, changes["state"], current.finished_at, t)
+    return {**changes, "finished_at": end}
+
+
+def check_progress_filter(stage: Any, unit: Any) -> None:
+    """`BadArgument` unless `stage` is None or a progress stage and `unit` None or an int >= 0."""
+    if stage is not None and stage not in PROGRESS_STAGES:
+        raise BadArgument(
+            f"stage must be one of {'|'.join(PROGRESS_STAGES)}, got {one_line(repr(stage), 60)}"
+        )
+    if unit is not None and (isinstance(unit, bool) or not isinstance(unit, int) or unit < 0):
+        raise BadArgument(f"unit must be a whole number >= 0, got {one_line(repr(unit), 60)}")
 
 
 def require_record(record: Any, cls: type, what: str) -> None:
@@ -317,12 +347,13 @@ class Store(ABC):
         archived: bool | None = None,
     ) -> RunRecord:
         """Set the given fields (None leaves one as is; `settings` is replaced as a whole), bump
-        `updated_at` and return the new record. `UnknownRun`; `BadRecord` for a bad value."""
+        `updated_at` (and set `finished_at`, see the contract) and return the new record.
+        `UnknownRun`; `BadRecord` for a bad value."""
 
     @abstractmethod
     def delete_run(self, name: str) -> None:
         """Delete the run and everything of it: searches, candidates, generations, artefact
-        records, epochs and events (files are not the store's to delete). `UnknownRun`;
+        records, epochs, events and progress (files are not the store's to delete). `UnknownRun`;
         `RunActive` while it is queued, training or searching."""
 
     # ---- searches ----------------------------------------------------------------------------
@@ -455,6 +486,18 @@ class Store(ABC):
     def events(self, run: str) -> list[EventRecord]:
         """The run's log, oldest first. `UnknownRun`."""
 
+    @abstractmethod
+    def add_progress(self, records: Iterable[ProgressRecord]) -> int:
+        """Insert-or-ignore on `ProgressRecord.key`; return how many were new. `UnknownRun` (then
+        none is stored); `BadRecord` if an item is not a `ProgressRecord`."""
+
+    @abstractmethod
+    def progress(
+        self, run: str, stage: str | None = None, unit: int | None = None
+    ) -> list[ProgressRecord]:
+        """The run's progress points (of one stage, of one epoch or generation), oldest first.
+        `UnknownRun`; `BadArgument` for an unknown stage or a unit that is not a whole number."""
+
     # ---- held-out test results ---------------------------------------------------------------
     @abstractmethod
     def add_test_results(self, records: Iterable[TestResultRecord]) -> int:
@@ -491,6 +534,8 @@ class Store(ABC):
                 applied.events += self.add_events(op.records)
             elif isinstance(op, AddTestResults):
                 applied.test_results += self.add_test_results(op.records)
+            elif isinstance(op, AddProgress):
+                applied.progress += self.add_progress(op.records)
             elif isinstance(op, UpdateSearch):
                 current = self.get_search(op.search)
                 changes = search_changes(current.state, current.generation, op)

@@ -12,11 +12,13 @@ import pyarrow as pa
 
 from storage.errors import UnknownCandidate, UnknownRun, UnknownSearch, one_line
 from storage.ops import (
+    TERMINAL,
     AddArtefact,
     AddCandidates,
     AddEpochs,
     AddEvents,
     AddGeneration,
+    AddProgress,
     AddTestResults,
     CreateSearch,
     Op,
@@ -35,6 +37,7 @@ BULK = (
     (AddEpochs, "epochs"),
     (AddEvents, "events"),
     (AddTestResults, "test_results"),
+    (AddProgress, "progress"),
 )
 
 
@@ -81,6 +84,8 @@ def apply_updates(
                 raise UnknownRun(f"unknown run {one_line(repr(op.run), 80)}")
             state, progress = runs[op.run]
             changes = run_changes(state, progress, op)
+            if changes.get("state") in TERMINAL:  # from an active state: `run_changes`
+                changes["finished_at"] = now()
             runs[op.run] = (changes.get("state", state), changes.get("progress", progress))
             count += bool(changes)
             key = ("runs", op.run)
@@ -124,6 +129,7 @@ OP_TYPES = {
     AddEpochs,
     AddEvents,
     AddTestResults,
+    AddProgress,
 }
 
 

@@ -1,5 +1,5 @@
-"""A run's history on the DuckDB store (`HistoryTables`): artefacts, epochs, events and test-split
-results."""
+"""A run's history on the DuckDB store (`HistoryTables`): artefacts, epochs, events, progress and
+test-split results."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from storage.base import require_record
+from storage.base import check_progress_filter, require_record
 from storage.duckdb_apply import (
     check_links,
     insert_rows,
@@ -32,12 +32,13 @@ from storage.records import (
     ArtefactRecord,
     EpochRecord,
     EventRecord,
+    ProgressRecord,
     TestResultRecord,
 )
 
 
 class HistoryTables(DuckDBFile):
-    """Artefacts, epochs, events and test results."""
+    """Artefacts, epochs, events, progress and test results."""
 
     # ---- artefacts ---------------------------------------------------------------------------
     def add_artefact(self, record: ArtefactRecord) -> bool:
@@ -104,6 +105,24 @@ class HistoryTables(DuckDBFile):
 
     def events(self, run: str) -> list[EventRecord]:
         return self._history(run, EventRecord, "events", "created_at, id")
+
+    def add_progress(self, records: Iterable[ProgressRecord]) -> int:
+        return self._add_history(records, ProgressRecord, "progress", "progress")
+
+    def progress(
+        self, run: str, stage: str | None = None, unit: int | None = None
+    ) -> list[ProgressRecord]:
+        check_progress_filter(stage, unit)
+        where = "run = $run" + ("" if stage is None else " AND stage = $stage")
+        where += "" if unit is None else " AND unit = $unit"
+        sql = (
+            f"SELECT {select_sql(columns_of(ProgressRecord))} FROM progress WHERE {where} "
+            "ORDER BY created_at, stage, search, unit, part, done"
+        )
+        with self.connect() as con:
+            self._check_scope(con, run, None)
+            rows = fetch_rows(con.execute(sql, sql_params(run=run, stage=stage, unit=unit)))
+        return [ProgressRecord.from_row(r) for r in rows]
 
     # ---- held-out test results ---------------------------------------------------------------
     def add_test_results(self, records: Iterable[TestResultRecord]) -> int:

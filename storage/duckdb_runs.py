@@ -8,6 +8,7 @@ from typing import Any
 from storage.base import (
     given,
     require_record,
+    with_finish,
 )
 from storage.duckdb_file import DuckDBFile
 from storage.duckdb_sql import (
@@ -73,7 +74,9 @@ class RunTables(DuckDBFile):
         if not isinstance(name, str):
             raise UnknownRun(f"unknown run {one_line(repr(name), 80)}")
         with self.connect(write=True) as con:
-            new = replace(self._get_run(con, name), **changes, updated_at=now())
+            current, t = self._get_run(con, name), now()
+            changes = with_finish(current, changes, t)
+            new = replace(current, **changes, updated_at=t)
             row = new.to_row()
             cols = (*changes, "updated_at")
             sets = ", ".join(f"{c} = ${c}" for c in cols)
@@ -101,6 +104,7 @@ class RunTables(DuckDBFile):
                 "epochs",
                 "events",
                 "test_results",
+                "progress",
             ):
                 con.execute(f"DELETE FROM {table} WHERE run = $r", {"r": name})
             con.execute("DELETE FROM runs WHERE name = $r", {"r": name})

@@ -112,6 +112,26 @@ MIGRATIONS: list[tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]] 
         "ALTER TABLE candidates ADD COLUMN silent BOOLEAN DEFAULT false",
         lambda con: _backfill_silent(con),
     ),
+    # When a run ended (set once; archiving never changes it), backfilled for ended runs with the
+    # time of their last record (or their last update if that is earlier); and progress points
+    # of work in flight (`ProgressRecord`: ETA, per-step training loss, what the workers do).
+    (
+        "ALTER TABLE runs ADD COLUMN finished_at DOUBLE",
+        """UPDATE runs SET finished_at = least(runs.updated_at, coalesce(last.t, runs.updated_at))
+           FROM (SELECT r.name, max(x.t) AS t FROM runs AS r LEFT JOIN (
+                     SELECT run, created_at AS t FROM events
+                     UNION ALL SELECT run, created_at FROM epochs
+                     UNION ALL SELECT run, created_at FROM candidates
+                     UNION ALL SELECT s.run, g.created_at FROM generations AS g
+                               JOIN searches AS s ON g.search = s.id
+                 ) AS x ON x.run = r.name GROUP BY r.name) AS last
+           WHERE runs.name = last.name AND runs.state IN ('done', 'failed', 'cancelled')""",
+        """CREATE TABLE progress (
+            run VARCHAR NOT NULL, stage VARCHAR NOT NULL, unit INTEGER NOT NULL,
+            done INTEGER NOT NULL, total INTEGER NOT NULL, seconds DOUBLE NOT NULL, loss DOUBLE,
+            search VARCHAR NOT NULL, part INTEGER NOT NULL, worker VARCHAR NOT NULL,
+            created_at DOUBLE NOT NULL, PRIMARY KEY (run, stage, search, unit, part, done))""",
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Layers whose stored energy (before operation counts were kept) was priced per MAC at 4.6 pJ:

@@ -12,12 +12,14 @@ from storage.base import (
     Prices,
     Store,
     check_alpha,
+    check_progress_filter,
     check_top,
     first_per_id,
     given,
     rank_records,
     rankable,
     require_record,
+    with_finish,
 )
 from storage.errors import (
     BadArgument,
@@ -41,6 +43,7 @@ from storage.records import (
     EventRecord,
     GenerationRecord,
     LeaderboardRecord,
+    ProgressRecord,
     RunRecord,
     SearchRecord,
     TestResultRecord,
@@ -58,6 +61,7 @@ R = TypeVar(
     EventRecord,
     TestResultRecord,
     LeaderboardRecord,
+    ProgressRecord,
 )
 
 
@@ -79,6 +83,7 @@ class MemoryStore(Store):
         self._epochs: dict[tuple[str, int], EpochRecord] = {}
         self._events: dict[tuple[str, str], EventRecord] = {}
         self._test_results: dict[tuple[str, str], TestResultRecord] = {}
+        self._progress: dict[tuple, ProgressRecord] = {}
         self._leaderboards: dict[str, LeaderboardRecord] = {}
 
     # ---- lookups (call with the lock held) ---------------------------------------------------
@@ -137,7 +142,8 @@ class MemoryStore(Store):
             current = self._run(name)
             if not changes:
                 return _copy(current)
-            new = dataclasses.replace(current, **changes, updated_at=now())
+            t = now()
+            new = dataclasses.replace(current, **with_finish(current, changes, t), updated_at=t)
             self._runs[name] = new
             return _copy(new)
 
@@ -156,6 +162,7 @@ class MemoryStore(Store):
                 (self._epochs, lambda k, r: r.run == name),
                 (self._events, lambda k, r: r.run == name),
                 (self._test_results, lambda k, r: r.run == name),
+                (self._progress, lambda k, r: r.run == name),
             ):
                 for key in [k for k, r in table.items() if belongs(k, r)]:
                     del table[key]
@@ -337,6 +344,24 @@ class MemoryStore(Store):
             self._run(run)
             found = [e for e in self._events.values() if e.run == run]
             return [_copy(e) for e in sorted(found, key=lambda e: (e.created_at, e.id))]
+
+    def add_progress(self, records: Iterable[ProgressRecord]) -> int:
+        return self._add_history(self._progress, records, ProgressRecord, "progress")
+
+    def progress(
+        self, run: str, stage: str | None = None, unit: int | None = None
+    ) -> list[ProgressRecord]:
+        check_progress_filter(stage, unit)
+        with self._lock:
+            self._run(run)
+            found = [
+                p
+                for p in self._progress.values()
+                if p.run == run
+                and (stage is None or p.stage == stage)
+                and (unit is None or p.unit == unit)
+            ]
+            return [_copy(p) for p in sorted(found, key=lambda p: (p.created_at, p.key))]
 
     # ---- held-out test results ---------------------------------------------------------------
     def add_test_results(self, records: Iterable[TestResultRecord]) -> int:

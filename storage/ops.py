@@ -8,12 +8,13 @@ malformed with a one-line `BadRecord`/`BadArgument` before a store sees it.
 
 Every operation is idempotent, so a redelivered or resent batch changes nothing:
 
-* `AddCandidates`, `AddGeneration`, `AddArtefact`, `AddEpochs`, `AddEvents`, `AddTestResults`:
-  insert-or-ignore on their key (the first write wins).
+* `AddCandidates`, `AddGeneration`, `AddArtefact`, `AddEpochs`, `AddEvents`, `AddTestResults`,
+  `AddProgress`: insert-or-ignore on their key (the first write wins).
 * `CreateSearch`: an existing search is left as it is.
 * `UpdateRun`: a terminal state (done, failed, cancelled) is final; neither the state
   (queued -> training -> searching) nor the progress ever goes back (`run_changes`). So a late op
-  from a task that was running when the run was cancelled cannot revive it.
+  from a task that was running when the run was cancelled cannot revive it. The state's first
+  terminal value also sets the run's `finished_at` (`finished_at`), which nothing changes later.
 * `UpdateSearch`: the same rules (terminal state final, generation never goes back).
 """
 
@@ -34,6 +35,7 @@ from storage.records import (
     EpochRecord,
     EventRecord,
     GenerationRecord,
+    ProgressRecord,
     SearchRecord,
     TestResultRecord,
 )
@@ -55,6 +57,7 @@ class OpCode(StrEnum):
     ADD_EPOCHS = "add_epochs"
     ADD_EVENTS = "add_events"
     ADD_TEST_RESULTS = "add_test_results"
+    ADD_PROGRESS = "add_progress"
 
 
 def _records(cls: type, items: Iterable[Any], what: str) -> tuple:
@@ -199,6 +202,18 @@ class AddTestResults:
         return {"records": [r.to_dict() for r in self.records]}
 
 
+@dataclass(frozen=True)
+class AddProgress:
+    records: tuple[ProgressRecord, ...] = field(default_factory=tuple)
+    code = OpCode.ADD_PROGRESS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "records", _records(ProgressRecord, self.records, "progress"))
+
+    def payload(self) -> dict[str, Any]:
+        return {"records": [r.to_dict() for r in self.records]}
+
+
 Op = (
     CreateSearch
     | UpdateSearch
@@ -209,6 +224,7 @@ Op = (
     | AddEpochs
     | AddEvents
     | AddTestResults
+    | AddProgress
 )
 
 
@@ -223,6 +239,7 @@ class Applied:
     epochs: int = 0
     events: int = 0
     test_results: int = 0
+    progress: int = 0
     updates: int = 0
     runs: dict[str, str] = field(default_factory=dict)
 
@@ -241,6 +258,17 @@ def run_changes(state: str, progress: float, op: UpdateRun) -> dict[str, Any]:
     if op.progress is not None and op.progress > progress:
         changes["progress"] = op.progress
     return changes
+
+
+def finished_at(old_state: str, new_state: str, current: float | None, t: float) -> float | None:
+    """A run's `finished_at` after its state goes from `old_state` to `new_state` at time `t`: set
+    when the state first becomes terminal, kept while it stays terminal, cleared if it becomes
+    active again."""
+    if new_state not in TERMINAL:
+        return None
+    if old_state in TERMINAL and current is not None:
+        return current
+    return t
 
 
 def search_changes(state: str, generation: int, op: UpdateSearch) -> dict[str, Any]:
@@ -264,6 +292,7 @@ _MANY = {
     OpCode.ADD_EPOCHS: (AddEpochs, EpochRecord),
     OpCode.ADD_EVENTS: (AddEvents, EventRecord),
     OpCode.ADD_TEST_RESULTS: (AddTestResults, TestResultRecord),
+    OpCode.ADD_PROGRESS: (AddProgress, ProgressRecord),
 }
 
 
@@ -316,7 +345,7 @@ def runs_of(ops: Iterable[Op]) -> set[str]:
             out.add(op.run)
         elif isinstance(op, (CreateSearch, AddGeneration, AddArtefact)):
             out.add(getattr(op.record, "run", "") or "")
-        elif isinstance(op, (AddCandidates, AddEpochs, AddEvents, AddTestResults)):
+        elif isinstance(op, (AddCandidates, AddEpochs, AddEvents, AddTestResults, AddProgress)):
             out.update(r.run for r in op.records)
     out.discard("")
     return out

@@ -236,7 +236,9 @@ class RunRecord(_Record):
     """One run: a supernet trained on `dataset` over the search space `space` (a YAML-like dict).
 
     `state` is one of `RUN_STATES`; `progress` is in [0, 1]; `settings` holds the launch options
-    (epochs, seed, ...). `updated_at` defaults to `created_at`.
+    (epochs, seed, ...). `updated_at` defaults to `created_at`. `finished_at` is when the run
+    ended (done, failed or cancelled), set by the store when its state first becomes terminal and
+    never changed by later updates (archiving, notes); None while it is active.
     """
 
     name: str
@@ -250,6 +252,7 @@ class RunRecord(_Record):
     created_at: float = field(default_factory=now)
     updated_at: float | None = None
     archived: bool = False
+    finished_at: float | None = None
 
     def __post_init__(self) -> None:
         self._set("name", check_name("run.name", self.name, "run"))
@@ -264,6 +267,8 @@ class RunRecord(_Record):
         updated = self.created_at if self.updated_at is None else self.updated_at
         self._set("updated_at", check_float("run.updated_at", updated))
         self._set("archived", check_bool("run.archived", self.archived))
+        if self.finished_at is not None:
+            self._set("finished_at", check_float("run.finished_at", self.finished_at))
 
     @property
     def active(self) -> bool:
@@ -610,6 +615,62 @@ class EventRecord(_Record):
     @property
     def key(self) -> tuple[str, str]:
         return (self.run, self.id)
+
+
+# What a progress record measures (see `ProgressRecord`).
+PROGRESS_STAGES: tuple[str, ...] = ("training", "search")
+
+
+@dataclass(frozen=True)
+class ProgressRecord(_Record):
+    """A point of work in flight, sent by the worker doing it at a throttled rate (every few
+    seconds, not every batch): how far it got and how long that took, for the run's ETA, its
+    per-step training loss and what its workers are doing now.
+
+    stage "training": batch `done` of the `total` batches of epoch `unit` (counted from 1, as
+    `EpochRecord.epoch`); `loss` is the mean training loss of the batches since the epoch's
+    previous record; `seconds` the time since the epoch's first batch began.
+    stage "search": `done` of the `total` archs of slice `part` of generation `unit` (counted from
+    0, as `GenerationRecord.generation`) of search `search` evaluated; `seconds` the time since the
+    slice's evaluation began; no `loss`.
+    Keyed by (run, stage, search, unit, part, done), so a resent record is stored once.
+    """
+
+    run: str
+    stage: str
+    unit: int
+    done: int
+    total: int
+    seconds: float
+    loss: float | None = None
+    search: str = ""
+    part: int = 0
+    worker: str = ""
+    created_at: float = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        self._set("run", check_name("progress.run", self.run, "run"))
+        self._set("stage", check_choice("progress.stage", self.stage, PROGRESS_STAGES))
+        self._set("unit", check_int("progress.unit", self.unit))
+        self._set("total", check_int("progress.total", self.total, lo=1))
+        self._set("done", check_int("progress.done", self.done))
+        if self.done > self.total:
+            raise BadRecord(f"progress.done must be <= total ({self.total}), got {self.done}")
+        self._set("seconds", check_float("progress.seconds", self.seconds, lo=0.0))
+        if self.loss is not None:
+            self._set("loss", check_float("progress.loss", self.loss))
+        self._set("search", check_text("progress.search", self.search, limit=200))
+        self._set("part", check_int("progress.part", self.part))
+        self._set("worker", check_text("progress.worker", self.worker, limit=200))
+        self._set("created_at", check_float("progress.created_at", self.created_at))
+        if self.stage == "training" and (self.unit < 1 or self.search or self.part):
+            raise BadRecord("a training progress record names an epoch >= 1 and no search/slice")
+        if self.stage == "search" and (not self.search or self.loss is not None):
+            raise BadRecord("a search progress record names its search and has no loss")
+
+    @property
+    def key(self) -> tuple[str, str, str, int, int, int]:
+        return (self.run, self.stage, self.search, self.unit, self.part, self.done)
 
 
 def price_uj(macs: float, sops: float, neuron_updates: float, profile: Any) -> float:

@@ -22,7 +22,7 @@ from storage.duckdb_store import open_store
 from storage.errors import DuplicateRun, UnknownRun, one_line
 from storage.ops import TERMINAL, AddEvents, UpdateRun
 from storage.records import EventRecord, RunRecord
-from tasks import history
+from tasks import estimates, history
 from tasks.plumbing.broker import BrokerUnavailable, running_url
 from tasks.plumbing.recording import update_run
 
@@ -121,7 +121,10 @@ def launch(
 def status(run: str) -> dict[str, Any]:
     """`{"run", "state", "progress", "message", "generation", "generations", "epochs",
     "search", "evaluated", "best", "settings", "eta_s", "history", "archived"}` from the store
-    (see `tasks.history`). `UnknownRun` (a `ValueError`)."""
+    (see `tasks.history`), plus `"elapsed_s"` (creation to end, or to now while active),
+    `"finished_at"`, `"eta_basis"` and `"eta_complete"` (see `tasks.estimates`: false when the
+    ETA counts training only) and `"doing"` (what its workers are doing now, or null).
+    `UnknownRun` (a `ValueError`)."""
     paths.validate_name(run, "run")
     store = open_store()
     record = store.get_run(run)
@@ -135,6 +138,7 @@ def status(run: str) -> dict[str, Any]:
         alpha = float(search.settings.get("alpha", 0.5))
         ranked = store.rank(run, search=search.id, alpha=alpha, top=1, silent_last=True)
         best = ranked[0][0].to_contract(ranked[0][1]) if ranked else None
+    eta = estimates.estimate(store, record)
     return {
         "run": record.name,
         "state": record.state,
@@ -151,8 +155,13 @@ def status(run: str) -> dict[str, Any]:
         "updated_at": record.updated_at,
         "archived": record.archived,
         "settings": history.settings(store, record),
-        "eta_s": history.eta_s(store, record),
+        "eta_s": eta.seconds,
         "history": history.history(store, run),
+        "elapsed_s": estimates.elapsed_s(record),
+        "finished_at": record.finished_at,
+        "eta_basis": eta.basis,
+        "eta_complete": eta.complete,
+        "doing": estimates.doing_now(store, record),
     }
 
 

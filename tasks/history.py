@@ -1,5 +1,6 @@
-"""What a run did and how long it took: its settings, per-epoch and per-generation history, time
-per stage, and estimates (a new run's duration, an active run's ETA) from measured times.
+"""What a run did and how long it took: its settings, per-epoch and per-generation history, its
+per-step training loss, time per stage, and a new run's estimated duration from earlier runs'
+measured times (an active run's ETA is `tasks.estimates`).
 
 Read-only over the store and light to import (no torch), so `status`, the Launch page and the run's
 page share it. Times are wall-clock seconds. A generation's `seconds` runs from the previous
@@ -19,7 +20,7 @@ from engine.profiles import DEFAULT_PROFILE
 from engine.space import SearchSpace
 from storage import paths
 from storage.base import Store
-from storage.records import ACTIVE_RUN_STATES, GenerationRecord, RunRecord, SearchRecord
+from storage.records import GenerationRecord, RunRecord, SearchRecord
 
 # The settings a run's page and `status --json` show, in this order.
 SETTING_KEYS: tuple[str, ...] = (
@@ -154,6 +155,25 @@ def epoch_history(store: Store, run: str) -> list[dict[str, Any]]:
     ]
 
 
+def step_history(store: Store, run: str) -> list[dict[str, Any]]:
+    """`[{"epoch", "batch", "batches", "position", "loss", "seconds"}, ...]`: the training loss as
+    the workers recorded it within epochs (throttled points, `tasks.progress`; each `loss` is the
+    mean over the batches since the epoch's previous point), oldest first. `position` counts
+    epochs: batch 47 of 94 of epoch 1 is 0.5."""
+    return [
+        {
+            "epoch": p.unit,
+            "batch": p.done,
+            "batches": p.total,
+            "position": p.unit - 1 + p.done / p.total,
+            "loss": p.loss,
+            "seconds": p.seconds,
+        }
+        for p in store.progress(run, "training")
+        if p.loss is not None
+    ]
+
+
 def generation_history(store: Store, search: SearchRecord) -> list[dict[str, Any]]:
     """`[{"generation", "best_fitness", "hypervolume", "hypervolume_normalized", "evaluated",
     "seconds"}, ...]` of one search, generations counted from 1 (the store counts them from 0);
@@ -232,10 +252,15 @@ class StageTimes:
 
 
 def stage_times(store: Store, record: RunRecord, now: float | None = None) -> StageTimes:
-    """Training: the sum of its epochs' seconds. Search: from the newest search's creation to its
-    latest generation (to now while the run is searching)."""
+    """Training: the sum of its epochs' seconds, plus the epoch in flight's so far while the run
+    is training. Search: from the newest search's creation to its latest generation (to now while
+    the run is searching)."""
     epochs = store.epochs(record.name)
     training = sum(e.seconds for e in epochs) if epochs else None
+    if record.state == "training":
+        points = store.progress(record.name, "training", len(epochs) + 1)
+        if points:
+            training = (training or 0.0) + max(p.seconds for p in points)
     searches = store.list_searches(record.name)
     search = None
     if searches:
@@ -311,45 +336,6 @@ def planned_candidates(search: dict[str, Any]) -> int:
     """Evaluations a search plans: generations x population (duplicates are evaluated once, so a
     search may evaluate fewer)."""
     return int(search.get("generations") or 0) * int(search.get("population") or 0)
-
-
-def eta_s(store: Store, record: RunRecord, now: float | None = None) -> float | None:
-    """Seconds until an active run is done, or None (not active, or a needed rate unknown).
-
-    The run's own measured times are used once it has them (its epochs, its search's
-    generations), earlier runs' on the same dataset and space before that; the unit in flight is
-    counted as partly done by the time since the last record.
-    """
-    if record.state not in ACTIVE_RUN_STATES:
-        return None
-    now = now or time.time()
-    planned_epochs = int(record.settings.get("train", {}).get("epochs") or 0)
-    planned = planned_candidates(search_settings(store, record))
-    if not planned_epochs and not planned:
-        return None  # nothing planned that we know of
-    epochs = store.epochs(record.name)
-    epoch_s = sum(e.seconds for e in epochs) / len(epochs) if epochs else None
-    searches = store.list_searches(record.name)
-    seconds, evaluated = _candidate_time(store, searches[-1:])
-    candidate_s = seconds / evaluated if evaluated else None
-    if epoch_s is None or candidate_s is None:  # only then are earlier runs read
-        earlier = measured_rates(store, record.dataset, record.space, exclude=record.name)
-        epoch_s = earlier.epoch_s if epoch_s is None else epoch_s
-        candidate_s = earlier.candidate_s if candidate_s is None else candidate_s
-    left_epochs = max(0, planned_epochs - len(epochs))
-    left_candidates = max(0, planned - evaluated)
-    eta = estimate_s(Rates(epoch_s, candidate_s), left_epochs, left_candidates)
-    if eta is None:
-        return None
-    # The unit in flight started at the last record; part of it is done already.
-    if left_epochs and epoch_s:
-        since = now - (epochs[-1].created_at if epochs else record.created_at)
-        eta -= min(max(0.0, since), epoch_s)
-    elif left_candidates and candidate_s and searches:
-        generations = store.generations(searches[-1].id)
-        last = generations[-1].created_at if generations else searches[-1].created_at
-        eta -= min(max(0.0, now - last), candidate_s * left_candidates)
-    return max(0.0, eta)
 
 
 def format_duration(seconds: float | None) -> str:

@@ -31,6 +31,7 @@ from storage.records import ArtefactRecord, EventRecord, RunRecord, TestResultRe
 from tasks.plumbing.coordination import Coordinator, Lease, Step
 from tasks.plumbing.recording import OpWriter
 from tasks.plumbing.result_cache import ResultCache
+from tasks.progress import SliceProgress, as_ops
 from tasks.reconciler import info, slice_step, train_step, units
 from tasks.remote import export_file, export_step
 
@@ -204,8 +205,12 @@ def evaluate_slice(
         if todo:
             _torch_threads(ctx)
             evaluate = evaluator(run, spec, record.settings["launch"].get("device"))
+            send = as_ops(ctx.send)
+            points = SliceProgress(run, search_id, generation, index, len(archs), ctx.worker, send)
+            points.start(done=len(archs) - len(todo))
             for arch in todo:
                 cache.put(evaluate([arch])[0], worker=ctx.worker)
+                points.evaluated()
     ctx.kick(run)
     return {"run": run, "generation": generation, "evaluated": len(todo)}
 

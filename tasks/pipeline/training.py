@@ -1,5 +1,5 @@
 """Stage 1: supernet training, one epoch at a time from the last checkpoint, with each epoch
-recorded as it ends."""
+recorded as it ends and its batches as they go (throttled progress points, `tasks.progress`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from storage.records import (
     EpochRecord,
 )
 from tasks.pipeline.runs import Progress, train_config, worker_name
+from tasks.progress import TrainingProgress
 
 
 # ---- stage 1: supernet training -----------------------------------------------------------------
@@ -32,8 +33,10 @@ def train_run(
     run_dir = paths.run_dir(run)
     worker = worker_name()
     last = [time.monotonic()]  # when the previous epoch ended (or training began)
+    steps = TrainingProgress(run, worker, lambda point: store.add_progress([point]))
 
     def on_progress(event: dict[str, Any]) -> None:
+        steps(event)
         if event["event"] == "epoch":
             ended = time.monotonic()
             store.add_epochs([epoch_record(run, event, ended - last[0], worker)])

@@ -27,6 +27,7 @@ from storage.ops import (
     AddEpochs,
     AddEvents,
     AddGeneration,
+    AddProgress,
     AddTestResults,
     CreateSearch,
     Op,
@@ -40,6 +41,7 @@ from storage.records import (
     EpochRecord,
     EventRecord,
     GenerationRecord,
+    ProgressRecord,
     RunRecord,
     SearchRecord,
     TestResultRecord,
@@ -180,6 +182,9 @@ class OpWriter:
 
     def add_test_results(self, records: Iterable[TestResultRecord]) -> int:
         return self._many(AddTestResults, records)
+
+    def add_progress(self, records: Iterable[ProgressRecord]) -> int:
+        return self._many(AddProgress, records)
 
     def _many(self, kind: type, records: Iterable[Any]) -> int:
         batch = tuple(records)

@@ -15,7 +15,7 @@ import pytest
 from storage.duckdb_store import DuckDBStore
 from storage.errors import UnknownRun
 from storage.records import EpochRecord, GenerationRecord, RunRecord, SearchRecord
-from tasks import history
+from tasks import estimates, history
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = 1_700_000_000.0
@@ -67,9 +67,19 @@ def searched(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 def test_training_records_each_epoch_with_its_time_and_worker(trained_home: Path) -> None:
-    epochs = DuckDBStore(trained_home / "store.duckdb").epochs("tiny")
+    store = DuckDBStore(trained_home / "store.duckdb")
+    epochs = store.epochs("tiny")
     assert [e.epoch for e in epochs] == [1, 2]
     assert all(e.loss > 0 and e.seconds > 0 and ":" in e.worker for e in epochs)
+    # Within each epoch, throttled points: always its first and its last batch.
+    for epoch in epochs:
+        points = store.progress("tiny", "training", epoch.epoch)
+        assert points[0].done == 1 and points[-1].done == points[-1].total > 1
+        assert all(p.loss > 0 and p.worker == epoch.worker for p in points)
+        assert points[-1].seconds <= epoch.seconds
+    steps = history.step_history(store, "tiny")
+    assert [s["position"] for s in steps] == sorted(s["position"] for s in steps)
+    assert steps[0]["position"] < 1 and steps[-1]["position"] == 2.0
 
 
 def test_a_worker_records_epochs_through_the_recorder(
@@ -77,7 +87,7 @@ def test_a_worker_records_epochs_through_the_recorder(
 ) -> None:
     """In a worker the store is an `OpWriter`: the epoch goes out as an op that the recorder
     applies (here `Store.apply` on the file, as the recorder does)."""
-    from storage.ops import AddEpochs
+    from storage.ops import AddEpochs, AddProgress
     from tasks import pipeline
     from tasks.plumbing.recording import OpWriter
 
@@ -96,6 +106,8 @@ def test_a_worker_records_epochs_through_the_recorder(
 
     pipeline.train_run(OpWriter(reader.get_run("tiny"), send), "tiny", device="cpu", max_epochs=1)
     assert any(isinstance(op, AddEpochs) for ops in sent for op in ops)
+    assert any(isinstance(op, AddProgress) for ops in sent for op in ops)
+    assert reader.progress("tiny", "training", 3)[-1].done == reader.progress("tiny")[-1].total
     epochs = reader.epochs("tiny")
     assert [e.epoch for e in epochs] == [1, 2, 3] and epochs[-1].seconds > 0
 
@@ -141,6 +153,11 @@ def test_status_json_reports_settings_history_and_eta(searched: Path) -> None:
     assert generations[0]["evaluated"] <= generations[1]["evaluated"] <= 8
     assert all(g["seconds"] >= 0 for g in generations)
     assert status["state"] == "done" and status["eta_s"] is None
+    # Elapsed time runs to the run's end; nothing is in flight.
+    record = store.get_run("tiny")
+    assert status["finished_at"] == record.finished_at is not None
+    assert status["elapsed_s"] == pytest.approx(record.finished_at - record.created_at)
+    assert status["doing"] is None and status["eta_complete"] is True
 
 
 def test_status_of_an_unknown_run_is_one_line(home: Path) -> None:
@@ -208,15 +225,16 @@ def test_eta_of_an_active_run_counts_what_is_left(home: Path) -> None:
     # Its own first epoch took 30 s (it runs slower than the earlier one); 5 s into epoch 2.
     store.add_epochs([EpochRecord("live", 1, loss=1.0, seconds=30.0, created_at=T0 + 30)])
     record = store.get_run("live")
-    eta = history.eta_s(store, record, now=T0 + 35)
-    assert eta == pytest.approx(3 * 30.0 - 5.0 + 10 * 2.0)
-    assert history.eta_s(store, store.get_run("earlier")) is None  # done: no ETA
+    eta = estimates.eta_s(store, record, now=T0 + 35)
+    # SPACE holds one arch: whatever the plan (2 x 5), one candidate is left to evaluate.
+    assert eta == pytest.approx(3 * 30.0 - 5.0 + 1 * 2.0)
+    assert estimates.eta_s(store, store.get_run("earlier")) is None  # done: no ETA
 
 
 def test_no_eta_without_anything_measured(home: Path) -> None:
     store = DuckDBStore(home / "store.duckdb")
     store.create_run(RunRecord(name="first", dataset="digits", space=SPACE, settings=LAUNCHED))
-    assert history.eta_s(store, store.get_run("first")) is None
+    assert estimates.eta_s(store, store.get_run("first")) is None
 
 
 def test_durations_read_well() -> None:

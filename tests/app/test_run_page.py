@@ -131,6 +131,41 @@ def test_the_curves_grow_as_epochs_are_recorded(filled, open_app) -> None:
     assert any("2 of 3 epochs." == c.value for c in at.caption)
 
 
+def test_during_epoch_1_the_page_shows_an_eta_the_step_loss_and_the_worker(
+    filled, open_app
+) -> None:
+    import json
+    import time
+
+    import pyarrow as pa
+
+    from storage.records import ProgressRecord
+
+    filled.store.update_run("digits-live", settings=SETTINGS)
+    at = open_app("runs", {"run": "digits-live"})
+    assert any("ETA estimating…" in m.value for m in at.markdown)  # nothing timed yet
+    now = time.time()
+    filled.store.add_progress(
+        ProgressRecord("digits-live", "training", 1, done, 94, seconds=done * 0.5, loss=2.0 / done,
+                       worker="gpu-host:7", created_at=now - 20 + done * 0.5)
+        for done in (1, 5, 9, 13)
+    )  # fmt: skip
+    at.run()
+    heading = next(m.value for m in at.markdown if m.value.startswith("### digits-live"))
+    assert "ETA at least " in heading and "estimating" not in heading  # the search is untimed
+    assert "Now: epoch 1 of 3: batch 13/94 · gpu-host:7" in [shown(c.value) for c in at.caption]
+    (chart,) = charts(at)  # the per-step loss, before any epoch is recorded
+    spec = json.loads(chart.spec)
+    assert spec["encoding"]["y"]["title"] == "training loss per step"
+    (data,) = chart.proto.datasets
+    frame = pa.ipc.open_stream(data.data.data).read_all().to_pandas()
+    assert frame["batch"].tolist() == [1, 5, 9, 13]  # one point per recorded point
+    assert frame["position"].tolist() == pytest.approx([1 / 94, 5 / 94, 9 / 94, 13 / 94])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["ETA"].startswith("at least ")
+    assert metrics["supernet training"] == "6 s"  # epoch 1 so far: its latest point's 6.5 s
+
+
 def test_archive_hides_the_run_and_restore_shows_it(run, open_app) -> None:
     at = open_app("runs", {"run": run.run})
     next(b for b in at.button if b.label == "Archive").click().run()

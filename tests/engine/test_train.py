@@ -110,6 +110,15 @@ def test_history_and_epoch_events_carry_loss_accuracies_and_time(tmp_path, tiny_
         assert (
             0 <= record["val_accuracy_smallest"] <= 1 and 0 <= record["val_accuracy_largest"] <= 1
         )
+    # Every batch sends a "step" event: its place in the epoch, its mean loss over the archs it
+    # trained and the time since the epoch's first batch began; the epoch's loss is their mean.
+    for epoch, record in enumerate(result.history):
+        steps = [e for e in events if e["event"] == "step" and e["epoch"] == epoch]
+        assert [e["batch"] for e in steps] == list(range(1, len(steps) + 1))
+        assert {e["batches"] for e in steps} == {len(steps)} and len(steps) > 1
+        seconds = [e["seconds"] for e in steps]
+        assert seconds == sorted(seconds) and 0 < seconds[-1] <= record["seconds"]
+        assert np.mean([e["loss"] for e in steps]) == pytest.approx(record["loss"])
     # the summary is the last epoch's measurement, as a fresh evaluation of the checkpoint gives
     last = result.history[-1]
     assert (result.val_accuracy_largest, result.val_accuracy_smallest) == (

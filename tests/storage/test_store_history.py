@@ -1,8 +1,9 @@
-"""The `Store` contract for a run's history (epochs, events), archiving and deleting a run,
-run against every backend."""
+"""The `Store` contract for a run's history (epochs, events, progress points), when a run ended,
+archiving and deleting a run, run against every backend."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,14 +11,16 @@ import pytest
 
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
-from storage.errors import BadRecord, RunActive, UnknownRun
+from storage.errors import BadArgument, BadRecord, RunActive, UnknownRun
 from storage.memory_store import MemoryStore
+from storage.ops import AddProgress, UpdateRun, decode, encode
 from storage.records import (
     ArtefactRecord,
     CandidateRecord,
     EpochRecord,
     EventRecord,
     GenerationRecord,
+    ProgressRecord,
     RunRecord,
     SearchRecord,
 )
@@ -148,3 +151,112 @@ def test_delete_refuses_an_active_run_and_changes_nothing(store: Store, state: s
 def test_delete_unknown_run_raises(store: Store) -> None:
     with pytest.raises(UnknownRun):
         store.delete_run("nope")
+
+
+# ---- progress points and the time a run ended ---------------------------------------------------
+def _step(run: str, epoch: int, done: int, t: float, **kw) -> ProgressRecord:
+    return ProgressRecord(run, "training", epoch, done, 94, seconds=t - 100.0, created_at=t, **kw)
+
+
+def _slice(run: str, generation: int, part: int, done: int, t: float) -> ProgressRecord:
+    return ProgressRecord(run, "search", generation, done, 2, 1.0, search="s", part=part,
+                          created_at=t)  # fmt: skip
+
+
+def test_progress_round_trips_oldest_first_filtered_and_idempotent(store: Store) -> None:
+    store.create_run(RunRecord("r1"))
+    a = _step("r1", 1, 1, 101.0, loss=2.3, worker="w1")
+    b = _step("r1", 1, 37, 103.0, loss=2.1, worker="w1")
+    c = _step("r1", 2, 1, 120.0, loss=1.9)
+    s = _slice("r1", 0, 1, 1, 130.0)
+    assert store.add_progress([c, s, b, a, b]) == 4
+    assert store.progress("r1") == [a, b, c, s]
+    assert store.progress("r1", "training") == [a, b, c]
+    assert store.progress("r1", "training", 1) == [a, b]
+    assert store.progress("r1", "search", 0) == [s]
+    assert store.progress("r1", unit=2) == [c]
+    # A resent point changes nothing: the first write wins.
+    assert store.add_progress([_step("r1", 1, 37, 150.0, loss=9.0)]) == 0
+    assert store.progress("r1", "training", 1)[1].loss == 2.1
+
+
+def test_progress_ops_apply_idempotently(store: Store) -> None:
+    store.create_run(RunRecord("r1"))
+    ops = decode(encode([AddProgress((_step("r1", 1, 5, 101.0, loss=1.0),))]))
+    assert store.apply(ops).progress == 1
+    assert store.apply(ops).progress == 0
+    assert [p.done for p in store.progress("r1")] == [5]
+
+
+def test_progress_of_unknown_run_or_bad_filter_raises_and_stores_nothing(store: Store) -> None:
+    store.create_run(RunRecord("r1"))
+    with pytest.raises(UnknownRun):
+        store.add_progress([_step("r1", 1, 1, 101.0), _step("nope", 1, 1, 101.0)])
+    with pytest.raises(UnknownRun):
+        store.apply([AddProgress((_step("r1", 1, 1, 101.0), _step("nope", 1, 1, 101.0)))])
+    assert store.progress("r1") == []
+    with pytest.raises(UnknownRun):
+        store.progress("nope")
+    with pytest.raises(BadArgument, match="stage"):
+        store.progress("r1", "validation")
+    with pytest.raises(BadArgument, match="unit"):
+        store.progress("r1", unit=-1)
+    with pytest.raises(BadRecord):
+        store.add_progress([{"run": "r1"}])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ProgressRecord("r1", "training", 0, 1, 10, 1.0),  # epochs count from 1
+        lambda: ProgressRecord("r1", "training", 1, 11, 10, 1.0),  # done > total
+        lambda: ProgressRecord("r1", "training", 1, 1, 0, 1.0),
+        lambda: ProgressRecord("r1", "training", 1, 1, 10, -1.0),
+        lambda: ProgressRecord("r1", "training", 1, 1, 10, 1.0, loss=float("nan")),
+        lambda: ProgressRecord("r1", "training", 1, 1, 10, 1.0, search="s"),
+        lambda: ProgressRecord("r1", "search", 0, 1, 2, 1.0),  # no search named
+        lambda: ProgressRecord("r1", "search", 0, 1, 2, 1.0, search="s", loss=1.0),
+        lambda: ProgressRecord("r1", "validation", 1, 1, 2, 1.0),
+    ],
+)
+def test_bad_progress_records_fail_when_built(build) -> None:
+    with pytest.raises(BadRecord):
+        build()
+
+
+@pytest.mark.parametrize("end", ["done", "failed", "cancelled"])
+def test_a_run_ends_once_and_archiving_never_moves_its_end(store: Store, end: str) -> None:
+    store.create_run(RunRecord("r1"))
+    assert store.update_run("r1", state="training").finished_at is None
+    before = time.time()
+    ended = store.update_run("r1", state=end).finished_at
+    assert ended is not None and before <= ended <= time.time()
+    time.sleep(0.01)
+    archived = store.update_run("r1", archived=True)
+    assert archived.finished_at == ended and archived.updated_at > ended
+    assert store.update_run("r1", settings={"note": "x"}).finished_at == ended
+    assert store.update_run("r1", state="failed").finished_at == ended  # still ended: kept
+    assert store.get_run("r1").finished_at == ended
+    assert store.update_run("r1", state="queued").finished_at is None  # active again
+
+
+def test_apply_sets_the_end_once(store: Store) -> None:
+    store.create_run(RunRecord("r1", state="searching"))
+    store.apply([UpdateRun("r1", progress=0.5)])
+    assert store.get_run("r1").finished_at is None
+    store.apply([UpdateRun("r1", "done", progress=1.0), UpdateRun("r1", "failed")])
+    ended = store.get_run("r1").finished_at
+    assert ended is not None and store.get_run("r1").state == "done"
+    time.sleep(0.01)
+    store.apply([UpdateRun("r1", "cancelled", message="late")])  # terminal is final
+    assert store.get_run("r1").finished_at == ended
+
+
+def test_delete_run_removes_its_progress(store: Store) -> None:
+    _run(store, "gone")
+    _run(store, "kept")
+    store.add_progress([_step("gone", 1, 1, 101.0), _step("kept", 1, 1, 101.0)])
+    store.delete_run("gone")
+    assert len(store.progress("kept")) == 1
+    store.create_run(RunRecord("gone"))
+    assert store.progress("gone") == []

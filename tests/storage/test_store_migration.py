@@ -211,3 +211,51 @@ def test_the_upgrade_judges_silence_as_the_engine_does(rates: dict) -> None:
     from storage.duckdb_schema import silent_blocks
 
     assert silent_blocks(rates, 2) == engine_silent_blocks(rates, 2)
+
+
+# The migration that adds `runs.finished_at` (and the progress table).
+FINISH_STEP = next(
+    i for i, step in enumerate(MIGRATIONS) if any("finished_at DOUBLE" in str(s) for s in step)
+)
+
+
+def test_ended_runs_get_the_time_of_their_last_record_not_of_their_archiving(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.duckdb"
+    con = duckdb.connect(str(path))
+    for step in MIGRATIONS[:FINISH_STEP]:
+        for statement in step:
+            if isinstance(statement, str):
+                con.execute(statement)
+            else:
+                statement(con)
+    con.execute("UPDATE schema_version SET version = ?", [FINISH_STEP])
+    runs = [  # name, state, created, updated (archived at 509: the archive time), archived
+        ("archived", "done", 100.0, 509.0, True),
+        ("plain", "failed", 100.0, 200.0, False),
+        ("bare", "cancelled", 100.0, 150.0, False),
+        ("live", "searching", 100.0, 300.0, False),
+    ]
+    for name, state, created, updated, archived in runs:
+        con.execute(
+            "INSERT INTO runs (name, owner, dataset, space, settings, state, progress, message, "
+            "created_at, updated_at, archived) VALUES (?, '', 'digits', '{}', '{}', ?, 1, '', "
+            "?, ?, ?)",
+            [name, state, created, updated, archived],
+        )
+    con.execute("INSERT INTO searches VALUES ('archived.s', 'archived', 'evolution', '{}', "
+                "'done', 2, 110, 509)")  # fmt: skip
+    con.execute("INSERT INTO generations VALUES ('archived.s', 1, 1.0, NULL, NULL, 4, 380)")
+    con.execute(
+        "INSERT INTO events VALUES ('archived', 'stage:search-finished', 'info', 'x', '', 385)"
+    )
+    con.execute("INSERT INTO epochs VALUES ('plain', 1, 1.0, NULL, NULL, 5.0, '', 190)")
+    con.execute("INSERT INTO events VALUES ('plain', 'late', 'worker_lost', 'x', '', 260)")
+    con.close()
+    store = DuckDBStore(path)
+    ended = {r.name: r.finished_at for r in store.list_runs()}
+    # Its last record, not the archive time; never after the run's last update; the last update
+    # for a run with no records; nothing for an active run.
+    assert ended == {"archived": 385.0, "plain": 200.0, "bare": 150.0, "live": None}
+    assert store.progress("archived") == []

@@ -44,6 +44,26 @@ def test_launch_with_one_worker_reaches_done(service: Service, reference: dict) 
     assert generations[-1].evaluated == len(listed) > 4  # both generations evaluated something
     assert status["best"]["id"] == listed[0]["id"]
     _assert_fixed_reference(service, "r1", "r1.evolution.1")
+    _assert_progress_points(service, "r1", "r1.evolution.1", status)
+
+
+def _assert_progress_points(service: Service, run: str, search: str, status: dict) -> None:
+    """The gpu worker's throttled progress points reached the store through the recorder: each
+    epoch's first and last batch, and every slice's start and last arch; the run's elapsed time
+    ends at its end."""
+    store = service.store()
+    for epoch in (1, 2):
+        points = store.progress(run, "training", epoch)
+        assert points[0].done == 1 and points[-1].done == points[-1].total
+        assert all(p.loss is not None and p.worker for p in points)
+    for generation in (0, 1):
+        points = [p for p in store.progress(run, "search", generation) if p.search == search]
+        assert points and {p.done for p in points} >= {0}
+        assert any(p.done == p.total for p in points)
+    record = store.get_run(run)
+    assert status["finished_at"] == record.finished_at is not None
+    assert status["elapsed_s"] == pytest.approx(record.finished_at - record.created_at)
+    assert status["eta_s"] is None and status["doing"] is None
 
 
 def _assert_fixed_reference(service: Service, run: str, search: str) -> None:

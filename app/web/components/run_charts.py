@@ -150,3 +150,40 @@ def search_charts(frame: pd.DataFrame, generations: int) -> list[alt.Chart]:
         scale=alt.Scale(domain=[0, max(1, int(frame["evaluated"].max() or 0))], nice=True),
     )
     return [fitness, hypervolume, evaluated]
+
+
+# ---- per-step training loss (progress points, `tasks.history.step_history`) -------------------
+STEP_POINTS = 400  # at most this many points drawn (evenly spaced over the recorded ones)
+
+
+def step_frame(steps: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per recorded training point: epoch, batch, batches, position (in epochs), loss;
+    thinned evenly to `STEP_POINTS` rows (the first and the last kept)."""
+    columns = ["epoch", "batch", "batches", "position", "loss"]
+    frame = pd.DataFrame(steps, columns=columns).astype({"position": "float64", "loss": "float64"})
+    if len(frame) > STEP_POINTS:
+        keep = sorted({round(i * (len(frame) - 1) / (STEP_POINTS - 1)) for i in range(STEP_POINTS)})
+        frame = frame.iloc[keep].reset_index(drop=True)
+    return frame
+
+
+def step_loss_chart(frame: pd.DataFrame, epochs: int) -> alt.Chart:
+    """Training loss within epochs (each point the mean over the batches since the previous
+    one), against epochs done: it grows during epoch 1, before any epoch is recorded."""
+    x = alt.X(
+        "position:Q",
+        title="epoch",
+        scale=alt.Scale(domain=[0, max(1, epochs)], nice=False),
+        axis=alt.Axis(tickMinStep=1, format="d"),
+    )
+    scale = alt.Scale(domain=padded_domain(frame["loss"], floor=0.0), nice=False)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=12))
+        .encode(
+            x=x,
+            y=alt.Y("loss:Q", title="training loss per step", scale=scale),
+            tooltip=["epoch", "batch", "batches", alt.Tooltip("loss:Q", format=".4f")],
+        )
+        .properties(height=HEIGHT, width="container", usermeta=SVG)
+    )

@@ -4,7 +4,6 @@ candidate detail panel. Per-session state lives in `st.session_state` only."""
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Callable, Mapping
 
 import pandas as pd
@@ -17,6 +16,7 @@ from storage import paths
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
 from storage.records import CandidateRecord, RunRecord
+from tasks import estimates
 
 LIVE_RUN_STATES: tuple[str, ...] = ("queued", "training", "searching")
 LIVE_EVERY_S = 2.0
@@ -295,9 +295,9 @@ def share_box(page: str, params: Mapping[str, str]) -> None:
 
 # ---- shared widgets ----------------------------------------------------------------------------
 def elapsed(run: RunRecord, now: float | None = None) -> str:
-    """Time since the run was created, up to now while it is live, else to its last update."""
-    end = (now or time.time()) if run.state in LIVE_RUN_STATES else run.updated_at
-    seconds = max(0, int((end or run.created_at) - run.created_at))
+    """Time since the run was created, up to now while it is live, else to its end (which
+    archiving never moves; `tasks.estimates.elapsed_s`)."""
+    seconds = int(estimates.elapsed_s(run, now))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -14,7 +14,7 @@ from app.web.components import forms, permissions, run_charts, ui
 from app.web.components.text import plain
 from storage.errors import StoreError, one_line
 from storage.records import RunRecord
-from tasks import history
+from tasks import estimates, history
 
 MESSAGE = "runs_message"  # one message for the next run of the runs page
 REFUSED = "runs_refused"  # why the last action was refused, shown once
@@ -25,6 +25,16 @@ BADGES = {"done": "green", "failed": "red", "cancelled": "gray"}
 
 
 # ---- the card -----------------------------------------------------------------------------------
+def eta_text(estimate: estimates.Estimate) -> str:
+    """`3 min 05 s`; `at least 3 min 05 s` while the search is not timed; `estimating…` until
+    the first batch is timed; `finishing…` when only recording is left."""
+    # TODO(lead): switch to app.common.units.format_duration once the CLI helper's units merge.
+    if estimate.seconds is None:
+        return "finishing…" if estimate.basis.startswith("finishing") else "estimating…"
+    text = history.format_duration(estimate.seconds)
+    return text if estimate.complete else f"at least {text}"
+
+
 def generation_line(run: RunRecord) -> str:
     """The newest search's latest generation, counted from 1 as the CLI does ("generation 3 of
     3"), with its best candidate."""
@@ -76,8 +86,7 @@ def card(run: RunRecord, acc: ui.Access, *, just_launched: bool = False, page: b
             parts.append(f"owner **{plain(run.owner)}**")
         parts.append(f"elapsed {ui.elapsed(run)}")
         if run.active:
-            eta = history.eta_s(ui.store(), run)
-            parts.append(f"ETA {history.format_duration(eta)}" if eta is not None else "ETA -")
+            parts.append(f"ETA {eta_text(estimates.estimate(ui.store(), run))}")
         if run.archived:
             parts.append(":gray-badge[archived]")
         mark = " ← just launched" if just_launched and run.active else ""
@@ -93,6 +102,9 @@ def card(run: RunRecord, acc: ui.Access, *, just_launched: bool = False, page: b
                 help=why,
             )
         st.progress(run.progress, text=progress_text(run))
+        doing = estimates.doing_now(ui.store(), run)
+        if doing:
+            st.caption(f"Now: {plain(doing)}")
         st.markdown(generation_line(run))
         if run.message:
             st.caption(plain(run.message))
@@ -289,10 +301,25 @@ def _settings(record: RunRecord) -> None:
         st.caption(f"Custom space: {genes}")
 
 
-def _training(epochs: list[dict], total: int | None) -> None:
+def _steps(steps: list[dict], total: int | None) -> None:
+    """The per-step training loss (from the workers' progress points), drawn from epoch 1's first
+    recorded batch on."""
+    if not steps:
+        return
+    frame = run_charts.step_frame(steps)
+    last = int(total or frame["epoch"].max())
+    st.altair_chart(run_charts.step_loss_chart(frame, last), width="stretch")
+    st.caption(
+        "Training loss within epochs, as the worker recorded it every few seconds (each point "
+        "is the mean over the batches since the previous one)."
+    )
+
+
+def _training(epochs: list[dict], total: int | None, steps: list[dict]) -> None:
     st.subheader("Supernet training")
     if not epochs:
-        st.caption("No epoch recorded yet: the curves start after the first epoch.")
+        _steps(steps, total)
+        st.caption("No epoch recorded yet: the per-epoch curves start after the first epoch.")
         return
     frame = run_charts.epoch_frame(epochs)
     last = int(total or frame["epoch"].max())
@@ -306,6 +333,7 @@ def _training(epochs: list[dict], total: int | None) -> None:
             "for this run."
         )
     st.caption(f"{len(frame)} of {total or '?'} epochs.")
+    _steps(steps, total)
 
 
 def _search(generations: list[dict], total: int | None) -> None:
@@ -334,7 +362,7 @@ def _times(record: RunRecord, data: dict) -> None:
     cols = st.columns(3)
     cols[0].metric("supernet training", history.format_duration(times.training_s))
     if epochs:
-        per_epoch = history.format_duration(times.training_s / len(epochs))
+        per_epoch = history.format_duration(sum(e["seconds"] for e in epochs) / len(epochs))
         cols[0].caption(f"{forms.count(len(epochs), 'epoch')}, {per_epoch} per epoch")
     cols[1].metric("search", history.format_duration(times.search_s))
     evaluated = generations[-1]["evaluated"] if generations else 0
@@ -344,15 +372,15 @@ def _times(record: RunRecord, data: dict) -> None:
             f"{times.search_s / evaluated:.2g} s per candidate"
         )
     if record.active:
-        eta = history.eta_s(store, record)
+        estimate = estimates.estimate(store, record)
         cols[2].metric(
             "ETA",
-            history.format_duration(eta),
-            help="From this run's measured times, or earlier runs' on the same dataset and space.",
+            eta_text(estimate),
+            help="Time left at the rates measured so far: this run's batches, epochs and "
+            "evaluated candidates, else earlier runs' on the same dataset and space.",
         )
-        if eta is None:
-            cols[2].caption("Known once an epoch and a generation of this or an earlier run "
-                            "on the same dataset and space are measured.")  # fmt: skip
+        basis = estimate.basis
+        cols[2].caption(plain(basis[:1].upper() + basis[1:] + "."))
     else:
         cols[2].metric("total", ui.elapsed(record))
 
@@ -392,7 +420,8 @@ def _body(name: str, acc: ui.Access) -> None:
     _settings(record)
     data = history.history(store, name)
     settings = record.settings
-    _training(data["epochs"], settings.get("train", {}).get("epochs"))
+    steps = history.step_history(store, name)
+    _training(data["epochs"], settings.get("train", {}).get("epochs"), steps)
     total = history.search_settings(store, record).get("generations")
     _search(data["generations"], total)
     _times(record, data)
