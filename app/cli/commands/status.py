@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from app.cli.commands.common import add_json
@@ -21,22 +20,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from tasks import api
 
     return api.status(args.run)
-
-
-def elapsed_s(run: str, state: str) -> float | None:
-    """Wall-clock seconds the run has taken: since its creation while active; once ended, its
-    stages' times (training epochs, then the search), which archiving never changes."""
-    from storage.duckdb_store import open_store
-    from tasks import history
-
-    store = open_store()
-    record = store.get_run(run)
-    if state in ACTIVE:
-        return max(0.0, time.time() - record.created_at)
-    stages = history.stage_times(store, record)
-    if stages.training_s is None and stages.search_s is None:
-        return None
-    return (stages.training_s or 0.0) + (stages.search_s or 0.0)
 
 
 def settings_summary(s: dict[str, Any]) -> list[str]:
@@ -97,11 +80,18 @@ def human(result: dict[str, Any], args: argparse.Namespace) -> str:
     progress = format_percent(result.get("progress"), 0)
     pairs = [("state", result["state"] + (" (archived)" if result.get("archived") else ""))]
     pairs.append(("progress", progress + (f" ({', '.join(where)})" if where else "")))
-    elapsed = result.get("elapsed_s", elapsed_s(result["run"], result["state"]))
-    pairs.append(("elapsed", format_duration(elapsed)))
+    pairs.append(("elapsed", format_duration(result.get("elapsed_s"))))
     if result["state"] in ACTIVE:
         eta = result.get("eta_s")
-        pairs.append(("ETA", format_duration(eta) if eta is not None else "not known yet"))
+        if eta is None:
+            shown = "estimating…"
+        elif result.get("eta_complete") is False:  # the search is not timed yet
+            shown = f"at least {format_duration(eta)}"
+        else:
+            shown = format_duration(eta)
+        pairs.append(("ETA", shown))
+        if result.get("doing"):
+            pairs.append(("now", result["doing"]))
     if result.get("message"):
         pairs.append(("message", result["message"]))
     summary = settings_summary(settings)
