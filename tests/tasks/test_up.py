@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tasks.plumbing import broker, processes
 from tests.tasks.conftest import REPO, RUN_ARGS, SPACE, free_port, wait_for
@@ -23,6 +26,30 @@ def _health(port: int) -> bool:
             return r.status == 200 and r.read().strip() == b"ok"
     except OSError:
         return False
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses of every socket listening on TCP `port` (from /proc/net)."""
+    found = set()
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # host order
+            found.add(socket.inet_ntop(family, words))
+    return found
+
+
+def _fresh_env(tmp_path: Path, home: Path) -> dict[str, str]:
+    """A fresh clone's environment: the embedded broker, no secrets (HOME is empty)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "AUTOSPIKFORMER_PUBLIC")}
+    user_home = tmp_path / "user"
+    user_home.mkdir(exist_ok=True)
+    env.update(AUTOSPIKFORMER_HOME=str(home), AUTOSPIKFORMER_TORCH_THREADS="1", HOME=str(user_home))
+    return env
 
 
 def _descendants(root: int) -> set[int]:
@@ -50,8 +77,7 @@ def test_up_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     if not app.exists():  # the app is written elsewhere; serve a stand-in meanwhile
         app = tmp_path / "placeholder_app.py"
         app.write_text(PLACEHOLDER)
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}  # the embedded broker
-    env.update(AUTOSPIKFORMER_HOME=str(home), AUTOSPIKFORMER_TORCH_THREADS="1")
+    env = _fresh_env(tmp_path, home)  # the embedded broker, no sign-in
     up = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "up", "--port", str(port), "--app", str(app)],
         cwd=REPO,
@@ -63,6 +89,7 @@ def test_up_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     try:
         wait_for(lambda: _health(port) or up.poll() is not None, 120, "the app's health check")
         assert up.poll() is None, up.stdout.read().decode()
+        assert _listening(port) == {"127.0.0.1"}  # no sign-in: this machine only
         embedded = broker.find(home / "broker")
         assert embedded is not None
 
@@ -96,6 +123,8 @@ def test_up_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
         out, _ = up.communicate(timeout=60)
         assert up.returncode == 0, out.decode()
+        assert "this machine only: no sign-in is configured" in out.decode()
+        assert "warning" not in out.decode()
         wait_for(lambda: not any(processes.alive(p) for p in family), 10, "no process left")
         assert not broker.ping(embedded.port)
         assert not (home / "broker" / broker.STATE_FILE).exists()
@@ -104,3 +133,83 @@ def test_up_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
             up.wait()
+
+
+def test_up_public_without_sign_in_warns_and_listens_everywhere(tmp_path: Path) -> None:
+    port = free_port()
+    env = _fresh_env(tmp_path, tmp_path / "home")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "up", "--public", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        first = up.stderr.readline()  # printed before anything starts
+        assert first.startswith("warning: no sign-in is configured and the app listens on 0.0.0.0")
+        wait_for(lambda: _health(port) or up.poll() is not None, 120, "the app's health check")
+        assert up.poll() is None
+        assert _listening(port) == {"0.0.0.0"}
+    finally:
+        os.killpg(up.pid, signal.SIGINT)
+        try:
+            up.communicate(timeout=60)
+        finally:
+            if up.poll() is None:
+                os.killpg(up.pid, signal.SIGKILL)
+                up.wait()
+
+
+PROCFILE_WEB_ADDRESS = 'address=$(python -m app.common.signin) && echo "$address"'
+
+
+@pytest.mark.parametrize(
+    ("public", "secrets", "address", "warns"),
+    [
+        ("", "", "127.0.0.1", False),
+        ("1", "", "0.0.0.0", True),
+        ("", "[auth]\nredirect_uri = 'http://x/oauth2callback'\n", "0.0.0.0", False),
+        ("", "[other]\nkey = 1\n", "127.0.0.1", False),
+        ("maybe", "", None, False),
+    ],
+)
+def test_procfile_web_listens_by_the_same_rule(
+    tmp_path: Path, public: str, secrets: str, address: str | None, warns: bool
+) -> None:
+    """The Procfile's `web` takes its address from `python -m app.common.signin` (as `up`):
+    0.0.0.0 only with sign-in or AUTOSPIKFORMER_PUBLIC=1; a bad value stops it from starting."""
+    procfile = (REPO / "Procfile").read_text()
+    web = next(line for line in procfile.splitlines() if line.startswith("web:"))
+    assert web.startswith("web: address=$(python -m app.common.signin) && exec streamlit run ")
+    assert '--server.address "$address"' in web and "0.0.0.0" not in web
+    project = tmp_path / "project"  # the folder the process is started from
+    if secrets:
+        (project / ".streamlit").mkdir(parents=True)
+        (project / ".streamlit" / "secrets.toml").write_text(secrets)
+    project.mkdir(exist_ok=True)
+    env = _fresh_env(tmp_path, tmp_path / "home")
+    env.update(AUTOSPIKFORMER_PUBLIC=public, PYTHONPATH=str(REPO), PATH=os.environ["PATH"])
+    bindir = tmp_path / "bin"  # `python` on PATH is this interpreter, as in the image
+    bindir.mkdir()
+    (bindir / "python").symlink_to(sys.executable)
+    env["PATH"] = f"{bindir}:{env['PATH']}"
+    done = subprocess.run(
+        ["sh", "-c", PROCFILE_WEB_ADDRESS], cwd=project, env=env, capture_output=True, text=True
+    )
+    if address is None:
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.strip() == "error: AUTOSPIKFORMER_PUBLIC must be 1 or 0, got 'maybe'"
+        return
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == address
+    assert done.stderr.startswith("warning: no sign-in") == warns, done.stderr
+
+
+def test_the_image_listens_by_the_same_rule() -> None:
+    """The Dockerfile's command is a plain `up`: it never names 0.0.0.0 itself."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert 'CMD ["up", "--port", "8501"]' in dockerfile
+    assert "0.0.0.0" not in dockerfile.split("ENTRYPOINT")[1]

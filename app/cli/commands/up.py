@@ -1,7 +1,9 @@
 """`autospikformer up`: the whole service on this machine, stopped cleanly by Ctrl-C.
 
 Starts the embedded broker (when `REDIS_URL` is unset), one worker on the gpu queue, the recorder
-(the cpu queue, concurrency 1) and the Streamlit app on ADDRESS:PORT (127.0.0.1 by default).
+(the cpu queue, concurrency 1) and the Streamlit app on ADDRESS:PORT. Without sign-in configured
+the app listens on 127.0.0.1 only; `--public` (or `AUTOSPIKFORMER_PUBLIC=1`) or a non-loopback
+`--address` opens it to other machines, with a one-line warning (`app.common.signin`).
 Logs go to `$AUTOSPIKFORMER_HOME/logs/`. Ctrl-C or SIGTERM stops the app and the workers (SIGTERM,
 then SIGKILL for what is left after a grace period), then the broker, leaving no process behind.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.commands.common import positive_int, require
+from app.common import signin
 
 HELP = "serve the app with a local broker and workers on http://localhost:PORT (Ctrl-C stops)"
 APP_FILE = Path(__file__).resolve().parents[2] / "streamlit_app.py"
@@ -27,10 +30,29 @@ GRACE_S = 20.0  # > the workers' soft shutdown (tasks go back to the queue)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=positive_int, default=8501)
     p.add_argument(
-        "--address", default="127.0.0.1", help="where the app listens (0.0.0.0 in a container)"
+        "--address",
+        default=None,
+        help="where the app listens (default: 127.0.0.1 without sign-in, 0.0.0.0 with it)",
+    )
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="listen on every interface (0.0.0.0) even without sign-in (as "
+        "AUTOSPIKFORMER_PUBLIC=1): anyone who reaches the port can launch, cancel and delete",
     )
     p.add_argument("--app", default=str(APP_FILE), help="the Streamlit script to serve")
     p.add_argument("--no-app", action="store_true", help="start the broker and workers only")
+
+
+def _reach(listening: signin.Binding) -> str:
+    if not listening.local_only:
+        return f" (listening on {listening.address})"
+    if listening.signed_in:
+        return ""
+    return (
+        " (this machine only: no sign-in is configured; --public or AUTOSPIKFORMER_PUBLIC=1 "
+        "serves other machines)"
+    )
 
 
 def commands(args: argparse.Namespace) -> dict[str, list[str]]:
@@ -61,6 +83,19 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
     return children
 
 
+def where_to_listen(args: argparse.Namespace) -> signin.Binding:
+    """The app's address (`app.common.signin.binding`); prints its warning, if any."""
+    try:
+        public = args.public or signin.public_from_env()
+    except ValueError as err:
+        require(False, str(err))
+    chosen = signin.binding(args.address, public=public, script=args.app)
+    args.address = chosen.address
+    if chosen.warning and not args.no_app:
+        print(chosen.warning, file=sys.stderr, flush=True)
+    return chosen
+
+
 def run(args: argparse.Namespace) -> dict[str, Any] | None:
     from storage import paths
     from tasks.plumbing import broker, processes
@@ -69,6 +104,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     if not args.no_app and not Path(args.app).is_file():
         print(f"warning: {args.app} not found; serving without the app", file=sys.stderr)
         args.no_app = True
+    listening = where_to_listen(args)
     home = paths.home()
     logs = paths.logs_dir()
     stop = threading.Event()
@@ -86,7 +122,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     try:
         for name, argv in commands(args).items():
             children[name] = processes.spawn(argv, env=env, log=logs / f"{name}.log")
-        where = "" if args.no_app else f"serving http://localhost:{args.port}; "
+        where = "" if args.no_app else f"serving http://localhost:{args.port}{_reach(listening)}; "
         print(f"{where}broker {url}; logs in {logs}; Ctrl-C stops", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             dead = [n for n, p in children.items() if p.poll() is not None]

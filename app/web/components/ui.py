@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames
+from app.common import charts, frames, signin
 from app.web.components import downloads, subnet_actions
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage import paths
@@ -174,10 +174,8 @@ class Access:
 
 
 def auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all
-        return False
+    """An `[auth]` table in the secrets (the same rule `up` binds by: `app.common.signin`)."""
+    return signin.configured(st.secrets)
 
 
 def auth_providers() -> list[str]:
