@@ -23,7 +23,7 @@ from storage.errors import DuplicateRun, UnknownRun, one_line
 from storage.ops import TERMINAL, AddEvents, UpdateRun
 from storage.records import EventRecord, RunRecord
 from tasks import history
-from tasks.plumbing.broker import BrokerUnavailable, running_url
+from tasks.plumbing.broker import BrokerUnavailable, require_url, running_url
 from tasks.plumbing.recording import update_run
 
 if TYPE_CHECKING:  # the pipeline imports torch; status and cancel do not need it
@@ -52,7 +52,8 @@ def launch(
     """Validate, create the run (`queued`) and enqueue it; returns the run name.
 
     Raises a one-line `ValueError` (and stores nothing) for a bad or taken name, an unknown or
-    missing dataset, a bad space, search settings out of range, or an unreachable broker.
+    missing dataset, a bad space, search settings out of range, or an unreachable broker (with
+    none running, one line saying how to start one: launch never starts a broker of its own).
     """
     from tasks import pipeline
 
@@ -81,7 +82,8 @@ def launch(
             "pick a new name or remove the folder"
         )
 
-    from tasks import jobs  # the Celery app: resolves (or starts) the broker on first use
+    require_url()  # a running broker (never a private one that dies with this process)
+    from tasks import jobs  # the Celery app: resolves the running broker on first use
     from tasks.plumbing.coordination import key
 
     try:

@@ -190,16 +190,11 @@ def export_file(run: str, candidate_id: str) -> Path:
 
 def _coordinator() -> Coordinator:
     """Redis coordination on the running broker (never starts one: a request needs workers)."""
-    from tasks.plumbing.broker import BrokerUnavailable, running_url
+    from tasks.plumbing.broker import require_url
     from tasks.plumbing.celery_app import app
     from tasks.plumbing.settings import settings
 
-    url = running_url()
-    if url is None:
-        raise BrokerUnavailable(
-            "no broker is running: start `autospikformer up` (or set REDIS_URL to the "
-            "deployment's Redis)"
-        )
+    url = require_url()
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
 
     def publish(name: str, args: list, task_id: str) -> None:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -213,3 +214,67 @@ def test_the_image_listens_by_the_same_rule() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     assert 'CMD ["up", "--port", "8501"]' in dockerfile
     assert "0.0.0.0" not in dockerfile.split("ENTRYPOINT")[1]
+
+
+def test_up_restarts_a_killed_broker_and_the_run_goes_on(tmp_path: Path) -> None:
+    """kill -9 the embedded redis-server under `up`: `up` restarts it on the same port with its
+    password and data within seconds, says so in one line, and the run launched before reaches
+    done (nothing is left in "training")."""
+    from storage.duckdb_store import DuckDBStore
+
+    home = tmp_path / "home"
+    env = _fresh_env(tmp_path, home)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "up", "--no-app"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        before = wait_for(lambda: broker.find(home / "broker"), 60, "the embedded broker")
+        space = tmp_path / "space.yaml"
+        space.write_text(SPACE)
+        args = ["launch", "--run", "kb", "--space", str(space), *RUN_ARGS]
+        args[args.index("--generations") + 1] = "1"
+        launched = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], cwd=REPO, env=env, capture_output=True
+        )
+        assert launched.returncode == 0, launched.stderr
+        store = DuckDBStore(home / "store.duckdb")
+        wait_for(lambda: store.get_run("kb").state == "training", 180, "training to start")
+
+        os.kill(before.server_pid, signal.SIGKILL)
+        killed = time.monotonic()
+        after = wait_for(
+            lambda: (b := broker.find(home / "broker")) and b.server_pid != before.server_pid and b,
+            30,
+            "the broker to be restarted",
+            every=0.1,
+        )
+        back_s = time.monotonic() - killed
+        assert (after.port, after.password) == (before.port, before.password)
+        assert up.poll() is None
+
+        def ended() -> str | None:
+            state = store.get_run("kb").state
+            return state if state in ("done", "failed", "cancelled") else None
+
+        assert wait_for(ended, 240, "the run to end", every=1.0) == "done", store.get_run(
+            "kb"
+        ).message
+        done_s = time.monotonic() - killed
+        print(f"\nbroker back {back_s:.1f} s after kill -9; run done {done_s:.0f} s after")
+        os.killpg(up.pid, signal.SIGINT)
+        _, err = up.communicate(timeout=60)
+        assert up.returncode == 0, err
+        restarted = [line for line in err.splitlines() if "embedded broker" in line]
+        assert len(restarted) == 1 and restarted[0].startswith("warning: the embedded broker")
+        assert f"pid {before.server_pid}) died; restarted it on port {before.port}" in restarted[0]
+        assert not broker.ping(after.port)
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()

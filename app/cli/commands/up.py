@@ -6,6 +6,11 @@ the app listens on 127.0.0.1 only; `--public` (or `AUTOSPIKFORMER_PUBLIC=1`) or 
 `--address` opens it to other machines, with a one-line warning (`app.common.signin`).
 Logs go to `$AUTOSPIKFORMER_HOME/logs/`. Ctrl-C or SIGTERM stops the app and the workers (SIGTERM,
 then SIGKILL for what is left after a grace period), then the broker, leaving no process behind.
+
+`up` watches its children: a worker or the app that exits stops everything with one line. The
+embedded broker is restarted when it dies (same port, password and append-only data, so the
+workers reconnect and queued work is kept), with one warning line; if it cannot be restarted,
+or dies more than MAX_BROKER_RESTARTS times within a minute, everything stops with one line.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from app.common import signin
 HELP = "serve the app with a local broker and workers on http://localhost:PORT (Ctrl-C stops)"
 APP_FILE = Path(__file__).resolve().parents[2] / "streamlit_app.py"
 GRACE_S = 20.0  # > the workers' soft shutdown (tasks go back to the queue)
+MAX_BROKER_RESTARTS = 5  # within RESTART_WINDOW_S; then the broker is given up on
+RESTART_WINDOW_S = 60.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,6 +103,36 @@ def where_to_listen(args: argparse.Namespace) -> signin.Binding:
     return chosen
 
 
+def revive_broker(embedded: Any, restarts: list[float]) -> tuple[Any, str]:
+    """Restart the embedded broker that died (`tasks.plumbing.broker.restart`). Returns the new
+    one and "", or the old one and why it was not restarted (one line)."""
+    from storage.errors import one_line
+    from tasks.plumbing import broker
+
+    now = time.monotonic()
+    restarts[:] = [t for t in restarts if now - t < RESTART_WINDOW_S]
+    if len(restarts) >= MAX_BROKER_RESTARTS:
+        return embedded, (
+            f"the embedded broker died {len(restarts) + 1} times within {RESTART_WINDOW_S:.0f} s; "
+            f"see {embedded.folder / 'server.log'}"
+        )
+    restarts.append(now)
+    try:
+        revived = broker.restart(embedded)
+    except (ValueError, OSError) as err:
+        return embedded, (
+            f"the embedded broker died and could not be restarted on port {embedded.port}: "
+            f"{one_line(err, 200)}"
+        )
+    print(
+        f"warning: the embedded broker (pid {embedded.server_pid}) died; restarted it on port "
+        f"{revived.port} with its data (pid {revived.server_pid})",
+        file=sys.stderr,
+        flush=True,
+    )
+    return revived, ""
+
+
 def run(args: argparse.Namespace) -> dict[str, Any] | None:
     from storage import paths
     from tasks.plumbing import broker, processes
@@ -123,13 +160,21 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
         for name, argv in commands(args).items():
             children[name] = processes.spawn(argv, env=env, log=logs / f"{name}.log")
         where = "" if args.no_app else f"serving http://localhost:{args.port}{_reach(listening)}; "
-        print(f"{where}broker {url}; logs in {logs}; Ctrl-C stops", file=sys.stderr, flush=True)
+        shown = broker.redacted(url)
+        print(f"{where}broker {shown}; logs in {logs}; Ctrl-C stops", file=sys.stderr, flush=True)
+        restarts: list[float] = []
         while not stop.wait(0.5):
             dead = [n for n, p in children.items() if p.poll() is not None]
             if dead:
                 print(f"error: {', '.join(dead)} exited; see {logs}; stopping", file=sys.stderr)
                 exit_code = 1
                 break
+            if embedded is not None and not embedded.alive():
+                embedded, failure = revive_broker(embedded, restarts)
+                if failure:
+                    print(f"error: {failure}; stopping", file=sys.stderr, flush=True)
+                    exit_code = 1
+                    break
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the cleanup
             signal.signal(sig, signal.SIG_IGN)

@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     if not chosen.redis_url:
         embedded = broker.ensure(handle_signals=False)  # stopped at exit if we started it
         state = "started" if embedded.owned else "reusing"
-        print(f"{state} embedded broker at {embedded.url}", file=sys.stderr, flush=True)
+        where = broker.redacted(embedded.url)
+        print(f"{state} embedded broker at {where}", file=sys.stderr, flush=True)
     app.worker_main(celery_argv(args, queues))
     return None
