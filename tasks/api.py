@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import AutoSpikformerError
 from storage import paths
 from storage.duckdb_store import open_store
-from storage.errors import DuplicateRun, UnknownRun, one_line
+from storage.errors import DuplicateRun, RunActive, UnknownRun, one_line
 from storage.ops import TERMINAL, AddEvents, UpdateRun
 from storage.records import EventRecord, RunRecord
 from tasks import history
@@ -230,14 +230,55 @@ def delete_files(run: str, artefacts: list[str]) -> list[str]:
     return removed
 
 
+def _idle_on_the_workers(run: str) -> Any:
+    """The broker's `Coordinator` once no step of `run` holds a lease or is queued there;
+    `RunActive` while one does (one line naming them). None when no broker runs (then no worker
+    can run a step); `BrokerUnavailable` when `REDIS_URL` names one that does not answer."""
+    url = running_url()
+    if url is None:
+        return None
+    import redis
+
+    from tasks.plumbing.coordination import Coordinator
+    from tasks.plumbing.settings import settings
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        coordinator = Coordinator(client, settings())
+        busy = coordinator.busy(run)
+    except redis.exceptions.RedisError as err:
+        raise BrokerUnavailable(
+            f"cannot check run {run!r}'s steps on the broker ({one_line(err, 120)}); "
+            "try again once it answers"
+        ) from None
+    if busy:
+        shown = ", ".join(busy[:3]) + (f" and {len(busy) - 3} more" if len(busy) > 3 else "")
+        raise RunActive(
+            f"run {run!r} still has steps on the workers ({shown}); a cancelled run's steps stop "
+            "at their next boundary: try again then"
+        )
+    return coordinator
+
+
 def delete(run: str) -> dict[str, Any]:
     """Delete the run's records and files. `UnknownRun`; `RunActive` (a `ValueError`) while it is
-    queued, training or searching: then nothing is changed. Returns
+    queued, training or searching, or while any of its steps holds a lease or is queued on the
+    broker: then nothing is changed. A deleted run leaves a tombstone on the broker, so a late
+    message of it (a redelivered duplicate) writes nothing. Returns
     `{"run", "deleted": True, "removed": [PATH, ...]}`."""
     paths.validate_name(run, "run")
     store = open_store()
     artefacts = [a.path for a in store.artefacts(run)]
+    record = store.get_run(run)
+    if record.active:
+        raise RunActive(f"run {run!r} is {record.state}; cancel it before deleting it")
+    coordinator = _idle_on_the_workers(run)
     store.delete_run(run)  # refuses an active run before anything is removed
+    if coordinator is not None:
+        try:
+            coordinator.tombstone(run)
+        except Exception:  # noqa: BLE001, S110 - a step that starts now still checks its lease
+            pass
     return {"run": run, "deleted": True, "removed": delete_files(run, artefacts)}
 
 

@@ -183,9 +183,10 @@ def export_step(run: str, candidate_id: str, message: dict[str, Any]) -> Step:
 
 
 def export_file(run: str, candidate_id: str) -> Path:
-    """Where a worker exports a candidate: `runs/<run>/exports/<id>.safetensors`."""
+    """Where a worker exports a candidate: `runs/<run>/exports/<id>.safetensors` (no folder is
+    created: the write does that, after its lease check)."""
     name = paths.validate_name(candidate_id, "candidate id")
-    return paths.resolve_inside(paths.export_dir(run), f"{name}.safetensors")
+    return paths.resolve_inside(paths.export_dir(run, create=False), f"{name}.safetensors")
 
 
 def _coordinator() -> Coordinator:

@@ -4,6 +4,7 @@ recorded as it ends."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ def train_run(
     device: str = "auto",
     progress: Progress | None = None,
     max_epochs: int | None = None,
+    before_save: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) the run's supernet; record state, progress and the checkpoint."""
+    """Train (or resume) the run's supernet; record state, progress and the checkpoint.
+    `before_save` runs before each checkpoint write and raises to stop (`engine.train.train`)."""
     config = train_config(store, run)
-    run_dir = paths.run_dir(run)
+    run_dir = paths.run_dir(run, create=False)  # the first checkpoint write creates it
     worker = worker_name()
     last = [time.monotonic()]  # when the previous epoch ended (or training began)
 
@@ -43,7 +46,14 @@ def train_run(
             progress(event)
 
     store.update_run(run, state="training")
-    result = train(run_dir, config, device=device, progress=on_progress, max_epochs=max_epochs)
+    result = train(
+        run_dir,
+        config,
+        device=device,
+        progress=on_progress,
+        max_epochs=max_epochs,
+        before_save=before_save,
+    )
     store.add_artefact(
         ArtefactRecord(
             run=run, kind="supernet", path=paths.relative_to_artefacts(result.checkpoint)

@@ -23,6 +23,12 @@ gone:
 So a dead worker's step comes back within `lease_ttl_s + sweep_interval_s`, whatever Redis's
 visibility timeout. When the old message is redelivered later (after the visibility timeout), it
 is a duplicate: the step finds its work done, or the lease held, and returns.
+
+A holder checks its lease before every write (`check`): a holder that stalled past its lease
+(someone else may run the step now) or whose run was deleted stops with `LeaseLost` and writes
+nothing. Deleting a run leaves a tombstone (`<run>:state` = `deleted`), so a late message of it
+(a redelivered duplicate) stops before it creates any folder; `busy(run)` lists the run's steps
+that hold a lease or are queued, and `delete` is refused while there are any.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ STATE_TTL_S = 7 * 24 * 3600
 # a pool process's start-up allowance, `worker_proc_alive_timeout`).
 RECEIVED_GRACE_LEASES = 5
 REQUEST_TTL_S = 24 * 3600
+DELETED = "deleted"  # the mirrored state of a deleted run: a tombstone for its late messages
 DELIVERIES_TTL_S = 24 * 3600
 
 Publish = Callable[[str, list, str], None]  # (task name, args, task id)
@@ -151,6 +158,11 @@ class Lease:
     lost: threading.Event = field(default_factory=threading.Event)
 
 
+class LeaseLost(Exception):
+    """The holder must stop without writing: its lease lapsed (another worker may run the step
+    now) or its run was deleted. Not a failure of the run."""
+
+
 class TooManyDeliveries(RuntimeError):
     """A step started `max_deliveries` times without finishing: its worker keeps dying."""
 
@@ -219,8 +231,43 @@ class Coordinator:
         return value.decode() if value is not None else None
 
     def stopped(self, run: str) -> bool:
-        """True when the run is known to be done, failed or cancelled."""
-        return self.run_state(run) in TERMINAL
+        """True when the run is known to be done, failed, cancelled or deleted."""
+        state = self.run_state(run)
+        return state in TERMINAL or state == DELETED
+
+    def tombstone(self, run: str) -> None:
+        """Mark the run deleted: its late messages stop before they write anything."""
+        self.client.set(key(run, "state"), DELETED, ex=STATE_TTL_S)
+
+    def busy(self, run: str) -> list[str]:
+        """The run's steps that hold a lease (`NAME running`) or are enqueued and not finished
+        (`NAME queued`), sorted."""
+        prefix = key(run, "lease", "")
+        running = {
+            k.decode()[len(prefix) :] for k in self.client.scan_iter(match=f"{prefix}*", count=1000)
+        }
+        queued = set(self.in_flight(run)) - running
+        return sorted([f"{n} running" for n in running] + [f"{n} queued" for n in queued])
+
+    def check(self, lease: Lease) -> None:
+        """Before a write: `LeaseLost` if `lease` is no longer ours or its run was deleted. With
+        Redis unreachable, the renewing thread's verdict stands (nobody else can take the lease
+        from a Redis that is away)."""
+        if lease.lost.is_set():
+            raise LeaseLost(f"lost the lease of {lease.step.name}")
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.get(lease.step.lease_key)
+            pipe.get(key(lease.step.run, "state"))
+            token, state = pipe.execute()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
+            log.warning("could not check the lease of %s: %s", lease.step.name, one_line(err))
+            return
+        if token is None or token.decode() != lease.token:
+            lease.lost.set()
+            raise LeaseLost(f"lost the lease of {lease.step.name}")
+        if state is not None and state.decode() == DELETED:
+            raise LeaseLost(f"run {lease.step.run} was deleted")
 
     # ---- steps -------------------------------------------------------------------------------
     def enqueue(self, step: Step) -> bool:
