@@ -55,7 +55,8 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes | Callable[[Pat
 
     `data` is the content (text is written as UTF-8), or a function that writes the file at the
     path it is given (e.g. `safetensors.torch.save_file`). The parent folder is created if
-    missing. On any error the temporary file is removed and the target is left as it was.
+    missing. On any error the temporary file is removed and the target is left as it was; an
+    `OSError` about the temporary file (a full disk, an unwritable folder) names the target.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -68,8 +69,15 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes | Callable[[Pat
         with open(tmp, "rb+") as f:  # on disk before the rename makes it visible
             os.fsync(f.fileno())
         tmp.replace(target)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if err.filename in (str(tmp), tmp) and err.errno is not None:
+            raise type(err)(err.errno, err.strerror, str(target)) from None
+        raise
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise
     _fsync_folder(target.parent)
     return target
