@@ -15,9 +15,12 @@ Every worker keeps a heartbeat (`worker:<name>`, same TTL), and notes on the led
 received a step's message. The sweeper (`lost_steps` + `requeue`) finds the steps whose lease is
 gone:
 
-* started, no lease: its holder died (kill -9, a lost host): re-enqueued at once;
-* received but not started by a worker whose heartbeat lapsed: it died holding the message (or,
-  alive, it has not started it after 5 lease TTLs: its task ended without running the step);
+* started, no lease, and its message not back in the queue: its holder died (kill -9, a lost
+  host): re-enqueued at once; a holder that released its lease (it was stopped: its worker puts
+  the message back) gets a lease TTL for that first;
+* received but not started by a worker whose heartbeat lapsed, and not back in the queue: it died
+  holding the message (or, alive, it has not started it after 5 lease TTLs: its task ended
+  without running the step); a worker that was stopped put the message back, and that is not lost;
 * neither started, received, nor waiting in the queue for `lease_ttl_s`: its message was lost.
 
 So a dead worker's step comes back within `lease_ttl_s + sweep_interval_s`, whatever Redis's
@@ -68,6 +71,16 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+# Release a lease only if it is still ours, and note on the step's ledger entry (KEYS[2]) when:
+# a holder that stopped (not one that died) released it, and its message is on its way back.
+_RELEASE_STEP = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('del', KEYS[1])
+  if redis.call('exists', KEYS[2]) == 1 then redis.call('hset', KEYS[2], 'released_at', ARGV[2]) end
+  return 1
+end
+return 0
+"""
 # Renew a lease only if it is still ours.
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
@@ -96,6 +109,7 @@ return 1
 _STARTED = """
 if redis.call('exists', KEYS[1]) == 1 then
   redis.call('hset', KEYS[1], 'started_at', ARGV[1], 'holder', ARGV[2])
+  redis.call('hdel', KEYS[1], 'released_at')
 end
 return 1
 """
@@ -186,6 +200,7 @@ class Coordinator:
             name: client.register_script(body)
             for name, body in (
                 ("release", _RELEASE),
+                ("release_step", _RELEASE_STEP),
                 ("renew", _RENEW),
                 ("started", _STARTED),
                 ("enqueue", _ENQUEUE),
@@ -367,7 +382,9 @@ class Coordinator:
             done.set()
             thread.join()
             try:
-                self._scripts["release"](keys=[step.lease_key], args=[token])
+                self._scripts["release_step"](
+                    keys=[step.lease_key, step.ledger], args=[token, repr(time.time())]
+                )
             except redis.exceptions.RedisError:
                 pass  # Redis away: the lease lapses on its own
 
@@ -397,25 +414,38 @@ class Coordinator:
             if self.client.exists(step.lease_key):
                 continue
             task_id = entry.get("task_id", "")
-            if entry.get("started_at"):
-                lost.append(LostStep(step, task_id, "lease_expired", entry.get("holder", "")))
-                continue
+            if step.queue not in pending:
+                pending[step.queue] = self._queued(step.queue)
+            # Back in the queue: a stopped worker put it back (its heartbeat may be gone, its
+            # lease released): the next worker takes it, and it is not sent twice.
+            waiting = task_id.encode() in pending[step.queue]
             receiver = entry.get("received_by", "")
+            if entry.get("started_at"):
+                if not waiting and not self._stopping(entry, receiver):
+                    lost.append(LostStep(step, task_id, "lease_expired", entry.get("holder", "")))
+                continue
             if receiver:
                 held_s = time.time() - float(entry.get("received_at", "0") or 0)
                 if not self.client.exists(_worker_key(receiver)):
-                    lost.append(LostStep(step, task_id, "retry", receiver))  # died holding it
+                    if not waiting:
+                        lost.append(LostStep(step, task_id, "retry", receiver))  # died holding it
                 elif held_s > RECEIVED_GRACE_LEASES * self.settings.lease_ttl_s:
                     # Alive, but it never started it (its task ended early, e.g. on a lost Redis
                     # connection): a live worker starts what it received within its start-up time.
                     lost.append(LostStep(step, task_id, "retry", receiver))
                 continue
-            if step.queue not in pending:
-                pending[step.queue] = self._queued(step.queue)
             waited = time.time() - float(entry.get("enqueued_at", "0") or 0)
-            if task_id.encode() not in pending[step.queue] and waited > self.settings.lease_ttl_s:
+            if not waiting and waited > self.settings.lease_ttl_s:
                 lost.append(LostStep(step, task_id, "retry"))  # the message was lost
         return lost
+
+    def _stopping(self, entry: dict[str, str], receiver: str) -> bool:
+        """The step's holder released its lease less than a lease TTL ago and its worker is
+        alive: it was stopped (SIGTERM: soft shutdown) and puts the message back on the queue, or
+        its task ended on a lost connection; after a lease TTL it is lost all the same."""
+        released = float(entry.get("released_at", "0") or 0)
+        recent = time.time() - released < self.settings.lease_ttl_s
+        return bool(released and recent and receiver and self.client.exists(_worker_key(receiver)))
 
     def requeue(self, lost: LostStep) -> bool:
         """Enqueue a lost step again, unless someone else did or it finished meanwhile."""
