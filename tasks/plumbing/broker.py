@@ -323,8 +323,17 @@ def _start(where: Path, *, port: int | None = None, password: str | None = None)
             break
         time.sleep(0.05)
     processes.stop([sup], signals=((signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
-    tail = (where / "server.log").read_text()[-300:] if (where / "server.log").exists() else ""
-    raise BrokerError(f"embedded Redis server did not start on port {port}: {tail.strip()}")
+    raise BrokerError(f"embedded Redis server did not start on port {port}: {_last_warning(where)}")
+
+
+def _last_warning(where: Path) -> str:
+    """The server log's last warning (`#` lines), without its pid and time stamp."""
+    try:
+        lines = (where / "server.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return "no server.log"
+    warnings = [line.split(" # ", 1)[1] for line in lines if " # " in line]
+    return (warnings or lines or ["no output"])[-1].strip()[:300]
 
 
 def _stop_on_signals(broker: EmbeddedBroker) -> None:

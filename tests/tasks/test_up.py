@@ -278,3 +278,49 @@ def test_up_restarts_a_killed_broker_and_the_run_goes_on(tmp_path: Path) -> None
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
             up.wait()
+
+
+def test_up_stops_with_one_line_when_the_broker_cannot_come_back(tmp_path: Path) -> None:
+    """kill -9 the embedded server and take its port: `up` cannot restart it there, so it stops
+    everything (workers included) with one line and exit code 1, leaving no process behind."""
+    home = tmp_path / "home"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "up", "--no-app"],
+        cwd=REPO,
+        env=_fresh_env(tmp_path, home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    squatter = socket.socket()
+    try:
+        before = wait_for(lambda: broker.find(home / "broker"), 60, "the embedded broker")
+        family = _descendants(up.pid)
+        os.kill(before.server_pid, signal.SIGKILL)
+
+        def take_port() -> bool:
+            try:
+                squatter.bind(("127.0.0.1", before.port))
+            except OSError:
+                return False
+            squatter.listen()
+            return True
+
+        wait_for(take_port, 5, "the broker's port to be free", every=0.001)
+        _, err = up.communicate(timeout=90)
+        assert up.returncode == 1, err
+        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, err
+        print(f"\n{errors[0]}")
+        prefix = (
+            "error: the embedded broker died and could not be restarted: embedded Redis server "
+            f"did not start on port {before.port}: "
+        )
+        assert errors[0].startswith(prefix) and errors[0].endswith("; stopping"), err
+        wait_for(lambda: not any(processes.alive(p) for p in family), 10, "no process left")
+    finally:
+        squatter.close()
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()

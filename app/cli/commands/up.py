@@ -120,9 +120,9 @@ def revive_broker(embedded: Any, restarts: list[float]) -> tuple[Any, str]:
     try:
         revived = broker.restart(embedded)
     except (ValueError, OSError) as err:
-        return embedded, (
-            f"the embedded broker died and could not be restarted on port {embedded.port}: "
-            f"{one_line(err, 200)}"
+        return (
+            embedded,
+            f"the embedded broker died and could not be restarted: {one_line(err, 300)}",
         )
     print(
         f"warning: the embedded broker (pid {embedded.server_pid}) died; restarted it on port "
