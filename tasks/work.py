@@ -139,20 +139,16 @@ def _stopped(run: str, err: LeaseLost) -> dict[str, Any]:
 def resend_history(ctx: Context, record: RunRecord) -> int:
     """Send the epoch records kept in the run's newest checkpoint (and its progress and artefact)
     again; returns how many epochs were sent."""
-    from engine.checkpoint import read_meta
-    from engine.train import latest_checkpoint
-    from tasks.pipeline.training import epoch_record
+    from tasks.pipeline import checkpoint_history
 
     run = record.name
-    path = latest_checkpoint(paths.run_dir(run, create=False))
+    epochs, path = checkpoint_history(run, ctx.worker)
     if path is None:
         return 0
-    meta = read_meta(path)
-    epochs = tuple(epoch_record(run, h, 0.0, ctx.worker) for h in meta.get("history", []))
     total, generations = units(record)
-    progress = min(int(meta["epoch"]), total) / (total + generations)
+    progress = min(trained_epochs(run), total) / (total + generations)
     artefact = ArtefactRecord(run, "supernet", paths.relative_to_artefacts(path))
-    ops: list[Op] = [AddEpochs(epochs)] if epochs else []
+    ops: list[Op] = [AddEpochs(tuple(epochs))] if epochs else []
     ctx.send([*ops, UpdateRun(run, "training", progress), AddArtefact(artefact)])
     return len(epochs)
 

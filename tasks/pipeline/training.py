@@ -88,6 +88,19 @@ def epoch_record(run: str, event: dict[str, Any], measured_s: float, worker: str
     )
 
 
+def checkpoint_history(run: str, worker: str = "") -> tuple[list[EpochRecord], Path | None]:
+    """The epoch records kept in the run's newest checkpoint (its whole training history so far)
+    and that checkpoint; `([], None)` before the first. What was recorded as each epoch ended,
+    for sending again when those records may have been lost; `worker` is who sends them."""
+    from engine.checkpoint import read_meta
+
+    path = latest_checkpoint(paths.run_dir(run, create=False))
+    if path is None:
+        return [], None
+    history = read_meta(path).get("history", [])
+    return [epoch_record(run, event, 0.0, worker) for event in history], path
+
+
 def supernet_checkpoint(run: str) -> Path:
     path = latest_checkpoint(paths.run_dir(run, create=False))
     if path is None:

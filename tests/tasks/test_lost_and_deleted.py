@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -229,3 +230,28 @@ def test_a_worker_sweeps_what_killed_writers_left(service: Service) -> None:
     assert "removed 1 stale temporary file(s)" in log.read_text()
     service.kill(worker)
     os.rmdir(target.parent)
+
+
+def test_epoch_records_lost_with_the_op_log_come_back_by_the_end_of_the_run(
+    service: Service,
+) -> None:
+    """On real workers: the recorder is down while epoch 1 ends, and Redis then loses the op
+    log with its records (a restart without persistence would). The run still ends `done` with
+    the whole epoch history: the final replay resends it from the checkpoint."""
+    client = redis.Redis.from_url(service.redis.url)
+    recorder = service.worker("--queues", "cpu", log="recorder-lost")
+    service.worker("--queues", "gpu", log="gpu-lost")
+    service.launch("lost2", "--generations", "1")
+    wait_for(lambda: client.exists("autospikformer:lost2:step:train:1"), 120, "epoch 1 queued")
+    service.kill(recorder, signal.SIGTERM)
+    checkpoint = service.home / "runs" / "lost2" / "checkpoints" / "epoch-0001.safetensors"
+    wait_for(checkpoint.exists, 180, "epoch 1 to be trained")
+
+    def epoch_1_sent() -> bool:
+        return any(b'"epoch": 1' in op for op in client.lrange("autospikformer:records", 0, -1))
+
+    wait_for(epoch_1_sent, 60, "epoch 1's records on the op log")
+    client.delete("autospikformer:records")  # lost
+    service.worker("--queues", "cpu", log="recorder-lost-2")
+    assert service.wait_state("lost2", ("done", "failed", "cancelled"), 300) == "done"
+    assert [e.epoch for e in service.store().epochs("lost2")] == [1, 2]
