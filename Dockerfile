@@ -6,7 +6,8 @@
 # (`make lock`): build for linux/amd64.
 #
 #   docker build -t autospikformer .
-#   docker run --rm -p 8501:8501 -v asf-home:/data autospikformer            # everything, one box
+#   docker run --rm -p 127.0.0.1:8501:8501 -e AUTOSPIKFORMER_PUBLIC=1 \
+#       -v asf-home:/data autospikformer                                      # everything, one box
 #   docker run --rm --gpus all -e REDIS_URL=redis://redis:6379/0 \
 #       -e AUTOSPIKFORMER_ARTEFACTS=/shared/artefacts -v /mnt/shared:/shared \
 #       autospikformer worker --queues gpu                                    # one per GPU
@@ -61,5 +62,9 @@ USER autospikformer
 VOLUME ["/data"]
 EXPOSE 8501
 
+# Without sign-in the app listens on the container's 127.0.0.1 only (unreachable through -p) and
+# `up` says so. To serve it: configure sign-in (mount a secrets.toml with an [auth] table at
+# /opt/autospikformer/.streamlit/secrets.toml), then it listens on 0.0.0.0; or set
+# AUTOSPIKFORMER_PUBLIC=1 (no sign-in: publish the port on the host's loopback only, as above).
 ENTRYPOINT ["tini", "--", "autospikformer"]
-CMD ["up", "--port", "8501", "--address", "0.0.0.0"]
+CMD ["up", "--port", "8501"]

@@ -10,6 +10,8 @@ Nothing is ever loaded with pickle. Two kinds:
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,23 @@ FORMAT = "autospikformer/1"
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Write atomically: a crash mid-write never leaves a half file under the final name."""
+    """Write atomically: a crash mid-write never leaves a half file under the final name. A write
+    that fails on the file system (a full disk, an unwritable folder) raises `OSError` naming
+    `path`, as any other write does."""
     flat = {"format": FORMAT, **{k: json.dumps(v) for k, v in meta.items()}}
     host = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    atomic_write(path, lambda tmp: save_file(host, str(tmp), flat))
+
+    def write(tmp: Path) -> None:
+        try:
+            save_file(host, str(tmp), flat)
+        except SafetensorError as err:
+            code = re.search(r"\(os error (\d+)\)", str(err))
+            if code is None:
+                raise CheckpointError(f"cannot write {Path(path).name}: {err}") from None
+            number = int(code.group(1))
+            raise OSError(number, os.strerror(number), str(path)) from None
+
+    atomic_write(path, write)
 
 
 def read_meta(path: Path) -> dict[str, Any]:

@@ -263,11 +263,13 @@ def train(
     device: str = "auto",
     progress: Progress | None = None,
     max_epochs: int | None = None,
+    before_save: Callable[[], None] | None = None,
 ) -> TrainResult:
     """Train (or resume) the run in `run_dir` up to `config.epochs`.
 
     `max_epochs` stops after that many epochs in this call (a task trains one epoch at a time).
-    `progress` receives a dict after every step and epoch.
+    `progress` receives a dict after every step and epoch. `before_save` is called before each
+    checkpoint is written; it raises to stop without writing (a task that lost its lease).
     """
     dev = pick_device(device)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -347,6 +349,8 @@ def train(
             record.update(val_accuracy_largest=acc_l, val_accuracy_smallest=acc_s)
         history.append(record)
         if rank0:
+            if before_save is not None:
+                before_save()
             path = save_checkpoint(run_dir, model, opt, config, epoch + 1, step, history)
         if progress and rank0:
             progress({"event": "epoch", **record, "epochs": config.epochs, "checkpoint": str(path)})

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import AutoSpikformerError
 from storage import paths
 from storage.duckdb_store import open_store
-from storage.errors import DuplicateRun, UnknownRun, one_line
+from storage.errors import DuplicateRun, RunActive, UnknownRun, one_line
 from storage.ops import TERMINAL, AddEvents, UpdateRun
 from storage.records import EventRecord, RunRecord
 from tasks import estimates, history
-from tasks.plumbing.broker import BrokerUnavailable, running_url
+from tasks.plumbing.broker import BrokerUnavailable, require_url, running_url
 from tasks.plumbing.recording import update_run
 
 if TYPE_CHECKING:  # the pipeline imports torch; status and cancel do not need it
@@ -52,7 +52,8 @@ def launch(
     """Validate, create the run (`queued`) and enqueue it; returns the run name.
 
     Raises a one-line `ValueError` (and stores nothing) for a bad or taken name, an unknown or
-    missing dataset, a bad space, search settings out of range, or an unreachable broker.
+    missing dataset, a bad space, search settings out of range, or an unreachable broker (with
+    none running, one line saying how to start one: launch never starts a broker of its own).
     """
     from tasks import pipeline
 
@@ -82,7 +83,8 @@ def launch(
             "pick a new name or remove the folder"
         )
 
-    from tasks import jobs  # the Celery app: resolves (or starts) the broker on first use
+    require_url()  # a running broker (never a private one that dies with this process)
+    from tasks import jobs  # the Celery app: resolves the running broker on first use
     from tasks.plumbing.coordination import key
 
     try:
@@ -238,14 +240,55 @@ def delete_files(run: str, artefacts: list[str]) -> list[str]:
     return removed
 
 
+def _idle_on_the_workers(run: str) -> Any:
+    """The broker's `Coordinator` once no step of `run` holds a lease or is queued there;
+    `RunActive` while one does (one line naming them). None when no broker runs (then no worker
+    can run a step); `BrokerUnavailable` when `REDIS_URL` names one that does not answer."""
+    url = running_url()
+    if url is None:
+        return None
+    import redis
+
+    from tasks.plumbing.coordination import Coordinator
+    from tasks.plumbing.settings import settings
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        coordinator = Coordinator(client, settings())
+        busy = coordinator.busy(run)
+    except redis.exceptions.RedisError as err:
+        raise BrokerUnavailable(
+            f"cannot check run {run!r}'s steps on the broker ({one_line(err, 120)}); "
+            "try again once it answers"
+        ) from None
+    if busy:
+        shown = ", ".join(busy[:3]) + (f" and {len(busy) - 3} more" if len(busy) > 3 else "")
+        raise RunActive(
+            f"run {run!r} still has steps on the workers ({shown}); a cancelled run's steps stop "
+            "at their next boundary: try again then"
+        )
+    return coordinator
+
+
 def delete(run: str) -> dict[str, Any]:
     """Delete the run's records and files. `UnknownRun`; `RunActive` (a `ValueError`) while it is
-    queued, training or searching: then nothing is changed. Returns
+    queued, training or searching, or while any of its steps holds a lease or is queued on the
+    broker: then nothing is changed. A deleted run leaves a tombstone on the broker, so a late
+    message of it (a redelivered duplicate) writes nothing. Returns
     `{"run", "deleted": True, "removed": [PATH, ...]}`."""
     paths.validate_name(run, "run")
     store = open_store()
     artefacts = [a.path for a in store.artefacts(run)]
+    record = store.get_run(run)
+    if record.active:
+        raise RunActive(f"run {run!r} is {record.state}; cancel it before deleting it")
+    coordinator = _idle_on_the_workers(run)
     store.delete_run(run)  # refuses an active run before anything is removed
+    if coordinator is not None:
+        try:
+            coordinator.tombstone(run)
+        except Exception:  # noqa: BLE001, S110 - a step that starts now still checks its lease
+            pass
     return {"run": run, "deleted": True, "removed": delete_files(run, artefacts)}
 
 

@@ -221,8 +221,11 @@ def _heartbeat_forever(stop: threading.Event, name: str) -> None:
         except Exception as err:  # noqa: BLE001 - Redis away: try again
             log.warning("heartbeat: %s", one_line(err, 200))
         stop.wait(settings().lease_ttl_s / 6)
+    # Stopping: the heartbeat lapses on its own, a lease TTL from now. Not deleted now: until the
+    # soft shutdown has put the received messages back on the queue, a worker without heartbeat
+    # looks to the sweeper like one that died holding them, and they would be sent twice.
     try:
-        coord.gone(name)
+        coord.heartbeat(name)
     except Exception:  # noqa: BLE001, S110 - it lapses on its own
         pass
 

@@ -235,15 +235,16 @@ class Reconciler:
         return enqueued
 
     def _finish(self, record, spec, space, search_record, cache) -> None:
-        """Record every generation once more from the cached results (no-ops unless some records
-        were lost, e.g. with a Redis restart) and mark the search and the run done, in one op
-        list."""
+        """Record every generation once more from the cached results, and every epoch from the
+        checkpoint's history (no-ops unless some records were lost, e.g. with a Redis restart),
+        and mark the search and the run done, in one op list."""
         run, search_id = record.name, search_record.id
         replay = pipeline.search_from_state(
             run, search_id, spec, space, cache.evaluate, fresh=True, dataset=record.dataset
         )
         writer = OpWriter(record, self.send)
         with writer.batch():
+            writer.add_epochs(pipeline.checkpoint_history(run, self.worker)[0])
             writer.create_search(search_record)
             while not replay.done:
                 summary = replay.step()

@@ -183,23 +183,19 @@ def export_step(run: str, candidate_id: str, message: dict[str, Any]) -> Step:
 
 
 def export_file(run: str, candidate_id: str) -> Path:
-    """Where a worker exports a candidate: `runs/<run>/exports/<id>.safetensors`."""
+    """Where a worker exports a candidate: `runs/<run>/exports/<id>.safetensors` (no folder is
+    created: the write does that, after its lease check)."""
     name = paths.validate_name(candidate_id, "candidate id")
-    return paths.resolve_inside(paths.export_dir(run), f"{name}.safetensors")
+    return paths.resolve_inside(paths.export_dir(run, create=False), f"{name}.safetensors")
 
 
 def _coordinator() -> Coordinator:
     """Redis coordination on the running broker (never starts one: a request needs workers)."""
-    from tasks.plumbing.broker import BrokerUnavailable, running_url
+    from tasks.plumbing.broker import require_url
     from tasks.plumbing.celery_app import app
     from tasks.plumbing.settings import settings
 
-    url = running_url()
-    if url is None:
-        raise BrokerUnavailable(
-            "no broker is running: start `autospikformer up` (or set REDIS_URL to the "
-            "deployment's Redis)"
-        )
+    url = require_url()
     client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
 
     def publish(name: str, args: list, task_id: str) -> None:

@@ -9,6 +9,16 @@ Every step runs under its lease (`Coordinator.lease`), so the sweeper re-enqueue
 the visibility timeout, a step re-enqueued while its first worker was only stalled) finds the lease
 held or the work done and returns. A step that raises fails its run (or its request) with a
 one-line message and an `error` event; a lost Redis connection leaves the step to the sweeper.
+
+Before every write (a checkpoint, a cached result, an export) a step checks that it still holds
+its lease and that its run was not deleted (`Coordinator.check`); if not, it stops there
+(`LeaseLost`), writes nothing, and leaves the step to whoever holds it now. A step never creates
+its run's folders before that check, so a deleted run's late message leaves nothing behind.
+
+An epoch that is already trained (its checkpoint is there) is not trained again, but its records
+are sent again from the checkpoint's history: the first try may have saved the checkpoint and
+lost its records (Redis away when the epoch ended). Recording is insert-or-ignore, so a resend
+that was not needed changes nothing.
 """
 
 from __future__ import annotations
@@ -26,9 +36,9 @@ from kombu.exceptions import OperationalError
 
 from storage import paths
 from storage.errors import one_line
-from storage.ops import AddArtefact, AddEvents, AddTestResults, Op, UpdateRun
+from storage.ops import AddArtefact, AddEpochs, AddEvents, AddTestResults, Op, UpdateRun
 from storage.records import ArtefactRecord, EventRecord, RunRecord, TestResultRecord
-from tasks.plumbing.coordination import Coordinator, Lease, Step
+from tasks.plumbing.coordination import Coordinator, Lease, LeaseLost, Step
 from tasks.plumbing.recording import OpWriter
 from tasks.plumbing.result_cache import ResultCache
 from tasks.progress import SliceProgress, as_ops
@@ -75,8 +85,8 @@ def _running(
             yield lease
             if lease is not None:
                 ctx.coordinator.finish(step)
-    except TRANSIENT:
-        raise
+    except (*TRANSIENT, LeaseLost):
+        raise  # not the run's failure: the sweeper, or the lease's new holder, carries on
     except Exception as err:
         reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
         message = one_line(f"{what} failed: {reason}", 300)
@@ -118,26 +128,59 @@ def trained_epochs(run: str) -> int:
     from engine.checkpoint import read_meta
     from engine.train import latest_checkpoint
 
-    path = latest_checkpoint(paths.run_dir(run))
+    path = latest_checkpoint(paths.run_dir(run, create=False))
     return 0 if path is None else int(read_meta(path)["epoch"])
+
+
+def _stopped(run: str, err: LeaseLost) -> dict[str, Any]:
+    log.warning("%s: stopped before writing: %s", run, err)
+    return {"run": run, "stopped": str(err)}
+
+
+def resend_history(ctx: Context, record: RunRecord) -> int:
+    """Send the epoch records kept in the run's newest checkpoint (and its progress and artefact)
+    again; returns how many epochs were sent."""
+    from tasks.pipeline import checkpoint_history
+
+    run = record.name
+    epochs, path = checkpoint_history(run, ctx.worker)
+    if path is None:
+        return 0
+    total, generations = units(record)
+    progress = min(trained_epochs(run), total) / (total + generations)
+    artefact = ArtefactRecord(run, "supernet", paths.relative_to_artefacts(path))
+    ops: list[Op] = [AddEpochs(tuple(epochs))] if epochs else []
+    ctx.send([*ops, UpdateRun(run, "training", progress), AddArtefact(artefact)])
+    return len(epochs)
 
 
 # ---- training -----------------------------------------------------------------------------------
 def train_epoch(ctx: Context, run: str, epoch: int, message: dict[str, Any]) -> dict[str, Any]:
     """Train epoch `epoch` of the run's supernet (resuming from the last checkpoint)."""
-    from tasks import pipeline
 
     record = RunRecord.from_dict(message)
     step = train_step(record, epoch)
     if ctx.coordinator.stopped(run):
         ctx.coordinator.finish(step)
         return {"run": run, "skipped": "inactive"}
+    try:
+        return _train_epoch(ctx, record, step, epoch)
+    except LeaseLost as err:
+        return _stopped(run, err)
+
+
+def _train_epoch(ctx: Context, record: RunRecord, step: Step, epoch: int) -> dict[str, Any]:
+    from tasks import pipeline
+
+    run = record.name
     with _running(ctx, step, f"training epoch {epoch}", _fail_run(ctx, run)) as lease:
         if lease is None:
             return {"run": run, "skipped": "held"}
         if trained_epochs(run) >= epoch:
+            resent = resend_history(ctx, record)
             ctx.kick(run)
-            return {"run": run, "skipped": "trained"}
+            return {"run": run, "skipped": "trained", "resent_epochs": resent}
+        ctx.coordinator.check(lease)  # before the run's folder is created
         epochs, generations = units(record)
         writer = OpWriter(record, ctx.send, progress=lambda p: p * epochs / (epochs + generations))
         if epoch == 1:
@@ -146,7 +189,11 @@ def train_epoch(ctx: Context, run: str, epoch: int, message: dict[str, Any]) -> 
             )
         _torch_threads(ctx)
         result = pipeline.train_run(
-            writer, run, device=record.settings["launch"].get("device", "auto"), max_epochs=1
+            writer,
+            run,
+            device=record.settings["launch"].get("device", "auto"),
+            max_epochs=1,
+            before_save=lambda: ctx.coordinator.check(lease),
         )
     ctx.kick(run)
     return {"run": run, "epoch": result["epochs"]}
@@ -187,15 +234,32 @@ def evaluate_slice(
     message: dict[str, Any],
 ) -> dict[str, Any]:
     """Evaluate the archs of slice `index` of a generation that have no cached result."""
-    from engine.space import Arch
-    from tasks import pipeline
-
     record = RunRecord.from_dict(message)
     step = slice_step(record, search_id, generation, index, archs)
     if ctx.coordinator.stopped(run):
         ctx.coordinator.finish(step)
         return {"run": run, "skipped": "inactive"}
     what = f"evaluating slice {index} of generation {generation}"
+    try:
+        return _evaluate_slice(ctx, record, step, what, search_id, generation, index, archs)
+    except LeaseLost as err:
+        return _stopped(run, err)
+
+
+def _evaluate_slice(
+    ctx: Context,
+    record: RunRecord,
+    step: Step,
+    what: str,
+    search_id: str,
+    generation: int,
+    index: int,
+    archs: list[dict],
+) -> dict[str, Any]:
+    from engine.space import Arch
+    from tasks import pipeline
+
+    run = record.name
     with _running(ctx, step, what, _fail_run(ctx, run)) as lease:
         if lease is None:
             return {"run": run, "skipped": "held"}
@@ -209,7 +273,9 @@ def evaluate_slice(
             points = SliceProgress(run, search_id, generation, index, len(archs), ctx.worker, send)
             points.start(done=len(archs) - len(todo))
             for arch in todo:
-                cache.put(evaluate([arch])[0], worker=ctx.worker)
+                result = evaluate([arch])[0]
+                ctx.coordinator.check(lease)
+                cache.put(result, worker=ctx.worker)
                 points.evaluated()
     ctx.kick(run)
     return {"run": run, "generation": generation, "evaluated": len(todo)}
@@ -232,12 +298,6 @@ def export_subnet(
 ) -> dict[str, Any]:
     """Export a candidate's standalone subnet into the artefact folder and record it; for a
     `test` request also evaluate that file on the test split and record the result."""
-    from engine import data
-    from engine.space import Arch
-    from engine.subnet_eval import evaluate_checkpoint
-    from engine.train import pick_device
-    from tasks import pipeline
-
     kind = request["kind"]
     step = export_step(run, candidate_id, request)
     what = "test evaluation" if kind == "test" else "export"
@@ -249,6 +309,28 @@ def export_subnet(
         status(state="failed", message=message)
         return []
 
+    try:
+        return _export(ctx, request, step, what, status, failed)
+    except LeaseLost as err:
+        return _stopped(run, err)
+
+
+def _export(
+    ctx: Context,
+    request: dict[str, Any],
+    step: Step,
+    what: str,
+    status: Callable[..., None],
+    failed: Callable[[str], list[Op]],
+) -> dict[str, Any]:
+    from engine import data
+    from engine.space import Arch
+    from engine.subnet_eval import evaluate_checkpoint
+    from engine.train import pick_device
+    from tasks import pipeline
+
+    run, candidate_id = step.run, step.args[1]
+    kind = request["kind"]
     with _running(ctx, step, what, failed) as lease:
         if lease is None:
             return {"run": run, "candidate": candidate_id, "skipped": "held"}
@@ -258,7 +340,14 @@ def export_subnet(
             status(state="running", stage="exporting the subnet (BN recalibration)")
             _torch_threads(ctx)
             spec = pipeline.SearchSpec(**request["search_settings"])
-            pipeline.export_subnet(run, Arch.from_dict(request["arch"]), spec, out, device=device)
+            pipeline.export_subnet(
+                run,
+                Arch.from_dict(request["arch"]),
+                spec,
+                out,
+                device=device,
+                before_save=lambda: ctx.coordinator.check(lease),
+            )
         relative = paths.relative_to_artefacts(out)
         ops: list[Op] = [AddArtefact(ArtefactRecord(run, "subnet", relative, candidate_id))]
         result: dict[str, Any] = {"run": run, "candidate": candidate_id, "path": relative}

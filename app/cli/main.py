@@ -2,12 +2,18 @@
 
 Contract: every command takes --help; with --json the last line of stdout is one JSON object; a
 bad argument or input exits non-zero with a one-line reason on stderr and changes nothing.
+
+Errors: a user-facing error (a `ValueError`), an `OSError` (a full disk, an unwritable path), a
+DuckDB error (a store file that is not ours) and a safetensors error (a file that is not one) are
+each printed as one line, exit code 2; so is an argument that is not UTF-8 text (it is refused
+before any command runs). Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from types import ModuleType
@@ -82,20 +88,67 @@ def _plain(value: Any, indent: str = "") -> str:
     return "\n".join(line for line in lines if line)
 
 
+def not_utf8(argv: list[str]) -> str | None:
+    """Why an argument is not UTF-8 text (Python keeps such bytes as lone surrogates), or None."""
+    for i, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = os.fsencode(arg)
+            if arg.startswith("--") and "=" in arg:
+                where, _, value = arg.partition("=")
+                raw = os.fsencode(value)
+            elif i and argv[i - 1].startswith("-"):
+                where = argv[i - 1]
+            else:
+                where = f"argument {i + 1}"
+            return f"{where}: {raw!r} is not UTF-8 text"
+    return None
+
+
+def _flat(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def one_line(err: BaseException) -> str | None:
+    """The one-line message for an error a user can cause, or None for a bug."""
+    if isinstance(err, UnicodeError):
+        return f"text that is not UTF-8: {_flat(err)}"
+    if isinstance(err, (ValueError, KeyError)):  # every user-facing error is a ValueError
+        text = str(err).strip()
+        return text.splitlines()[0] if text else type(err).__name__
+    if isinstance(err, OSError):
+        what = err.strerror or _flat(err) or type(err).__name__
+        return f"{err.filename}: {what}" if err.filename else what
+    modules = {c.__module__.split(".")[0] for c in type(err).__mro__}
+    if modules & {"duckdb", "_duckdb"}:
+        return f"the store failed: {_flat(err)}"
+    if "safetensors" in modules:
+        return f"safetensors: {_flat(err)}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    refused = not_utf8(argv)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     # `torchrun --module app.cli train -- --run ...` needs a `--` to keep torchrun's own parser
     # off our options; it carries no meaning here.
     args = build_parser().parse_args([a for a in argv if a != "--"])
     try:
         result = args.run_command(args)
-    except (ValueError, KeyError) as e:  # every user-facing error is a ValueError subclass
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        message = one_line(e)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     if result is not None:
         emit(result, getattr(args, "json", False))
     return 0

@@ -45,10 +45,16 @@ from tasks.pipeline.searching import (
     with_box,
     with_reference,
 )
-from tasks.pipeline.training import epoch_record, supernet_checkpoint, train_run
+from tasks.pipeline.training import (
+    checkpoint_history,
+    epoch_record,
+    supernet_checkpoint,
+    train_run,
+)
 
 __all__ = [
     "MAX_RECALIB_BATCHES",
+    "checkpoint_history",
     "Progress",
     "RunSpec",
     "SearchSpec",

@@ -3,6 +3,7 @@ search used."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ def export_subnet(
     *,
     device: str = "cpu",
     extra: dict[str, Any] | None = None,
+    before_save: Callable[[], None] | None = None,
 ) -> EvalResult:
     """Write `arch` of `run`'s supernet as a standalone subnet file (atomically) and return its
     evaluation. BN is recalibrated on the same seeded batches as search `spec` used, so the file
-    reproduces the candidate's recorded accuracy. Reads no store: a gpu worker calls it."""
+    reproduces the candidate's recorded accuracy. Reads no store: a gpu worker calls it.
+    `before_save` runs just before the file is written and raises to stop (a lost lease)."""
     from engine.checkpoint import save_subnet
 
     out = Path(out)
@@ -37,6 +40,8 @@ def export_subnet(
     evaluator = make_evaluator(run, spec.eval_seed, device, spec.recalib_batches)
     result, subnet = evaluator.evaluate_one(arch)
     result = result.priced(spec.energy_profile)  # the search's hardware profile
+    if before_save is not None:
+        before_save()
     save_subnet(
         out,
         subnet,

@@ -4,6 +4,7 @@ recorded as it ends and its batches as they go (throttled progress points, `task
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ def train_run(
     device: str = "auto",
     progress: Progress | None = None,
     max_epochs: int | None = None,
+    before_save: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) the run's supernet; record state, progress and the checkpoint."""
+    """Train (or resume) the run's supernet; record state, progress and the checkpoint.
+    `before_save` runs before each checkpoint write and raises to stop (`engine.train.train`)."""
     config = train_config(store, run)
-    run_dir = paths.run_dir(run)
+    run_dir = paths.run_dir(run, create=False)  # the first checkpoint write creates it
     worker = worker_name()
     last = [time.monotonic()]  # when the previous epoch ended (or training began)
     steps = TrainingProgress(run, worker, lambda point: store.add_progress([point]))
@@ -46,7 +49,14 @@ def train_run(
             progress(event)
 
     store.update_run(run, state="training")
-    result = train(run_dir, config, device=device, progress=on_progress, max_epochs=max_epochs)
+    result = train(
+        run_dir,
+        config,
+        device=device,
+        progress=on_progress,
+        max_epochs=max_epochs,
+        before_save=before_save,
+    )
     store.add_artefact(
         ArtefactRecord(
             run=run, kind="supernet", path=paths.relative_to_artefacts(result.checkpoint)
@@ -79,6 +89,19 @@ def epoch_record(run: str, event: dict[str, Any], measured_s: float, worker: str
         worker=worker,
         **accuracies,
     )
+
+
+def checkpoint_history(run: str, worker: str = "") -> tuple[list[EpochRecord], Path | None]:
+    """The epoch records kept in the run's newest checkpoint (its whole training history so far)
+    and that checkpoint; `([], None)` before the first. What was recorded as each epoch ended,
+    for sending again when those records may have been lost; `worker` is who sends them."""
+    from engine.checkpoint import read_meta
+
+    path = latest_checkpoint(paths.run_dir(run, create=False))
+    if path is None:
+        return [], None
+    history = read_meta(path).get("history", [])
+    return [epoch_record(run, event, 0.0, worker) for event in history], path
 
 
 def supernet_checkpoint(run: str) -> Path:

@@ -1,21 +1,31 @@
 """The embedded Redis-compatible server used when `REDIS_URL` is unset.
 
-Layout under `home()/broker/`: `server.json` (port, server and supervisor pids), `lock` (serialises
+Layout under `home()/broker/` (mode 0700): `server.json` (port, server and supervisor pids, the
+password; mode 0600), `server.conf` (the password for the server; 0600), `lock` (serialises
 starts), the server's append-only file (queued tasks survive a restart) and `server.log`.
 
-Lifetime: `ensure()` reuses a live server (one that answers PING on the port in `server.json`) or
-starts one. A started server belongs to the calling process and must not outlive it, even when that
-process is killed with SIGKILL, so it runs under a small supervisor
-(`python -m tasks.plumbing.broker supervise ...`) that:
+Password: every server gets a random one (`requirepass`), so another user of the machine who
+reaches the port cannot read or write the queues. It is passed to the server in its 0600
+configuration file, never on a command line, and every client URL carries it (`redis://:PW@...`).
+
+Lifetime: only `up` and `worker` start a server (`ensure()`): they reuse a live one (one that
+answers PING, with the password, on the port in `server.json`) or start one. Everything else
+(`launch`, the app, `export --remote`, `cancel`) uses `running_url()`, which never starts one:
+`REDIS_URL` or the running server, else `BrokerUnavailable` with how to start one.
+
+A started server belongs to the calling process and must not outlive it, even when that process
+is killed with SIGKILL, so it runs under a small supervisor (`python -m tasks.plumbing.broker
+supervise ...`) that:
 
 * polls its parent every 0.2 s and stops the server when the parent is gone;
 * gets SIGTERM from the kernel when the parent dies (`PR_SET_PDEATHSIG`, when started from the
   main thread) and passes it on;
 * starts the server with `PR_SET_PDEATHSIG` too, so killing the supervisor stops the server.
 
-The owner also stops it on exit (atexit, SIGTERM, SIGINT). A `server.json` whose pids are dead or
-whose port does not answer is stale: its processes are stopped (only if their command line is
-ours) and a new server is started.
+The supervisor does not restart a server that died: its owner does (`up` watches it and calls
+`restart()`: same port, password and append-only data). The owner also stops it on exit (atexit,
+SIGTERM, SIGINT). A `server.json` whose pids are dead or whose port does not answer is stale: its
+processes are stopped (only if their command line is ours) and a new server is started.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -34,6 +45,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from engine.errors import AutoSpikformerError
 from engine.files import atomic_write
@@ -41,6 +53,12 @@ from storage import paths
 from tasks.plumbing import processes
 
 STATE_FILE = "server.json"
+CONF_FILE = "server.conf"
+PASSWORD_ENV = "AUTOSPIKFORMER_BROKER_PASSWORD"  # parent -> supervisor only, never on argv
+NO_BROKER = (
+    "no broker is running: start one with `autospikformer up` (or `autospikformer worker`), or "
+    "set REDIS_URL to the deployment's Redis"
+)
 START_TIMEOUT_S = 15.0
 POLL_S = 0.2
 
@@ -63,6 +81,25 @@ def running_url() -> str | None:
     return found.url if found is not None else None
 
 
+def require_url() -> str:
+    """`running_url()`, or `BrokerUnavailable` saying how to start a broker."""
+    url = running_url()
+    if url is None:
+        raise BrokerUnavailable(NO_BROKER)
+    return url
+
+
+def redacted(url: str) -> str:
+    """`url` with its password (if any) replaced by `***`, for printing."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 @dataclass(frozen=True)
 class EmbeddedBroker:
     """A running embedded server; `owner_pid` is the process that started it (0: reused)."""
@@ -72,6 +109,7 @@ class EmbeddedBroker:
     server_pid: int
     supervisor_pid: int
     owner_pid: int = 0
+    password: str = ""
 
     @property
     def owned(self) -> bool:
@@ -80,7 +118,12 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def alive(self) -> bool:
+        """Both the server and its supervisor are running."""
+        return processes.alive(self.server_pid) and processes.alive(self.supervisor_pid)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server (and its supervisor); only the owning process does anything."""
@@ -109,14 +152,25 @@ def server_binary() -> str:
         ) from None
 
 
-def ping(port: int, timeout: float = 0.5) -> bool:
-    """True if a Redis-compatible server answers PING on 127.0.0.1:`port`."""
+def ping(port: int, timeout: float = 0.5, *, password: str | None = None) -> bool:
+    """True if a Redis-compatible server answers on 127.0.0.1:`port`: with `password`, it must
+    accept it and answer PING; without, any server there counts (one that asks for a password
+    answers NOAUTH)."""
+    command = (f"AUTH {password}\r\n" if password else "") + "PING\r\n"
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith(b"+PONG")
+            s.sendall(command.encode())
+            reply = b""
+            while reply.count(b"\r\n") < command.count("\r\n"):
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                reply += chunk
     except OSError:
         return False
+    if password:
+        return reply.startswith(b"+OK\r\n+PONG")
+    return reply.startswith((b"+PONG", b"-NOAUTH"))
 
 
 def free_port() -> int:
@@ -129,13 +183,25 @@ def free_port() -> int:
 def _read_state(where: Path) -> dict | None:
     try:
         state = json.loads((where / STATE_FILE).read_text())
-        return {k: int(state[k]) for k in ("port", "server_pid", "supervisor_pid")}
+        found = {k: int(state[k]) for k in ("port", "server_pid", "supervisor_pid")}
+        return {**found, "password": str(state.get("password", ""))}
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` atomically into a file only its owner may read (0600 from its creation)."""
+
+    def write(tmp: Path) -> None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+
+    atomic_write(path, write)
+
+
 def _write_state(where: Path, state: dict) -> None:
-    atomic_write(where / STATE_FILE, json.dumps(state))
+    _write_private(where / STATE_FILE, json.dumps(state))
 
 
 def _remove_state(where: Path, server_pid: int) -> None:
@@ -147,6 +213,7 @@ def _remove_state(where: Path, server_pid: int) -> None:
 @contextlib.contextmanager
 def _locked(where: Path) -> Iterator[None]:
     where.mkdir(parents=True, exist_ok=True)
+    where.chmod(0o700)  # the append-only file holds every queued message
     with open(where / "lock", "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
@@ -180,9 +247,17 @@ def find(where: Path | None = None) -> EmbeddedBroker | None:
     """The live embedded server of the home folder, without starting one."""
     where = where or folder()
     state = _read_state(where)
-    if state is None or not processes.alive(state["server_pid"]) or not ping(state["port"]):
+    if state is None or not processes.alive(state["server_pid"]):
         return None
-    return EmbeddedBroker(where, state["port"], state["server_pid"], state["supervisor_pid"])
+    if not ping(state["port"], password=state["password"]):
+        return None
+    return EmbeddedBroker(
+        where,
+        state["port"],
+        state["server_pid"],
+        state["supervisor_pid"],
+        password=state["password"],
+    )
 
 
 def ensure(where: Path | None = None, *, handle_signals: bool = True) -> EmbeddedBroker:
@@ -204,8 +279,21 @@ def ensure(where: Path | None = None, *, handle_signals: bool = True) -> Embedde
     return broker
 
 
-def _start(where: Path) -> EmbeddedBroker:
-    port = free_port()
+def restart(old: EmbeddedBroker) -> EmbeddedBroker:
+    """Start `old`'s server again (it died): same folder (so its append-only data), port and
+    password, so every client's URL still works. Owned by this process. `BrokerError` if it
+    cannot start (e.g. another process took the port meanwhile)."""
+    with _locked(old.folder):
+        _stop_pids(old.supervisor_pid, old.server_pid, timeout=5.0)  # what is left of it
+        _remove_state(old.folder, old.server_pid)
+        broker = _start(old.folder, port=old.port, password=old.password)
+    atexit.register(broker.stop)
+    return broker
+
+
+def _start(where: Path, *, port: int | None = None, password: str | None = None) -> EmbeddedBroker:
+    port = port or free_port()
+    password = password or secrets.token_hex(24)
     argv = [
         sys.executable,
         "-m",
@@ -216,18 +304,36 @@ def _start(where: Path) -> EmbeddedBroker:
         str(port),
         server_binary(),
     ]
-    sup = processes.spawn(argv, log=where / "supervisor.log", cwd=Path(__file__).parents[1])
+    sup = processes.spawn(
+        argv,
+        env={**os.environ, PASSWORD_ENV: password},
+        log=where / "supervisor.log",
+        cwd=Path(__file__).parents[2],
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         state = _read_state(where)
-        if state is not None and state["supervisor_pid"] == sup.pid and ping(port):
-            return EmbeddedBroker(where, port, state["server_pid"], sup.pid, os.getpid())
+        if (
+            state is not None
+            and state["supervisor_pid"] == sup.pid
+            and ping(port, password=password)
+        ):
+            return EmbeddedBroker(where, port, state["server_pid"], sup.pid, os.getpid(), password)
         if sup.poll() is not None:
             break
         time.sleep(0.05)
     processes.stop([sup], signals=((signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
-    tail = (where / "server.log").read_text()[-300:] if (where / "server.log").exists() else ""
-    raise BrokerError(f"embedded Redis server did not start on port {port}: {tail.strip()}")
+    raise BrokerError(f"embedded Redis server did not start on port {port}: {_last_warning(where)}")
+
+
+def _last_warning(where: Path) -> str:
+    """The server log's last warning (`#` lines), without its pid and time stamp."""
+    try:
+        lines = (where / "server.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return "no server.log"
+    warnings = [line.split(" # ", 1)[1] for line in lines if " # " in line]
+    return (warnings or lines or ["no output"])[-1].strip()[:300]
 
 
 def _stop_on_signals(broker: EmbeddedBroker) -> None:
@@ -250,9 +356,11 @@ def _stop_on_signals(broker: EmbeddedBroker) -> None:
 
 # ---- the supervisor process ---------------------------------------------------------------------
 def server_argv(binary: str, where: Path, port: int) -> list[str]:
-    """The server's command line: localhost only, append-only persistence under `where`."""
+    """The server's command line: its configuration file (the password), localhost only,
+    append-only persistence under `where`."""
     return [
         binary,
+        str(where / CONF_FILE),
         "--port",
         str(port),
         "--bind",
@@ -277,8 +385,14 @@ def supervise(parent: int, where: Path, port: int, binary: str) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stopping.set())
+    password = os.environ.pop(PASSWORD_ENV, "")
+    if not password:
+        print(f"{PASSWORD_ENV} is not set: refusing to start a server without one", file=sys.stderr)
+        return 2
+    _write_private(where / CONF_FILE, f"requirepass {password}\n")
     server = processes.spawn(server_argv(binary, where, port), new_session=False)
-    _write_state(where, {"port": port, "server_pid": server.pid, "supervisor_pid": os.getpid()})
+    state = {"port": port, "server_pid": server.pid, "supervisor_pid": os.getpid()}
+    _write_state(where, {**state, "password": password})
     while not stopping.is_set() and server.poll() is None:
         if os.getppid() != parent or not processes.alive(parent):
             break

@@ -10,8 +10,10 @@ Settings are a frozen `TaskSettings` (`tasks.plumbing.settings`). A process that
 settings (the `worker` command, a test) passes them to `configure()` before the app is first used;
 otherwise they are read from the environment on first use (`settings()`). Importing this module
 reads nothing and starts nothing. The broker URL is resolved when Celery first needs its
-configuration: `REDIS_URL`, else the embedded server under the home folder
-(`tasks.plumbing.broker.ensure()`), started if none runs.
+configuration: `REDIS_URL`, else the embedded server running under the home folder. It never
+starts one (only `up` and `worker` do, `tasks.plumbing.broker.ensure()`): with none running, the
+first use raises `BrokerUnavailable` (one line: how to start one) and leaves the app unconfigured,
+so a later use, once a broker runs, resolves it then.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from tasks.plumbing.settings import CPU_QUEUE, GPU_QUEUE, TaskSettings, settings
 
 
 def broker_url(settings: TaskSettings) -> str:
-    """`REDIS_URL`, else the URL of the embedded server (started, owned by this process, if none
-    is running)."""
+    """`REDIS_URL`, else the URL of the running embedded server; never starts one
+    (`BrokerUnavailable`, saying how to start one, if none runs)."""
     if settings.redis_url:
         return settings.redis_url
     from tasks.plumbing import broker
 
-    return broker.ensure().url
+    found = broker.find()
+    if found is None:
+        raise broker.BrokerUnavailable(broker.NO_BROKER)
+    return found.url
 
 
 def celery_config(settings: TaskSettings, url: str) -> dict[str, Any]:
@@ -98,6 +103,21 @@ def celery_config(settings: TaskSettings, url: str) -> dict[str, Any]:
     }
 
 
+def _defaults() -> dict[str, Any]:
+    """The app's configuration, on first use of `app.conf` (importing this module reads nothing).
+    Without a broker it raises and leaves the app unconfigured, to be resolved again next time
+    (Celery would otherwise keep a configuration without our settings)."""
+    from tasks.plumbing.broker import BrokerUnavailable
+
+    try:
+        url = broker_url(settings())
+    except BrokerUnavailable:
+        app._conf = None
+        app.configured = False
+        app._pending_defaults.appendleft(_defaults)
+        raise
+    return celery_config(settings(), url)
+
+
 app = Celery("autospikformer", include=["tasks.jobs"])
-# A promise: evaluated on first use of `app.conf`, so importing this module starts no server.
-app.add_defaults(lambda: celery_config(settings(), broker_url(settings())))
+app.add_defaults(_defaults)

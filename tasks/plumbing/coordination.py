@@ -15,14 +15,23 @@ Every worker keeps a heartbeat (`worker:<name>`, same TTL), and notes on the led
 received a step's message. The sweeper (`lost_steps` + `requeue`) finds the steps whose lease is
 gone:
 
-* started, no lease: its holder died (kill -9, a lost host): re-enqueued at once;
-* received but not started by a worker whose heartbeat lapsed: it died holding the message (or,
-  alive, it has not started it after 5 lease TTLs: its task ended without running the step);
+* started, no lease, and its message not back in the queue: its holder died (kill -9, a lost
+  host): re-enqueued at once; a holder that released its lease (it was stopped: its worker puts
+  the message back) gets a lease TTL for that first;
+* received but not started by a worker whose heartbeat lapsed, and not back in the queue: it died
+  holding the message (or, alive, it has not started it after 5 lease TTLs: its task ended
+  without running the step); a worker that was stopped put the message back, and that is not lost;
 * neither started, received, nor waiting in the queue for `lease_ttl_s`: its message was lost.
 
 So a dead worker's step comes back within `lease_ttl_s + sweep_interval_s`, whatever Redis's
 visibility timeout. When the old message is redelivered later (after the visibility timeout), it
 is a duplicate: the step finds its work done, or the lease held, and returns.
+
+A holder checks its lease before every write (`check`): a holder that stalled past its lease
+(someone else may run the step now) or whose run was deleted stops with `LeaseLost` and writes
+nothing. Deleting a run leaves a tombstone (`<run>:state` = `deleted`), so a late message of it
+(a redelivered duplicate) stops before it creates any folder; `busy(run)` lists the run's steps
+that hold a lease or are queued, and `delete` is refused while there are any.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ STATE_TTL_S = 7 * 24 * 3600
 # a pool process's start-up allowance, `worker_proc_alive_timeout`).
 RECEIVED_GRACE_LEASES = 5
 REQUEST_TTL_S = 24 * 3600
+DELETED = "deleted"  # the mirrored state of a deleted run: a tombstone for its late messages
 DELIVERIES_TTL_S = 24 * 3600
 
 Publish = Callable[[str, list, str], None]  # (task name, args, task id)
@@ -59,6 +69,16 @@ Publish = Callable[[str, list, str], None]  # (task name, args, task id)
 # Delete a key only if it still holds our token (a lapsed lease may belong to someone else now).
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+# Release a lease only if it is still ours, and note on the step's ledger entry (KEYS[2]) when:
+# a holder that stopped (not one that died) released it, and its message is on its way back.
+_RELEASE_STEP = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('del', KEYS[1])
+  if redis.call('exists', KEYS[2]) == 1 then redis.call('hset', KEYS[2], 'released_at', ARGV[2]) end
+  return 1
+end
 return 0
 """
 # Renew a lease only if it is still ours.
@@ -89,6 +109,7 @@ return 1
 _STARTED = """
 if redis.call('exists', KEYS[1]) == 1 then
   redis.call('hset', KEYS[1], 'started_at', ARGV[1], 'holder', ARGV[2])
+  redis.call('hdel', KEYS[1], 'released_at')
 end
 return 1
 """
@@ -151,6 +172,11 @@ class Lease:
     lost: threading.Event = field(default_factory=threading.Event)
 
 
+class LeaseLost(Exception):
+    """The holder must stop without writing: its lease lapsed (another worker may run the step
+    now) or its run was deleted. Not a failure of the run."""
+
+
 class TooManyDeliveries(RuntimeError):
     """A step started `max_deliveries` times without finishing: its worker keeps dying."""
 
@@ -174,6 +200,7 @@ class Coordinator:
             name: client.register_script(body)
             for name, body in (
                 ("release", _RELEASE),
+                ("release_step", _RELEASE_STEP),
                 ("renew", _RENEW),
                 ("started", _STARTED),
                 ("enqueue", _ENQUEUE),
@@ -219,8 +246,43 @@ class Coordinator:
         return value.decode() if value is not None else None
 
     def stopped(self, run: str) -> bool:
-        """True when the run is known to be done, failed or cancelled."""
-        return self.run_state(run) in TERMINAL
+        """True when the run is known to be done, failed, cancelled or deleted."""
+        state = self.run_state(run)
+        return state in TERMINAL or state == DELETED
+
+    def tombstone(self, run: str) -> None:
+        """Mark the run deleted: its late messages stop before they write anything."""
+        self.client.set(key(run, "state"), DELETED, ex=STATE_TTL_S)
+
+    def busy(self, run: str) -> list[str]:
+        """The run's steps that hold a lease (`NAME running`) or are enqueued and not finished
+        (`NAME queued`), sorted."""
+        prefix = key(run, "lease", "")
+        running = {
+            k.decode()[len(prefix) :] for k in self.client.scan_iter(match=f"{prefix}*", count=1000)
+        }
+        queued = set(self.in_flight(run)) - running
+        return sorted([f"{n} running" for n in running] + [f"{n} queued" for n in queued])
+
+    def check(self, lease: Lease) -> None:
+        """Before a write: `LeaseLost` if `lease` is no longer ours or its run was deleted. With
+        Redis unreachable, the renewing thread's verdict stands (nobody else can take the lease
+        from a Redis that is away)."""
+        if lease.lost.is_set():
+            raise LeaseLost(f"lost the lease of {lease.step.name}")
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.get(lease.step.lease_key)
+            pipe.get(key(lease.step.run, "state"))
+            token, state = pipe.execute()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
+            log.warning("could not check the lease of %s: %s", lease.step.name, one_line(err))
+            return
+        if token is None or token.decode() != lease.token:
+            lease.lost.set()
+            raise LeaseLost(f"lost the lease of {lease.step.name}")
+        if state is not None and state.decode() == DELETED:
+            raise LeaseLost(f"run {lease.step.run} was deleted")
 
     # ---- steps -------------------------------------------------------------------------------
     def enqueue(self, step: Step) -> bool:
@@ -320,7 +382,9 @@ class Coordinator:
             done.set()
             thread.join()
             try:
-                self._scripts["release"](keys=[step.lease_key], args=[token])
+                self._scripts["release_step"](
+                    keys=[step.lease_key, step.ledger], args=[token, repr(time.time())]
+                )
             except redis.exceptions.RedisError:
                 pass  # Redis away: the lease lapses on its own
 
@@ -350,25 +414,38 @@ class Coordinator:
             if self.client.exists(step.lease_key):
                 continue
             task_id = entry.get("task_id", "")
-            if entry.get("started_at"):
-                lost.append(LostStep(step, task_id, "lease_expired", entry.get("holder", "")))
-                continue
+            if step.queue not in pending:
+                pending[step.queue] = self._queued(step.queue)
+            # Back in the queue: a stopped worker put it back (its heartbeat may be gone, its
+            # lease released): the next worker takes it, and it is not sent twice.
+            waiting = task_id.encode() in pending[step.queue]
             receiver = entry.get("received_by", "")
+            if entry.get("started_at"):
+                if not waiting and not self._stopping(entry, receiver):
+                    lost.append(LostStep(step, task_id, "lease_expired", entry.get("holder", "")))
+                continue
             if receiver:
                 held_s = time.time() - float(entry.get("received_at", "0") or 0)
                 if not self.client.exists(_worker_key(receiver)):
-                    lost.append(LostStep(step, task_id, "retry", receiver))  # died holding it
+                    if not waiting:
+                        lost.append(LostStep(step, task_id, "retry", receiver))  # died holding it
                 elif held_s > RECEIVED_GRACE_LEASES * self.settings.lease_ttl_s:
                     # Alive, but it never started it (its task ended early, e.g. on a lost Redis
                     # connection): a live worker starts what it received within its start-up time.
                     lost.append(LostStep(step, task_id, "retry", receiver))
                 continue
-            if step.queue not in pending:
-                pending[step.queue] = self._queued(step.queue)
             waited = time.time() - float(entry.get("enqueued_at", "0") or 0)
-            if task_id.encode() not in pending[step.queue] and waited > self.settings.lease_ttl_s:
+            if not waiting and waited > self.settings.lease_ttl_s:
                 lost.append(LostStep(step, task_id, "retry"))  # the message was lost
         return lost
+
+    def _stopping(self, entry: dict[str, str], receiver: str) -> bool:
+        """The step's holder released its lease less than a lease TTL ago and its worker is
+        alive: it was stopped (SIGTERM: soft shutdown) and puts the message back on the queue, or
+        its task ended on a lost connection; after a lease TTL it is lost all the same."""
+        released = float(entry.get("released_at", "0") or 0)
+        recent = time.time() - released < self.settings.lease_ttl_s
+        return bool(released and recent and receiver and self.client.exists(_worker_key(receiver)))
 
     def requeue(self, lost: LostStep) -> bool:
         """Enqueue a lost step again, unless someone else did or it finished meanwhile."""

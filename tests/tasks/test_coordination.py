@@ -55,8 +55,11 @@ def test_a_dead_holders_step_is_found_and_enqueued_again(coord: Coordinator) -> 
     coord.received(coord.sent[0][2], "w1")
     with coord.lease(STEP, "w1:pool"):
         assert coord.lost_steps() == []  # running: its lease is held
-    # The holder died (kill -9): no finish; its lease lapsed (released here, as a TTL would).
-    (lost,) = coord.lost_steps()
+        # The holder died (kill -9): no finish, no release; its lease lapsed, as did its
+        # worker's heartbeat.
+        coord.client.delete(STEP.lease_key)
+        coord.gone("w1")
+        (lost,) = coord.lost_steps()
     assert (lost.kind, lost.holder, lost.step) == ("lease_expired", "w1:pool", STEP)
     assert coord.requeue(lost)
     assert not coord.requeue(lost)  # a second sweeper (or a race) does not send it twice
@@ -83,6 +86,37 @@ def test_a_message_received_by_a_dead_worker_or_lost_comes_back(coord: Coordinat
     # A message still waiting in the queue is not lost, however old.
     coord.client.rpush("gpu", json.dumps({"headers": {"id": lost.task_id}}))
     assert coord.lost_steps() == []
+
+
+def test_a_message_a_stopped_worker_put_back_is_not_lost(coord: Coordinator) -> None:
+    """A stopped worker (SIGTERM) puts what it received back on the queue; its heartbeat may be
+    gone before another worker takes the message, and the step is not sent a second time."""
+    coord.enqueue(STEP)
+    coord.heartbeat("w1")
+    task_id = coord.sent[0][2]
+    coord.received(task_id, "w1")
+    with coord.lease(STEP, "w1:pool"):  # it had started it: the lease is released on stopping
+        pass
+    assert coord.lost_steps() == []  # its worker is stopping: the message is on its way back
+    coord.client.rpush("gpu", json.dumps({"headers": {"id": task_id}}))  # put back
+    coord.gone("w1")
+    assert coord.lost_steps() == []  # waiting in the queue: not lost
+    coord.client.delete("gpu")
+    assert coord.lost_steps()  # neither waiting nor a live worker's: lost after all
+
+
+def test_a_released_lease_of_a_live_worker_is_lost_after_a_lease_ttl(coord: Coordinator) -> None:
+    """A task that ended on a lost connection released its lease, and its message is gone (acked):
+    the step comes back after a lease TTL."""
+    coord.enqueue(STEP)
+    coord.heartbeat("w1")
+    coord.received(coord.sent[0][2], "w1")
+    with coord.lease(STEP, "w1:pool"):
+        pass
+    assert coord.lost_steps() == []
+    coord.client.hset(STEP.ledger, "released_at", repr(time.time() - 31))
+    (lost,) = coord.lost_steps()
+    assert lost.kind == "lease_expired"
 
 
 def test_a_step_that_keeps_killing_its_worker_fails(coord: Coordinator) -> None:

@@ -4,7 +4,8 @@ Run one worker per accelerator on `gpu`, and exactly one on `cpu` with concurren
 every store write (the recorder). With `REDIS_URL` unset the worker starts the embedded broker
 (or reuses a running one); a broker it started stops when the worker exits. SIGTERM and Ctrl-C
 give running tasks a few seconds (AUTOSPIKFORMER_SOFT_SHUTDOWN_S), then put them back on the
-queue, so another worker (or this one, restarted) takes them over at once.
+queue, so another worker (or this one, restarted) takes them over at once. On start it removes
+the temporary files that writers killed mid-write left under the artefact folder's `runs/`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ def celery_argv(args: argparse.Namespace, queues: list[str]) -> list[str]:
     ]
 
 
+def _sweep_temporaries() -> None:
+    """Remove what writers killed mid-write left in the artefact folder (`engine.files`)."""
+    from engine.files import sweep_temporaries
+    from storage import paths
+
+    runs = paths.artefacts() / "runs"
+    if runs.is_dir():
+        removed = sweep_temporaries(runs)
+        if removed:
+            print(f"removed {len(removed)} stale temporary file(s) under {runs}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any] | None:
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     require(bool(queues), "--queues needs at least one of gpu, cpu")
@@ -79,6 +92,8 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     if not chosen.redis_url:
         embedded = broker.ensure(handle_signals=False)  # stopped at exit if we started it
         state = "started" if embedded.owned else "reusing"
-        print(f"{state} embedded broker at {embedded.url}", file=sys.stderr, flush=True)
+        where = broker.redacted(embedded.url)
+        print(f"{state} embedded broker at {where}", file=sys.stderr, flush=True)
+    _sweep_temporaries()
     app.worker_main(celery_argv(args, queues))
     return None

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames
+from app.common import charts, frames, signin
 from app.web.components import downloads, permissions, subnet_actions, text
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage import paths
@@ -171,10 +171,8 @@ Access = permissions.Identity  # who is using the app; the rule is `permissions.
 
 
 def auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all
-        return False
+    """An `[auth]` table in the secrets (the same rule `up` binds by: `app.common.signin`)."""
+    return signin.configured(st.secrets)
 
 
 def auth_providers() -> list[str]:
