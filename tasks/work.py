@@ -64,11 +64,28 @@ class Context:
     torch_threads: int = 0
 
 
-def _torch_threads(ctx: Context) -> None:
-    if ctx.torch_threads:
-        import torch
+_threads_in_use: list[int] = []  # the count this process last applied (logged when it changes)
 
-        torch.set_num_threads(ctx.torch_threads)
+
+def _torch_threads(ctx: Context) -> None:
+    """Set torch's threads before a step computes: `--threads`/AUTOSPIKFORMER_TORCH_THREADS when
+    given, else this host's cores divided by the processes busy on them now
+    (`engine.threads`), so a worker next to another job does not oversubscribe the cores."""
+    from engine.threads import (
+        ThreadChoice,
+        apply_threads,
+        available_cores,
+        choose_threads,
+        host_busy_processes,
+    )
+
+    if ctx.torch_threads:
+        choice = ThreadChoice(ctx.torch_threads, available_cores(), 1, "--threads")
+    else:
+        choice = choose_threads(host_busy_processes())
+    if _threads_in_use != [choice.threads]:
+        apply_threads(choice, log.info)
+        _threads_in_use[:] = [choice.threads]
 
 
 @contextmanager

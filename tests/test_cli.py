@@ -201,6 +201,15 @@ def test_export_then_evaluate_reproduces_the_candidate(searched, tmp_path) -> No
         )
     )
     assert 0 <= test["accuracy"] <= 1
+    # The CLI says how many torch threads it chose for the cores it shares (engine.threads).
+    assert "torch threads: " in cli(home, "evaluate", "--checkpoint", str(out), "--dataset",
+                                    "digits", "--json").stderr  # fmt: skip
+    pinned = cli(home, "evaluate", "--checkpoint", str(out), "--dataset", "digits", "--json",
+                 env={"AUTOSPIKFORMER_TORCH_THREADS": "1"})  # fmt: skip
+    assert "torch threads: 1 (AUTOSPIKFORMER_TORCH_THREADS=1)" in pinned.stderr
+    bad = cli(home, "evaluate", "--checkpoint", str(out), "--dataset", "digits", ok=False,
+              env={"AUTOSPIKFORMER_TORCH_THREADS": "many"})  # fmt: skip
+    assert "AUTOSPIKFORMER_TORCH_THREADS" in one_line_error(bad)
 
 
 @pytest.mark.parametrize(

@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     # off our options; it carries no meaning here.
     args = build_parser().parse_args([a for a in argv if a != "--"])
     try:
+        threads = _choose_threads(args)
         result = args.run_command(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -149,9 +150,27 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
+    if threads:  # said once the work is done, so an error stays one line
+        print(threads, file=sys.stderr)
     if result is not None:
         emit(result, getattr(args, "json", False))
     return 0
+
+
+COMPUTING = ("train", "search", "evaluate", "export")  # commands that run the model here
+
+
+def _choose_threads(args: argparse.Namespace) -> str | None:
+    """Set torch's threads for a command that computes in this process, so it shares the host's
+    cores with the processes already busy on them (`engine.threads`); returns the line that says
+    the choice. Under torchrun the ranks of this host are the busy processes."""
+    if args.command not in COMPUTING or getattr(args, "remote", False):
+        return None
+    from engine.threads import apply_threads, choose_threads, host_busy_processes
+
+    ranks = os.environ.get("LOCAL_WORLD_SIZE", "")
+    busy = int(ranks) if ranks.isdigit() and int(ranks) > 0 else host_busy_processes()
+    return apply_threads(choose_threads(busy))
 
 
 if __name__ == "__main__":

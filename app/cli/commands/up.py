@@ -67,7 +67,9 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
     cli = [sys.executable, "-m", "app.cli", "worker"]
     children = {
         "worker": [*cli, "--queues", "gpu"],
-        "recorder": [*cli, "--queues", "cpu", "--concurrency", "1"],
+        # The recorder only keeps books (and fits the predictor): one thread, so the gpu worker
+        # keeps the cores (engine.threads).
+        "recorder": [*cli, "--queues", "cpu", "--concurrency", "1", "--threads", "1"],
     }
     if not args.no_app:
         children["app"] = [

@@ -89,6 +89,14 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     except ValueError as err:
         require(False, str(err))
     configure(chosen)
+    from engine.threads import ThreadChoice, available_cores, choose_threads
+
+    threads = (
+        ThreadChoice(chosen.torch_threads, available_cores(), args.concurrency, "--threads")
+        if chosen.torch_threads
+        else choose_threads(args.concurrency)
+    )
+    print(f"{threads.describe()} at start; each task chooses again", file=sys.stderr, flush=True)
     if not chosen.redis_url:
         embedded = broker.ensure(handle_signals=False)  # stopped at exit if we started it
         state = "started" if embedded.owned else "reusing"
