@@ -38,8 +38,10 @@ class TaskSettings:
             [AUTOSPIKFORMER_SWEEP_S].
         max_deliveries: a task delivered this often (it keeps killing its worker, e.g. out of
             memory) fails its run instead of looping [AUTOSPIKFORMER_MAX_DELIVERIES].
-        torch_threads: intra-op threads per worker process; 0 keeps torch's default
-            [AUTOSPIKFORMER_TORCH_THREADS].
+        torch_threads: intra-op threads per worker process [AUTOSPIKFORMER_TORCH_THREADS,
+            `worker --threads`]; 0: each task divides the host's cores by the processes busy on
+            them when it starts (`engine.threads`), so workers and other jobs do not
+            oversubscribe the cores.
         soft_shutdown_s: on shutdown, how long running tasks may finish before they are stopped
             and their messages go back to the queue [AUTOSPIKFORMER_SOFT_SHUTDOWN_S].
         lease_ttl_s: lifetime of a running step's lease (an epoch, a slice, an export), renewed
