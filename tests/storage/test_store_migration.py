@@ -113,3 +113,25 @@ def test_upgrading_twice_changes_nothing(tmp_path: Path) -> None:
     old_store(path)
     first = DuckDBStore(path).candidates("r1")
     assert DuckDBStore(path).candidates("r1") == first
+
+
+def test_runs_stored_before_tags_get_none_and_empty_notes(tmp_path: Path) -> None:
+    step = next(
+        i for i, step in enumerate(MIGRATIONS) if any("ADD COLUMN tags" in str(s) for s in step)
+    )
+    path = tmp_path / "store.duckdb"
+    con = duckdb.connect(str(path))
+    for migration in MIGRATIONS[:step]:
+        for statement in migration:
+            statement(con) if callable(statement) else con.execute(statement)
+    con.execute("UPDATE schema_version SET version = ?", [step])
+    con.execute(
+        "INSERT INTO runs (name, owner, dataset, space, settings, state, progress, message, "
+        "created_at, updated_at) VALUES ('r1', '', 'digits', '{}', '{}', 'done', 1, '', 1, 2)"
+    )
+    con.close()
+    store = DuckDBStore(path)
+    record = store.get_run("r1")
+    assert (record.tags, record.notes, record.updated_at) == ([], "", 2.0)
+    assert store.annotate_run("r1", tags=["old"]).tags == ["old"]
+    assert DuckDBStore(path).get_run("r1").tags == ["old"]
