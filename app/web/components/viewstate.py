@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.common import genes
 from engine.profiles import DEFAULT_PROFILE, PROFILES
 from storage.errors import one_line
 from storage.paths import NAME_RE
@@ -140,6 +141,8 @@ class ExplorerView:
     box: tuple[float, float, float, float] | None = None  # energy lo, hi, accuracy lo, hi
     profile: str = DEFAULT_PROFILE  # hardware energy profile every energy is priced under
     infeasible: bool = False  # also draw the candidates over their search's constraints
+    brush: tuple[tuple[str, float, float], ...] = ()  # parallel coordinates: (axis, lo, hi)
+    blocks: bool = False  # parallel coordinates: an axis per block for the MLP ratio
 
     def to_params(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -164,6 +167,10 @@ class ExplorerView:
             out["profile"] = self.profile
         if self.infeasible:
             out["infeasible"] = "1"
+        if self.brush:
+            out["brush"] = genes.format_brush(self.brush)
+        if self.blocks:
+            out["blocks"] = "1"
         return out
 
     def with_(self, **changes: Any) -> ExplorerView:
@@ -188,8 +195,19 @@ def parse_explorer(params: Mapping[str, Any]) -> tuple[ExplorerView, list[str]]:
         box=_box(params, "box", problems),
         profile=_choice(params, "profile", tuple(PROFILES), problems, default=DEFAULT_PROFILE),
         infeasible=_flag(params, "infeasible"),
+        brush=_brush(params, "brush", problems),
+        blocks=_flag(params, "blocks"),
     )
     return view, problems
+
+
+def _brush(
+    params: Mapping[str, Any], key: str, problems: list[str]
+) -> tuple[tuple[str, float, float], ...]:
+    ranges, problem = genes.parse_brush(first(params, key))
+    if problem:
+        problems.append(problem)
+    return ranges
 
 
 def _box(
