@@ -21,6 +21,7 @@ MAX_LINES = 600  # lines drawn at most; the rest of the candidates are left out 
 OUT_COLOR = "#d0d0d0"
 BAND_COLOR = "#1f77b4"
 TICKS = 5  # labelled ticks on an axis with more distinct values than this
+MIN_GAP = 0.08  # closer values than this (of the axis' height) get evenly spaced ticks instead
 
 
 def drawn_ids(
@@ -43,9 +44,11 @@ def _ticks(frame: pd.DataFrame, column: str) -> list[tuple[float, str]]:
     else `TICKS` evenly spaced ones; one energy unit on the whole axis."""
     from app.common import units
 
-    values = sorted(frame[column].dropna().unique())
-    if column != "energy_uj" and len(values) <= TICKS + 1:
-        reals = [float(v) for v in values]
+    values = sorted(float(v) for v in frame[column].dropna().unique())
+    spots = [genes.position(frame, column, v) for v in values]
+    gaps = [b - a for a, b in zip(spots, spots[1:], strict=False)]
+    if column != "energy_uj" and len(values) <= TICKS + 1 and min(gaps, default=1.0) >= MIN_GAP:
+        reals = values
     else:
         reals = [genes.from_unit(frame, column, p) for p in np.linspace(0, 1, TICKS)]
     positions = [genes.position(frame, column, v) for v in reals]
@@ -122,7 +125,7 @@ def parallel_chart(
     )
     coloured = (
         alt.Chart(lines[lines["inside"]] if len(lines) else lines)
-        .mark_line(strokeWidth=1.3, opacity=0.7)
+        .mark_line(strokeWidth=1.2, opacity=0.55)
         .encode(
             x=x,
             y=y,
@@ -130,7 +133,7 @@ def parallel_chart(
             color=alt.Color(
                 "accuracy:Q",
                 title="accuracy",
-                scale=alt.Scale(scheme="viridis"),
+                scale=alt.Scale(scheme="viridis", domain=list(genes.extent(frame, "accuracy"))),
                 legend=alt.Legend(format="%", orient="right"),
             ),
             tooltip=[
@@ -146,23 +149,30 @@ def parallel_chart(
             for p, label in _ticks(frame, column)
         ]
     )
+    # Each label twice: a white outline first, so the lines under it do not hide it.
+    halo = (
+        alt.Chart(ticks)
+        .mark_text(align="right", dx=-5, fontSize=10, stroke="white", strokeWidth=3)
+        .encode(x=x, y=y, text="label:N")
+    )
     labels = (
         alt.Chart(ticks)
-        .mark_text(align="right", dx=-5, fontSize=10, color="#333333")
+        .mark_text(align="right", dx=-5, fontSize=10, color="#222222")
         .encode(x=x, y=y, text="label:N")
     )
     tick_marks = (
         alt.Chart(ticks).mark_tick(orient="horizontal", size=6, color="#555555").encode(x=x, y=y)
     )
-    layers = [axis_lines, grey, coloured, tick_marks, labels]
+    layers = [axis_lines, grey, coloured, tick_marks, halo, labels]
     if ranges:
         bands = pd.DataFrame(
             [
                 {
                     "x0": axes.index(c) - 0.09,
                     "x1": axes.index(c) + 0.09,
-                    "y0": genes.position(frame, c, lo),
-                    "y1": genes.position(frame, c, hi),
+                    # A range of one value (depth 2 to 2) still shows as a band.
+                    "y0": genes.position(frame, c, lo) - 0.015,
+                    "y1": genes.position(frame, c, hi) + 0.015,
                     "range": f"{genes.format_value(c, lo)} to {genes.format_value(c, hi)}",
                 }
                 for c, lo, hi in ranges

@@ -194,7 +194,7 @@ def importance_chart(item: importance.Importance) -> alt.LayerChart:
         hi=lambda f: f["drop"] + f["spread"],
     )
     order = data["title"].tolist()
-    y = alt.Y("title:N", sort=order, title=None, axis=alt.Axis(labelLimit=200))
+    y = alt.Y("title:N", sort=order, title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False))
     bars = (
         alt.Chart(data)
         .mark_bar(color="#4c78a8")
@@ -209,4 +209,5 @@ def importance_chart(item: importance.Importance) -> alt.LayerChart:
         )
     )
     whiskers = alt.Chart(data).mark_rule(color="#222222").encode(x="lo:Q", x2="hi:Q", y=y)
-    return alt.layer(bars, whiskers).properties(height=max(120, 28 * len(data)))
+    # The height holds the x axis too (the app fits the chart to it): about 30 px a gene.
+    return alt.layer(bars, whiskers).properties(height=70 + 30 * len(data))
