@@ -18,6 +18,7 @@ from app.common import genes
 from engine.profiles import DEFAULT_PROFILE, PROFILES
 from storage.errors import one_line
 from storage.paths import NAME_RE
+from storage.records import RUN_STATES
 
 DEFAULT_ALPHA = 0.5
 DEFAULT_TOP = 10
@@ -25,6 +26,8 @@ MAX_TOP = 200
 COLOR_BY: tuple[str, ...] = ("generation", "strategy")
 COMPARE_MODES: tuple[str, ...] = ("runs", "candidates")
 MAX_SELECTION = 50  # ids kept in a link; a box selection beyond that is not shared
+MAX_FILTER_VALUES = 50  # values of one runs-table filter kept from a link
+MAX_MORE = 7  # runs overlaid in Compare beyond A and B (nine colours in all)
 
 
 def first(params: Mapping[str, Any], key: str) -> str | None:
@@ -243,6 +246,7 @@ class CompareView:
     a: str | None = None  # candidate ids, in `run`
     b: str | None = None
     alpha: float = DEFAULT_ALPHA
+    more: tuple[str, ...] = ()  # runs overlaid with A and B (`runs` mode), whole-run scopes
 
     def to_params(self) -> dict[str, str]:
         out: dict[str, str] = {"mode": self.mode}
@@ -251,6 +255,8 @@ class CompareView:
             if value:
                 out[key] = value
         out["alpha"] = format_alpha(self.alpha)
+        if self.more:
+            out["more"] = ",".join(self.more[:MAX_MORE])
         return out
 
 
@@ -268,23 +274,81 @@ def parse_compare(params: Mapping[str, Any]) -> tuple[CompareView, list[str]]:
         a=_name(params, "a", problems),
         b=_name(params, "b", problems),
         alpha=alpha,
+        more=_run_names(params, "more", problems),
     )
     return view, problems
 
 
+def _run_names(params: Mapping[str, Any], key: str, problems: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for part in (first(params, key) or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not NAME_RE.fullmatch(part) or ".." in part:
+            problems.append(f"{key}: {one_line(repr(part), 60)} in the link is not a valid name")
+        elif part not in out:
+            out.append(part)
+    return tuple(out[:MAX_MORE])
+
+
 @dataclass(frozen=True)
 class RunsView:
-    """The runs page; `run` is the run to show first (where a launch lands)."""
+    """The runs page; `run` is the run to show first (where a launch lands); the runs table's
+    filters (a run passes with one of the values picked for each)."""
 
     run: str | None = None
+    states: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
     def to_params(self) -> dict[str, str]:
-        return {"run": self.run} if self.run else {}
+        out = {"run": self.run} if self.run else {}
+        for key, values in (
+            ("state", self.states),
+            ("dataset", self.datasets),
+            ("owner", self.owners),
+            ("tag", self.tags),
+        ):
+            if values:
+                out[key] = ",".join(values)
+        return out
+
+
+def _values(params: Mapping[str, Any], key: str, problems: list[str]) -> tuple[str, ...]:
+    """Comma-separated values of a filter (each printable, at most 200 characters)."""
+    text = first(params, key)
+    out: list[str] = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if len(part) > 200 or not part.isprintable():
+            problems.append(f"{key}={one_line(repr(part), 40)} in the link is not a valid value")
+            continue
+        if part not in out:
+            out.append(part)
+    return tuple(out[:MAX_FILTER_VALUES])
 
 
 def parse_runs(params: Mapping[str, Any]) -> tuple[RunsView, list[str]]:
     problems: list[str] = []
-    return RunsView(run=_name(params, "run", problems)), problems
+    states = _values(params, "state", problems)
+    for state in states:
+        if state not in RUN_STATES:
+            problems.append(
+                f"state={one_line(repr(state), 40)} in the link is not one of "
+                f"{', '.join(RUN_STATES)}"
+            )
+    view = RunsView(
+        run=_name(params, "run", problems),
+        states=tuple(s for s in states if s in RUN_STATES),
+        datasets=_values(params, "dataset", problems),
+        owners=_values(params, "owner", problems),
+        tags=_values(params, "tag", problems),
+    )
+    return view, problems
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@ the knee, how the F_AEB winner changes as alpha sweeps from 0 to 1."""
 
 from __future__ import annotations
 
+import string
+
 import pandas as pd
 import streamlit as st
 
 from app.common import charts, frames
-from app.web.components import compare_charts, leaderboard_format, ui, viewstate
+from app.web.components import compare_charts, leaderboard_format, runs_table, ui, viewstate
 from app.web.components.text import plain
 from engine.pareto import ReferencePoint, hypervolume, reference_point
 from storage.errors import StoreError, one_line
@@ -24,6 +26,7 @@ def _seed(view: viewstate.CompareView) -> None:
         ss[K + field] = getattr(view, field)
     ss[K + "search"] = view.search or WHOLE_RUN
     ss[K + "search2"] = view.search2 or WHOLE_RUN
+    ss[K + "more"] = list(view.more)
     ss[K + "seeded"] = False
 
 
@@ -38,6 +41,7 @@ def _view() -> viewstate.CompareView:
         a=ss.get(K + "a"),
         b=ss.get(K + "b"),
         alpha=float(ss.get(K + "alpha", viewstate.DEFAULT_ALPHA)),
+        more=tuple(ss.get(K + "more") or ()),
     )
 
 
@@ -56,6 +60,9 @@ def _check_names(names: list[str]) -> None:
             if search not in ids:
                 st.error(plain(f"Unknown search {search!r} in run {run!r}; using the whole run."))
                 ss[K + search_key] = WHOLE_RUN
+    for run in [r for r in ss.get(K + "more") or () if r not in names]:
+        st.error(plain(f"Unknown run {run!r}: there is no run by that name; left out."))
+        ss[K + "more"] = [r for r in ss[K + "more"] if r in names]
 
 
 def _defaults(names: list[str]) -> None:
@@ -122,8 +129,10 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
     if any(run is None for run, _ in scopes):
         st.info("Pick two runs (or two searches of one run) to compare.")
         return
+    scopes += [(run, None) for run in view.more]
+    tags = string.ascii_uppercase[: len(scopes)]
     clouds, fronts, energies, accs = [], [], [], []
-    for tag, (run, search) in zip("AB", scopes, strict=True):
+    for tag, (run, search) in zip(tags, scopes, strict=True):
         points, front, cloud = ui.scope_frames(run, search, log=log)
         label = f"{tag}: {_label(run, search)}"
         clouds.append(cloud.assign(scope=label))
@@ -140,18 +149,20 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         width="stretch",
     )
     ref = _reference(scopes, energies)
-    cols = st.columns(2)
+    cols = st.columns(len(scopes)) if len(scopes) <= 4 else st.columns(4) * 3
     for col, tag, (run, search), e, a, f in zip(
-        cols, "AB", scopes, energies, accs, fronts, strict=True
+        cols, tags, scopes, energies, accs, fronts, strict=False
     ):
         hv = hypervolume(a, e, ref.energy_uj, ref.accuracy) if len(e) else 0.0
-        col.metric(f"{tag}: hypervolume", f"{hv:.4g}", help="Shared reference point for A and B")
+        col.metric(f"{tag}: hypervolume", f"{hv:.4g}", help="Shared reference point for all")
         col.caption(f"{len(e):,} candidates, {len(f)} on the front · {plain(_label(run, search))}")
     st.caption(
         f"Hypervolume of the region each front dominates, up to energy {ref.energy_uj:.4g} uJ "
         "(the searches' stored reference: an upper bound of any candidate's energy in their "
-        "space; the larger of A's and B's) and accuracy 0: larger is better."
+        "space; the largest of the scopes') and accuracy 0: larger is better."
     )
+    if view.run != view.run2:
+        runs_table.settings_table(view.run, view.run2)
 
 
 def _candidate_options(run: str, alpha: float, extra: list[str | None]) -> list[str]:
@@ -307,6 +318,13 @@ def main() -> None:
     if mode == "runs":
         _scope_picker("A", names, "run", "search")
         _scope_picker("B", names, "run2", "search2")
+        st.multiselect(
+            "More runs to overlay (whole runs)",
+            names,
+            key=K + "more",
+            max_selections=viewstate.MAX_MORE,
+            placeholder="none",
+        )
         _fronts(_view(), log)
     else:
         st.selectbox("Run", names, key=K + "run", placeholder="Pick a run")
