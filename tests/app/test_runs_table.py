@@ -172,3 +172,23 @@ def test_only_the_owner_may_edit_and_a_forged_click_is_refused(many, open_app) -
     errors = [shown(e.value) for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("Only the owner of run anas")
     assert many.store.get_run("anas").tags == []
+
+
+def test_the_columns_fit_the_page_dropping_the_optional_ones_in_turn() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    from app.web.components import runs_table
+
+    row = {"run": "runs?run=r1", "state": "done", "dataset": "digits", "owner": "-", "tags": []}
+    row |= {"notes": "", "progress": 1.0, "candidates": 8, "best accuracy": 90.0}
+    row |= {"min energy": 1.0, "created": dt.datetime(2026, 1, 1), "elapsed": "1:00"}
+    frame = pd.DataFrame([row])
+    shown = runs_table.fit(frame, "nJ")
+    assert "owner" not in shown and "tags" not in shown and "notes" not in shown  # nobody has any
+    assert {"run", "state", "best accuracy", "min energy", "created"} <= set(shown)
+    wordy = pd.DataFrame([row | {"owner": "x" * 30, "tags": ["a" * 30], "notes": "n" * 24}])
+    narrow = runs_table.fit(wordy, "nJ")
+    assert "elapsed" not in narrow and {"owner", "tags", "run", "min energy"} <= set(narrow)
+    assert all(c in runs_table.TABLE_COLUMNS for c in narrow)

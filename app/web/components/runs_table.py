@@ -20,7 +20,12 @@ K = "rt_"
 FILTERS: dict[str, str] = {"state": "states", "dataset": "datasets", "owner": "owners"}
 FILTERS["tag"] = "tags"  # URL key -> `RunsView` field; the widget is `rt_<URL key>`
 LABELS = {"state": "State", "dataset": "Dataset", "owner": "Owner", "tag": "Tags"}
-NOTE_CHARS = 60  # of a run's notes shown in its row
+NOTE_CHARS = 24  # of a run's notes shown in its row (all of them on its page)
+FIT_PX = 930  # the runs table at a 1400 px wide window (measured: 938 px, less the borders)
+# Left out, in this order, while the columns would not fit `FIT_PX` (the cards below and the run's
+# page show them all); owner, tags and notes are left out first when no run has any.
+OPTIONAL = ("elapsed", "created", "notes", "candidates", "progress")
+CHAR_PX, PAD_PX, SELECT_PX = 7.4, 18, 40
 
 
 # ---- filters -----------------------------------------------------------------------------------
@@ -98,20 +103,54 @@ def table_frame(runs: list[RunRecord]) -> tuple[pd.DataFrame, str]:
                 "progress": run.progress,
                 "candidates": len(points),
                 "best accuracy": points["accuracy"].max() if len(points) else None,
-                "lowest energy": points["energy_uj"].min() if len(points) else None,
+                "min energy": points["energy_uj"].min() if len(points) else None,
                 "created": dt.datetime.fromtimestamp(run.created_at),
                 "elapsed": ui.elapsed(run),
             }
         )
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    unit, scaled = units.format_energy_uj(frame["lowest energy"].tolist())
-    frame["lowest energy"] = pd.Series(scaled, dtype="float64")
+    unit, scaled = units.format_energy_uj(frame["min energy"].tolist())
+    frame["min energy"] = pd.Series(scaled, dtype="float64")
     frame["best accuracy"] = frame["best accuracy"].astype("float64") * 100
     return frame, unit
 
 
 TABLE_COLUMNS = ["run", "state", "dataset", "owner", "tags", "notes", "progress", "candidates"]
-TABLE_COLUMNS += ["best accuracy", "lowest energy", "created", "elapsed"]
+TABLE_COLUMNS += ["best accuracy", "min energy", "created", "elapsed"]
+
+
+def _shown_width(frame: pd.DataFrame, column: str, header: str) -> int:
+    """Pixels the column needs for its header and its longest cell as text."""
+    if column == "tags":
+        cells = [sum(len(t) + 3 for t in tags) for tags in frame["tags"]]
+    elif column == "progress":
+        cells = [10]  # a short bar and "100%"
+    elif column == "created":
+        cells = [16]
+    elif column in ("best accuracy", "min energy"):
+        cells = [7]
+    elif column == "run":  # shown as the name alone
+        cells = [len(v.removeprefix("runs?run=")) for v in frame["run"]]
+    else:
+        cells = [len(str(v)) for v in frame[column]]
+    return int(max([len(header), *cells]) * CHAR_PX + PAD_PX)
+
+
+def fit(frame: pd.DataFrame, unit: str, fit_px: int = FIT_PX) -> list[str]:
+    """The columns to show, each as wide as its content, so that none is cut off: owner, tags
+    and notes only when some run has one, then `OPTIONAL` left out in turn while too wide."""
+    headers = {c: c for c in frame.columns} | {"min energy": f"min energy ({unit})"}
+    shown = [c for c in frame.columns]
+    for column, empty in (("owner", "-"), ("tags", None), ("notes", "")):
+        values = frame[column].tolist()
+        if all((v == empty) if empty is not None else not len(v) for v in values):
+            shown.remove(column)
+    widths = {c: _shown_width(frame, c, headers[c]) for c in shown}
+    for column in OPTIONAL:
+        if SELECT_PX + sum(widths.values()) <= fit_px:
+            break
+        widths.pop(column, None)
+    return [c for c in shown if c in widths]
 
 
 def column_config(unit: str) -> dict:
@@ -123,8 +162,8 @@ def column_config(unit: str) -> dict:
         "best accuracy": cc.NumberColumn(
             "best accuracy", format="%.2f%%", help="Of its feasible candidates (validation)"
         ),
-        "lowest energy": cc.NumberColumn(
-            f"lowest energy ({unit})", format="%.4g", help="Of its feasible candidates"
+        "min energy": cc.NumberColumn(
+            f"min energy ({unit})", format="%.4g", help="Lowest of its feasible candidates"
         ),
         "created": cc.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
     }
@@ -135,6 +174,7 @@ def table(runs: list[RunRecord]) -> list[str]:
     frame, unit = table_frame(runs)
     event = st.dataframe(
         frame,
+        column_order=fit(frame, unit),
         hide_index=True,
         on_select="rerun",
         selection_mode="multi-row",
