@@ -6,7 +6,7 @@ at 1400 px.
 
 The tests share one app and one tiny run, in file order. Screenshots go to `artifacts/e2e/` (or
 `$AUTOSPIKFORMER_ARTIFACTS`); with `UPDATE_SCREENSHOTS=1` they are copied to `docs/screenshots/`
-(VIEWS_GENERATIONS=4 VIEWS_POPULATION=10 make a run with more lines to look at).
+(VIEWS_EPOCHS=4 VIEWS_GENERATIONS=3 VIEWS_POPULATION=10 make a run with more to look at).
 Run it alone: `.venv/bin/pytest -m e2e tests/app/test_e2e_views.py`.
 """
 
@@ -34,6 +34,7 @@ from tests.app.test_e2e_cockpit import LAYOUT_PROBLEMS
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = "views-e2e"
+EPOCHS = int(os.environ.get("VIEWS_EPOCHS", "1"))
 GENERATIONS = int(os.environ.get("VIEWS_GENERATIONS", "2"))
 POPULATION = int(os.environ.get("VIEWS_POPULATION", "6"))
 RUN_DONE_S = 420
@@ -111,22 +112,30 @@ def wait_state(home: Path, states: tuple[str, ...], timeout_s: float = RUN_DONE_
     raise AssertionError(f"run {RUN} still {store(home).get_run(RUN).state}")
 
 
-def section_shot(page, folder: Path, heading: str, name: str, height: int) -> None:
-    """A screenshot, `height` px tall, of the page scrolled so that `heading` is at the top."""
-    page.get_by_role("heading", name=heading, exact=True).first.evaluate(
-        "el => el.scrollIntoView({block: 'start'})"
-    )
+def section_shot(page, folder: Path, keys: tuple[str, ...], name: str) -> None:
+    """A screenshot of the containers `st-key-KEY` (their bounding box together), the window as
+    tall as the page so nothing is scrolled away, and Streamlit's toolbar hidden."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 2600})
+    page.add_style_tag(content="header[data-testid='stHeader'] { display: none; }")
+    idle(page)
     page.mouse.move(0, 0)  # no tooltip over the page
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(folder / f"{name}.png"), clip={"x": 300, "y": 0, "width": 1100,
-                                                             "height": height})  # fmt: skip
+    page.wait_for_timeout(1500)  # charts size themselves to the new window
+    boxes = [page.locator(f".st-key-{key}").first.bounding_box() for key in keys]
+    top, left = min(b["y"] for b in boxes), min(b["x"] for b in boxes)
+    bottom = max(b["y"] + b["height"] for b in boxes)
+    right = max(b["x"] + b["width"] for b in boxes)
+    clip = {"x": left - 16, "y": top - 16, "width": right - left + 32, "height": bottom - top + 32}
+    page.screenshot(path=str(folder / f"{name}.png"), clip=clip)
+    page.set_viewport_size(size)
+    idle(page)
 
 
 def test_a_finished_search_gets_one_more_generation_from_its_page(
     page, stack: str, home: Path
 ) -> None:
     saved = next(p.name for p in (home / "spaces").iterdir())
-    params = {"space": saved, "name": RUN, "epochs": 1, "generations": GENERATIONS}
+    params = {"space": saved, "name": RUN, "epochs": EPOCHS, "generations": GENERATIONS}
     params |= {"population": POPULATION, "parents": 2}
     page.goto(f"{stack}/launch?" + "&".join(f"{k}={v}" for k, v in params.items()))
     page.get_by_text(f"space {saved}").wait_for()
@@ -162,15 +171,15 @@ def test_brushing_an_axis_selects_candidates_in_the_explorer(
     idle(page)
     assert "Nothing selected" in text(page)
     chart = page.locator("[data-testid='stVegaLiteChart']").filter(
-        has=page.locator("text=time steps T")
+        has=page.locator("text=energy (log)")
     )
     one(chart)
     chart.evaluate("el => el.scrollIntoView({block: 'center'})")
     page.wait_for_timeout(1000)
     problems = page.evaluate(LAYOUT_PROBLEMS)
     assert problems == [], problems
-    section_shot(page, artifacts, "Genes against accuracy and energy", "genes-parallel", 560)
-    section_shot(page, artifacts, "Gene importance", "genes-importance", 560)
+    section_shot(page, artifacts, ("genes_parallel",), "genes-parallel")
+    section_shot(page, artifacts, ("genes_importance",), "genes-importance")
 
     # Drag over the upper half of the `embed dim` axis, its top value (32) included.
     chart.evaluate("el => el.scrollIntoView({block: 'center'})")
@@ -185,7 +194,7 @@ def test_brushing_an_axis_selects_candidates_in_the_explorer(
     page.mouse.up()
     page.wait_for_function("() => location.search.includes('brush=embed_dim')")
     idle(page)
-    line = page.get_by_text(re.compile(r"^Brushed:")).first.inner_text()
+    line = page.locator("p", has_text=re.compile(r"^Brushed:")).first.inner_text()
     matched = re.search(r"embed dim [0-9.]+ to 32: (\d+) of (\d+) candidates selected", line)
     assert matched, line
     n = int(matched.group(1))
@@ -198,7 +207,7 @@ def test_brushing_an_axis_selects_candidates_in_the_explorer(
     # A copied link reproduces it.
     url = page.url
     page.goto(url)
-    page.get_by_text(re.compile(r"^Brushed:")).first.wait_for()
+    page.locator("p", has_text=re.compile(r"^Brushed:")).first.wait_for()
     assert expected in text(page)
 
 
@@ -209,7 +218,7 @@ def test_the_runs_table_filters_by_tag_and_state(
 
     store(home).create_run(RunRecord(name="views-other", dataset="digits", state="failed"))
     page.goto(f"{stack}/runs?run={RUN}")
-    page.get_by_text("Tags and notes").click()
+    page.get_by_text("Tags and notes", exact=True).click()
     one(page.get_by_test_id("stMultiSelect").filter(has_text="Tags")).click()
     page.keyboard.type("tiny")
     page.keyboard.press("Enter")  # a new tag
@@ -224,7 +233,7 @@ def test_the_runs_table_filters_by_tag_and_state(
     idle(page)
     problems = page.evaluate(LAYOUT_PROBLEMS)
     assert problems == [], problems
-    section_shot(page, artifacts, "Runs", "runs-table", 460)
+    section_shot(page, artifacts, ("runs_filters", "runs_table"), "runs-table")
     state = page.get_by_test_id("stMultiSelect").filter(has_text="State")
     state.click()
     page.get_by_role("option", name="done").click()

@@ -106,7 +106,15 @@ def clear_brush() -> None:
 
 # ---- the section -------------------------------------------------------------------------------
 def section(run: str, search: str | None, profile: str, front: list[str], live: bool) -> None:
-    """Parallel coordinates and gene importance of the scope."""
+    """Parallel coordinates and gene importance of the scope, each in its own container
+    (`st-key-genes_parallel`, `st-key-genes_importance`)."""
+    with st.container(key="genes_parallel"):
+        _parallel(run, search, profile, front)
+    with st.container(key="genes_importance"):
+        _importance_panel(run, search, profile, live)
+
+
+def _parallel(run: str, search: str | None, profile: str, front: list[str]) -> None:
     ss = st.session_state
     st.subheader("Genes against accuracy and energy")
     data = frame(run, search, profile, bool(ss.get(BLOCKS)))
@@ -142,7 +150,6 @@ def section(run: str, search: str | None, profile: str, front: list[str], live: 
         )
     cols[1].toggle("MLP ratio per block", key=BLOCKS, help="One axis per block instead of the mean")
     cols[2].button("Clear brush", on_click=clear_brush, disabled=not ranges, key=K + "unbrush")
-    _importance_panel(run, search, profile, live)
 
 
 def _importance_panel(run: str, search: str | None, profile: str, live: bool) -> None:

@@ -64,7 +64,7 @@ def filtered(runs: list[RunRecord]) -> list[RunRecord]:
 
 def filters(runs: list[RunRecord]) -> None:
     """The four filters; a value from the link that no run has is dropped with one line."""
-    cols = st.columns(4)
+    cols = st.container(key="runs_filters").columns(4)
     for col, key in zip(cols, FILTERS, strict=True):
         present = options(runs, key)
         picked = list(st.session_state.get(K + key) or [])
@@ -284,8 +284,9 @@ def _section(show_archived: bool) -> None:
     if runs and not shown:
         st.info("No run passes these filters.")
         return
-    picked = table(shown)
-    actions(picked)
+    with st.container(key="runs_table"):
+        picked = table(shown)
+        actions(picked)
 
 
 @st.fragment(run_every=ui.LIVE_EVERY_S)
