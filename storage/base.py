@@ -192,6 +192,12 @@ def given(**values: Any) -> dict[str, Any]:
 MAX_TOP = 100_000
 
 
+def list_of(values: Any) -> Any:
+    """`values` as a list when it is a list or tuple (so a tuple of tags is taken); anything
+    else as it is, for the record's own check to refuse with one line."""
+    return list(values) if isinstance(values, (list, tuple)) else values
+
+
 def check_top(top: Any) -> int | None:
     """`top` as None or an int from 1 to `MAX_TOP`; `BadArgument` otherwise."""
     if top is None:
@@ -349,6 +355,15 @@ class Store(ABC):
         """Set the given fields (None leaves one as is; `settings` is replaced as a whole), bump
         `updated_at` (and set `finished_at`, see the contract) and return the new record.
         `UnknownRun`; `BadRecord` for a bad value."""
+
+    @abstractmethod
+    def annotate_run(
+        self, name: str, *, tags: Sequence[str] | None = None, notes: str | None = None
+    ) -> RunRecord:
+        """Set the run's `tags` and/or `notes` (None leaves one as is) and return the new record.
+        They describe the run, not its progress: `updated_at` is left as it is. `UnknownRun`;
+        `BadRecord` (one line, nothing changed) for tags that are not a list of short strings
+        (`records.check_tags`) or notes over `records.NOTES_LIMIT` characters."""
 
     @abstractmethod
     def delete_run(self, name: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from storage.base import (
     given,
+    list_of,
     require_record,
     with_finish,
 )
@@ -83,6 +85,24 @@ class RunTables(DuckDBFile):
             con.execute(
                 f"UPDATE runs SET {sets} WHERE name = $name",
                 {"name": name, **{c: row[c] for c in cols}},
+            )
+        return new
+
+    def annotate_run(
+        self, name: str, *, tags: Sequence[str] | None = None, notes: str | None = None
+    ) -> RunRecord:
+        changes = given(tags=None if tags is None else list_of(tags), notes=notes)
+        if not changes:
+            return self.get_run(name)
+        if not isinstance(name, str):
+            raise UnknownRun(f"unknown run {one_line(repr(name), 80)}")
+        with self.connect(write=True) as con:
+            new = replace(self._get_run(con, name), **changes)  # checks the values
+            row = new.to_row()
+            sets = ", ".join(f"{c} = ${c}" for c in changes)
+            con.execute(
+                f"UPDATE runs SET {sets} WHERE name = $name",
+                {"name": name, **{c: row[c] for c in changes}},
             )
         return new
 

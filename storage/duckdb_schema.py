@@ -132,6 +132,11 @@ MIGRATIONS: list[tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]] 
             search VARCHAR NOT NULL, part INTEGER NOT NULL, worker VARCHAR NOT NULL,
             created_at DOUBLE NOT NULL, PRIMARY KEY (run, stage, search, unit, part, done))""",
     ),
+    # A run's tags and notes (the runs table; `Store.annotate_run`).
+    (
+        "ALTER TABLE runs ADD COLUMN tags VARCHAR DEFAULT '[]'",
+        "ALTER TABLE runs ADD COLUMN notes VARCHAR DEFAULT ''",
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Layers whose stored energy (before operation counts were kept) was priced per MAC at 4.6 pJ:

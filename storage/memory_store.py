@@ -16,6 +16,7 @@ from storage.base import (
     check_top,
     first_per_id,
     given,
+    list_of,
     rank_records,
     rankable,
     require_record,
@@ -144,6 +145,18 @@ class MemoryStore(Store):
                 return _copy(current)
             t = now()
             new = dataclasses.replace(current, **with_finish(current, changes, t), updated_at=t)
+            self._runs[name] = new
+            return _copy(new)
+
+    def annotate_run(
+        self, name: str, *, tags: Sequence[str] | None = None, notes: str | None = None
+    ) -> RunRecord:
+        changes = given(tags=None if tags is None else list_of(tags), notes=notes)
+        with self._lock:
+            current = self._run(name)
+            if not changes:
+                return _copy(current)
+            new = dataclasses.replace(current, **changes)  # checks the values
             self._runs[name] = new
             return _copy(new)
 

@@ -45,7 +45,12 @@ PJ_TO_UJ = 1e-6
 # Fields stored as JSON text in a row.
 _JSON_FIELDS = frozenset(
     {"space", "settings", "arch", "firing_rates", "layer_energy_uj", "layer_ops", "candidates"}
+    | {"tags"}
 )
+# A run's tags and notes (`RunRecord.tags`, `.notes`): what people write to find runs again.
+MAX_TAGS = 20
+TAG_LIMIT = 40
+NOTES_LIMIT = 5000
 
 R = TypeVar("R", bound="_Record")
 
@@ -93,6 +98,31 @@ def check_text(where: str, value: Any, *, empty: bool = True, limit: int = 10_00
     if len(value) > limit:
         raise BadRecord(f"{where} is longer than {limit} characters")
     return value
+
+
+def check_tags(where: str, value: Any) -> list[str]:
+    """A list of at most `MAX_TAGS` tags, each a non-empty string of at most `TAG_LIMIT`
+    printable characters without a comma; stripped, repeats dropped, order kept."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise BadRecord(f"{where} must be a list of strings, got {type(value).__name__}")
+    out: list[str] = []
+    for tag in value:
+        if not isinstance(tag, str):
+            raise BadRecord(f"{where} must hold strings, got {one_line(repr(tag), 60)}")
+        text = tag.strip()
+        if not text:
+            raise BadRecord(f"{where} must not hold an empty tag")
+        if len(text) > TAG_LIMIT:
+            raise BadRecord(f"{where}: tag {one_line(repr(text), 50)} is longer than {TAG_LIMIT}")
+        if "," in text or not text.isprintable():
+            raise BadRecord(
+                f"{where}: tag {one_line(repr(text), 50)} must be printable, without commas"
+            )
+        if text not in out:
+            out.append(text)
+    if len(out) > MAX_TAGS:
+        raise BadRecord(f"{where} holds {len(out)} tags; at most {MAX_TAGS}")
+    return out
 
 
 def check_bool(where: str, value: Any) -> bool:
@@ -239,6 +269,9 @@ class RunRecord(_Record):
     (epochs, seed, ...). `updated_at` defaults to `created_at`. `finished_at` is when the run
     ended (done, failed or cancelled), set by the store when its state first becomes terminal and
     never changed by later updates (archiving, notes); None while it is active.
+
+    (epochs, seed, ...). `updated_at` defaults to `created_at`. `tags` and `notes` are what
+    people write about the run (see `Store.annotate_run`).
     """
 
     name: str
@@ -253,6 +286,9 @@ class RunRecord(_Record):
     updated_at: float | None = None
     archived: bool = False
     finished_at: float | None = None
+
+    tags: list[str] = field(default_factory=list)
+    notes: str = ""
 
     def __post_init__(self) -> None:
         self._set("name", check_name("run.name", self.name, "run"))
@@ -269,6 +305,9 @@ class RunRecord(_Record):
         self._set("archived", check_bool("run.archived", self.archived))
         if self.finished_at is not None:
             self._set("finished_at", check_float("run.finished_at", self.finished_at))
+
+        self._set("tags", check_tags("run.tags", self.tags))
+        self._set("notes", check_text("run.notes", self.notes, limit=NOTES_LIMIT))
 
     @property
     def active(self) -> bool:

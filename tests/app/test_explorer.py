@@ -71,8 +71,9 @@ def test_a_selected_candidate_opens_its_detail(filled, open_app) -> None:
     assert blocks["threshold"].tolist() == [float(t) for t in record.arch["thresholds"]]
     labels = [m.label for m in at.metric]
     assert {"params", "SOPs", "energy", "time steps T", "embed dim"} <= set(labels)
-    # Per-layer energy and firing-rate charts next to the scatter.
-    assert len(at.get("vega_lite_chart")) == 3
+    # Per-layer energy and firing-rate charts next to the scatter, then the genes section's
+    # parallel coordinates and its two importance charts.
+    assert len(at.get("vega_lite_chart")) == 6
     assert len(at.get("download_button")) >= 3  # CSV, Parquet, config JSON (+ checkpoint)
 
 

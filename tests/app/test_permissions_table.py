@@ -21,7 +21,7 @@ import pytest
 
 from app.web.components import permissions
 from storage.errors import StoreError
-from storage.records import RunRecord
+from storage.records import RunRecord, SearchRecord
 from tests.app.conftest import Filled, app_at, shown
 from tests.app.signin import ADMIN, ADMINS, ANA, ANONYMOUS, AUTH, BOB, GATE, identity
 from tests.tasks.conftest import RedisServer
@@ -74,6 +74,7 @@ class World:
     candidate: str
     published: list[tuple[str, list]] = field(default_factory=list)
     launched: list[tuple[str, str]] = field(default_factory=list)
+    extended: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def store(self):
@@ -101,6 +102,7 @@ def world(filled: Filled, redis_server: RedisServer, monkeypatch: pytest.MonkeyP
     store = filled.store
     store.create_run(RunRecord(name="ana-live", dataset="digits", owner=ana, state="training"))
     store.create_run(RunRecord(name="ana-done", dataset="digits", owner=ana, state="done"))
+    store.create_search(SearchRecord("ana-done.evolution.1", "ana-done", "evolution", state="done"))
     store.create_run(RunRecord(name="ana-old", dataset="digits", owner=ana, state="done"))
     store.update_run("ana-old", archived=True)
     board = store.share(filled.run, alpha=0.5, top=3, title="A's picks", author=ana)
@@ -123,7 +125,12 @@ def world(filled: Filled, redis_server: RedisServer, monkeypatch: pytest.MonkeyP
         out.launched.append((run_spec.name, owner))  # the queue itself is tested in tasks/
         return run_spec.name
 
+    def extend(run: str, search: str, generations: int) -> dict:
+        out.extended.append((run, search, generations))  # the real one: tests/tasks, e2e
+        return {"run": run, "search": search, "from": 3, "generations": 3 + generations}
+
     monkeypatch.setattr(api, "launch", launch)
+    monkeypatch.setattr(api, "extend", extend)
     return out
 
 
@@ -241,6 +248,25 @@ def delete_leaderboard(w: World, column: str):
     return not any(b.id == w.board for b in w.store.list_leaderboards()), at
 
 
+def annotate(w: World, column: str):
+    at = drawn_for_a(column, "runs", {"run": "ana-done"})
+    at.multiselect(key="rt_tags").set_value(["by-the-clicker"])
+    as_column(at, column)
+    at.button(key="FormSubmitter:rt_form-Save tags and notes").click().run()
+    return w.store.get_run("ana-done").tags == ["by-the-clicker"], at
+
+
+def extend(w: World, column: str):
+    at = drawn_for_a(column, "runs", {"run": "ana-done"})
+    button = at.button(key="run_extend_go")
+    assert not button.disabled
+    as_column(at, column)
+    button.click().run()
+    if w.extended:
+        assert w.extended == [("ana-done", "ana-done.evolution.1", 1)]
+    return bool(w.extended), at
+
+
 DRIVERS = {
     permissions.VIEW: view_run,
     permissions.EXPLORE: explorer,
@@ -253,6 +279,8 @@ DRIVERS = {
     permissions.EVALUATE: subnet("test"),
     permissions.SHARE: share,
     permissions.DELETE_LEADERBOARD: delete_leaderboard,
+    permissions.ANNOTATE: annotate,
+    permissions.EXTEND: extend,
 }
 
 

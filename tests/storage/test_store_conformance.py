@@ -157,6 +157,47 @@ def test_update_run_unknown_raises(store: Store) -> None:
         store.update_run("ghost", state="done")
 
 
+def test_annotate_run_sets_tags_and_notes_and_keeps_updated_at(store: Store) -> None:
+    store.create_run(run(tags=["baseline"]))
+    new = store.annotate_run("r1", tags=[" int8 ", "cifar", "int8"], notes="first try")
+    assert (new.tags, new.notes) == (["int8", "cifar"], "first try")  # stripped, no repeats
+    assert new.updated_at == run().updated_at  # what people write is not the run's progress
+    assert store.get_run("r1") == new
+    assert store.annotate_run("r1", notes="").tags == ["int8", "cifar"]  # None leaves tags
+    assert store.annotate_run("r1", tags=()).tags == []
+    assert store.annotate_run("r1") == store.get_run("r1") == replace(new, tags=[], notes="")
+
+
+def test_annotate_run_unknown_raises(store: Store) -> None:
+    with pytest.raises(UnknownRun, match="ghost"):
+        store.annotate_run("ghost", tags=["a"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"tags": ["x" * 41]},
+        {"tags": ["ok", 3]},
+        {"tags": "ok"},
+        {"tags": [""]},
+        {"tags": ["a,b"]},
+        {"tags": ["line\nbreak"]},
+        {"tags": [f"t{i}" for i in range(21)]},
+        {"notes": "n" * 5001},
+        {"notes": 7},
+    ],
+    ids=["long-tag", "non-str-tag", "str", "empty", "comma", "newline", "21-tags", "long", "num"],
+)
+def test_annotate_run_bad_input_raises_one_line_and_changes_nothing(
+    store: Store, change: dict
+) -> None:
+    store.create_run(run(tags=["kept"], notes="kept"))
+    with pytest.raises(BadRecord) as err:
+        store.annotate_run("r1", **{"tags": ["fine"], "notes": "fine", **change})
+    assert "\n" not in str(err.value) and len(str(err.value)) < 200
+    assert store.get_run("r1") == run(tags=["kept"], notes="kept")
+
+
 def test_create_run_rejects_a_non_record(store: Store) -> None:
     with pytest.raises(BadRecord):
         store.create_run({"name": "r1"})  # type: ignore[arg-type]

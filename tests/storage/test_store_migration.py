@@ -259,3 +259,25 @@ def test_ended_runs_get_the_time_of_their_last_record_not_of_their_archiving(
     # for a run with no records; nothing for an active run.
     assert ended == {"archived": 385.0, "plain": 200.0, "bare": 150.0, "live": None}
     assert store.progress("archived") == []
+
+
+def test_runs_stored_before_tags_get_none_and_empty_notes(tmp_path: Path) -> None:
+    step = next(
+        i for i, step in enumerate(MIGRATIONS) if any("ADD COLUMN tags" in str(s) for s in step)
+    )
+    path = tmp_path / "store.duckdb"
+    con = duckdb.connect(str(path))
+    for migration in MIGRATIONS[:step]:
+        for statement in migration:
+            statement(con) if callable(statement) else con.execute(statement)
+    con.execute("UPDATE schema_version SET version = ?", [step])
+    con.execute(
+        "INSERT INTO runs (name, owner, dataset, space, settings, state, progress, message, "
+        "created_at, updated_at) VALUES ('r1', '', 'digits', '{}', '{}', 'done', 1, '', 1, 2)"
+    )
+    con.close()
+    store = DuckDBStore(path)
+    record = store.get_run("r1")
+    assert (record.tags, record.notes, record.updated_at) == ([], "", 2.0)
+    assert store.annotate_run("r1", tags=["old"]).tags == ["old"]
+    assert DuckDBStore(path).get_run("r1").tags == ["old"]

@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.common import genes
 from engine.profiles import DEFAULT_PROFILE, PROFILES
 from storage.errors import one_line
 from storage.paths import NAME_RE
+from storage.records import RUN_STATES
 
 DEFAULT_ALPHA = 0.5
 DEFAULT_TOP = 10
@@ -24,6 +26,8 @@ MAX_TOP = 200
 COLOR_BY: tuple[str, ...] = ("generation", "strategy")
 COMPARE_MODES: tuple[str, ...] = ("runs", "candidates")
 MAX_SELECTION = 50  # ids kept in a link; a box selection beyond that is not shared
+MAX_FILTER_VALUES = 50  # values of one runs-table filter kept from a link
+MAX_MORE = 7  # runs overlaid in Compare beyond A and B (nine colours in all)
 
 
 def first(params: Mapping[str, Any], key: str) -> str | None:
@@ -142,6 +146,9 @@ class ExplorerView:
     infeasible: bool = False  # also draw the candidates over their search's constraints
     silent: bool = False  # rank silent candidates in F_AEB order (by default: after the others)
 
+    brush: tuple[tuple[str, float, float], ...] = ()  # parallel coordinates: (axis, lo, hi)
+    blocks: bool = False  # parallel coordinates: an axis per block for the MLP ratio
+
     def to_params(self) -> dict[str, str]:
         out: dict[str, str] = {}
         if self.run:
@@ -167,6 +174,11 @@ class ExplorerView:
             out["infeasible"] = "1"
         if self.silent:
             out["silent"] = "1"
+
+        if self.brush:
+            out["brush"] = genes.format_brush(self.brush)
+        if self.blocks:
+            out["blocks"] = "1"
         return out
 
     def with_(self, **changes: Any) -> ExplorerView:
@@ -192,8 +204,19 @@ def parse_explorer(params: Mapping[str, Any]) -> tuple[ExplorerView, list[str]]:
         profile=_choice(params, "profile", tuple(PROFILES), problems, default=DEFAULT_PROFILE),
         infeasible=_flag(params, "infeasible"),
         silent=_flag(params, "silent"),
+        brush=_brush(params, "brush", problems),
+        blocks=_flag(params, "blocks"),
     )
     return view, problems
+
+
+def _brush(
+    params: Mapping[str, Any], key: str, problems: list[str]
+) -> tuple[tuple[str, float, float], ...]:
+    ranges, problem = genes.parse_brush(first(params, key))
+    if problem:
+        problems.append(problem)
+    return ranges
 
 
 def _box(
@@ -229,6 +252,7 @@ class CompareView:
     a: str | None = None  # candidate ids, in `run`
     b: str | None = None
     alpha: float = DEFAULT_ALPHA
+    more: tuple[str, ...] = ()  # runs overlaid with A and B (`runs` mode), whole-run scopes
 
     def to_params(self) -> dict[str, str]:
         out: dict[str, str] = {"mode": self.mode}
@@ -237,6 +261,8 @@ class CompareView:
             if value:
                 out[key] = value
         out["alpha"] = format_alpha(self.alpha)
+        if self.more:
+            out["more"] = ",".join(self.more[:MAX_MORE])
         return out
 
 
@@ -254,23 +280,81 @@ def parse_compare(params: Mapping[str, Any]) -> tuple[CompareView, list[str]]:
         a=_name(params, "a", problems),
         b=_name(params, "b", problems),
         alpha=alpha,
+        more=_run_names(params, "more", problems),
     )
     return view, problems
 
 
+def _run_names(params: Mapping[str, Any], key: str, problems: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for part in (first(params, key) or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not NAME_RE.fullmatch(part) or ".." in part:
+            problems.append(f"{key}: {one_line(repr(part), 60)} in the link is not a valid name")
+        elif part not in out:
+            out.append(part)
+    return tuple(out[:MAX_MORE])
+
+
 @dataclass(frozen=True)
 class RunsView:
-    """The runs page; `run` is the run to show first (where a launch lands)."""
+    """The runs page; `run` is the run to show first (where a launch lands); the runs table's
+    filters (a run passes with one of the values picked for each)."""
 
     run: str | None = None
+    states: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
     def to_params(self) -> dict[str, str]:
-        return {"run": self.run} if self.run else {}
+        out = {"run": self.run} if self.run else {}
+        for key, values in (
+            ("state", self.states),
+            ("dataset", self.datasets),
+            ("owner", self.owners),
+            ("tag", self.tags),
+        ):
+            if values:
+                out[key] = ",".join(values)
+        return out
+
+
+def _values(params: Mapping[str, Any], key: str, problems: list[str]) -> tuple[str, ...]:
+    """Comma-separated values of a filter (each printable, at most 200 characters)."""
+    text = first(params, key)
+    out: list[str] = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if len(part) > 200 or not part.isprintable():
+            problems.append(f"{key}={one_line(repr(part), 40)} in the link is not a valid value")
+            continue
+        if part not in out:
+            out.append(part)
+    return tuple(out[:MAX_FILTER_VALUES])
 
 
 def parse_runs(params: Mapping[str, Any]) -> tuple[RunsView, list[str]]:
     problems: list[str] = []
-    return RunsView(run=_name(params, "run", problems)), problems
+    states = _values(params, "state", problems)
+    for state in states:
+        if state not in RUN_STATES:
+            problems.append(
+                f"state={one_line(repr(state), 40)} in the link is not one of "
+                f"{', '.join(RUN_STATES)}"
+            )
+    view = RunsView(
+        run=_name(params, "run", problems),
+        states=tuple(s for s in states if s in RUN_STATES),
+        datasets=_values(params, "dataset", problems),
+        owners=_values(params, "owner", problems),
+        tags=_values(params, "tag", problems),
+    )
+    return view, problems
 
 
 @dataclass(frozen=True)

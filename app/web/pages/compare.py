@@ -3,11 +3,13 @@ the knee, how the F_AEB winner changes as alpha sweeps from 0 to 1."""
 
 from __future__ import annotations
 
+import string
+
 import pandas as pd
 import streamlit as st
 
 from app.common import charts, frames
-from app.web.components import compare_charts, leaderboard_format, ui, viewstate
+from app.web.components import compare_charts, leaderboard_format, runs_table, ui, viewstate
 from app.web.components.text import plain
 from engine.pareto import ReferencePoint, hypervolume, reference_point
 from engine.profiles import DEFAULT_PROFILE
@@ -25,6 +27,7 @@ def _seed(view: viewstate.CompareView) -> None:
         ss[K + field] = getattr(view, field)
     ss[K + "search"] = view.search or WHOLE_RUN
     ss[K + "search2"] = view.search2 or WHOLE_RUN
+    ss[K + "more"] = list(view.more)
     ss[K + "seeded"] = False
 
 
@@ -39,6 +42,7 @@ def _view() -> viewstate.CompareView:
         a=ss.get(K + "a"),
         b=ss.get(K + "b"),
         alpha=float(ss.get(K + "alpha", viewstate.DEFAULT_ALPHA)),
+        more=tuple(ss.get(K + "more") or ()),
     )
 
 
@@ -57,6 +61,9 @@ def _check_names(names: list[str]) -> None:
             if search not in ids:
                 st.error(plain(f"Unknown search {search!r} in run {run!r}; using the whole run."))
                 ss[K + search_key] = WHOLE_RUN
+    for run in [r for r in ss.get(K + "more") or () if r not in names]:
+        st.error(plain(f"Unknown run {run!r}: there is no run by that name; left out."))
+        ss[K + "more"] = [r for r in ss[K + "more"] if r in names]
 
 
 def _defaults(names: list[str]) -> None:
@@ -126,8 +133,10 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
     if any(run is None for run, _ in scopes):
         st.info("Pick two runs (or two searches of one run) to compare.")
         return
+    scopes += [(run, None) for run in view.more]
+    tags = string.ascii_uppercase[: len(scopes)]
     clouds, fronts, energies, accs = [], [], [], []
-    for tag, (run, search) in zip("AB", scopes, strict=True):
+    for tag, (run, search) in zip(tags, scopes, strict=True):
         points, front, cloud = ui.scope_frames(run, search, log=log)
         label = f"{tag}: {_label(run, search)}"
         clouds.append(cloud.assign(scope=label))
@@ -145,9 +154,9 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
     )
     boxes = _boxes(scopes)
     ref = _reference(boxes, energies)
-    cols = st.columns(2)
+    cols = st.columns(len(scopes)) if len(scopes) <= 4 else st.columns(4) * 3
     for col, tag, (run, search), e, a, f, box in zip(
-        cols, "AB", scopes, energies, accs, fronts, boxes, strict=True
+        cols, tags, scopes, energies, accs, fronts, boxes, strict=False
     ):
         normalized = frames.normalized(pd.DataFrame({"accuracy": a, "energy_uj": e}), box)
         col.metric(
@@ -160,19 +169,21 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         col.metric(
             f"{tag}: raw hypervolume (uJ × accuracy)",
             f"{hv:.4g}",
-            help=f"Reference: energy {ref.energy_uj:.4g} uJ, accuracy 0; shared by A and B",
+            help=f"Reference: energy {ref.energy_uj:.4g} uJ, accuracy 0; shared by every scope",
         )
         col.caption(f"{len(e):,} candidates, {len(f)} on the front · {plain(_label(run, search))}")
-    same_box = boxes[0] == boxes[1]
+    same_box = all(b == boxes[0] for b in boxes)
     st.caption(
         f"The {frames.NORMALIZED_HV_LABEL} is the share of the box from chance accuracy to 1 and "
         "from the space's analytic energy bound down to its floor (log energy) that the front "
         "dominates; larger is better"
-        + ("." if same_box else "; A's and B's spaces or datasets differ, so do their boxes.")
+        + ("." if same_box else "; the scopes' spaces or datasets differ, so do their boxes.")
         + f" Raw hypervolume (the paper's figure): the area dominated up to energy "
-        f"{ref.energy_uj:.4g} uJ (the spaces' energy bound under {DEFAULT_PROFILE}, the larger "
-        "of A's and B's) and accuracy 0."
+        f"{ref.energy_uj:.4g} uJ (the spaces' energy bound under {DEFAULT_PROFILE}, the largest "
+        "of the scopes') and accuracy 0."
     )
+    if view.run != view.run2:
+        runs_table.settings_table(view.run, view.run2)
 
 
 def _candidate_options(run: str, alpha: float, extra: list[str | None]) -> list[str]:
@@ -333,6 +344,13 @@ def main() -> None:
     if mode == "runs":
         _scope_picker("A", names, "run", "search")
         _scope_picker("B", names, "run2", "search2")
+        st.multiselect(
+            "More runs to overlay (whole runs)",
+            names,
+            key=K + "more",
+            max_selections=viewstate.MAX_MORE,
+            placeholder="none",
+        )
         _fronts(_view(), log)
     else:
         st.selectbox("Run", names, key=K + "run", placeholder="Pick a run")

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app.common import charts, frames
-from app.web.components import downloads, leaderboard_format, permissions, ui, viewstate
+from app.web.components import downloads, genes, leaderboard_format, permissions, ui, viewstate
 from app.web.components.text import plain
 from engine.pareto import f_aeb
 from engine.profiles import PROFILES, get_profile
@@ -38,6 +38,8 @@ def _seed(view: viewstate.ExplorerView) -> None:
     ss[K + "profile"] = view.profile
     ss[K + "infeasible"] = view.infeasible
     ss[K + "silent"] = view.silent
+
+    ss[genes.BRUSH], ss[genes.BLOCKS], ss[genes.SIG] = view.brush, view.blocks, None
     ss[K + "chart_sig"] = None
     ss[K + "table_sig"] = None
     ss[K + "run_picked"] = False
@@ -49,11 +51,13 @@ def _on_run_change() -> None:
     ss[K + "selection"] = ()
     ss[K + "box"] = None
     ss[K + "page"] = 1
+    ss[genes.BRUSH] = ()
 
 
 def _clear_selection() -> None:
     st.session_state[K + "selection"] = ()
     st.session_state[K + "box"] = None
+    st.session_state[genes.BRUSH] = ()
 
 
 def _view() -> viewstate.ExplorerView:
@@ -71,6 +75,8 @@ def _view() -> viewstate.ExplorerView:
         profile=ss.get(K + "profile") or viewstate.DEFAULT_PROFILE,
         infeasible=bool(ss.get(K + "infeasible", False)),
         silent=bool(ss.get(K + "silent", False)),
+        brush=tuple(ss.get(genes.BRUSH) or ()),
+        blocks=bool(ss.get(genes.BLOCKS, False)),
     )
 
 
@@ -96,6 +102,7 @@ def _take_events(page_ids: list[str]) -> None:
             chosen = json.loads(sig)
             pick = [p["id"] for p in chosen.get(charts.PICK) or [] if p.get("id")]
             box = chosen.get(charts.BOX) or {}
+            ss[genes.BRUSH] = ()  # the newest way of selecting wins
             if pick:
                 ss[K + "selection"], ss[K + "box"] = tuple(pick), None
             elif box.get("energy_uj") and box.get("accuracy"):
@@ -111,6 +118,7 @@ def _take_events(page_ids: list[str]) -> None:
         rows = json.loads(sig).get("rows") or []
         if rows and rows[0] < len(page_ids):
             ss[K + "selection"], ss[K + "box"] = (page_ids[rows[0]],), None
+            ss[genes.BRUSH] = ()
 
 
 def _selected_ids(points: pd.DataFrame, view: viewstate.ExplorerView) -> list[str]:
@@ -129,6 +137,9 @@ def _selected_ids(points: pd.DataFrame, view: viewstate.ExplorerView) -> list[st
         e_lo, e_hi, a_lo, a_hi = view.box
         seen = set(ids)
         ids += [i for i in frames.in_box(points, (e_lo, e_hi), (a_lo, a_hi)) if i not in seen]
+    if view.brush:
+        seen = set(ids)
+        ids += [i for i in genes.brushed_ids(view.run, view.search, view.profile) if i not in seen]
     return ids
 
 
@@ -297,6 +308,7 @@ def _render() -> None:
     table = ui.ranked_frame(ranked)
     page_rows = table.iloc[(view.page - 1) * view.top :].reset_index(drop=True)
     _take_events(page_rows["id"].tolist())
+    genes.take_brush(view.run, view.search, view.profile)
     view = _view()
     ui.publish_url(PAGE, view.to_params())
     best = table.head(1)
@@ -348,6 +360,8 @@ def _render() -> None:
     _leaderboard(page_rows, view, {r.id: r.arch for r, _ in ranked}, selected_ids)
     _share(view)
     _detail(points, selected_ids, view)
+    live = run.state in ui.LIVE_RUN_STATES
+    genes.section(view.run, view.search, view.profile, front["id"].tolist(), live=live)
     ui.share_box(PAGE, view.to_params())
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app.common import frames
-from app.web.components import forms, permissions, run_charts, ui
+from app.web.components import extend, forms, permissions, run_charts, runs_table, ui
 from app.web.components.text import plain
 from storage.errors import StoreError, one_line
 from storage.records import RunRecord
@@ -89,6 +89,7 @@ def card(run: RunRecord, acc: ui.Access, *, just_launched: bool = False, page: b
             parts.append(f"ETA {eta_text(estimates.estimate(ui.store(), run))}")
         if run.archived:
             parts.append(":gray-badge[archived]")
+        parts += [f":violet-badge[{plain(tag)}]" for tag in run.tags]
         mark = " ← just launched" if just_launched and run.active else ""
         head.markdown(f"### {plain(run.name)}\n{' · '.join(parts)}{mark}")
         if run.active:
@@ -444,4 +445,6 @@ def render(record: RunRecord, acc: ui.Access) -> None:
     st.page_link(ui.PAGES["runs"], label="All runs", icon=":material/arrow_back:")
     messages()
     _actions(record, acc)
+    runs_table.annotations(record, acc)
+    extend.box(record, acc)
     (_live if record.active else _once)(record.name, acc)

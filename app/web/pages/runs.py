@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.web.components import forms, ui, viewstate
+from app.web.components import forms, runs_table, ui, viewstate
 from app.web.components.text import plain
 from app.web.pages import run as run_page
 
@@ -23,7 +23,7 @@ def _table(acc: ui.Access, show_archived: bool) -> None:
         return
     live = sum(r.active for r in runs)
     archived = sum(r.archived for r in runs)
-    shown = runs if show_archived else [r for r in runs if not r.archived]
+    shown = runs_table.filtered(runs if show_archived else [r for r in runs if not r.archived])
     hidden = f", {archived} archived (hidden)" if archived and not show_archived else ""
     st.caption(
         f"{forms.count(len(runs), 'run')}, {live} in progress{hidden}. This list updates every "
@@ -36,6 +36,7 @@ def _table(acc: ui.Access, show_archived: bool) -> None:
 
 def main() -> None:
     view, problems = viewstate.parse_runs(ui.current_params())
+    ui.adopt_url(PAGE, lambda: runs_table.seed(view))
     for problem in problems:
         st.warning(plain(problem))
     acc = ui.access()
@@ -50,7 +51,10 @@ def main() -> None:
         st.error(plain(f"Unknown run {view.run!r}: there is no run by that name."))
     run_page.messages()
     show_archived = st.toggle("Show archived runs", key=SHOW_ARCHIVED)
-    ui.publish_url(PAGE, view.to_params())
+    if runs:
+        runs_table.filters([r for r in runs.values() if show_archived or not r.archived])
+        runs_table.section(show_archived)
+    ui.publish_url(PAGE, runs_table.view_params(view.run).to_params())
     if not acc.can_write:
         st.caption("Sign in to cancel runs.")
     _table(acc, show_archived)
