@@ -105,6 +105,8 @@ MIGRATIONS: list[tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]] 
             params BIGINT NOT NULL, split VARCHAR NOT NULL, worker VARCHAR NOT NULL,
             created_at DOUBLE NOT NULL, PRIMARY KEY (run, candidate_id))""",
     ),
+    # A shared leaderboard's title and notes may be edited later (never its rows): when, if ever.
+    ("ALTER TABLE leaderboards ADD COLUMN edited_at DOUBLE",),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Layers whose stored energy (before operation counts were kept) was priced per MAC at 4.6 pJ:

@@ -13,6 +13,7 @@ from storage.base import (
     Store,
     check_alpha,
     check_top,
+    edited_leaderboard,
     first_per_id,
     given,
     rank_records,
@@ -414,3 +415,11 @@ class MemoryStore(Store):
         with self._lock:
             self._leaderboard(id)
             del self._leaderboards[id]
+
+    def edit_leaderboard(
+        self, id: str, *, title: str | None = None, notes: str | None = None
+    ) -> LeaderboardRecord:
+        with self._lock:
+            record = edited_leaderboard(self._leaderboard(id), title, notes, now())
+            self._leaderboards[id] = record
+            return _copy(record)
