@@ -91,3 +91,27 @@ def test_with_sign_in_reading_needs_a_signed_in_user(filled, open_app) -> None:
     at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=ANONYMOUS)
     assert any(GATE in i.value for i in at.info)
     assert not at.dataframe
+
+
+def test_the_author_edits_title_and_notes_and_the_rows_stay(filled, open_app) -> None:
+    board = share(filled, title="half-typed ti", author=identity(ANA))
+    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=ANA)
+    assert not at.exception
+    assert not any("edited" in m.value for m in at.markdown)
+    at.text_input(key=f"lb_title_{board.id}").set_value("weekly picks")
+    at.text_area(key=f"lb_notes_{board.id}").set_value("chosen at alpha 0.4")
+    at.button(key="FormSubmitter:lb_edit_form-Save title and notes").click().run()
+    assert not at.exception
+    stored = filled.store.get_leaderboard(board.id)
+    assert (stored.title, stored.notes) == ("weekly picks", "chosen at alpha 0.4")
+    assert stored.candidates == board.candidates and stored.edited_at is not None
+    assert any(s.value == "weekly picks" for s in at.subheader)
+    assert any(" · edited " in m.value and "UTC" in m.value for m in at.markdown)
+    assert at.dataframe[0].value["id"].tolist() == [c["id"] for c in board.candidates]
+
+
+def test_with_sign_in_another_user_sees_no_edit_form(filled, open_app) -> None:
+    board = share(filled, author=identity(ANA))
+    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=BOB)
+    assert not at.exception
+    assert not [e for e in at.expander if e.label == "Edit title and notes"]

@@ -241,6 +241,16 @@ def delete_leaderboard(w: World, column: str):
     return not any(b.id == w.board for b in w.store.list_leaderboards()), at
 
 
+def edit_leaderboard(w: World, column: str):
+    at = drawn_for_a(column, "leaderboard", {"id": w.board})
+    at.text_input(key=f"lb_title_{w.board}").set_value("edited by the clicker")
+    as_column(at, column)
+    at.button(key="FormSubmitter:lb_edit_form-Save title and notes").click().run()
+    board = w.store.get_leaderboard(w.board)
+    assert board.candidates and (board.edited_at is not None) is (board.title != "A's picks")
+    return board.title == "edited by the clicker", at
+
+
 DRIVERS = {
     permissions.VIEW: view_run,
     permissions.EXPLORE: explorer,
@@ -253,6 +263,7 @@ DRIVERS = {
     permissions.EVALUATE: subnet("test"),
     permissions.SHARE: share,
     permissions.DELETE_LEADERBOARD: delete_leaderboard,
+    permissions.EDIT_LEADERBOARD: edit_leaderboard,
 }
 
 

@@ -4,9 +4,10 @@ and by the buttons' `disabled` state (docs/architecture.md, "Who may do what", i
 - Without sign-in configured the app is in single-user mode: everyone may do everything.
 - With sign-in configured, a visitor who is not signed in may do nothing (the navigation shows
   only the sign-in page); a signed-in user may view, launch, export, evaluate on test and share;
-  managing a run or a leaderboard (cancel, archive, restore, delete) is for its owner and for the
-  admins named in `AUTOSPIKFORMER_ADMINS`. A run or leaderboard without an owner (launched from
-  the command line, or in single-user mode) is managed by admins only.
+  managing a run or a leaderboard (cancel, archive, restore, delete; a leaderboard's title and
+  notes: edit) is for its owner and for the admins named in `AUTOSPIKFORMER_ADMINS`. A run or
+  leaderboard without an owner (launched from the command line, or in single-user mode) is
+  managed by admins only.
 
 Identity is the OIDC issuer plus `sub` (`"https://issuer|sub"`): what the provider guarantees to
 be unique and stable. It is shown by its email only when the provider says `email_verified`, else
@@ -39,9 +40,10 @@ EXPORT = "export"
 EVALUATE = "evaluate on test"
 SHARE = "share"
 DELETE_LEADERBOARD = "delete leaderboard"
+EDIT_LEADERBOARD = "edit leaderboard"
 ACTIONS: tuple[str, ...] = (VIEW, EXPLORE, LAUNCH, CANCEL, ARCHIVE, RESTORE, DELETE, EXPORT)
-ACTIONS += (EVALUATE, SHARE, DELETE_LEADERBOARD)
-MANAGE = frozenset({CANCEL, ARCHIVE, RESTORE, DELETE, DELETE_LEADERBOARD})
+ACTIONS += (EVALUATE, SHARE, DELETE_LEADERBOARD, EDIT_LEADERBOARD)
+MANAGE = frozenset({CANCEL, ARCHIVE, RESTORE, DELETE, DELETE_LEADERBOARD, EDIT_LEADERBOARD})
 # How a refusal names the action: "Sign in to <verb>", "may <verb> it".
 VERBS = {
     VIEW: "view runs",
@@ -55,6 +57,7 @@ VERBS = {
     EVALUATE: "evaluate subnets on the test split",
     SHARE: "share leaderboards",
     DELETE_LEADERBOARD: "delete",
+    EDIT_LEADERBOARD: "edit",
 }
 
 

@@ -373,7 +373,8 @@ def _share(view: viewstate.ExplorerView) -> None:
     with st.expander("Share this leaderboard", icon=":material/share:"):
         if ui.write_blocked(acc, "share leaderboards"):
             return
-        with st.form(K + "share_form", clear_on_submit=False, border=False):
+        # Enter in the title never shares: only the button does (a half-typed title stays).
+        with st.form(K + "share_form", clear_on_submit=False, enter_to_submit=False, border=False):
             st.caption(
                 f"Freezes the top {view.top} at alpha={view.alpha:.2f} under {view.profile} "
                 "as they are now: candidates found later never change it."

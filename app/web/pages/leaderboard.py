@@ -1,6 +1,7 @@
 """One shared leaderboard, as it was frozen: `/leaderboard?id=ID`. Its chart (its rows ringed on
 the run's current front), its table, CSV/Parquet downloads, "open live" (the same view in the
-explorer) and, for its author or an admin (anyone in single-user mode), delete. Its title and
+explorer) and, for its author or an admin (anyone in single-user mode), edit its title and notes
+(marked "edited" with the time; the rows never change) and delete. Its title and
 notes are shown as the text they are (`app.web.components.text`)."""
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
     columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
     columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "macs", "sops"]
     return pd.DataFrame(out, columns=[*columns, "neuron_updates"])
+
+
+def utc(ts: float) -> str:
+    """A Unix time as `2026-12-04 16:20 UTC` (the one clock every reader of a permalink shares)."""
+    return pd.Timestamp(ts, unit="s").strftime("%Y-%m-%d %H:%M UTC")
 
 
 def may_delete(acc: ui.Access, board: LeaderboardRecord) -> bool:
@@ -112,6 +118,50 @@ def _delete_board(board_id: str) -> None:
     st.session_state[K + "deleted"] = board_id
 
 
+def _edit_board(board_id: str) -> None:
+    """The Save button's callback: checks the signed-in user against the author again, then
+    changes the title and notes only (the rows stay frozen)."""
+    ss = st.session_state
+    try:
+        author = ui.store().get_leaderboard(board_id).author
+    except StoreError as err:
+        ss[K + "refused"] = one_line(err)
+        return
+    what = f"leaderboard {board_id}"
+    why = permissions.refusal(ui.access(), permissions.EDIT_LEADERBOARD, author, what)
+    if why:
+        ss[K + "refused"] = why
+        return
+    try:
+        ui.store().edit_leaderboard(
+            board_id, title=ss[f"{K}title_{board_id}"], notes=ss[f"{K}notes_{board_id}"]
+        )
+    except StoreError as err:
+        ss[K + "refused"] = one_line(err)
+        return
+    ss[K + "edited"] = board_id
+
+
+def _edit(acc: ui.Access, board: LeaderboardRecord) -> None:
+    """Its author (or an admin; anyone in single-user mode) may change the title and notes."""
+    if not permissions.may(acc, permissions.EDIT_LEADERBOARD, board.author):
+        return
+    with st.expander("Edit title and notes", icon=":material/edit:"):
+        # Enter in the title saves nothing: only the button does.
+        with st.form(K + "edit_form", enter_to_submit=False, border=False):
+            st.text_input("Title", value=board.title, max_chars=200, key=f"{K}title_{board.id}")
+            st.text_area(
+                "Notes", value=board.notes, max_chars=5000, height=80, key=f"{K}notes_{board.id}"
+            )
+            st.caption("The rows stay as they were frozen; the page says it was edited, and when.")
+            st.form_submit_button(
+                "Save title and notes",
+                icon=":material/save:",
+                on_click=_edit_board,
+                args=(board.id,),
+            )
+
+
 def _delete(acc: ui.Access, board: LeaderboardRecord) -> None:
     if not may_delete(acc, board):
         who = f"its author ({board.author}) or an admin" if board.author else "an admin"
@@ -138,6 +188,8 @@ def main() -> None:
     refused = st.session_state.pop(K + "refused", None)
     if refused:
         st.error(plain(refused))
+    if st.session_state.pop(K + "edited", None):
+        st.success("Title and notes saved; the rows are unchanged.")
     deleted = st.session_state.pop(K + "deleted", None)
     if deleted:
         st.success(f"Leaderboard `{deleted}` deleted.")
@@ -159,11 +211,12 @@ def main() -> None:
         return
     st.subheader(plain(board_title(board.title)))
     scope = f"search {plain(board.search)}" if board.search else "the whole run"
-    when = pd.Timestamp(board.created_at, unit="s").strftime("%Y-%m-%d %H:%M UTC")
     st.markdown(
         f"Run **{plain(board.run)}**, {scope} · top {board.top} by F_AEB at "
-        f"alpha={board.alpha:g} · energies under **{plain(board.energy_profile)}** · shared {when}"
+        f"alpha={board.alpha:g} · energies under **{plain(board.energy_profile)}** · shared "
+        f"{utc(board.created_at)}"
         + (f" by **{plain(board.author)}**" if board.author else "")
+        + (f" · edited {utc(board.edited_at)}" if board.edited_at is not None else "")
     )
     st.caption(
         "Frozen when shared: candidates found later never change these rows. "
@@ -207,6 +260,7 @@ def main() -> None:
         icon=":material/open_in_new:",
         query_params=live_view(board).to_params(),
     )
+    _edit(acc, board)
     _delete(acc, board)
     ui.share_box(PAGE, view.to_params())
 
