@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.common import frames
+from app.common.units import format_energy
 from engine.pareto import hypervolume
 from engine.space import SearchSpace
 from tasks.pipeline import search_reference
@@ -38,11 +39,17 @@ def test_two_candidates_side_by_side(filled, open_app) -> None:
     assert list(table.columns) == ["A", "B", "B - A"]
     accuracy = table.loc["validation accuracy"]
     assert accuracy["A"] == f"{a.accuracy * 100:.2f}%" and accuracy["B"] == f"{b.accuracy:.2%}"
-    from app.common.frames import format_energy
+    from app.common.units import energy_unit_uj, format_ops
 
-    energy = table.loc["energy"]  # with a readable unit, as every other page shows it
-    assert (energy["A"], energy["B"]) == (format_energy(a.energy_uj), format_energy(b.energy_uj))
-    assert energy["B - A"].endswith(("nJ", "uJ", "mJ")) and energy["B - A"][0] in "+-"
+    energy = table.loc["energy"]  # one unit for the row, chosen as every other view chooses it
+    unit = energy_unit_uj([a.energy_uj, b.energy_uj])[0]
+    assert (energy["A"], energy["B"]) == (
+        format_energy(a.energy_uj, unit=unit),
+        format_energy(b.energy_uj, unit=unit),
+    )
+    assert energy["B - A"].endswith(f" {unit}") and energy["B - A"][0] in "+-"
+    sops = table.loc["SOPs"]  # SI suffixes, as the CLI and the leaderboard write them
+    assert (sops["A"], sops["B"]) == (format_ops(a.sops), format_ops(b.sops))
     assert table.loc["mlp per block", "A"] == "/".join(f"{r:g}" for r in a.arch["mlp_ratios"])
     assert table.loc["thr per block", "B"] == "/".join(f"{t:.1f}" for t in b.arch["thresholds"])
     assert [t.label for t in at.tabs] == [f"A: {a.id}", f"B: {b.id}"]
@@ -82,4 +89,4 @@ def test_hypervolumes_use_the_searches_stored_reference(filled, open_app) -> Non
         points = frames.load_points(filled.store, filled.run, search)
         hv = hypervolume(points["accuracy"], points["energy_uj"], ref, 0.0)
         assert metric.value == f"{hv:.4g}"
-    assert any(f"up to energy {ref:.4g} uJ" in c.value for c in at.caption)
+    assert any(f"up to energy {format_energy(ref)} " in c.value for c in at.caption)

@@ -91,7 +91,7 @@ LABELS: dict[str, str] = {
     "population": "Population",
     "parents": "Parents (top K)",
     "alpha": "alpha",
-    "energy_budget_uj": "Energy budget (uJ)",
+    "energy_budget_uj": "Energy budget (µJ)",
 }
 
 
@@ -184,7 +184,7 @@ def count(n: int, word: str) -> str:
 
 def summary(form: LaunchForm) -> str:
     """The form's settings on one line."""
-    budget = f"budget {form.energy_budget_uj:g} uJ" if form.energy_budget_uj else "no budget"
+    budget = f"budget {form.energy_budget_uj:g} µJ" if form.energy_budget_uj else "no budget"
     search = f"{form.strategy}, {count(form.generations, 'generation')} x {form.population}"
     if form.strategy == "evolution":
         search += f", parents {form.parents}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.common import units
 from app.web.components import downloads, permissions
 from app.web.components.text import plain
 from engine.errors import AutoSpikformerError
@@ -103,7 +104,8 @@ def _show(
         result = current.test
         st.metric(TEST_LABEL, f"{result.accuracy:.2%}")
         st.caption(
-            f"{result.samples:,} test images, standalone subnet, energy {result.energy_uj:.4g} uJ. "
+            f"{result.samples:,} test images, standalone subnet, energy "
+            f"{units.format_energy(result.energy_uj)}. "
             "Searches rank by validation accuracy only; the test split is never used by them."
         )
         return

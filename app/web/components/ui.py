@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames
+from app.common import charts, frames, units
 from app.web.components import downloads, permissions, subnet_actions, text
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage import paths
@@ -124,15 +124,14 @@ def knee(run: str, search: str | None, profile: str = DEFAULT_PROFILE) -> pd.Dat
 
 
 def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
-    """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth); `energy`
-    is `energy_uj` written with a readable unit."""
+    """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth), energies
+    in µJ (`energy_uj`: a table shows them in its view's one unit, `app.common.units`)."""
     rows = [
         {
             "rank": i + 1,
             "id": r.id,
             "fitness": f,
             "accuracy": r.accuracy,
-            "energy": frames.format_energy(r.energy_uj),
             "energy_uj": r.energy_uj,
             "params": r.params,
             "firing_rate": r.firing_rate,
@@ -145,7 +144,7 @@ def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
         }
         for i, (r, f) in enumerate(ranked)
     ]
-    columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
+    columns = ["rank", "id", "fitness", "accuracy", "energy_uj", "params"]
     columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "strategy", "search"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -153,8 +152,6 @@ def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
 RANKED_COLUMNS = {
     "fitness": st.column_config.NumberColumn("F_AEB", format="%.4f"),
     "accuracy": st.column_config.NumberColumn(format="percent"),
-    "energy": st.column_config.TextColumn("energy", help="Per sample, under the energy profile"),
-    "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
     "firing_rate": st.column_config.NumberColumn("firing rate", format="%.3f"),
 }
 
@@ -307,10 +304,11 @@ def candidate_panel(
     *,
     key: str,
     profile: str = DEFAULT_PROFILE,
+    unit: str | None = None,
 ) -> None:
-    """The detail of one candidate: arch per block, params, SOPs, energy under `profile`,
-    per-layer energy (under `profile` too) and firing rates, and downloads of its standalone
-    subnet and config JSON."""
+    """The detail of one candidate: arch per block, params, SOPs, energy under `profile` (in the
+    view's `unit` when given), per-layer energy (under `profile` too) and firing rates, and
+    downloads of its standalone subnet and config JSON."""
     arch = record.arch
     priced = record.priced(get_profile(profile))
     st.markdown(
@@ -332,11 +330,11 @@ def candidate_panel(
     cols[0].metric("validation accuracy", f"{record.accuracy:.2%}")
     cols[1].metric(
         "energy",
-        frames.format_energy(priced.energy_uj),
+        units.format_energy(priced.energy_uj, unit=unit),
         help=f"Per sample, under the {priced.energy_profile} hardware profile",
     )
-    cols[2].metric("params", f"{record.params:,}")
-    cols[3].metric("SOPs", f"{record.sops:.4g}")
+    cols[2].metric("params", units.format_ops(record.params), help=f"{record.params:,}")
+    cols[3].metric("SOPs", units.format_ops(record.sops), help="Synaptic operations per sample")
     cols = st.columns(4)
     cols[0].metric("time steps T", arch.get("time_steps"))
     cols[1].metric("embed dim", arch.get("embed_dim"))

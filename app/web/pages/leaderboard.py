@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames
+from app.common import charts, units
 from app.web.components import downloads, permissions, ui, viewstate
 from app.web.components.text import board_title, plain
 from engine.profiles import PROFILES
@@ -21,7 +21,8 @@ K = "lb_"
 
 
 def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
-    """The frozen CANDIDATE rows as a table, best first, energies with readable units."""
+    """The frozen CANDIDATE rows as a table, best first, in machine units (what the CSV and
+    Parquet files hold: `energy_uj` in microjoules, counts as numbers)."""
     out = []
     for rank, c in enumerate(board.candidates, start=1):
         arch, ops = c.get("arch", {}), c.get("ops", {})
@@ -31,7 +32,6 @@ def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
                 "id": c["id"],
                 "fitness": c.get("fitness"),
                 "accuracy": c.get("accuracy"),
-                "energy": frames.format_energy(c.get("energy_uj")),
                 "energy_uj": c.get("energy_uj"),
                 "params": c.get("params"),
                 "firing_rate": c.get("firing_rate"),
@@ -44,9 +44,34 @@ def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
                 "neuron_updates": ops.get("neuron_updates"),
             }
         )
-    columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
+    columns = ["rank", "id", "fitness", "accuracy", "energy_uj", "params"]
     columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "macs", "sops"]
     return pd.DataFrame(out, columns=[*columns, "neuron_updates"])
+
+
+COUNTS = {"params": "params", "macs": "MACs", "sops": "SOPs", "neuron_updates": "neuron updates"}
+
+
+def shown_frame(rows: pd.DataFrame, unit: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """`rows_frame` as people read it, and its `column_config`: energies in one unit (`unit`, the
+    view's, default the rows' own: `energy (nJ)`), parameter and operation counts with SI
+    suffixes (`520.4 k`)."""
+    unit = unit or units.energy_unit_uj(rows["energy_uj"])[0]
+    out = rows.rename(columns={"energy_uj": "energy"})
+    out["energy"] = rows["energy_uj"] * units.unit_factor(unit)
+    for column in COUNTS:
+        out[column] = rows[column].map(units.format_ops)
+    config = {
+        **ui.RANKED_COLUMNS,
+        "energy": st.column_config.NumberColumn(
+            units.energy_title(unit), format="%.4g", help="Per sample, under the energy profile"
+        ),
+        **{c: st.column_config.TextColumn(label) for c, label in COUNTS.items()},
+        "embed_dim": st.column_config.NumberColumn("D", help="Embedding dimension"),
+        "depth": st.column_config.NumberColumn("L", help="Depth (blocks)"),
+        "generation": st.column_config.NumberColumn("gen"),
+    }
+    return out, config
 
 
 def utc(ts: float) -> str:
@@ -72,7 +97,8 @@ def live_view(board: LeaderboardRecord) -> viewstate.ExplorerView:
     )
 
 
-def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> None:
+def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> str:
+    """Draws the chart; returns its energy unit (the table's too)."""
     marks = rows[["id", "accuracy", "energy_uj"]]
     try:
         profile = board.energy_profile if board.energy_profile in PROFILES else None
@@ -83,6 +109,7 @@ def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> None:
         note = "the run has been deleted: only the frozen rows are drawn"
     if cloud.empty:
         cloud = marks.assign(generation=0, strategy="", count=1)
+    unit = charts.energy_unit([cloud, front, marks])
     chart = charts.explorer_chart(
         cloud,
         front,
@@ -91,11 +118,13 @@ def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> None:
         marks.iloc[0:0],
         alpha=board.alpha,
         best_label="#1 when shared",
+        unit=unit,
     )
     st.altair_chart(chart, width="stretch", key=K + "chart")
     st.caption(
         f"Rings: the {len(rows)} shared rows, the diamond the first of them; behind them, {note}."
     )
+    return unit
 
 
 def _delete_board(board_id: str) -> None:
@@ -228,14 +257,9 @@ def main() -> None:
     if rows.empty:
         st.info("No feasible candidate was ranked when this was shared.")
     else:
-        _chart(board, rows)
-        st.dataframe(
-            rows,
-            hide_index=True,
-            key=K + "table",
-            column_config=ui.RANKED_COLUMNS,
-            column_order=[c for c in rows.columns if c != "energy_uj"],
-        )
+        unit = _chart(board, rows)
+        shown, config = shown_frame(rows, unit)
+        st.dataframe(shown, hide_index=True, key=K + "table", column_config=config)
     cols = st.columns([1, 1, 2, 3])
     stem = f"leaderboard-{board.id}"
     cols[0].download_button(

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app.common import frames
+from app.common import units
 from app.web.components import forms, permissions, run_charts, ui
 from app.web.components.text import plain
 from storage.errors import StoreError, one_line
@@ -46,7 +46,7 @@ def generation_line(run: RunRecord) -> str:
         except StoreError:
             return f"{text}: best {last.best_id}"
         text += (
-            f": best `{best.id}` · {best.accuracy:.2%} · {best.energy_uj:.4g} uJ"
+            f": best `{best.id}` · {best.accuracy:.2%} · {units.format_energy(best.energy_uj)}"
             f" · F_AEB {last.best_fitness or 0.0:.3f}"
         )
     return text
@@ -271,7 +271,7 @@ def _settings(record: RunRecord) -> None:
         "population": show(values["population"]),
         "parents": show(values["parents"]),
         "alpha": show(values["alpha"]),
-        "energy budget": "none" if budget is None else frames.format_energy(budget),
+        "energy budget": "none" if budget is None else units.format_energy(budget),
         "energy profile": show(values["energy_profile"]),
         "recalibration batches": show(values["recalib_batches"]),
         "generation 0": _generation_0(values),
