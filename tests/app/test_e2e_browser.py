@@ -356,9 +356,9 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         page.get_by_text(f"Candidate {picked}").wait_for()
         shot(page, artifacts, "explorer", height=2300)
         page.get_by_role("button", name="Export subnet on a worker").click()
-        page.get_by_role("button", name="Download subnet checkpoint").wait_for(timeout=180_000)
+        page.get_by_role("button", name="Download subnet").wait_for(timeout=180_000)
         with page.expect_download(timeout=60_000) as download:
-            page.get_by_role("button", name="Download subnet checkpoint").click()
+            page.get_by_role("button", name="Download subnet").click()
         checkpoint = tmp_path / "subnet.safetensors"
         download.value.save_as(checkpoint)
         assert checkpoint.stat().st_size > 1000

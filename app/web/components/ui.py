@@ -367,7 +367,7 @@ def candidate_panel(
         subnet_actions.test_button(store_, run, record, key=key, acc=acc)
     with right:
         st.download_button(
-            "Download config (ARCH JSON)",
+            "Download config (JSON)",
             data=downloads.config_json(record),
             file_name=f"{record.id}.json",
             mime="application/json",
