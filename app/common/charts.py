@@ -240,7 +240,8 @@ def layer_bars(
             ),
             tooltip=["layer:N", tip],
         )
-        .properties(height=alt.Step(LAYER_ROW_PX))
+        # SVG: each label a DOM node, which browser tests measure for overlaps.
+        .properties(height=alt.Step(LAYER_ROW_PX), usermeta={"embedOptions": {"renderer": "svg"}})
     )
 
 
@@ -277,7 +278,7 @@ def fronts_chart(
             tooltip=tip,
         )
     )
-    chart = alt.layer(cloud, lines).properties(height=height)
+    chart = _renderer(alt.layer(cloud, lines).properties(height=height), len(points) + len(fronts))
     if title:
         chart = chart.properties(title=title)
     return chart

@@ -56,7 +56,9 @@ def knee_panels(
                 ],
             )
         )
-        return alt.layer(line, rule).properties(height=HEIGHT, width="container")
+        return alt.layer(line, rule).properties(
+            height=HEIGHT, width="container", usermeta={"embedOptions": {"renderer": "svg"}}
+        )
 
     return [
         panel("accuracy", "accuracy", ".1%", ".2%", 0.0),
