@@ -184,7 +184,7 @@ def energy_axes(page) -> list[dict]:
     for axis in axes:
         for tick in axis["ticks"]:
             assert not re.search(r"J\b", tick), f"a unit in a tick label: {axis}"
-        if "energy" in axis["title"]:
+        if axis["title"].startswith(("energy", "winner energy")):
             assert re.fullmatch(rf"[\w ]*energy[\w ]* \({UNIT}\)", axis["title"]), axis
             for tick in axis["ticks"]:
                 float(tick.replace(",", ""))  # a plain number in the title's unit
@@ -230,7 +230,9 @@ def test_one_energy_unit_per_axis_and_table(page, stack: str, world: World, arti
     # The explorer: its scatter's x axis, the leaderboard's header and the best line agree.
     page.goto(f"{stack}/explorer?run={RUN}&alpha=0.5&selection={world.candidate}")
     settle(page, "Best at alpha=0.50")
-    page.locator("[data-testid='stDataFrame'] [role='columnheader']").first.wait_for()
+    page.locator("[data-testid='stDataFrame'] [role='columnheader']").first.wait_for(
+        state="attached"
+    )
     [scatter, *_] = energy_axes(page)
     unit = re.search(UNIT + r"\)$", scatter["title"]).group(1)
     assert energy_headers(page)[0] == f"energy ({unit})"
@@ -255,7 +257,9 @@ def test_one_energy_unit_per_axis_and_table(page, stack: str, world: World, arti
     # Compare: the fronts' x axis, the knee's energy axis and its table, one unit each.
     page.goto(f"{stack}/compare?mode=runs&run={RUN}&run2={RUN}")
     settle(page, "The knee")
-    page.locator("[data-testid='stDataFrame'] [role='columnheader']").first.wait_for()
+    page.locator("[data-testid='stDataFrame'] [role='columnheader']").first.wait_for(
+        state="attached"
+    )
     axes = energy_axes(page)
     assert len(axes) >= 2, axes
     knee_unit = re.search(UNIT + r"\)$", axes[-1]["title"]).group(1)
@@ -266,7 +270,9 @@ def test_one_energy_unit_per_axis_and_table(page, stack: str, world: World, arti
     # A shared leaderboard: chart and table in one unit; counts with SI suffixes.
     page.goto(f"{stack}/leaderboard?id={world.board}")
     settle(page, "frozen picks")
-    page.locator("[data-testid='stDataFrame'] [role='columnheader']").first.wait_for()
+    page.locator("[data-testid='stDataFrame'] [role='columnheader']").first.wait_for(
+        state="attached"
+    )
     [axis] = energy_axes(page)
     unit = re.search(UNIT + r"\)$", axis["title"]).group(1)
     assert energy_headers(page) == [f"energy ({unit})"]
@@ -307,7 +313,7 @@ def test_the_candidate_panel_fits_and_its_layer_labels_do_not_overlap(
     assert not [name for name, *_ in labels if "…" in name]  # none cut short by the label limit
     problems = [p for p in page.evaluate(LAYOUT_PROBLEMS) if "button" in p]
     assert problems == []
-    shot(page, artifacts, "units-candidate-panel", height=2400)
+    shot(page, artifacts, "units-candidate-panel", height=3000)
 
 
 def test_nothing_is_fetched_from_outside_localhost(browsed, stack: str) -> None:
