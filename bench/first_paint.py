@@ -4,7 +4,9 @@ drawn. The first session of a server process pays every import its pages make; t
 app ("product": the committed HEAD) is timed against the app of another commit ("before", default
 `f23f812`, whose runs page imported torch through the launch form), each on a store of the same
 runs written by its own code (`tests.app.conftest.fill_store`), alternating A B A B, each in a
-fresh server. Prints the median of each and the ratio.
+fresh server; and, as the floor, a Streamlit app that only writes the title (what Streamlit
+itself costs: its server, the browser's bundle, the websocket). Prints the median of each and the
+ratios.
 
     OMP_NUM_THREADS=1 nice -n 5 python bench/first_paint.py [--runs 3] [--before REV]
 """
@@ -63,6 +65,17 @@ def checkout(rev: str, folder: Path) -> Path:
     return folder
 
 
+FLOOR_APP = 'import streamlit as st\nst.title("Runs")\n'
+
+
+def floor_app(folder: Path) -> Path:
+    """A Streamlit app that only draws the runs page's title."""
+    (folder / "app").mkdir(parents=True)
+    (folder / "app" / "streamlit_app.py").write_text(FLOOR_APP)
+    (folder / "bench-home").mkdir()
+    return folder
+
+
 def first_paint(root: Path, browser) -> float:
     """Seconds from opening /runs on a fresh server until its title is drawn."""
     port = free_port()
@@ -110,7 +123,8 @@ def main() -> None:
         product = checkout("HEAD", Path(tmp) / "product")
         for root in (product, before):
             filled_home(root, root / "bench-home")
-        sides = {"product": product, f"before ({args.before})": before}
+        floor = floor_app(Path(tmp) / "floor")
+        sides = {"product": product, f"before ({args.before})": before, "floor": floor}
         times: dict[str, list[float]] = {name: [] for name in sides}
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -120,11 +134,11 @@ def main() -> None:
                 for name, root in sides.items():
                     times[name].append(first_paint(root, browser))
             browser.close()
-    a, b = (statistics.median(t) for t in times.values())
+    a, b, c = (statistics.median(t) for t in times.values())
     print(f"# cold first paint of /runs, median of {args.runs} alternating runs (after warm-up)")
-    print(f"| what | {' (s) | '.join(times)} (s) | ratio |")
-    print("| --- | --- | --- | --- |")
-    print(f"| first paint of /runs | {a:.2f} | {b:.2f} | {a / b:.2f} |")
+    print(f"| what | {' (s) | '.join(times)} (s) | product / before | product / floor |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"| first paint of /runs | {a:.2f} | {b:.2f} | {c:.2f} | {a / b:.2f} | {a / c:.2f} |")
     print("runs:", {k: [round(x, 2) for x in v] for k, v in times.items()})
 
 
