@@ -1,22 +1,29 @@
 """Streamlit helpers shared by the pages: the store, cached frames, access, URL sync, the
-candidate detail panel. Per-session state lives in `st.session_state` only."""
+candidate detail panel. Per-session state lives in `st.session_state` only.
+
+pandas, Altair and the frames and charts built on them are imported where they are used, not
+with this module: the runs list (the first page most visits open) needs none of them, and they
+cost seconds of a cold start's blank page (`bench/first_paint.py`)."""
 
 from __future__ import annotations
 
 import ipaddress
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames, units
-from app.web.components import downloads, permissions, subnet_actions, text
+from app.common import units
+from app.web.components import permissions, text
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
 from storage.records import CandidateRecord, RunRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LIVE_RUN_STATES: tuple[str, ...] = ("queued", "training", "searching")
 LIVE_EVERY_S = 2.0
@@ -54,6 +61,8 @@ def _scope_version(run: str, search: str | None) -> tuple[str, int]:
 def _points(
     path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
 ) -> pd.DataFrame:
+    from app.common import frames
+
     return frames.load_points(_open(path), run, search, profile=get_profile(profile))
 
 
@@ -61,6 +70,8 @@ def _points(
 def _front(
     path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
 ) -> pd.DataFrame:
+    from app.common import frames
+
     return frames.front(_points(path, run, search, version, profile))
 
 
@@ -68,6 +79,8 @@ def _front(
 def _cloud(
     path: str, run: str, search: str | None, version: int, log: bool, profile: str = DEFAULT_PROFILE
 ) -> pd.DataFrame:
+    from app.common import frames
+
     points = _points(path, run, search, version, profile)
     keep = _front(path, run, search, version, profile)["id"]
     return frames.thin(points, keep, log_energy=log)
@@ -77,6 +90,8 @@ def _cloud(
 def _knee(
     path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
 ) -> pd.DataFrame:
+    from app.common import frames
+
     return frames.knee(_points(path, run, search, version, profile))
 
 
@@ -84,6 +99,8 @@ def _knee(
 def _infeasible(
     path: str, run: str, search: str | None, version: int, profile: str
 ) -> pd.DataFrame:
+    from app.common import frames
+
     every = frames.load_points(
         _open(path), run, search, profile=get_profile(profile), include_infeasible=True
     )
@@ -126,6 +143,8 @@ def knee(run: str, search: str | None, profile: str = DEFAULT_PROFILE) -> pd.Dat
 def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
     """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth), energies
     in µJ (`energy_uj`: a table shows them in its view's one unit, `app.common.units`)."""
+    import pandas as pd
+
     rows = [
         {
             "rank": i + 1,
@@ -309,6 +328,9 @@ def candidate_panel(
     """The detail of one candidate: arch per block, params, SOPs, energy under `profile` (in the
     view's `unit` when given), per-layer energy (under `profile` too) and firing rates, and
     downloads of its standalone subnet and config JSON."""
+    from app.common import charts, frames
+    from app.web.components import downloads, subnet_actions
+
     arch = record.arch
     priced = record.priced(get_profile(profile))
     st.markdown(

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
 import streamlit as st
 
 from app.common import units
-from app.web.components import forms, permissions, run_charts, ui
+from app.web.components import forms, permissions, ui
 from app.web.components.text import plain
 from storage.errors import StoreError, one_line
 from storage.records import RunRecord
@@ -277,6 +276,8 @@ def _settings(record: RunRecord) -> None:
         "generation 0": _generation_0(values),
         "owner": plain(values["owner"]) if values["owner"] else "none (single-user mode)",
     }
+    import pandas as pd  # here, not at import: the runs list needs no pandas (a faster first page)
+
     left, right = st.columns(2)
     for col, title, rows in ((left, "Supernet training", training), (right, "Search", search)):
         frame = pd.DataFrame({"value": list(rows.values())}, index=pd.Index(rows, name=title))
@@ -289,6 +290,8 @@ def _settings(record: RunRecord) -> None:
 
 
 def _training(epochs: list[dict], total: int | None) -> None:
+    from app.web.components import run_charts  # Altair and pandas: not for the runs list
+
     st.subheader("Supernet training")
     if not epochs:
         st.caption("No epoch recorded yet: the curves start after the first epoch.")
@@ -308,6 +311,8 @@ def _training(epochs: list[dict], total: int | None) -> None:
 
 
 def _search(generations: list[dict], total: int | None) -> None:
+    from app.web.components import run_charts
+
     st.subheader("Search")
     if not generations:
         st.caption("No generation recorded yet: the curves start after the first generation.")
@@ -360,6 +365,8 @@ def _log(run: str) -> None:
     if not events:
         st.caption("No events recorded yet (errors, retries, lost workers and expired leases).")
         return
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "time": [
