@@ -285,6 +285,51 @@ def test_one_energy_unit_per_axis_and_table(page, stack: str, world: World, arti
     shot(page, artifacts, "units-leaderboard", height=1300)
 
 
+# The scatter's ticks on one axis: (value, centre on the page) of each label, `%` stripped.
+TICKS = """axis => {
+  const chart = document.querySelector('[data-testid="stVegaLiteChart"]');
+  const g = [...chart.querySelectorAll('g[aria-roledescription="axis"]')]
+    .find(a => (a.getAttribute('aria-label') || '').startsWith(axis));
+  return [...g.querySelectorAll('.role-axis-label text')].map(t => {
+    const r = t.getBoundingClientRect();
+    return [parseFloat(t.textContent.replace(',', '')), r.left + r.width / 2, r.top + r.height / 2];
+  });
+}"""
+
+
+def test_a_box_dragged_in_nanojoules_selects_in_microjoules(page, stack: str, world: World) -> None:
+    """Under 45nm-int8 the run's energies are tens of nJ: the axis is in nJ, and the box the
+    view keeps (and links) is in µJ, the store's unit, so it selects what was dragged over."""
+    from engine.profiles import get_profile
+
+    page.goto(f"{stack}/explorer?run={RUN}&alpha=0.5&profile=45nm-int8")
+    settle(page, "Best at alpha=0.50")
+    [scatter, *_] = energy_axes(page)
+    assert scatter["title"] == "energy per sample (nJ)", scatter
+    xs, ys = page.evaluate(TICKS, "X-axis"), page.evaluate(TICKS, "Y-axis")
+    (v0, x0, _), (v1, x1, _) = xs[1], xs[-2]
+    per_px = (v1 - v0) / (x1 - x0)
+    top, bottom = min(y for _, _, y in ys), max(y for _, _, y in ys)
+    page.mouse.move(x0, top)
+    page.mouse.down()
+    page.mouse.move(x1, bottom, steps=12)
+    page.mouse.up()
+    page.wait_for_function("() => location.search.includes('box=')")
+    idle(page)
+    query = dict(p.split("=", 1) for p in page.evaluate("location.search")[1:].split("&"))
+    e_lo, e_hi, a_lo, a_hi = (float(v) for v in unquote(query["box"]).split(","))
+    slack = 3 * abs(per_px)  # a few pixels of the drag
+    assert e_lo * 1000 == pytest.approx(v0, abs=slack) and e_hi * 1000 == pytest.approx(
+        v1, abs=slack
+    )
+    inside = [
+        r.id
+        for r, _ in world.store().rank(RUN, alpha=0.5, top=1000, profile=get_profile("45nm-int8"))
+        if e_lo <= r.energy_uj <= e_hi and a_lo <= r.accuracy <= a_hi
+    ]
+    assert inside and f"{len(inside):,} candidates selected" in text(page)
+
+
 # ---- the small things --------------------------------------------------------------------------
 def test_an_unknown_page_says_so_and_lists_the_pages(page, stack: str) -> None:
     page.goto(f"{stack}/nope")

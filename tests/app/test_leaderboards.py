@@ -109,6 +109,8 @@ def test_the_author_edits_title_and_notes_and_the_rows_stay(filled, open_app) ->
     assert any(s.value == "weekly picks" for s in at.subheader)
     assert any(" · edited " in m.value and "UTC" in m.value for m in at.markdown)
     assert at.dataframe[0].value["id"].tolist() == [c["id"] for c in board.candidates]
+    listing = open_app("leaderboards", secrets=AUTH, user=ANA).dataframe[0].value
+    assert listing["title"].tolist() == ["weekly picks"] and listing["edited"].notna().all()
 
 
 def test_with_sign_in_another_user_sees_no_edit_form(filled, open_app) -> None:
