@@ -271,6 +271,9 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         # 1. Launch a tiny digits run from the form, with an uploaded (checked, shown) space.
         page.goto(f"{stack}/launch")
         page.get_by_text("Launch a run").first.wait_for()
+        # The whole form drawn first: a click during the first run loses its seeded values.
+        page.locator("[data-testid='stNumberInput']", has_text="Recalibration batches").wait_for()
+        idle(page)
         page.get_by_text("upload YAML").click()
         page.locator("input[type=file]").set_input_files(str(space))
         page.get_by_text("is a valid search space").wait_for()
