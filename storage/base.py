@@ -86,7 +86,10 @@ Leaderboards (second round)
     exist and raises `DuplicateLeaderboard` for a taken id; `get_leaderboard` and
     `delete_leaderboard` raise `UnknownLeaderboard`; `list_leaderboards` is newest first
     (`created_at` descending, then id). Leaderboards outlive candidates added later and the
-    deletion of their run (they hold their rows). Who may delete one is the app's business.
+    deletion of their run (they hold their rows). `edit_leaderboard(id, title=..., notes=...)`
+    changes its title and notes only, never its rows, and sets `edited_at`; bad input
+    (`BadArgument`, `BadRecord`, `UnknownLeaderboard`) changes nothing. Who may edit or delete
+    one is the app's business.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -181,6 +185,18 @@ def require_record(record: Any, cls: type, what: str) -> None:
     """`BadRecord` unless `record` is an instance of `cls`."""
     if not isinstance(record, cls):
         raise BadRecord(f"{what} must be a {cls.__name__}, got {type(record).__name__}")
+
+
+def edited_leaderboard(
+    record: LeaderboardRecord, title: str | None, notes: str | None, at: float
+) -> LeaderboardRecord:
+    """`record` with a new `title` and/or `notes` (None keeps one) and `edited_at=at`, checked as
+    a new record is (`BadRecord` for a non-string or an over-long text); its rows stay as they
+    are. `BadArgument` when neither is given."""
+    if title is None and notes is None:
+        raise BadArgument("nothing to edit: give a title or notes")
+    changes = given(title=title, notes=notes)
+    return replace(record, **changes, edited_at=at)
 
 
 def given(**values: Any) -> dict[str, Any]:
@@ -570,7 +586,7 @@ class Store(ABC):
 
     # ---- shared leaderboards (second round) ---------------------------------------------------
     # Not abstract: a store that only forwards writes (the workers' write-behind store) keeps no
-    # leaderboards. `MemoryStore` and `DuckDBStore` implement all four.
+    # leaderboards. `MemoryStore` and `DuckDBStore` implement all five.
     def create_leaderboard(self, record: LeaderboardRecord) -> LeaderboardRecord:
         """Store a new leaderboard. `UnknownRun`, `UnknownSearch`, `DuplicateLeaderboard`."""
         raise NotImplementedError(f"{type(self).__name__} keeps no leaderboards")
@@ -585,6 +601,15 @@ class Store(ABC):
 
     def delete_leaderboard(self, id: str) -> None:
         """Delete the leaderboard `id`. `UnknownLeaderboard`."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no leaderboards")
+
+    def edit_leaderboard(
+        self, id: str, *, title: str | None = None, notes: str | None = None
+    ) -> LeaderboardRecord:
+        """Change the title and/or notes of the leaderboard `id` (None keeps one), mark it
+        edited now (`edited_at`) and return it; its rows never change. `UnknownLeaderboard`;
+        `BadArgument` when neither is given; `BadRecord` for a non-string or an over-long
+        title (200 characters) or notes (5000). Bad input changes nothing."""
         raise NotImplementedError(f"{type(self).__name__} keeps no leaderboards")
 
     def share(

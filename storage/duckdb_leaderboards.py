@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from storage.base import require_record
+import duckdb
+
+from storage.base import edited_leaderboard, require_record
 from storage.duckdb_file import DuckDBFile
 from storage.duckdb_sql import (
     LEADERBOARD_COLUMNS,
@@ -16,7 +18,7 @@ from storage.errors import (
     UnknownLeaderboard,
     one_line,
 )
-from storage.records import LeaderboardRecord
+from storage.records import LeaderboardRecord, now
 
 
 class LeaderboardTables(DuckDBFile):
@@ -34,11 +36,15 @@ class LeaderboardTables(DuckDBFile):
         return record
 
     def get_leaderboard(self, id: str) -> LeaderboardRecord:
+        with self.connect() as con:
+            return self._read_leaderboard(con, id)
+
+    @staticmethod
+    def _read_leaderboard(con: duckdb.DuckDBPyConnection, id: str) -> LeaderboardRecord:
         if not isinstance(id, str):
             raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
         sql = f"SELECT {select_sql(LEADERBOARD_COLUMNS)} FROM leaderboards WHERE id = $i"
-        with self.connect() as con:
-            rows = fetch_rows(con.execute(sql, {"i": id}))
+        rows = fetch_rows(con.execute(sql, {"i": id}))
         if not rows:
             raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
         return LeaderboardRecord.from_row(rows[0])
@@ -60,3 +66,15 @@ class LeaderboardTables(DuckDBFile):
             gone = con.execute("DELETE FROM leaderboards WHERE id = $i RETURNING 1", {"i": id})
             if not gone.fetchall():
                 raise UnknownLeaderboard(f"unknown leaderboard {one_line(repr(id), 80)}")
+
+    def edit_leaderboard(
+        self, id: str, *, title: str | None = None, notes: str | None = None
+    ) -> LeaderboardRecord:
+        with self.connect(write=True) as con:
+            current = self._read_leaderboard(con, id)
+            record = edited_leaderboard(current, title, notes, now())
+            con.execute(
+                "UPDATE leaderboards SET title = $t, notes = $n, edited_at = $e WHERE id = $i",
+                {"t": record.title, "n": record.notes, "e": record.edited_at, "i": id},
+            )
+        return record

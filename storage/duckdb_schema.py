@@ -137,6 +137,8 @@ MIGRATIONS: list[tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]] 
         "ALTER TABLE runs ADD COLUMN tags VARCHAR DEFAULT '[]'",
         "ALTER TABLE runs ADD COLUMN notes VARCHAR DEFAULT ''",
     ),
+    # A shared leaderboard's title and notes may be edited later (never its rows): when, if ever.
+    ("ALTER TABLE leaderboards ADD COLUMN edited_at DOUBLE",),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Layers whose stored energy (before operation counts were kept) was priced per MAC at 4.6 pJ:

@@ -14,6 +14,7 @@ from storage.base import (
     check_alpha,
     check_progress_filter,
     check_top,
+    edited_leaderboard,
     first_per_id,
     given,
     list_of,
@@ -454,3 +455,11 @@ class MemoryStore(Store):
         with self._lock:
             self._leaderboard(id)
             del self._leaderboards[id]
+
+    def edit_leaderboard(
+        self, id: str, *, title: str | None = None, notes: str | None = None
+    ) -> LeaderboardRecord:
+        with self._lock:
+            record = edited_leaderboard(self._leaderboard(id), title, notes, now())
+            self._leaderboards[id] = record
+            return _copy(record)

@@ -737,7 +737,9 @@ class LeaderboardRecord(_Record):
     """A shared leaderboard, frozen: the top `top` candidates of a run (or of one of its
     searches) ranked by F_AEB at `alpha` under the energy profile `energy_profile`, stored as the
     contract's CANDIDATE objects as they were when it was shared. `author` is the signed-in user
-    who shared it ("" in single-user mode or from the command line)."""
+    who shared it ("" in single-user mode or from the command line). Its title and notes may be
+    edited later (`Store.edit_leaderboard`), never its rows; `edited_at` is the last edit's time
+    (None while never edited)."""
 
     id: str
     run: str
@@ -750,6 +752,7 @@ class LeaderboardRecord(_Record):
     notes: str = ""
     author: str = ""
     created_at: float = field(default_factory=now)
+    edited_at: float | None = None
 
     def __post_init__(self) -> None:
         self._set("id", check_name("leaderboard.id", self.id, "leaderboard id"))
@@ -779,6 +782,8 @@ class LeaderboardRecord(_Record):
         self._set("notes", check_text("leaderboard.notes", self.notes, limit=5000))
         self._set("author", check_text("leaderboard.author", self.author, limit=200))
         self._set("created_at", check_float("leaderboard.created_at", self.created_at))
+        if self.edited_at is not None:
+            self._set("edited_at", check_float("leaderboard.edited_at", self.edited_at))
 
     def to_contract(self) -> dict[str, Any]:
         """The contract's `leaderboard --json` object (plus scope, top, notes, author, time)."""
@@ -796,6 +801,7 @@ class LeaderboardRecord(_Record):
             "notes": self.notes,
             "author": self.author,
             "created_at": self.created_at,
+            "edited_at": self.edited_at,
         }
 
 

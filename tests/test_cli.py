@@ -1070,3 +1070,30 @@ def test_every_json_shape_in_docs_cli_md_is_what_the_command_prints(every_comman
             best = [printed["best"]] if isinstance(printed.get("best"), dict) else []
             for candidate in [*listed, *best]:
                 assert candidate_keys <= set(candidate), argv
+
+
+def test_leaderboard_title_and_notes_are_edited_from_the_command_line(home: Path) -> None:
+    """`leaderboard --id ID --title T --notes N` changes the text, marks it edited, keeps the
+    rows; bad input is one line and changes nothing."""
+    from storage.paths import store_path
+    from tests.app.conftest import fill_store
+
+    store = DuckDBStore(store_path())
+    filled = fill_store(store, home)
+    board = store.share(filled.run, alpha=0.4, top=3, title="half-typed ti")
+    store.close()
+    edited = last_json(
+        cli(home, "leaderboard", "--id", board.id, "--title", "weekly picks", "--notes", "n",
+            "--json")
+    )  # fmt: skip
+    assert (edited["title"], edited["notes"]) == ("weekly picks", "n")
+    assert edited["candidates"] == board.to_contract()["candidates"]
+    assert edited["edited_at"] is not None
+    human = cli(home, "leaderboard", "--id", board.id).stdout
+    assert "weekly picks" in human and "title and notes edited 20" in human
+    before = DuckDBStore(store_path()).get_leaderboard(board.id)
+    error = one_line_error(
+        cli(home, "leaderboard", "--id", board.id, "--title", "x" * 201, ok=False)
+    )
+    assert "longer than 200" in error
+    assert DuckDBStore(store_path()).get_leaderboard(board.id) == before

@@ -117,7 +117,8 @@ JSON_NOTES: dict[str, str] = {
     ),
     "leaderboard": (
         '`{"id", "title", "run", "alpha", "energy_profile", "candidates": [CANDIDATE, ...], '
-        '"search", "top", "notes", "author", "created_at"}`, the rows as they were frozen'
+        '"search", "top", "notes", "author", "created_at", "edited_at"}`, the rows as they were '
+        "frozen; `edited_at` is null until `--title` or `--notes` changed them"
     ),
 }
 

@@ -1,19 +1,26 @@
 """Altair chart builders shared by the pages and `autospikformer report`.
 
 Every builder takes plain pandas frames (see `app.common.frames`) and returns an Altair chart; none
-reads the store or Streamlit. Energy is in microjoules on x (optionally log), accuracy on y; axis
-labels and tooltips show it with a readable unit (nJ, uJ or mJ).
+reads the store or Streamlit. Energy is stored in microjoules (`energy_uj`); each chart shows it in
+ONE unit (pJ, nJ, µJ, mJ or J, `app.common.units`), chosen from everything it draws or given by the
+page (so its table agrees): the data are scaled to that unit in a calculated field `energy`, the
+axis is titled `energy per sample (nJ)` and its ticks are plain numbers. Energy goes on x
+(optionally log), accuracy on y.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import altair as alt
 import pandas as pd
 
+from app.common import units
 from app.common.frames import NORMALIZED_HV_LABEL
 
 PICK = "pick"  # point selection (click) on the explorer scatter, by candidate id
 BOX = "box"  # interval selection (drag) on the explorer scatter
+ENERGY = "energy"  # the calculated field: energy in the chart's unit (the box selection's field)
 SVG_MAX_POINTS = 2000  # above this the browser draws on a canvas (no per-point DOM nodes)
 ENERGY_TITLE = "energy per sample"
 ACCURACY_TITLE = "validation accuracy"
@@ -24,28 +31,30 @@ TOP_COLOR = "#ff7f0e"
 INFEASIBLE_COLOR = "#9e9e9e"
 
 
-def energy_expr(field: str) -> str:
-    """A Vega expression showing the microjoules in `field` with a readable unit."""
-    v = field
-    return (
-        f"abs({v}) >= 1000 ? format({v} / 1000, '.3~g') + ' mJ' : "
-        f"abs({v}) > 0 && abs({v}) < 1 ? format({v} * 1000, '.3~g') + ' nJ' : "
-        f"format({v}, '.3~g') + ' uJ'"
-    )
+def energy_unit(frames: Iterable[pd.DataFrame | None], field: str = "energy_uj") -> str:
+    """The one unit for every energy in `frames` (their `field`, in µJ)."""
+    values: list[float] = []
+    for frame in frames:
+        if frame is not None and field in frame:
+            values.extend(frame[field].tolist())
+    return units.energy_unit_uj(values)[0]
 
 
-def _energy_axis() -> alt.Axis:
-    return alt.Axis(labelExpr=energy_expr("datum.value"))
+def with_energy(chart: alt.Chart, unit: str, field: str = "energy_uj") -> alt.Chart:
+    """Adds `energy`: the row's `field` (µJ) in `unit`."""
+    factor = units.unit_factor(unit)
+    return chart.transform_calculate(**{ENERGY: f"datum.{field} * {factor!r}"})
 
 
-def _x(log: bool, title: str = ENERGY_TITLE) -> alt.X:
+def energy_tooltip(unit: str) -> alt.Tooltip:
+    return alt.Tooltip(f"{ENERGY}:Q", title=units.energy_title(unit), format=".4~g")
+
+
+def _x(log: bool, unit: str, title: str = ENERGY_TITLE) -> alt.X:
     scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
-    return alt.X("energy_uj:Q", title=title, scale=scale, axis=_energy_axis())
-
-
-def with_energy_label(chart: alt.Chart) -> alt.Chart:
-    """Adds `energy`, the row's energy as text with its unit, for tooltips."""
-    return chart.transform_calculate(energy=energy_expr("datum.energy_uj"))
+    # Log ticks as plain numbers too (Vega's default writes SI prefixes there: "200m").
+    axis = alt.Axis(format="~g") if log else alt.Axis()
+    return alt.X(f"{ENERGY}:Q", title=units.energy_title(unit, title), scale=scale, axis=axis)
 
 
 def _y() -> alt.Y:
@@ -54,14 +63,15 @@ def _y() -> alt.Y:
     )
 
 
-_TOOLTIP = [
-    alt.Tooltip("id:N", title="candidate"),
-    alt.Tooltip("accuracy:Q", format=".2%"),
-    alt.Tooltip("energy:N", title="energy"),
-    alt.Tooltip("generation:Q"),
-    alt.Tooltip("strategy:N"),
-    alt.Tooltip("count:Q", title="candidates here"),
-]
+def _tooltip(unit: str) -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("id:N", title="candidate"),
+        alt.Tooltip("accuracy:Q", format=".2%"),
+        energy_tooltip(unit),
+        alt.Tooltip("generation:Q"),
+        alt.Tooltip("strategy:N"),
+        alt.Tooltip("count:Q", title="candidates here"),
+    ]
 
 
 def _size(drawn: pd.DataFrame) -> alt.Size | alt.SizeValue:
@@ -99,11 +109,16 @@ def explorer_chart(
     height: int = 420,
     infeasible: pd.DataFrame | None = None,
     best_label: str | None = None,
+    unit: str | None = None,
 ) -> alt.LayerChart:
     """The explorer scatter: drawn candidates (click or drag to select), the Pareto front as a
     line, the top-ranked at `alpha` ringed and the best one marked, the selection outlined.
     `infeasible` candidates (over their search's constraints), if given, are grey crosses: never
-    ranked, never on the front, not selectable."""
+    ranked, never on the front, not selectable. Energies in `unit` (default: the one unit of
+    everything drawn); a box selection's `energy` range is in that unit."""
+    if unit is None:
+        unit = energy_unit([drawn, front, top, best, selected, infeasible])
+    tip = _tooltip(unit)
     pick = alt.selection_point(name=PICK, fields=["id"], on="click", clear="dblclick")
     box = alt.selection_interval(name=BOX, encodings=["x", "y"])
     if color == "strategy":
@@ -124,22 +139,23 @@ def explorer_chart(
     # The candidate cloud is drawn last (on top) and carries both selections, so a click on a
     # ringed or marked candidate lands on its own point. (Vega-Lite cannot share one point
     # selection between layers.)
+    x = _x(log, unit)
     points = (
-        with_energy_label(alt.Chart(drawn))
+        with_energy(alt.Chart(drawn), unit)
         .mark_circle(opacity=0.75)
-        .encode(x=_x(log), y=_y(), color=colour, size=_size(drawn), tooltip=_TOOLTIP)
+        .encode(x=x, y=_y(), color=colour, size=_size(drawn), tooltip=tip)
         .add_params(pick, box)
     )
     line = (
-        with_energy_label(alt.Chart(front))
+        with_energy(alt.Chart(front), unit)
         .mark_line(color=FRONT_COLOR, strokeWidth=2, point=alt.OverlayMarkDef(color=FRONT_COLOR))
-        .encode(x=_x(log), y=_y(), order="energy_uj:Q", tooltip=_TOOLTIP[:3])
+        .encode(x=x, y=_y(), order="energy_uj:Q", tooltip=tip[:3])
     )
     overlay = (
-        with_energy_label(alt.Chart(marks))
+        with_energy(alt.Chart(marks), unit)
         .mark_point(strokeWidth=2.5, opacity=1)
         .encode(
-            x=_x(log),
+            x=x,
             y=_y(),
             shape=alt.Shape(
                 "role:N",
@@ -154,27 +170,27 @@ def explorer_chart(
             size=alt.Size(
                 "role:N", scale=alt.Scale(domain=MARK_ROLES, range=[220, 300, 450]), legend=None
             ),
-            tooltip=[alt.Tooltip("role:N"), *_TOOLTIP[:3]],
+            tooltip=[alt.Tooltip("role:N"), *tip[:3]],
         )
     )
     label = (
-        alt.Chart(best.assign(label=best_label or f"best at alpha={alpha:.2f}"))
+        with_energy(alt.Chart(best.assign(label=best_label or f"best at alpha={alpha:.2f}")), unit)
         .mark_text(align="left", dx=12, dy=-12, color=BEST_COLOR, fontWeight="bold")
-        .encode(x=_x(log), y=_y(), text="label:N")
+        .encode(x=x, y=_y(), text="label:N")
     )
     layers = [line, overlay, points, label]
     extra = 0
     if infeasible is not None and len(infeasible):
         crosses = (
-            with_energy_label(alt.Chart(infeasible.assign(constraint=infeasible["violation"])))
+            with_energy(alt.Chart(infeasible.assign(constraint=infeasible["violation"])), unit)
             .mark_point(shape="cross", color=INFEASIBLE_COLOR, size=70, opacity=0.8)
             .encode(
-                x=_x(log),
+                x=x,
                 y=_y(),
                 tooltip=[
                     alt.Tooltip("id:N", title="infeasible candidate"),
                     alt.Tooltip("constraint:N", title="breaks"),
-                    *_TOOLTIP[1:3],
+                    *tip[1:3],
                 ],
             )
         )
@@ -188,31 +204,45 @@ def explorer_chart(
     return chart.resolve_scale(color="independent", size="independent", shape="independent")
 
 
+LAYER_ROW_PX = 22  # height of one layer's bar and label on the per-layer charts
+LAYER_LABEL_PX = 260  # room for the longest layer name (`blocks.3.attn.proj_lif`)
+
+
 def layer_bars(
     frame: pd.DataFrame, value: str, title: str, *, fmt: str = ".3g", energy: bool = False
 ) -> alt.Chart:
-    """Horizontal bars of a per-layer value (frame from `app.common.frames.layer_frame`); `energy`
-    values are microjoules, labelled with a readable unit."""
-    axis = _energy_axis() if energy else alt.Axis()
-    tip = (
-        alt.Tooltip("energy:N", title="energy") if energy else alt.Tooltip(f"{value}:Q", format=fmt)
-    )
+    """Horizontal bars of a per-layer value (frame from `app.common.frames.layer_frame`), one row
+    per layer with room for its whole name; `energy` values are microjoules, shown in the one
+    unit of the chart (`energy per sample (pJ)`)."""
     chart = alt.Chart(frame)
     if energy:
-        chart = chart.transform_calculate(energy=energy_expr(f"datum.{value}"))
+        unit = energy_unit([frame], value)
+        chart = with_energy(chart, unit, value)
+        x = alt.X(f"{ENERGY}:Q", title=units.energy_title(unit, title))
+        tip = energy_tooltip(unit)
+    else:
+        x = alt.X(f"{value}:Q", title=title)
+        tip = alt.Tooltip(f"{value}:Q", format=fmt)
     return (
         chart.mark_bar()
         .encode(
-            x=alt.X(f"{value}:Q", title=title, axis=axis),
+            x=x,
             y=alt.Y(
                 "layer:N",
                 sort=None,
                 title=None,
-                axis=alt.Axis(labelOverlap=False, labelLimit=220, labelFontSize=10),
+                scale=alt.Scale(paddingInner=0.2),
+                axis=alt.Axis(
+                    labelOverlap=False,
+                    labelLimit=LAYER_LABEL_PX,
+                    labelFontSize=11,
+                    labelPadding=4,
+                ),
             ),
             tooltip=["layer:N", tip],
         )
-        .properties(height=max(120, 18 * len(frame)))
+        # SVG: each label a DOM node, which browser tests measure for overlaps.
+        .properties(height=alt.Step(LAYER_ROW_PX), usermeta={"embedOptions": {"renderer": "svg"}})
     )
 
 
@@ -224,28 +254,32 @@ def fronts_chart(
     log: bool = False,
     title: str | None = None,
     height: int = 420,
+    unit: str | None = None,
 ) -> alt.LayerChart:
     """Candidates of several groups (runs, searches or strategies) with each group's Pareto front
-    as a line; `group` is the column naming the group in both frames (paper Fig. 5/6)."""
+    as a line; `group` is the column naming the group in both frames (paper Fig. 5/6). Energies
+    in `unit` (default: the one unit of every point)."""
+    unit = unit or energy_unit([points, fronts])
+    tip = [f"{group}:N", *_tooltip(unit)[:3]]
     colour = alt.Color(f"{group}:N", title=group, scale=alt.Scale(scheme="set1"))
     cloud = (
-        with_energy_label(alt.Chart(points))
+        with_energy(alt.Chart(points), unit)
         .mark_circle(opacity=0.45, size=60)
-        .encode(x=_x(log), y=_y(), color=colour, tooltip=[f"{group}:N", *_TOOLTIP[:3]])
+        .encode(x=_x(log, unit), y=_y(), color=colour, tooltip=tip)
     )
     lines = (
-        with_energy_label(alt.Chart(fronts))
+        with_energy(alt.Chart(fronts), unit)
         .mark_line(strokeWidth=2.5, point=True)
         .encode(
-            x=_x(log),
+            x=_x(log, unit),
             y=_y(),
             color=colour,
             detail=f"{group}:N",
             order="energy_uj:Q",
-            tooltip=[f"{group}:N", *_TOOLTIP[:3]],
+            tooltip=tip,
         )
     )
-    chart = alt.layer(cloud, lines).properties(height=height)
+    chart = _renderer(alt.layer(cloud, lines).properties(height=height), len(points) + len(fronts))
     if title:
         chart = chart.properties(title=title)
     return chart
@@ -276,8 +310,9 @@ def hypervolume_chart(frame: pd.DataFrame, *, title: str | None = None) -> alt.C
 
 
 def knee_chart(curve: pd.DataFrame, *, alpha: float, title: str = "") -> alt.VConcatChart:
-    """The F_AEB winner's accuracy and energy as alpha sweeps 0..1 (frame from
+    """The F_AEB winner's accuracy and energy (in one unit) as alpha sweeps 0..1 (frame from
     `app.common.frames.knee`), with a dashed rule at the current `alpha`."""
+    unit = energy_unit([curve])
     x = alt.X("alpha:Q", title="alpha (weight of energy in F_AEB)", scale=alt.Scale(domain=[0, 1]))
     rule = (
         alt.Chart(pd.DataFrame({"alpha": [alpha]}))
@@ -286,19 +321,18 @@ def knee_chart(curve: pd.DataFrame, *, alpha: float, title: str = "") -> alt.VCo
     )
 
     def panel(field: str, axis_title: str, fmt: str) -> alt.LayerChart:
-        energy = field == "energy_uj"
-        axis = _energy_axis() if energy else alt.Axis(format=fmt)
-        value = (
-            alt.Tooltip("energy:N", title="energy")
-            if energy
-            else alt.Tooltip(f"{field}:Q", format=fmt)
-        )
+        value = energy_tooltip(unit) if field == ENERGY else alt.Tooltip(f"{field}:Q", format=fmt)
         line = (
-            with_energy_label(alt.Chart(curve))
+            with_energy(alt.Chart(curve), unit)
             .mark_line(interpolate="step-after", point=True)
             .encode(
                 x=x,
-                y=alt.Y(f"{field}:Q", title=axis_title, scale=alt.Scale(zero=False), axis=axis),
+                y=alt.Y(
+                    f"{field}:Q",
+                    title=axis_title,
+                    scale=alt.Scale(zero=False),
+                    axis=alt.Axis(format=fmt),
+                ),
                 tooltip=[
                     alt.Tooltip("alpha:Q", format=".2f"),
                     alt.Tooltip("id:N", title="winner"),
@@ -309,6 +343,7 @@ def knee_chart(curve: pd.DataFrame, *, alpha: float, title: str = "") -> alt.VCo
         return alt.layer(line, rule).properties(height=150)
 
     chart = alt.vconcat(
-        panel("accuracy", "winner accuracy", ".2%"), panel("energy_uj", "winner energy", ".4g")
+        panel("accuracy", "winner accuracy", ".2%"),
+        panel(ENERGY, units.energy_title(unit, "winner energy"), "~g"),
     )
     return chart.properties(title=title) if title else chart

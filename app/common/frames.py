@@ -13,12 +13,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from app.common import units
 from engine.pareto import FrontBox, f_aeb, normalized_hypervolume, pareto_front
 from storage.base import Prices, Store
 from storage.records import RunRecord
 
 # How the front metric is named wherever it is shown.
-NORMALIZED_HV_LABEL = "normalized hypervolume (accuracy above chance × log energy, 0–1)"
+NORMALIZED_HV_LABEL = units.HV_NORMALIZED_LABEL  # one label on every face
 
 POINT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -262,21 +263,14 @@ def format_ranges(ranges: Sequence[tuple[float, float]]) -> str:
 
 
 def energy_unit(uj: float) -> tuple[str, float]:
-    """A readable unit for energies around `uj` microjoules: (name, factor from uJ)."""
-    magnitude = abs(float(uj))
-    if magnitude >= 1000:
-        return "mJ", 1e-3
-    if 0 < magnitude < 1:
-        return "nJ", 1e3
-    return "uJ", 1.0
+    """The unit `app.common.units` writes an energy of `uj` microjoules in: (name, factor)."""
+    return units.energy_unit_uj([uj])
 
 
-def format_energy(uj: float, digits: int = 4) -> str:
-    """An energy in microjoules with a readable unit: `172 nJ`, `1.25 uJ`, `3.4 mJ`."""
-    if uj is None or not np.isfinite(uj):
-        return "n/a"
-    unit, factor = energy_unit(uj)
-    return f"{uj * factor:.{digits}g} {unit}"
+def format_energy(uj: float | None, digits: int = 4) -> str:
+    """An energy in microjoules in its own unit: `172 nJ`, `1.25 µJ`, `3.4 mJ` (`-` when
+    missing). A table or chart writes all its energies in one unit instead (`app.common.units`)."""
+    return units.format_energy(uj, digits)
 
 
 def block_table(arch: dict) -> pd.DataFrame:

@@ -13,7 +13,10 @@
 
 Only feasible candidates (within their search's energy budget and parameter limit) are drawn,
 compared and tabled, with energies under one hardware profile (the paper's `45nm-fp32` unless
-asked otherwise) shown with a readable unit.
+asked otherwise). Files for machines (the CSVs) keep numbers under machine names, the unit in the
+name (`energy_uj`: microjoules); what people read (the figures' axes, `pareto.html`) writes every
+energy of one figure or table in one unit (`energy per sample (nJ)`, `app.common.units`) and
+counts with SI suffixes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from app.common import charts, frames
+from app.common import charts, frames, units
 from engine.pareto import hypervolume
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage.base import Prices, Store
@@ -113,7 +116,7 @@ def pareto_table(
     store: Store, run: str, alpha: float, profile: Prices | None = None
 ) -> pd.DataFrame:
     """The run's feasible Pareto candidates (run scope), lowest energy first, with their genes;
-    energies under `profile` (`energy_uj`, and `energy` with a readable unit)."""
+    energies under `profile` (`energy_uj`, microjoules)."""
     points = frames.load_points(store, run, with_arch=True, profile=profile)
     scored = frames.with_fitness(points, alpha)
     front = frames.front(scored)
@@ -129,7 +132,6 @@ def pareto_table(
             "search": front["search"],
             "generation": front["generation"],
             "accuracy": front["accuracy"],
-            "energy": [frames.format_energy(e) for e in front["energy_uj"]],
             "energy_uj": front["energy_uj"],
             "params": front["params"],
             "sops": front["sops"],
@@ -146,6 +148,18 @@ def pareto_table(
         }
     )
     return table
+
+
+def pareto_for_people(table: pd.DataFrame) -> pd.DataFrame:
+    """`pareto_table` as `pareto.html` shows it: accuracy in %, energy in the table's one unit
+    (`energy (nJ)`), params and SOPs with SI suffixes."""
+    unit, energies = units.format_energy_uj(table["energy_uj"])
+    out = table.rename(columns={"energy_uj": units.energy_title(unit)})
+    out[units.energy_title(unit)] = [f"{e:.4g}" for e in energies]
+    out["accuracy"] = table["accuracy"].map(lambda a: f"{a:.2%}")
+    out["params"] = table["params"].map(units.format_ops)
+    out["sops"] = table["sops"].map(units.format_ops)
+    return out.rename(columns={"sops": "SOPs"})
 
 
 def _save(chart: alt.TopLevelMixin, out: Path, stem: str) -> list[Path]:
@@ -201,7 +215,7 @@ def write_report(
     (out / "pareto.html").write_text(
         f"<!doctype html><meta charset='utf-8'><title>{run}: Pareto candidates</title>"
         f"<h1>{run}: Pareto candidates (F_AEB at alpha={alpha:g}, energy under {profile})</h1>"
-        + table.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        + pareto_for_people(table).to_html(index=False, float_format=lambda v: f"{v:.4g}")
     )
     files += [out / "pareto.csv", out / "pareto.html"]
     return Report(

@@ -1,7 +1,12 @@
 """Numbers for people, the same on both faces (the command line and the web app).
 
 * energies: one unit per column or axis (`format_energy_uj`), chosen from pJ, nJ, µJ, mJ and J so
-  the column's largest value reads between 1 and 1000;
+  the column's largest value reads between 1 and 1000; a view (a page's chart and table
+  together) picks it once (`energy_unit_uj` over everything it shows) and writes every energy in
+  it (`format_energy(uj, unit=...)`, `energy_title(unit)`: `energy (nJ)`). Files keep machine
+  column names with the unit in the name (`energy_uj`, microjoules, full precision);
+* the hypervolume: the normalized one (`HV_NORMALIZED_LABEL`, in [0, 1], the same under every
+  energy profile) and the raw one in µJ × accuracy (`HV_RAW_LABEL`);
 * operation counts and parameters with SI suffixes (`format_ops`: `520.4 k SOPs`);
 * durations (`format_duration`: `4 min 45 s`) and times (`format_time`: local `2026-12-04 16:20`).
 
@@ -62,10 +67,46 @@ def format_energy_uj(values: Iterable[float | None]) -> tuple[str, list[float | 
     return unit, scaled
 
 
-def format_energy(uj: float | None, digits: int = 4) -> str:
-    """One energy in its own unit: `103 nJ`, `4.754 µJ` (`-` when missing)."""
-    unit, (scaled,) = format_energy_uj([uj])
-    return MISSING if scaled is None else f"{scaled:.{digits}g} {unit}"
+# The search-value metric (contract: `hypervolume_normalized`): accuracy above chance x log10
+# energy, in [0, 1], the same whatever the energy profile; and the raw area, in µJ x accuracy.
+HV_NORMALIZED_LABEL = "normalized hypervolume (accuracy above chance × log energy, 0–1)"
+HV_NORMALIZED_HELP = (
+    "The area the Pareto front dominates, with accuracy measured above chance and energy on a "
+    "log10 scale, scaled to [0, 1]: the same under every energy profile; larger is better."
+)
+HV_RAW_LABEL = "hypervolume (µJ × accuracy)"
+
+
+def unit_factor(unit: str) -> float:
+    """The factor from µJ to `unit` (`nJ` -> 1000); `ValueError` for an unknown unit."""
+    for name, factor in ENERGY_UNITS:
+        if name == unit:
+            return factor
+    raise ValueError(
+        f"unknown energy unit {unit!r}: one of {', '.join(n for n, _ in ENERGY_UNITS)}"
+    )
+
+
+def energy_title(unit: str, what: str = "energy") -> str:
+    """An axis or column title with its unit: `energy (nJ)`."""
+    return f"{what} ({unit})"
+
+
+def format_energy(uj: float | None, digits: int = 4, *, unit: str | None = None) -> str:
+    """One energy, in `unit` when given (the view's unit), else in its own: `103 nJ`,
+    `4.754 µJ`, `0.103 µJ` with `unit="µJ"` (`-` when missing)."""
+    value = _finite(uj)
+    if value is None:
+        return MISSING
+    if unit is None:
+        unit, _ = energy_unit_uj([value])
+    return f"{value * unit_factor(unit):.{digits}g} {unit}"
+
+
+def format_hv_normalized(value: float | None) -> str:
+    """A normalized hypervolume in [0, 1]: `0.412` (`-` when missing)."""
+    number = _finite(value)
+    return MISSING if number is None else f"{number:.3f}"
 
 
 def format_ops(n: float | None, unit: str = "") -> str:

@@ -3,7 +3,12 @@
 
 Pages live at /launch, /runs, /explorer, /compare, /leaderboards (and /leaderboard?id=ID, one
 shared leaderboard) and /help; each keeps its view in the URL's query parameters. The root address
-opens the runs page.
+opens the runs page; any other address says there is no such page and lists the pages (Streamlit
+would silently open the default page).
+
+The favicon is an emoji, which the browser draws itself: a `:material/...:` page icon would be
+fetched from Google's font host, which fails offline (the sidebar's Material icons are bundled
+with Streamlit and load from the app's own server).
 
 With sign-in configured, a visitor who is not signed in gets the sign-in page at every address
 and nothing else: no run, explorer or leaderboard page is even registered.
@@ -11,13 +16,43 @@ and nothing else: no run, explorer or leaderboard page is even registered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from urllib.parse import unquote, urlsplit
+
 import streamlit as st
 
 from app.web.components import ui
+from app.web.components.text import plain
+
+FAVICON = "⚡"
+
+
+def requested_path(url: str | None, base: str = "") -> str:
+    """The page path of `url` (`st.context.url`), without the server's base path and slashes:
+    `nope` for `http://host/nope`, `""` for the root (or when the URL is unknown)."""
+    path = unquote(urlsplit(url or "").path).strip("/")
+    base = base.strip("/")
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base) :].strip("/")
+    return path
+
+
+def _home(pages: Sequence[st.Page]) -> None:
+    """The default page: the root opens the runs page; an address that names no page says so
+    and lists the pages."""
+    wanted = requested_path(
+        getattr(st.context, "url", None), str(st.get_option("server.baseUrlPath") or "")
+    )
+    if not wanted:
+        st.switch_page(ui.PAGES["runs"])
+    st.title(plain(f"No page {wanted}"))
+    st.error(plain(f"There is no page at /{wanted}. The pages are:"))
+    for page in pages:
+        st.page_link(page, label=f"{page.title} (/{page.url_path})", icon=page.icon)
 
 
 def main() -> None:
-    st.set_page_config(page_title="Auto-Spikformer", page_icon=":material/bolt:", layout="wide")
+    st.set_page_config(page_title="Auto-Spikformer", page_icon=FAVICON, layout="wide")
     acc = ui.access()
     if acc.auth and not acc.user:
         gate = st.Page(ui.sign_in_page, title="Sign in", url_path="sign-in", default=True)
@@ -53,9 +88,8 @@ def main() -> None:
         ),
         st.Page(ui.PAGES["help"], title="Help", url_path="help", icon=":material/help:"),
     ]
-    home = st.Page(
-        lambda: st.switch_page(ui.PAGES["runs"]), title="Home", default=True, visibility="hidden"
-    )
+    listed = [p for p in pages if p.url_path != "leaderboard"]  # that one needs an id
+    home = st.Page(lambda: _home(listed), title="Home", default=True, visibility="hidden")
     current = st.navigation([home, *pages], position="sidebar")
     ui.access_sidebar(acc)
     current.run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app.common import frames
+from app.common.units import format_energy
 from engine.pareto import hypervolume, normalized_hypervolume
 from engine.profiles import PROFILES
 from engine.search.reference import dataset_front_box
@@ -47,11 +48,17 @@ def test_two_candidates_side_by_side(filled, open_app) -> None:
     assert list(table.columns) == ["A", "B", "B - A"]
     accuracy = table.loc["validation accuracy"]
     assert accuracy["A"] == f"{a.accuracy * 100:.2f}%" and accuracy["B"] == f"{b.accuracy:.2%}"
-    from app.common.frames import format_energy
+    from app.common.units import energy_unit_uj, format_ops
 
-    energy = table.loc["energy"]  # with a readable unit, as every other page shows it
-    assert (energy["A"], energy["B"]) == (format_energy(a.energy_uj), format_energy(b.energy_uj))
-    assert energy["B - A"].endswith(("nJ", "uJ", "mJ")) and energy["B - A"][0] in "+-"
+    energy = table.loc["energy"]  # one unit for the row, chosen as every other view chooses it
+    unit = energy_unit_uj([a.energy_uj, b.energy_uj])[0]
+    assert (energy["A"], energy["B"]) == (
+        format_energy(a.energy_uj, unit=unit),
+        format_energy(b.energy_uj, unit=unit),
+    )
+    assert energy["B - A"].endswith(f" {unit}") and energy["B - A"][0] in "+-"
+    sops = table.loc["SOPs"]  # SI suffixes, as the CLI and the leaderboard write them
+    assert (sops["A"], sops["B"]) == (format_ops(a.sops), format_ops(b.sops))
     assert table.loc["mlp per block", "A"] == "/".join(f"{r:g}" for r in a.arch["mlp_ratios"])
     assert table.loc["thr per block", "B"] == "/".join(f"{t:.1f}" for t in b.arch["thresholds"])
     assert [t.label for t in at.tabs] == [f"A: {a.id}", f"B: {b.id}"]
@@ -98,7 +105,7 @@ def test_hypervolumes_are_in_the_box_of_the_shown_profile(filled, open_app) -> N
         assert shown(at)[f"{tag}: {NORMALIZED}"] == f"{hvn:.4f}" and 0 < hvn < 1
         hv = hypervolume(points["accuracy"], points["energy_uj"], box.energy_high_uj, 0.0)
         assert shown(at)[f"{tag}: {RAW}"] == f"{hv:.4g}"
-    assert any(f"up to energy {box.energy_high_uj:.4g} uJ" in c.value for c in at.caption)
+    assert any(f"up to energy {format_energy(box.energy_high_uj)} " in c.value for c in at.caption)
 
 
 def test_a_search_priced_in_another_profile_is_measured_in_the_shown_one(filled, open_app) -> None:

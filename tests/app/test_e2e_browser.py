@@ -271,6 +271,9 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         # 1. Launch a tiny digits run from the form, with an uploaded (checked, shown) space.
         page.goto(f"{stack}/launch")
         page.get_by_text("Launch a run").first.wait_for()
+        # The whole form drawn first: a click during the first run loses its seeded values.
+        page.locator("[data-testid='stNumberInput']", has_text="Recalibration batches").wait_for()
+        idle(page)
         page.get_by_text("upload YAML").click()
         page.locator("input[type=file]").set_input_files(str(space))
         page.get_by_text("is a valid search space").wait_for()
@@ -357,9 +360,9 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         page.get_by_text(f"Candidate {picked}").wait_for()
         shot(page, artifacts, "explorer", height=2300)
         page.get_by_role("button", name="Export subnet on a worker").click()
-        page.get_by_role("button", name="Download subnet checkpoint").wait_for(timeout=180_000)
+        page.get_by_role("button", name="Download subnet").wait_for(timeout=180_000)
         with page.expect_download(timeout=60_000) as download:
-            page.get_by_role("button", name="Download subnet checkpoint").click()
+            page.get_by_role("button", name="Download subnet").click()
         checkpoint = tmp_path / "subnet.safetensors"
         download.value.save_as(checkpoint)
         assert checkpoint.stat().st_size > 1000

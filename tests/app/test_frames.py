@@ -202,8 +202,8 @@ def test_alpha_coverage_of_a_scalarised_search() -> None:
 
 def test_energy_units_are_readable() -> None:
     assert frames.format_energy(0.1705) == "170.5 nJ"
-    assert frames.format_energy(1.25) == "1.25 uJ"
+    assert frames.format_energy(1.25) == "1.25 µJ"
     assert frames.format_energy(3400.0) == "3.4 mJ"
-    assert frames.format_energy(0.0) == "0 uJ"
-    assert frames.format_energy(float("nan")) == "n/a"
+    assert frames.format_energy(0.0) == "0 µJ"
+    assert frames.format_energy(float("nan")) == "-"
     assert frames.energy_unit(0.5) == ("nJ", 1e3)

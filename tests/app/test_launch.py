@@ -346,7 +346,7 @@ def launch_button(at):
         ("parents", 9, "parents (9) must not exceed the population (8)"),
         ("recalib", 1001, "Recalibration batches must be a whole number from 1 to 1000"),
         ("alpha", 1.5, "alpha must be a number from 0 to 1, got 1.5"),
-        ("budget", -1.0, "Energy budget (uJ) must be a finite number > 0, got -1"),
+        ("budget", -1.0, "Energy budget (µJ) must be a finite number > 0, got -1"),
         ("seed", -1, "Seed must be a whole number from 0 to 4294967295, got -1"),
     ],
 )

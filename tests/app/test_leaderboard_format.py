@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from app.common import units
 from app.web.components import leaderboard_format as lf
 from app.web.components import ui
 
@@ -30,8 +31,14 @@ def test_the_leaderboard_columns_and_formats(filled) -> None:
     assert config["accuracy"]["type_config"]["format"] == lf.ACCURACY_FORMAT
     assert out["mlp"].iloc[0] == "/".join(f"{r:g}" for r in first.arch["mlp_ratios"])
     assert out["thr"].iloc[0] == "/".join(f"{t:.1f}" for t in first.arch["thresholds"])
-    assert set(out["search"]) <= {"evolution.1", "random.1"}  # two searches: it says which
+    assert out["params"].iloc[0] == units.format_ops(first.params)  # kept: the last to go
+    unit = units.energy_unit_uj([r.energy_uj for r, _ in ranked])[0]
+    assert config["energy"]["label"] == f"energy ({unit})"
+    assert out["energy"].tolist() == [r.energy_uj * units.unit_factor(unit) for r, _ in ranked]
     assert out["✓"].tolist() == [""] * len(out)
+    rows = ui.ranked_frame(ranked)
+    wide, _ = lf.leaderboard(rows, {r.id: r.arch for r, _ in ranked}, fit_px=2000)
+    assert set(wide["search"]) <= {"evolution.1", "random.1"}  # two searches: it says which
 
 
 def test_the_selected_candidate_is_ticked(filled) -> None:
@@ -68,7 +75,7 @@ def test_silent_blocks_are_those_whose_spiking_layers_never_fire() -> None:
     assert lf.silent_blocks(rates, depth=3) == [2]  # block 3 has no recorded rates: not judged
     energy = {"blocks.1.mlp.fc1_linear": 0.0, "blocks.1.attn.qkv_linear": 0.25}
     note = lf.silent_note(rates, energy, depth=2)
-    assert note.startswith("Block 2 is silent") and "0.25 uJ" in note
+    assert note.startswith("Block 2 is silent") and "energy: 250 nJ." in note
     assert lf.silent_note({"blocks.0.mlp.fc1_lif": 0.3}, {}, depth=1) is None
 
 

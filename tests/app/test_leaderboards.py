@@ -24,7 +24,8 @@ def test_a_leaderboard_opens_with_its_frozen_rows(filled, open_app, make_records
     assert any(s.value == "team picks" for s in at.subheader)
     table = at.dataframe[0].value
     assert table["id"].tolist() == [c["id"] for c in board.candidates]
-    assert table["energy"].tolist()[0].endswith(("nJ", "uJ", "mJ"))
+    assert table["energy"].tolist()[0] > 0  # a number, in the column's one unit (its header)
+    assert table["params"].iloc[0].endswith((" k", " M")) or table["params"].iloc[0].isdigit()
     assert len(at.get("vega_lite_chart")) == 1
     assert [t.value for t in at.text] == ["for the **demo**"]  # notes are text, not Markdown
     labels = [b.label for b in at.get("download_button")]
@@ -91,3 +92,29 @@ def test_with_sign_in_reading_needs_a_signed_in_user(filled, open_app) -> None:
     at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=ANONYMOUS)
     assert any(GATE in i.value for i in at.info)
     assert not at.dataframe
+
+
+def test_the_author_edits_title_and_notes_and_the_rows_stay(filled, open_app) -> None:
+    board = share(filled, title="half-typed ti", author=identity(ANA))
+    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=ANA)
+    assert not at.exception
+    assert not any("edited" in m.value for m in at.markdown)
+    at.text_input(key=f"lb_title_{board.id}").set_value("weekly picks")
+    at.text_area(key=f"lb_notes_{board.id}").set_value("chosen at alpha 0.4")
+    at.button(key="FormSubmitter:lb_edit_form-Save title and notes").click().run()
+    assert not at.exception
+    stored = filled.store.get_leaderboard(board.id)
+    assert (stored.title, stored.notes) == ("weekly picks", "chosen at alpha 0.4")
+    assert stored.candidates == board.candidates and stored.edited_at is not None
+    assert any(s.value == "weekly picks" for s in at.subheader)
+    assert any(" · edited " in m.value and "UTC" in m.value for m in at.markdown)
+    assert at.dataframe[0].value["id"].tolist() == [c["id"] for c in board.candidates]
+    listing = open_app("leaderboards", secrets=AUTH, user=ANA).dataframe[0].value
+    assert listing["title"].tolist() == ["weekly picks"] and listing["edited"].notna().all()
+
+
+def test_with_sign_in_another_user_sees_no_edit_form(filled, open_app) -> None:
+    board = share(filled, author=identity(ANA))
+    at = open_app("leaderboard", {"id": board.id}, secrets=AUTH, user=BOB)
+    assert not at.exception
+    assert not [e for e in at.expander if e.label == "Edit title and notes"]

@@ -267,6 +267,16 @@ def extend(w: World, column: str):
     return bool(w.extended), at
 
 
+def edit_leaderboard(w: World, column: str):
+    at = drawn_for_a(column, "leaderboard", {"id": w.board})
+    at.text_input(key=f"lb_title_{w.board}").set_value("edited by the clicker")
+    as_column(at, column)
+    at.button(key="FormSubmitter:lb_edit_form-Save title and notes").click().run()
+    board = w.store.get_leaderboard(w.board)
+    assert board.candidates and (board.edited_at is not None) is (board.title != "A's picks")
+    return board.title == "edited by the clicker", at
+
+
 DRIVERS = {
     permissions.VIEW: view_run,
     permissions.EXPLORE: explorer,
@@ -281,6 +291,7 @@ DRIVERS = {
     permissions.DELETE_LEADERBOARD: delete_leaderboard,
     permissions.ANNOTATE: annotate,
     permissions.EXTEND: extend,
+    permissions.EDIT_LEADERBOARD: edit_leaderboard,
 }
 
 

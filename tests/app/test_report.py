@@ -9,7 +9,36 @@ import pandas as pd
 import pytest
 
 from app.cli import main
+from app.common import units
 from storage.records import RunRecord
+
+
+def html_rows(text: str) -> list[list[str]]:
+    """The cells of an HTML table, row by row (the header row first)."""
+    from html.parser import HTMLParser
+
+    rows: list[list[str]] = []
+
+    class Cells(HTMLParser):
+        cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs) -> None:
+            if tag == "tr":
+                rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag) -> None:
+            if tag in ("td", "th") and self.cell is not None:
+                rows[-1].append("".join(self.cell).strip())
+                self.cell = None
+
+        def handle_data(self, data) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    Cells().feed(text)
+    return rows
 
 
 def test_report_writes_figures_and_tables(filled, tmp_path: Path, capsys) -> None:
@@ -48,7 +77,8 @@ def test_bad_run_is_a_one_line_error(filled, tmp_path: Path, capsys, run, messag
 
 
 def test_the_report_keeps_to_feasible_candidates(filled, tmp_path: Path) -> None:
-    """Issue 10: with a budget, no Pareto row of the report is over it; energies carry units."""
+    """Issue 10: with a budget, no Pareto row of the report is over it; the HTML table writes
+    its energies in one unit, the CSV in microjoules under a machine name."""
     from dataclasses import replace
 
     from app.common.report import search_points, write_report
@@ -69,7 +99,14 @@ def test_the_report_keeps_to_feasible_candidates(filled, tmp_path: Path) -> None
     assert len(mine) == 60 - len(over) and (mine["energy_uj"] <= 1.0).all()
     report = write_report(filled.store, filled.run, tmp_path / "r", alpha=0.5)
     table = pd.read_csv(tmp_path / "r" / "pareto.csv")
-    assert table["energy"].str.endswith(("nJ", "uJ", "mJ")).all()
+    assert "energy" not in table and table["energy_uj"].dtype == float
+    header, *rows = html_rows((tmp_path / "r" / "pareto.html").read_text())
+    unit = units.energy_unit_uj(table["energy_uj"])[0]
+    [k] = [k for k, name in enumerate(header) if name.startswith("energy")]
+    assert header[k] == f"energy ({unit})"
+    assert [float(r[k]) for r in rows] == pytest.approx(
+        (table["energy_uj"] * units.unit_factor(unit)).tolist(), rel=1e-3
+    )
     assert report.pareto == len(table)
     loihi = write_report(filled.store, filled.run, tmp_path / "l", profile="loihi-2018")
     assert loihi.pareto >= 1

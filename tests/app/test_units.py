@@ -95,3 +95,21 @@ def test_times_are_local_iso_minutes() -> None:
 def test_percent() -> None:
     assert format_percent(0.2111) == "21.1 %"
     assert format_percent(None) == "-"
+
+
+def test_one_energy_in_the_views_unit() -> None:
+    from app.common.units import energy_title, unit_factor
+
+    assert format_energy(0.10304568, unit="µJ") == "0.103 µJ"
+    assert format_energy(4.7542656, unit="nJ") == "4754 nJ"
+    assert format_energy(math.nan, unit="nJ") == "-"
+    assert energy_title("nJ") == "energy (nJ)" and unit_factor("mJ") == 1e-3
+    with pytest.raises(ValueError, match="unknown energy unit 'uJ'"):
+        unit_factor("uJ")
+
+
+def test_the_normalized_hypervolume_is_labelled_as_such() -> None:
+    from app.common.units import HV_NORMALIZED_LABEL, format_hv_normalized
+
+    assert "normalized" in HV_NORMALIZED_LABEL and "0-1" in HV_NORMALIZED_LABEL
+    assert format_hv_normalized(0.41234) == "0.412" and format_hv_normalized(None) == "-"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -941,6 +942,62 @@ def test_create_leaderboard_twice_raises_duplicate(seeded: Store) -> None:
     with pytest.raises(DuplicateLeaderboard):
         seeded.create_leaderboard(replace(board, title="other"))
     assert seeded.get_leaderboard("b1").title == ""
+
+
+def test_edit_leaderboard_changes_title_and_notes_never_rows(seeded: Store) -> None:
+    board = seeded.share("r1", alpha=0.3, top=2, title="half-typed ti", notes="", author="ana")
+    assert board.edited_at is None
+    before = time.time()
+    edited = seeded.edit_leaderboard(board.id, title="  weekly\n best ", notes="two lines\nok")
+    assert (edited.title, edited.notes) == ("weekly best", "two lines\nok")
+    assert edited.edited_at is not None and edited.edited_at >= before - 1
+    assert seeded.get_leaderboard(board.id) == edited
+    assert edited.candidates == board.candidates
+    assert (edited.created_at, edited.author, edited.alpha) == (
+        board.created_at,
+        board.author,
+        board.alpha,
+    )
+    notes_only = seeded.edit_leaderboard(board.id, notes="")
+    assert (notes_only.title, notes_only.notes) == ("weekly best", "")
+    assert notes_only.to_contract()["edited_at"] == notes_only.edited_at
+
+
+@pytest.mark.parametrize(
+    ("id_", "changes", "error"),
+    [
+        ("ghost", {"title": "t"}, UnknownLeaderboard),
+        (42, {"title": "t"}, UnknownLeaderboard),
+        (None, {"notes": "n"}, UnknownLeaderboard),
+        ("b1", {}, StoreError),
+        ("b1", {"title": 7}, StoreError),
+        ("b1", {"notes": ["a"]}, StoreError),
+        ("b1", {"title": "x" * 201}, StoreError),
+        ("b1", {"notes": "x" * 5001}, StoreError),
+        ("b1", {"title": "ok", "notes": "x" * 5001}, StoreError),
+    ],
+    ids=[
+        "unknown-id",
+        "int-id",
+        "none-id",
+        "nothing",
+        "title-int",
+        "notes-list",
+        "title-too-long",
+        "notes-too-long",
+        "good-title-bad-notes",
+    ],
+)
+def test_edit_leaderboard_bad_input_raises_one_line_and_changes_nothing(
+    seeded: Store, id_, changes: dict, error: type
+) -> None:
+    board = seeded.create_leaderboard(
+        LeaderboardRecord("b1", "r1", 0.5, 1, [], title="kept", notes="kept too")
+    )
+    with pytest.raises(error) as err:
+        seeded.edit_leaderboard(id_, **changes)
+    assert "\n" not in str(err.value)
+    assert seeded.get_leaderboard("b1") == board
 
 
 def test_leaderboards_outlive_their_run(seeded: Store) -> None:

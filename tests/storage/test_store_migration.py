@@ -281,3 +281,34 @@ def test_runs_stored_before_tags_get_none_and_empty_notes(tmp_path: Path) -> Non
     assert (record.tags, record.notes, record.updated_at) == ([], "", 2.0)
     assert store.annotate_run("r1", tags=["old"]).tags == ["old"]
     assert DuckDBStore(path).get_run("r1").tags == ["old"]
+
+
+def test_leaderboards_shared_before_edits_read_as_never_edited(tmp_path: Path) -> None:
+    """A file at the schema just before `edited_at` existed: its leaderboards open unedited and
+    can be edited afterwards."""
+    step = next(
+        i for i, s in enumerate(MIGRATIONS) if any("ADD COLUMN edited_at" in str(x) for x in s)
+    )
+    path = tmp_path / "store.duckdb"
+    con = duckdb.connect(str(path))
+    for migration in MIGRATIONS[:step]:
+        for statement in migration:
+            if callable(statement):
+                statement(con)
+            else:
+                con.execute(statement)
+    con.execute("UPDATE schema_version SET version = ?", [step])
+    con.execute(
+        "INSERT INTO runs (name, owner, dataset, space, settings, state, progress, message, "
+        "created_at, updated_at) VALUES ('r1', '', 'digits', '{}', '{}', 'done', 1, '', 1, 1)"
+    )
+    con.execute(
+        "INSERT INTO leaderboards VALUES ('b1', 'r1', NULL, 0.5, 1, '[{\"id\": \"a\"}]', "
+        "'45nm-fp32', 'old', '', '', 5)"
+    )
+    con.close()
+    store = DuckDBStore(path)
+    board = store.get_leaderboard("b1")
+    assert (board.title, board.edited_at, board.candidates) == ("old", None, [{"id": "a"}])
+    edited = store.edit_leaderboard("b1", title="new")
+    assert store.get_leaderboard("b1") == edited and edited.edited_at is not None

@@ -1,21 +1,27 @@
 """The Compare page's knee panels: the F_AEB winner's accuracy and energy as alpha sweeps 0..1
 (frame from `app.common.frames.knee`), each a chart of its own that fills its column, with the
-number formats of the other pages and a padded range when the winner never changes (a single
-value)."""
+number formats of the other pages, energy in one unit (`energy (nJ)`) and a padded range when the
+winner never changes (a single value)."""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
+from app.common import charts, units
 from app.web.components.run_charts import padded_domain
 
 RULE_COLOR = "#d62728"
 HEIGHT = 170
 
 
-def knee_panels(curve: pd.DataFrame, *, alpha: float) -> list[alt.LayerChart]:
-    """[the winner's accuracy, its energy], each with a dashed rule at the current `alpha`."""
+def knee_panels(
+    curve: pd.DataFrame, *, alpha: float, unit: str | None = None
+) -> list[alt.LayerChart]:
+    """[the winner's accuracy, its energy in `unit` (default: the curve's one unit)], each with
+    a dashed rule at the current `alpha`."""
+    unit = unit or charts.energy_unit([curve])
+    curve = curve.assign(**{charts.ENERGY: curve["energy_uj"] * units.unit_factor(unit)})
     x = alt.X(
         "alpha:Q",
         title="alpha (weight of energy in F_AEB)",
@@ -50,9 +56,11 @@ def knee_panels(curve: pd.DataFrame, *, alpha: float) -> list[alt.LayerChart]:
                 ],
             )
         )
-        return alt.layer(line, rule).properties(height=HEIGHT, width="container")
+        return alt.layer(line, rule).properties(
+            height=HEIGHT, width="container", usermeta={"embedOptions": {"renderer": "svg"}}
+        )
 
     return [
         panel("accuracy", "accuracy", ".1%", ".2%", 0.0),
-        panel("energy_uj", "energy (uJ)", ".3~g", ".4g", 0.0),
+        panel(charts.ENERGY, units.energy_title(unit), "~g", ".4g", 0.0),
     ]

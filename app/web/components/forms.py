@@ -9,12 +9,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from engine import limits
-from engine.data import DATASETS
 from engine.errors import SpaceError
 from engine.files import atomic_write
 from engine.profiles import DEFAULT_PROFILE, PROFILES
@@ -24,7 +23,9 @@ from storage import paths
 from storage.base import Store
 from storage.errors import UnknownRun, one_line
 from tasks import history
-from tasks.pipeline import RunSpec, SearchSpec
+
+if TYPE_CHECKING:  # torch comes with them: imported when a run is built, not with every page
+    from tasks.pipeline import RunSpec, SearchSpec
 
 STRATEGIES: tuple[str, ...] = ("evolution", "nsga2", "random")
 
@@ -91,7 +92,7 @@ LABELS: dict[str, str] = {
     "population": "Population",
     "parents": "Parents (top K)",
     "alpha": "alpha",
-    "energy_budget_uj": "Energy budget (uJ)",
+    "energy_budget_uj": "Energy budget (µJ)",
 }
 
 
@@ -121,6 +122,8 @@ def problem(form: LaunchForm) -> str | None:
 def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
     """The run and search specs for `form`, every value checked; `FormError` (a ValueError)
     or the engine's one-line errors otherwise. Reads the dataset's files, writes nothing."""
+    from tasks.pipeline import RunSpec, SearchSpec
+
     reason = problem(form)
     if reason is not None:
         raise FormError(reason)
@@ -184,7 +187,7 @@ def count(n: int, word: str) -> str:
 
 def summary(form: LaunchForm) -> str:
     """The form's settings on one line."""
-    budget = f"budget {form.energy_budget_uj:g} uJ" if form.energy_budget_uj else "no budget"
+    budget = f"budget {form.energy_budget_uj:g} µJ" if form.energy_budget_uj else "no budget"
     search = f"{form.strategy}, {count(form.generations, 'generation')} x {form.population}"
     if form.strategy == "evolution":
         search += f", parents {form.parents}"
@@ -293,8 +296,11 @@ def _parse_value(key: str, text: str, default: Any) -> Any:
         if SAVED_SPACE_RE.fullmatch(text) and saved_space_path(text).is_file():
             return str(saved_space_path(text))
         raise ValueError("not a preset or a saved space")
-    if key == "dataset" and text not in DATASETS:
-        raise ValueError(f"not one of {', '.join(DATASETS)}")
+    if key == "dataset":
+        from engine.data import DATASETS  # torch: only when a link names a dataset
+
+        if text not in DATASETS:
+            raise ValueError(f"not one of {', '.join(DATASETS)}")
     if key == "strategy" and text not in STRATEGIES:
         raise ValueError(f"not one of {', '.join(STRATEGIES)}")
     if key == "sampling" and text not in SAMPLING:

@@ -5,9 +5,9 @@ and by the buttons' `disabled` state (docs/architecture.md, "Who may do what", i
 - With sign-in configured, a visitor who is not signed in may do nothing (the navigation shows
   only the sign-in page); a signed-in user may view, launch, export, evaluate on test and share;
   managing a run or a leaderboard (cancel, archive, restore, delete; a run's tags and notes;
-  extending its search) is for its owner and for the admins named in `AUTOSPIKFORMER_ADMINS`.
-  A run or leaderboard without an owner (launched from the command line, or in single-user
-  mode) is managed by admins only.
+  extending its search; a leaderboard's title and notes: edit) is for its owner and for the
+  admins named in `AUTOSPIKFORMER_ADMINS`. A run or leaderboard without an owner (launched from
+  the command line, or in single-user mode) is managed by admins only.
 
 Identity is the OIDC issuer plus `sub` (`"https://issuer|sub"`): what the provider guarantees to
 be unique and stable. It is shown by its email only when the provider says `email_verified`, else
@@ -42,9 +42,12 @@ SHARE = "share"
 DELETE_LEADERBOARD = "delete leaderboard"
 ANNOTATE = "edit tags and notes"
 EXTEND = "extend search"
+EDIT_LEADERBOARD = "edit leaderboard"
 ACTIONS: tuple[str, ...] = (VIEW, EXPLORE, LAUNCH, CANCEL, ARCHIVE, RESTORE, DELETE, EXPORT)
-ACTIONS += (EVALUATE, SHARE, DELETE_LEADERBOARD, ANNOTATE, EXTEND)
-MANAGE = frozenset({CANCEL, ARCHIVE, RESTORE, DELETE, DELETE_LEADERBOARD, ANNOTATE, EXTEND})
+ACTIONS += (EVALUATE, SHARE, DELETE_LEADERBOARD, EDIT_LEADERBOARD, ANNOTATE, EXTEND)
+MANAGE = frozenset(
+    {CANCEL, ARCHIVE, RESTORE, DELETE, DELETE_LEADERBOARD, EDIT_LEADERBOARD, ANNOTATE, EXTEND}
+)
 # How a refusal names the action: "Sign in to <verb>", "may <verb> it".
 VERBS = {
     VIEW: "view runs",
@@ -58,6 +61,7 @@ VERBS = {
     EVALUATE: "evaluate subnets on the test split",
     SHARE: "share leaderboards",
     DELETE_LEADERBOARD: "delete",
+    EDIT_LEADERBOARD: "edit",
     ANNOTATE: "tag and annotate",
     EXTEND: "extend",
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.common import units
 from app.web.components import downloads, permissions
 from app.web.components.text import plain
 from engine.errors import AutoSpikformerError
@@ -88,30 +89,37 @@ def _show(
 ) -> None:
     kind = current.kind
     if current.state == "done" and kind == "export":
-        st.download_button(
-            "Download subnet checkpoint (.safetensors)",
+        st.download_button(  # a short label: the panel's three columns are narrow
+            "Download subnet",
             data=lambda: downloads.subnet_bytes(store, run, record.id),
             file_name=f"{run}-{record.id}.safetensors",
             mime="application/octet-stream",
             key=f"{key}_ckpt",
             icon=":material/download:",
             on_click="ignore",
+            help="The standalone subnet as a .safetensors checkpoint",
         )
-        st.caption("Exported by a gpu worker: weights from the supernet, BN recalibrated.")
+        st.caption(
+            "A .safetensors checkpoint exported by a gpu worker: weights from the supernet, BN "
+            "recalibrated."
+        )
         return
     if current.state == "done" and current.test is not None:
         result = current.test
         st.metric(TEST_LABEL, f"{result.accuracy:.2%}")
         st.caption(
-            f"{result.samples:,} test images, standalone subnet, energy {result.energy_uj:.4g} uJ. "
+            f"{result.samples:,} test images, standalone subnet, energy "
+            f"{units.format_energy(result.energy_uj)}. "
             "Searches rank by validation accuracy only; the test split is never used by them."
         )
         return
-    label = "Export subnet on a worker (.safetensors)" if kind == "export" else "Evaluate on test"
+    label = "Export subnet on a worker" if kind == "export" else "Evaluate on test"
     if current.state == "failed":
         st.caption(plain(f"Failed: {current.message}"))
     why = permissions.refusal(acc, ACTIONS[kind])
-    if st.button(label, key=f"{key}_{kind}", icon=":material/memory:", disabled=why is not None):
+    tip = "Exports a .safetensors checkpoint" if kind == "export" else "On the test split"
+    disabled = why is not None
+    if st.button(label, key=f"{key}_{kind}", icon=":material/memory:", disabled=disabled, help=tip):
         if why:  # `acc` is this run's: the user as the click arrives, not as the button was drawn
             st.error(plain(why))
             return

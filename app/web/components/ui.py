@@ -1,22 +1,29 @@
 """Streamlit helpers shared by the pages: the store, cached frames, access, URL sync, the
-candidate detail panel. Per-session state lives in `st.session_state` only."""
+candidate detail panel. Per-session state lives in `st.session_state` only.
+
+pandas, Altair and the frames and charts built on them are imported where they are used, not
+with this module: the runs list (the first page most visits open) needs none of them, and they
+cost seconds of a cold start's blank page (`bench/first_paint.py`)."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames, signin
-from app.web.components import downloads, permissions, subnet_actions, text
+from app.common import signin, units
+from app.web.components import permissions, text
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import DuckDBStore
 from storage.records import CandidateRecord, RunRecord
 from tasks import estimates
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LIVE_RUN_STATES: tuple[str, ...] = ("queued", "training", "searching")
 LIVE_EVERY_S = 2.0
@@ -54,6 +61,8 @@ def _scope_version(run: str, search: str | None) -> tuple[str, int]:
 def _points(
     path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
 ) -> pd.DataFrame:
+    from app.common import frames
+
     return frames.load_points(_open(path), run, search, profile=get_profile(profile))
 
 
@@ -61,6 +70,8 @@ def _points(
 def _front(
     path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
 ) -> pd.DataFrame:
+    from app.common import frames
+
     return frames.front(_points(path, run, search, version, profile))
 
 
@@ -68,6 +79,8 @@ def _front(
 def _cloud(
     path: str, run: str, search: str | None, version: int, log: bool, profile: str = DEFAULT_PROFILE
 ) -> pd.DataFrame:
+    from app.common import frames
+
     points = _points(path, run, search, version, profile)
     keep = _front(path, run, search, version, profile)["id"]
     return frames.thin(points, keep, log_energy=log)
@@ -77,6 +90,8 @@ def _cloud(
 def _knee(
     path: str, run: str, search: str | None, version: int, profile: str = DEFAULT_PROFILE
 ) -> pd.DataFrame:
+    from app.common import frames
+
     return frames.knee(_points(path, run, search, version, profile))
 
 
@@ -84,6 +99,8 @@ def _knee(
 def _infeasible(
     path: str, run: str, search: str | None, version: int, profile: str
 ) -> pd.DataFrame:
+    from app.common import frames
+
     every = frames.load_points(
         _open(path), run, search, profile=get_profile(profile), include_infeasible=True
     )
@@ -124,15 +141,16 @@ def knee(run: str, search: str | None, profile: str = DEFAULT_PROFILE) -> pd.Dat
 
 
 def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
-    """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth); `energy`
-    is `energy_uj` written with a readable unit."""
+    """`Store.rank` output as a table (rank, id, fitness, metrics, T, embed dim, depth), energies
+    in µJ (`energy_uj`: a table shows them in its view's one unit, `app.common.units`)."""
+    import pandas as pd
+
     rows = [
         {
             "rank": i + 1,
             "id": r.id,
             "fitness": f,
             "accuracy": r.accuracy,
-            "energy": frames.format_energy(r.energy_uj),
             "energy_uj": r.energy_uj,
             "params": r.params,
             "firing_rate": r.firing_rate,
@@ -146,7 +164,7 @@ def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
         }
         for i, (r, f) in enumerate(ranked)
     ]
-    columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
+    columns = ["rank", "id", "fitness", "accuracy", "energy_uj", "params"]
     columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "strategy", "search"]
     columns += ["silent"]
     return pd.DataFrame(rows, columns=columns)
@@ -155,8 +173,6 @@ def ranked_frame(ranked: list[tuple[CandidateRecord, float]]) -> pd.DataFrame:
 RANKED_COLUMNS = {
     "fitness": st.column_config.NumberColumn("F_AEB", format="%.4f"),
     "accuracy": st.column_config.NumberColumn(format="percent"),
-    "energy": st.column_config.TextColumn("energy", help="Per sample, under the energy profile"),
-    "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
     "firing_rate": st.column_config.NumberColumn("firing rate", format="%.3f"),
     "silent": st.column_config.CheckboxColumn(
         "silent",
@@ -312,10 +328,14 @@ def candidate_panel(
     *,
     key: str,
     profile: str = DEFAULT_PROFILE,
+    unit: str | None = None,
 ) -> None:
-    """The detail of one candidate: arch per block, params, SOPs, energy under `profile`,
-    per-layer energy (under `profile` too) and firing rates, and downloads of its standalone
-    subnet and config JSON."""
+    """The detail of one candidate: arch per block, params, SOPs, energy under `profile` (in the
+    view's `unit` when given), per-layer energy (under `profile` too) and firing rates, and
+    downloads of its standalone subnet and config JSON."""
+    from app.common import charts, frames
+    from app.web.components import downloads, subnet_actions
+
     arch = record.arch
     priced = record.priced(get_profile(profile))
     st.markdown(
@@ -337,11 +357,11 @@ def candidate_panel(
     cols[0].metric("validation accuracy", f"{record.accuracy:.2%}")
     cols[1].metric(
         "energy",
-        frames.format_energy(priced.energy_uj),
+        units.format_energy(priced.energy_uj, unit=unit),
         help=f"Per sample, under the {priced.energy_profile} hardware profile",
     )
-    cols[2].metric("params", f"{record.params:,}")
-    cols[3].metric("SOPs", f"{record.sops:.4g}")
+    cols[2].metric("params", units.format_ops(record.params), help=f"{record.params:,}")
+    cols[3].metric("SOPs", units.format_ops(record.sops), help="Synaptic operations per sample")
     cols = st.columns(4)
     cols[0].metric("time steps T", arch.get("time_steps"))
     cols[1].metric("embed dim", arch.get("embed_dim"))
@@ -374,7 +394,7 @@ def candidate_panel(
         subnet_actions.test_button(store_, run, record, key=key, acc=acc)
     with right:
         st.download_button(
-            "Download config (ARCH JSON)",
+            "Download config (JSON)",
             data=downloads.config_json(record),
             file_name=f"{record.id}.json",
             mime="application/json",

@@ -8,7 +8,7 @@ import string
 import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames
+from app.common import charts, frames, units
 from app.web.components import compare_charts, leaderboard_format, runs_table, ui, viewstate
 from app.web.components.text import plain
 from engine.pareto import ReferencePoint, hypervolume, reference_point
@@ -178,9 +178,9 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         "from the space's analytic energy bound down to its floor (log energy) that the front "
         "dominates; larger is better"
         + ("." if same_box else "; the scopes' spaces or datasets differ, so do their boxes.")
-        + f" Raw hypervolume (the paper's figure): the area dominated up to energy "
-        f"{ref.energy_uj:.4g} uJ (the spaces' energy bound under {DEFAULT_PROFILE}, the largest "
-        "of the scopes') and accuracy 0."
+        + " Raw hypervolume (the paper's figure): the area dominated up to energy "
+        f"{units.format_energy(ref.energy_uj)} (the spaces' energy bound under {DEFAULT_PROFILE}, "
+        "the largest of the scopes') and accuracy 0."
     )
     if view.run != view.run2:
         runs_table.settings_table(view.run, view.run2)
@@ -245,6 +245,15 @@ def _side_by_side(a, b) -> pd.DataFrame:
     def diff(x: float, y: float, pattern: str) -> str:
         return ("+" if y - x > 0 else "") + pattern.format(y - x)
 
+    def ops(x: float, y: float) -> tuple[str, str, str]:
+        return (
+            units.format_ops(x),
+            units.format_ops(y),
+            ("+" if y > x else "") + units.format_ops(y - x),
+        )
+
+    unit = units.energy_unit_uj([a.energy_uj, b.energy_uj])[0]  # one unit for the row
+
     rows = {
         "validation accuracy": (
             fmt.percent(a.accuracy),
@@ -252,13 +261,13 @@ def _side_by_side(a, b) -> pd.DataFrame:
             diff(a.accuracy * 100, b.accuracy * 100, "{:.2f} pt"),
         ),
         "energy": (
-            frames.format_energy(a.energy_uj),
-            frames.format_energy(b.energy_uj),
+            units.format_energy(a.energy_uj, unit=unit),
+            units.format_energy(b.energy_uj, unit=unit),
             ("+" if b.energy_uj > a.energy_uj else "")
-            + frames.format_energy(b.energy_uj - a.energy_uj),
+            + units.format_energy(b.energy_uj - a.energy_uj, unit=unit),
         ),
-        "params": (f"{a.params:,}", f"{b.params:,}", diff(a.params, b.params, "{:,}")),
-        "SOPs": (f"{a.sops:.4g}", f"{b.sops:.4g}", diff(a.sops, b.sops, "{:.4g}")),
+        "params": ops(a.params, b.params),
+        "SOPs": ops(a.sops, b.sops),
         "mean firing rate": (
             f"{a.firing_rate:.3f}",
             f"{b.firing_rate:.3f}",
@@ -294,7 +303,8 @@ def _knee(view: viewstate.CompareView) -> None:
                 st.caption(f"{plain(_label(run, search))}: no candidates yet.")
                 continue
             st.markdown(f"**{plain(_label(run, search))}**")
-            for panel in compare_charts.knee_panels(curve, alpha=view.alpha):
+            unit = charts.energy_unit([curve])  # the panel's and the table's
+            for panel in compare_charts.knee_panels(curve, alpha=view.alpha, unit=unit):
                 st.altair_chart(panel, width="stretch")
             segments = frames.knee_segments(curve)
             st.caption(
@@ -302,7 +312,10 @@ def _knee(view: viewstate.CompareView) -> None:
                 "Pareto front."
             )
             st.dataframe(
-                segments.assign(accuracy=segments["accuracy"] * 100),
+                segments.assign(
+                    accuracy=segments["accuracy"] * 100,
+                    energy_uj=segments["energy_uj"] * units.unit_factor(unit),
+                ),
                 hide_index=True,
                 column_config={
                     "alpha_from": st.column_config.NumberColumn("alpha from", format="%.2f"),
@@ -311,7 +324,9 @@ def _knee(view: viewstate.CompareView) -> None:
                     "accuracy": st.column_config.NumberColumn(
                         "accuracy", format=leaderboard_format.ACCURACY_FORMAT
                     ),
-                    "energy_uj": st.column_config.NumberColumn("energy (uJ)", format="%.4g"),
+                    "energy_uj": st.column_config.NumberColumn(
+                        units.energy_title(unit), format="%.4g"
+                    ),
                 },
             )
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames
+from app.common import charts, frames, units
 from app.web.components import downloads, genes, leaderboard_format, permissions, ui, viewstate
 from app.web.components.text import plain
 from engine.pareto import f_aeb
@@ -105,8 +105,10 @@ def _take_events(page_ids: list[str]) -> None:
             ss[genes.BRUSH] = ()  # the newest way of selecting wins
             if pick:
                 ss[K + "selection"], ss[K + "box"] = tuple(pick), None
-            elif box.get("energy_uj") and box.get("accuracy"):
-                e_lo, e_hi = sorted(box["energy_uj"])
+            elif box.get(charts.ENERGY) and box.get("accuracy"):
+                # The box is in the unit the chart was drawn in; the view keeps µJ.
+                factor = units.unit_factor(ss.get(K + "chart_unit") or "µJ")
+                e_lo, e_hi = sorted(v / factor for v in box[charts.ENERGY])
                 a_lo, a_hi = sorted(box["accuracy"])
                 ss[K + "selection"], ss[K + "box"] = (), (e_lo, e_hi, a_lo, a_hi)
             else:
@@ -312,6 +314,7 @@ def _render() -> None:
     view = _view()
     ui.publish_url(PAGE, view.to_params())
     best = table.head(1)
+    unit = charts.energy_unit([points, infeasible])  # one unit for the chart and the tables
     selected_ids = _selected_ids(points, view)
     selected = points[points["id"].isin(selected_ids)]
     chart = charts.explorer_chart(
@@ -324,7 +327,9 @@ def _render() -> None:
         log=view.log,
         alpha=view.alpha,
         infeasible=infeasible if view.infeasible else None,
+        unit=unit,
     )
+    st.session_state[K + "chart_unit"] = unit
     st.altair_chart(
         chart,
         on_select="rerun",
@@ -337,7 +342,7 @@ def _render() -> None:
     thinned = " (dominated ones aggregated for drawing)" if len(cloud) < len(points) else ""
     st.markdown(
         f"**Best at alpha={view.alpha:.2f}: `{top['id']}`** · accuracy {top['accuracy']:.2%} · "
-        f"{frames.format_energy(top['energy_uj'])} · F_AEB {top['fitness']:.4f}"
+        f"{units.format_energy(top['energy_uj'], unit=unit)} · F_AEB {top['fitness']:.4f}"
     )
     shown = f", {len(infeasible):,} infeasible ones as grey crosses" if view.infeasible else ""
     silent = int(points["silent"].sum())
@@ -357,9 +362,9 @@ def _render() -> None:
         "leaderboard rows below."
     )
     ui.help_link()
-    _leaderboard(page_rows, view, {r.id: r.arch for r, _ in ranked}, selected_ids)
+    _leaderboard(page_rows, view, {r.id: r.arch for r, _ in ranked}, selected_ids, unit)
     _share(view)
-    _detail(points, selected_ids, view)
+    _detail(points, selected_ids, view, unit)
     live = run.state in ui.LIVE_RUN_STATES
     genes.section(view.run, view.search, view.profile, front["id"].tolist(), live=live)
     ui.share_box(PAGE, view.to_params())
@@ -405,7 +410,8 @@ def _share(view: viewstate.ExplorerView) -> None:
     with st.expander("Share this leaderboard", icon=":material/share:"):
         if ui.write_blocked(acc, "share leaderboards"):
             return
-        with st.form(K + "share_form", clear_on_submit=False, border=False):
+        # Enter in the title never shares: only the button does (a half-typed title stays).
+        with st.form(K + "share_form", clear_on_submit=False, enter_to_submit=False, border=False):
             st.caption(
                 f"Freezes the top {view.top} at alpha={view.alpha:.2f} under {view.profile} "
                 "as they are now: candidates found later never change it."
@@ -452,11 +458,11 @@ def _share(view: viewstate.ExplorerView) -> None:
 
 
 def _leaderboard(
-    rows: pd.DataFrame, view: viewstate.ExplorerView, archs: dict, selected: list[str]
+    rows: pd.DataFrame, view: viewstate.ExplorerView, archs: dict, selected: list[str], unit: str
 ) -> None:
     first = (view.page - 1) * view.top + 1
     st.subheader(f"Leaderboard at alpha={view.alpha:.2f} (ranks {first}-{first + len(rows) - 1})")
-    shown, columns = leaderboard_format.leaderboard(rows, archs, selected)
+    shown, columns = leaderboard_format.leaderboard(rows, archs, selected, unit=unit)
     st.dataframe(
         shown,
         hide_index=True,
@@ -498,7 +504,7 @@ def _leaderboard(
     )
 
 
-def _detail(points: pd.DataFrame, ids: list[str], view: viewstate.ExplorerView) -> None:
+def _detail(points: pd.DataFrame, ids: list[str], view: viewstate.ExplorerView, unit: str) -> None:
     st.subheader("Selected candidates")
     if not ids:
         st.caption("Nothing selected: click a point, drag a box on the chart, or pick a row.")
@@ -513,10 +519,12 @@ def _detail(points: pd.DataFrame, ids: list[str], view: viewstate.ExplorerView) 
         st.dataframe(
             subset[["id", "fitness", "accuracy", "energy_uj", "generation", "strategy"]]
             .head(1000)
-            .assign(accuracy=lambda f: f["accuracy"] * 100),
+            .assign(accuracy=lambda f: f["accuracy"] * 100)
+            .assign(energy_uj=lambda f: f["energy_uj"] * units.unit_factor(unit))
+            .rename(columns={"energy_uj": "energy"}),
             hide_index=True,
             height=220,
-            column_config=leaderboard_format.subset_columns(),
+            column_config=leaderboard_format.subset_columns(unit),
         )
         chosen = st.selectbox("Details of", subset["id"].head(1000).tolist(), key=K + "detail")
     record = store.get_candidate(view.run, chosen, view.search)
@@ -526,7 +534,9 @@ def _detail(points: pd.DataFrame, ids: list[str], view: viewstate.ExplorerView) 
     if note:
         st.warning(note, icon=":material/volume_off:")
     with st.container(border=True):
-        ui.candidate_panel(store, view.run, record, key=K + "panel", profile=view.profile)
+        ui.candidate_panel(
+            store, view.run, record, key=K + "panel", profile=view.profile, unit=unit
+        )
 
 
 main()

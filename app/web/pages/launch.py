@@ -149,7 +149,7 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
     parents = cols[3].number_input("Parents (top K)", step=1, key=K + "parents")
     cols = st.columns(4)
     alpha = cols[0].number_input("alpha (energy weight)", step=0.05, key=K + "alpha")
-    budget = cols[1].number_input("Energy budget (uJ, 0 = none)", step=0.1, key=K + "budget")
+    budget = cols[1].number_input("Energy budget (µJ, 0 = none)", step=0.1, key=K + "budget")
     profile = cols[2].selectbox(
         "Energy profile",
         list(PROFILES),

@@ -1,6 +1,7 @@
 """One shared leaderboard, as it was frozen: `/leaderboard?id=ID`. Its chart (its rows ringed on
 the run's current front), its table, CSV/Parquet downloads, "open live" (the same view in the
-explorer) and, for its author or an admin (anyone in single-user mode), delete. Its title and
+explorer) and, for its author or an admin (anyone in single-user mode), edit its title and notes
+(marked "edited" with the time; the rows never change) and delete. Its title and
 notes are shown as the text they are (`app.web.components.text`)."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.common import charts, frames
+from app.common import charts, units
 from app.web.components import downloads, permissions, ui, viewstate
 from app.web.components.text import board_title, plain
 from engine.profiles import PROFILES
@@ -20,7 +21,8 @@ K = "lb_"
 
 
 def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
-    """The frozen CANDIDATE rows as a table, best first, energies with readable units."""
+    """The frozen CANDIDATE rows as a table, best first, in machine units (what the CSV and
+    Parquet files hold: `energy_uj` in microjoules, counts as numbers)."""
     out = []
     for rank, c in enumerate(board.candidates, start=1):
         arch, ops = c.get("arch", {}), c.get("ops", {})
@@ -30,7 +32,6 @@ def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
                 "id": c["id"],
                 "fitness": c.get("fitness"),
                 "accuracy": c.get("accuracy"),
-                "energy": frames.format_energy(c.get("energy_uj")),
                 "energy_uj": c.get("energy_uj"),
                 "params": c.get("params"),
                 "firing_rate": c.get("firing_rate"),
@@ -44,9 +45,39 @@ def rows_frame(board: LeaderboardRecord) -> pd.DataFrame:
                 "silent": c.get("silent"),  # None: frozen before it was recorded
             }
         )
-    columns = ["rank", "id", "fitness", "accuracy", "energy", "energy_uj", "params"]
+    columns = ["rank", "id", "fitness", "accuracy", "energy_uj", "params"]
     columns += ["firing_rate", "T", "embed_dim", "depth", "generation", "macs", "sops"]
     return pd.DataFrame(out, columns=[*columns, "neuron_updates", "silent"])
+
+
+COUNTS = {"params": "params", "macs": "MACs", "sops": "SOPs", "neuron_updates": "neuron updates"}
+
+
+def shown_frame(rows: pd.DataFrame, unit: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """`rows_frame` as people read it, and its `column_config`: energies in one unit (`unit`, the
+    view's, default the rows' own: `energy (nJ)`), parameter and operation counts with SI
+    suffixes (`520.4 k`)."""
+    unit = unit or units.energy_unit_uj(rows["energy_uj"])[0]
+    out = rows.rename(columns={"energy_uj": "energy"})
+    out["energy"] = rows["energy_uj"] * units.unit_factor(unit)
+    for column in COUNTS:
+        out[column] = rows[column].map(units.format_ops)
+    config = {
+        **ui.RANKED_COLUMNS,
+        "energy": st.column_config.NumberColumn(
+            units.energy_title(unit), format="%.4g", help="Per sample, under the energy profile"
+        ),
+        **{c: st.column_config.TextColumn(label) for c, label in COUNTS.items()},
+        "embed_dim": st.column_config.NumberColumn("D", help="Embedding dimension"),
+        "depth": st.column_config.NumberColumn("L", help="Depth (blocks)"),
+        "generation": st.column_config.NumberColumn("gen"),
+    }
+    return out, config
+
+
+def utc(ts: float) -> str:
+    """A Unix time as `2026-12-04 16:20 UTC` (the one clock every reader of a permalink shares)."""
+    return pd.Timestamp(ts, unit="s").strftime("%Y-%m-%d %H:%M UTC")
 
 
 def may_delete(acc: ui.Access, board: LeaderboardRecord) -> bool:
@@ -67,7 +98,8 @@ def live_view(board: LeaderboardRecord) -> viewstate.ExplorerView:
     )
 
 
-def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> None:
+def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> str:
+    """Draws the chart; returns its energy unit (the table's too)."""
     marks = rows[["id", "accuracy", "energy_uj"]]
     try:
         profile = board.energy_profile if board.energy_profile in PROFILES else None
@@ -78,6 +110,7 @@ def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> None:
         note = "the run has been deleted: only the frozen rows are drawn"
     if cloud.empty:
         cloud = marks.assign(generation=0, strategy="", count=1)
+    unit = charts.energy_unit([cloud, front, marks])
     chart = charts.explorer_chart(
         cloud,
         front,
@@ -86,11 +119,13 @@ def _chart(board: LeaderboardRecord, rows: pd.DataFrame) -> None:
         marks.iloc[0:0],
         alpha=board.alpha,
         best_label="#1 when shared",
+        unit=unit,
     )
     st.altair_chart(chart, width="stretch", key=K + "chart")
     st.caption(
         f"Rings: the {len(rows)} shared rows, the diamond the first of them; behind them, {note}."
     )
+    return unit
 
 
 def _delete_board(board_id: str) -> None:
@@ -111,6 +146,50 @@ def _delete_board(board_id: str) -> None:
         st.session_state[K + "refused"] = one_line(err)
         return
     st.session_state[K + "deleted"] = board_id
+
+
+def _edit_board(board_id: str) -> None:
+    """The Save button's callback: checks the signed-in user against the author again, then
+    changes the title and notes only (the rows stay frozen)."""
+    ss = st.session_state
+    try:
+        author = ui.store().get_leaderboard(board_id).author
+    except StoreError as err:
+        ss[K + "refused"] = one_line(err)
+        return
+    what = f"leaderboard {board_id}"
+    why = permissions.refusal(ui.access(), permissions.EDIT_LEADERBOARD, author, what)
+    if why:
+        ss[K + "refused"] = why
+        return
+    try:
+        ui.store().edit_leaderboard(
+            board_id, title=ss[f"{K}title_{board_id}"], notes=ss[f"{K}notes_{board_id}"]
+        )
+    except StoreError as err:
+        ss[K + "refused"] = one_line(err)
+        return
+    ss[K + "edited"] = board_id
+
+
+def _edit(acc: ui.Access, board: LeaderboardRecord) -> None:
+    """Its author (or an admin; anyone in single-user mode) may change the title and notes."""
+    if not permissions.may(acc, permissions.EDIT_LEADERBOARD, board.author):
+        return
+    with st.expander("Edit title and notes", icon=":material/edit:"):
+        # Enter in the title saves nothing: only the button does.
+        with st.form(K + "edit_form", enter_to_submit=False, border=False):
+            st.text_input("Title", value=board.title, max_chars=200, key=f"{K}title_{board.id}")
+            st.text_area(
+                "Notes", value=board.notes, max_chars=5000, height=80, key=f"{K}notes_{board.id}"
+            )
+            st.caption("The rows stay as they were frozen; the page says it was edited, and when.")
+            st.form_submit_button(
+                "Save title and notes",
+                icon=":material/save:",
+                on_click=_edit_board,
+                args=(board.id,),
+            )
 
 
 def _delete(acc: ui.Access, board: LeaderboardRecord) -> None:
@@ -139,6 +218,8 @@ def main() -> None:
     refused = st.session_state.pop(K + "refused", None)
     if refused:
         st.error(plain(refused))
+    if st.session_state.pop(K + "edited", None):
+        st.success("Title and notes saved; the rows are unchanged.")
     deleted = st.session_state.pop(K + "deleted", None)
     if deleted:
         st.success(f"Leaderboard `{deleted}` deleted.")
@@ -160,11 +241,12 @@ def main() -> None:
         return
     st.subheader(plain(board_title(board.title)))
     scope = f"search {plain(board.search)}" if board.search else "the whole run"
-    when = pd.Timestamp(board.created_at, unit="s").strftime("%Y-%m-%d %H:%M UTC")
     st.markdown(
         f"Run **{plain(board.run)}**, {scope} · top {board.top} by F_AEB at "
-        f"alpha={board.alpha:g} · energies under **{plain(board.energy_profile)}** · shared {when}"
+        f"alpha={board.alpha:g} · energies under **{plain(board.energy_profile)}** · shared "
+        f"{utc(board.created_at)}"
         + (f" by **{plain(board.author)}**" if board.author else "")
+        + (f" · edited {utc(board.edited_at)}" if board.edited_at is not None else "")
     )
     st.caption(
         "Frozen when shared: candidates found later never change these rows. "
@@ -176,14 +258,9 @@ def main() -> None:
     if rows.empty:
         st.info("No feasible candidate was ranked when this was shared.")
     else:
-        _chart(board, rows)
-        st.dataframe(
-            rows,
-            hide_index=True,
-            key=K + "table",
-            column_config=ui.RANKED_COLUMNS,
-            column_order=[c for c in rows.columns if c != "energy_uj"],
-        )
+        unit = _chart(board, rows)
+        shown, config = shown_frame(rows, unit)
+        st.dataframe(shown, hide_index=True, key=K + "table", column_config=config)
     cols = st.columns([1, 1, 2, 3])
     stem = f"leaderboard-{board.id}"
     cols[0].download_button(
@@ -208,6 +285,7 @@ def main() -> None:
         icon=":material/open_in_new:",
         query_params=live_view(board).to_params(),
     )
+    _edit(acc, board)
     _delete(acc, board)
     ui.share_box(PAGE, view.to_params())
 

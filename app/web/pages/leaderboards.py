@@ -27,12 +27,13 @@ def listing(base_url: str | None) -> pd.DataFrame:
             "rows": len(b.candidates),
             "author": b.author,
             "shared": pd.Timestamp(b.created_at, unit="s"),
+            "edited": None if b.edited_at is None else pd.Timestamp(b.edited_at, unit="s"),
             "id": b.id,
         }
         for b in ui.store().list_leaderboards()
     ]
     columns = ["title", "link", "run", "scope", "alpha", "energy profile", "top", "rows"]
-    return pd.DataFrame(rows, columns=[*columns, "author", "shared", "id"])
+    return pd.DataFrame(rows, columns=[*columns, "author", "shared", "edited", "id"])
 
 
 def main() -> None:
@@ -60,6 +61,9 @@ def main() -> None:
             "link": st.column_config.LinkColumn("open", display_text="open"),
             "alpha": st.column_config.NumberColumn(format="%.2f"),
             "shared": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "edited": st.column_config.DatetimeColumn(
+                format="YYYY-MM-DD HH:mm", help="When its title or notes last changed"
+            ),
         },
     )
 

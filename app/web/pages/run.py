@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
 import streamlit as st
 
-from app.common import frames
-from app.web.components import extend, forms, permissions, run_charts, runs_table, ui
+from app.common import units
+from app.web.components import extend, forms, permissions, runs_table, ui
 from app.web.components.text import plain
 from storage.errors import StoreError, one_line
 from storage.records import RunRecord
@@ -56,7 +55,7 @@ def generation_line(run: RunRecord) -> str:
         except StoreError:
             return f"{text}: best {last.best_id}"
         text += (
-            f": best `{best.id}` · {best.accuracy:.2%} · {best.energy_uj:.4g} uJ"
+            f": best `{best.id}` · {best.accuracy:.2%} · {units.format_energy(best.energy_uj)}"
             f" · F_AEB {last.best_fitness or 0.0:.3f}"
         )
         if best.silent:  # the search's own best, by F_AEB alone
@@ -285,12 +284,14 @@ def _settings(record: RunRecord) -> None:
         "population": show(values["population"]),
         "parents": show(values["parents"]),
         "alpha": show(values["alpha"]),
-        "energy budget": "none" if budget is None else frames.format_energy(budget),
+        "energy budget": "none" if budget is None else units.format_energy(budget),
         "energy profile": show(values["energy_profile"]),
         "recalibration batches": show(values["recalib_batches"]),
         "generation 0": _generation_0(values),
         "owner": plain(values["owner"]) if values["owner"] else "none (single-user mode)",
     }
+    import pandas as pd  # here, not at import: the runs list needs no pandas (a faster first page)
+
     left, right = st.columns(2)
     for col, title, rows in ((left, "Supernet training", training), (right, "Search", search)):
         frame = pd.DataFrame({"value": list(rows.values())}, index=pd.Index(rows, name=title))
@@ -305,6 +306,8 @@ def _settings(record: RunRecord) -> None:
 def _steps(steps: list[dict], total: int | None) -> None:
     """The per-step training loss (from the workers' progress points), drawn from epoch 1's first
     recorded batch on."""
+    from app.web.components import run_charts  # Altair and pandas: not for the runs list
+
     if not steps:
         return
     frame = run_charts.step_frame(steps)
@@ -317,6 +320,8 @@ def _steps(steps: list[dict], total: int | None) -> None:
 
 
 def _training(epochs: list[dict], total: int | None, steps: list[dict]) -> None:
+    from app.web.components import run_charts  # Altair and pandas: not for the runs list
+
     st.subheader("Supernet training")
     if not epochs:
         _steps(steps, total)
@@ -338,6 +343,8 @@ def _training(epochs: list[dict], total: int | None, steps: list[dict]) -> None:
 
 
 def _search(generations: list[dict], total: int | None) -> None:
+    from app.web.components import run_charts
+
     st.subheader("Search")
     if not generations:
         st.caption("No generation recorded yet: the curves start after the first generation.")
@@ -347,10 +354,10 @@ def _search(generations: list[dict], total: int | None) -> None:
     for col, chart in zip(st.columns(3), run_charts.search_charts(frame, last), strict=True):
         col.altair_chart(chart, width="stretch")
     st.caption(
-        f"{len(frame)} of {total or '?'} generations. The {frames.NORMALIZED_HV_LABEL} is "
+        f"{len(frame)} of {total or '?'} generations. The {units.HV_NORMALIZED_LABEL} is "
         "the share of the box from chance accuracy to 1 and from the space's energy bound down "
         "to its floor (log energy, under the search's profile) that its feasible Pareto front "
-        "dominates; unitless, as the search recorded it (the raw hypervolume, uJ × accuracy, in "
+        "dominates; unitless, as the search recorded it (the raw hypervolume, µJ × accuracy, in "
         "the tooltip). Anchors: the space's largest and cheapest arch."
     )
 
@@ -392,6 +399,8 @@ def _log(run: str) -> None:
     if not events:
         st.caption("No events recorded yet (errors, retries, lost workers and expired leases).")
         return
+    import pandas as pd
+
     frame = pd.DataFrame(
         {
             "time": [
