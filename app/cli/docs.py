@@ -94,7 +94,7 @@ JSON_NOTES: dict[str, str] = {
         '"eta_basis": STR, "eta_complete": BOOL, "doing": STR or null}`; epochs and generations '
         "are counted from 1, the generations are those of the run's newest search, "
         "`hypervolume_normalized` is accuracy above chance x log10 energy in [0, 1] (unitless; "
-        "`hypervolume` the raw one, uJ x accuracy), `state` is one of queued, training, "
+        "`hypervolume` the raw one, µJ x accuracy), `state` is one of queued, training, "
         "searching, done, failed, cancelled, and `updated_at` and `finished_at` are Unix times. "
         "`elapsed_s` runs from the run's creation to its end (archiving never changes it), or to "
         "now while it is active; `eta_s` is null until the first batch is timed, and counts "

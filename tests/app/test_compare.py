@@ -14,7 +14,7 @@ from storage.records import RunRecord, SearchRecord
 
 NORMALIZED = "normalized hypervolume"
 LABEL = "normalized hypervolume (accuracy above chance × log energy, 0–1)"
-RAW = "raw hypervolume (uJ × accuracy)"
+RAW = "raw hypervolume (µJ × accuracy)"
 
 
 def test_default_compares_the_newest_runs_two_searches(filled, open_app) -> None:

@@ -115,7 +115,11 @@ def test_compare_overlays_more_than_two_runs_and_diffs_a_and_b(many, open_app) -
     at = open_app("compare", params)
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert labels == [f"{t}: hypervolume" for t in "ABCD"]
+    assert labels == [
+        f"{t}: {kind}"
+        for t in "ABCD"
+        for kind in ("normalized hypervolume", "raw hypervolume (µJ × accuracy)")
+    ]
     chart = at.get("vega_lite_chart")[0].proto.SerializeToString()
     for label in (f"A: {many.run}", "B: mnist-a", "C: mnist-b"):  # D has no candidate
         assert label.encode() in chart  # the legend names the runs

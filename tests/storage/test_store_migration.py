@@ -246,7 +246,10 @@ def test_ended_runs_get_the_time_of_their_last_record_not_of_their_archiving(
         )
     con.execute("INSERT INTO searches VALUES ('archived.s', 'archived', 'evolution', '{}', "
                 "'done', 2, 110, 509)")  # fmt: skip
-    con.execute("INSERT INTO generations VALUES ('archived.s', 1, 1.0, NULL, NULL, 4, 380)")
+    con.execute(
+        "INSERT INTO generations (search, generation, hypervolume, best_id, best_fitness, "
+        "evaluated, created_at) VALUES ('archived.s', 1, 1.0, NULL, NULL, 4, 380)"
+    )
     con.execute(
         "INSERT INTO events VALUES ('archived', 'stage:search-finished', 'info', 'x', '', 385)"
     )

@@ -138,7 +138,7 @@ def search_charts(frame: pd.DataFrame, generations: int) -> list[alt.Chart]:
         tooltip=[
             "generation",
             alt.Tooltip("hypervolume_normalized:Q", title="normalized hypervolume", format=".4f"),
-            alt.Tooltip("hypervolume:Q", title="raw hypervolume (uJ × accuracy)", format=".4g"),
+            alt.Tooltip("hypervolume:Q", title="raw hypervolume (µJ × accuracy)", format=".4g"),
         ]
     )
     evaluated = _line(

@@ -167,7 +167,7 @@ def _fronts(view: viewstate.CompareView, log: bool) -> None:
         )
         hv = hypervolume(a, e, ref.energy_uj, ref.accuracy) if len(e) else 0.0
         col.metric(
-            f"{tag}: raw hypervolume (uJ × accuracy)",
+            f"{tag}: raw {units.HV_RAW_LABEL}",
             f"{hv:.4g}",
             help=f"Reference: energy {ref.energy_uj:.4g} uJ, accuracy 0; shared by every scope",
         )
