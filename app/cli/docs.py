@@ -79,7 +79,10 @@ JSON_NOTES: dict[str, str] = {
         '`{"accuracy", "energy_uj", "params", "firing_rate", "arch": ARCH, "ann_energy_uj", '
         '"sops"}`; `ann_energy_uj` is the same network as a non-spiking ANN'
     ),
-    "report": '`{"run", "out", "files": [PATH, ...], "candidates", "pareto"}` (counts)',
+    "report": (
+        '`{"run", "out", "files": [PATH, ...], "candidates", "pareto", "hypervolume_normalized"}` '
+        "(counts; `hypervolume_normalized` maps each search to its final normalized hypervolume)"
+    ),
     "launch": (
         '`{"run"}`, the run\'s name; without `--json` the name alone on standard output (and a '
         "hint on standard error)"

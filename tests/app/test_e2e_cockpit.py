@@ -156,7 +156,8 @@ def test_enter_in_a_launch_field_launches_nothing(page, stack: str, home: Path) 
     name.fill("enter-pressed")
     name.press("Enter")
     idle(page)
-    for label in ("Supernet epochs", "Generations", "Population"):
+    # Parents first: at most the population (engine.limits), which then drops to 2.
+    for label in ("Parents (top K)", "Supernet epochs", "Generations", "Population"):
         field = one(page.get_by_label(label))
         field.fill("2")
         field.press("Enter")
