@@ -6,9 +6,11 @@ Strategies only propose archs; an injected `evaluate(archs) -> list[EvalResult]`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from engine.errors import SearchError
+from engine.results import EvalResult
 from engine.search.base import Evaluate, GenerationSummary, ParamCount, Search
 from engine.search.config import (
     EvolutionConfig,
@@ -43,10 +45,12 @@ def make_search(
     evaluate: Evaluate,
     *,
     param_count: ParamCount | None = None,
+    prior: Sequence[EvalResult] = (),
 ) -> Search:
     """A new search: `strategy` is "evolution" (needs an `EvolutionConfig`), "nsga2" (an
-    `OperatorConfig`, e.g. `NSGA2Config`) or "random" (any `SearchConfig`)."""
-    return _strategy(strategy)(space, config, evaluate, param_count=param_count)
+    `OperatorConfig`, e.g. `NSGA2Config`) or "random" (any `SearchConfig`). `prior`: the
+    candidates of the run's earlier searches, for the predictor (`Search`)."""
+    return _strategy(strategy)(space, config, evaluate, param_count=param_count, prior=prior)
 
 
 def resume_search(
@@ -56,12 +60,13 @@ def resume_search(
     state: dict[str, Any],
     *,
     param_count: ParamCount | None = None,
+    prior: Sequence[EvalResult] = (),
 ) -> Search:
     """The search saved in `state` (from `Search.state_dict`), of whichever strategy it was."""
     if not isinstance(state, dict) or not isinstance(state.get("strategy"), str):
         raise SearchError("malformed search state (no strategy)")
     cls = _strategy(state["strategy"])
-    return cls.from_state(space, config, evaluate, state, param_count=param_count)
+    return cls.from_state(space, config, evaluate, state, param_count=param_count, prior=prior)
 
 
 __all__ = [

@@ -25,11 +25,14 @@ from engine.pareto import (
     pareto_front,
 )
 from engine.results import EvalResult
-from engine.search.config import SearchConfig
+from engine.search.config import PREDICTOR_SETTINGS, SearchConfig
+from engine.search.predictor import MIN_TRAINING, Prediction, Predictor, select
+from engine.search.predictor import tau as predictor_tau
 from engine.space import Arch, SearchSpace
 
 Evaluate = Callable[[list[Arch]], list[EvalResult]]
 ParamCount = Callable[[Arch], int]
+PredictedOrder = Callable[[list[Arch], Prediction], list[int]]
 
 # 2: the paper's operators (OperatorConfig.structure_prob) and a fixed hypervolume reference.
 STATE_VERSION = 2
@@ -50,7 +53,10 @@ class GenerationSummary:
     search (`Search.reference_energy_uj`), so the history is comparable across generations and
     never decreases; `total_evaluated` the candidates evaluated so far, infeasible ones included;
     `hypervolume_normalized` the same front's normalized hypervolume (`engine.pareto`: accuracy
-    above chance x log10 energy, in [0, 1]) in `SearchConfig.front_box`, None without a box.
+    above chance x log10 energy, in [0, 1]) in `SearchConfig.front_box`, None without a box;
+    `predictor_tau` Kendall's tau between the accuracy the predictor gave the candidates of this
+    generation before they were evaluated and the accuracy they measured (None when the
+    generation was not screened: generation 0, no predictor, or too few candidates to fit one).
     """
 
     generation: int
@@ -63,6 +69,7 @@ class GenerationSummary:
     pareto: list[str]
     total_evaluated: int
     hypervolume_normalized: float | None = None
+    predictor_tau: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +83,7 @@ class GenerationSummary:
             "pareto": list(self.pareto),
             "total_evaluated": self.total_evaluated,
             "hypervolume_normalized": self.hypervolume_normalized,
+            "predictor_tau": self.predictor_tau,
         }
 
 
@@ -87,6 +95,8 @@ class Search:
         config: the strategy's settings; `config.seed` seeds the search's only random generator.
         evaluate: `archs -> results`, one `EvalResult` per arch (any order).
         param_count: `arch -> parameter count`; required when `config.param_limit` is set.
+        prior: candidates evaluated by earlier searches of the run (same supernet), which the
+            predictor learns from too (`OperatorConfig.predictor`); ignored without it.
     """
 
     strategy: ClassVar[str] = ""
@@ -99,6 +109,7 @@ class Search:
         evaluate: Evaluate,
         *,
         param_count: ParamCount | None = None,
+        prior: Sequence[EvalResult] = (),
     ) -> None:
         if not isinstance(config, self.config_type):
             raise SearchError(
@@ -120,6 +131,10 @@ class Search:
         self._ranking: list[str] = []  # feasible ids, best F_AEB first
         self._reference: float | None = config.reference_energy_uj
         self._anchors = config.anchors  # False for a state saved before anchors (`_load`)
+        # False for a state saved before the predictor (`_load`).
+        self._use_predictor = bool(getattr(config, "predictor", False))
+        self._prior = list(prior)
+        self._predicted: dict[str, float] = {}  # predicted accuracy of the archs being evaluated
         self._check_param_limit()
 
     # ---- public state ---------------------------------------------------------------------
@@ -174,6 +189,7 @@ class Search:
         """Propose, evaluate (one call) and record exactly one generation."""
         if self.done:
             raise SearchError(f"search is done ({self.config.generations} generations)")
+        self._predicted = {}
         archs = self._propose()
         results = self._evaluate_batch(archs) if archs else []
         index = self._generation
@@ -191,7 +207,10 @@ class Search:
         self._fix_reference()
         self._rank()
         self._after_generation()
-        return self._summary(index, results, new_infeasible)
+        summary = self._summary(index, results, new_infeasible)
+        if self._predicted:
+            summary = replace(summary, predictor_tau=predictor_tau(self._predicted, results))
+        return summary
 
     def run(
         self, on_generation: Callable[[GenerationSummary], None] | None = None
@@ -281,20 +300,24 @@ class Search:
         limit = self.config.param_limit
         return limit is None or self._params_of(arch) <= limit
 
-    def _fill(self, draw: Callable[[], Arch], first: Sequence[Arch] = ()) -> list[Arch]:
-        """Up to P admissible archs: those of `first` that are admissible, then draws, each slot
-        given `max_retries` draws. Bounded by construction: never more slots than the space has
-        archs left (its size less those evaluated), and the first slot left empty ends the fill
-        (the later ones would draw from the same, fuller pool), so a population larger than the
-        space costs at most `max_retries` draws per arch it holds, plus `max_retries`."""
+    def _fill(
+        self, draw: Callable[[], Arch], first: Sequence[Arch] = (), count: int | None = None
+    ) -> list[Arch]:
+        """Up to `count` (default P) admissible archs: those of `first` that are admissible, then
+        draws, each slot given `max_retries` draws. Bounded by construction: never more slots
+        than the space has archs left (its size less those evaluated), and the first slot left
+        empty ends the fill (the later ones would draw from the same, fuller pool), so a count
+        larger than the space costs at most `max_retries` draws per arch it holds, plus
+        `max_retries`."""
+        count = self.config.population if count is None else count
         archs: list[Arch] = []
         taken: set[str] = set()
-        for arch in first[: self.config.population]:
+        for arch in first[:count]:
             if self._admissible(arch, taken):
                 archs.append(arch)
                 taken.add(arch.id)
         left = self.space.size - len(self._results) - len(archs)
-        for _ in range(max(0, min(self.config.population - len(archs), left))):
+        for _ in range(max(0, min(count - len(archs), left))):
             for _ in range(self.config.max_retries):
                 arch = draw()
                 if self._admissible(arch, taken):
@@ -304,6 +327,39 @@ class Search:
             else:
                 break
         return archs
+
+    def _screened(self, draw: Callable[[], Arch], order: PredictedOrder) -> list[Arch]:
+        """The next generation's children: P of them bred by `draw`, or with the predictor,
+        `screen_factor` x P bred and the P that `predictor.select` keeps by `order` (children's
+        indices, best first, from their `predictor.Prediction`). Without enough evaluated
+        candidates to fit the predictor (`predictor.MIN_TRAINING`), P bred as without it."""
+        c = self.config
+        training = self._training_set() if self._use_predictor else []
+        if len(training) < MIN_TRAINING:
+            return self._fill(draw)
+        pool = self._fill(draw, count=c.population * c.screen_factor)  # type: ignore[attr-defined]
+        if not pool:
+            return pool
+        seed = int(self._rng.integers(2**31 - 1))
+        model = Predictor(training, max(self.space.depth), seed)
+        prediction = model.predict(pool)
+        keep = select(
+            prediction,
+            c.population,
+            c.explore_share,  # type: ignore[attr-defined]
+            lambda p: order(pool, p),
+        )
+        self._predicted = {pool[k].id: float(prediction.accuracy[k]) for k in keep}
+        return [pool[k] for k in keep]
+
+    def _training_set(self) -> list[EvalResult]:
+        """What the predictor learns from: this search's candidates and the run's earlier ones
+        (`prior`) priced under the same energy profile, each arch once (this search's first)."""
+        own = list(self._results.values())
+        profiles = {r.energy_profile for r in own}
+        seen = {r.id for r in own}
+        earlier = [r for r in self._prior if r.id not in seen and r.energy_profile in profiles]
+        return own + list({r.id: r for r in earlier}.values())
 
     def _anchor_archs(self) -> tuple[Arch, ...]:
         """The space's two ends while nothing is evaluated yet (`SearchConfig.anchors`)."""
@@ -384,6 +440,7 @@ class Search:
         state: dict[str, Any],
         *,
         param_count: ParamCount | None = None,
+        prior: Sequence[EvalResult] = (),
     ) -> Search:
         """Resume a search saved by `state_dict`.
 
@@ -394,9 +451,11 @@ class Search:
         that is None, 1.1 x the largest energy of its first feasible generation). `front_box`
         only measures and may differ (a state without one keeps `config`'s; a `config` without
         one takes the state's). A state saved before its strategy had anchors resumes without
-        them, whatever `config.anchors` says.
+        them, whatever `config.anchors` says, and one saved before the predictor without it.
+        `prior` must be the one the search started with, for a resumed search to propose what
+        the uninterrupted one does.
         """
-        search = cls(space, config, evaluate, param_count=param_count)
+        search = cls(space, config, evaluate, param_count=param_count, prior=prior)
         try:
             search._load(state)
         except AutoSpikformerError:
@@ -418,6 +477,9 @@ class Search:
         if "anchors" not in state["config"]:  # saved before anchors: it resumes without them
             free.add("anchors")
             self._anchors = False
+        if hasattr(self.config, "predictor") and "predictor" not in state["config"]:
+            free.update(PREDICTOR_SETTINGS)  # saved before the predictor: resumes without it
+            self._use_predictor = False
         saved = {k: v for k, v in state["config"].items() if k not in free}
         mine = {k: v for k, v in self.config.to_dict().items() if k not in free}
         if saved != mine:

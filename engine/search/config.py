@@ -10,6 +10,10 @@ from engine import limits
 from engine.errors import SearchError
 from engine.pareto import FrontBox, check_alpha
 
+MAX_SCREEN_FACTOR = 100
+# Settings a state saved before the predictor lacks; it resumes without the predictor.
+PREDICTOR_SETTINGS = ("predictor", "screen_factor", "explore_share")
+
 
 def _positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -123,8 +127,8 @@ class RandomConfig(SearchConfig):
 
 @dataclass(frozen=True, kw_only=True)
 class OperatorConfig(SearchConfig):
-    """Settings of the mutation and crossover operators (`engine.search.operators`), shared by
-    the F_AEB evolution and NSGA-II.
+    """Settings of the mutation and crossover operators (`engine.search.operators`) and of the
+    predictor that screens their children, shared by the F_AEB evolution and NSGA-II.
 
     Args:
         crossover_prob: probability that a child is the crossover of two parents (else it is a
@@ -135,21 +139,40 @@ class OperatorConfig(SearchConfig):
             separately the embed dim (0.4). The paper's Pm is 0.4 too; it does not say which
             probability Pm is, and under its own reading (one SNN parameter per mutation) the
             SNN genes need none.
+        predictor: screen the children with a predictor (`engine.search.predictor`): breed
+            `screen_factor` x `population` children, predict their accuracy and energy with
+            models fitted on every candidate evaluated so far in the run, and evaluate only
+            `population` of them. Generation 0 is drawn as without it (random, or the anchors).
+        screen_factor: children bred per evaluated one when screening (20: OFA-style screening
+            of many for few; 1 to 100).
+        explore_share: share of the evaluated children kept for exploration when screening:
+            the most uncertain of those the predictor did not pick.
 
     Before the paper's operators, `mutation_prob` (default 0.4) was the probability of every
     gene changing; a search state saved then resumes with today's operators (see
-    `Search.from_state`).
+    `Search.from_state`). A state saved before the predictor resumes without it.
     """
 
     crossover_prob: float = 0.3
     mutation_prob: float = 0.2
     structure_prob: float = 0.4
+    predictor: bool = False
+    screen_factor: int = 20
+    explore_share: float = 0.25
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _probability("crossover_prob", self.crossover_prob)
         _probability("mutation_prob", self.mutation_prob)
         _probability("structure_prob", self.structure_prob)
+        _probability("explore_share", self.explore_share)
+        if not isinstance(self.predictor, bool):
+            raise SearchError(f"predictor must be true or false, got {self.predictor!r}")
+        _positive_int("screen_factor", self.screen_factor)
+        if self.screen_factor > MAX_SCREEN_FACTOR:
+            raise SearchError(
+                f"screen_factor must be at most {MAX_SCREEN_FACTOR}, got {self.screen_factor}"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,16 +11,23 @@ else a random parent mutated by `operators.mutate` (one SNN parameter, AutoForme
 for the architecture genes). As in AutoFormer, crossover children are not mutated again. A child
 already evaluated (or already in the generation), or over `param_limit`, is re-drawn up to
 `max_retries` times. While no candidate is feasible, children are drawn at random.
+
+With `predictor` (`OperatorConfig`), each generation after the first breeds `screen_factor` x P
+children that way and evaluates the P the predictor ranks best by F_AEB (some kept for
+exploration; `engine.search.predictor`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from engine.pareto import f_aeb
 from engine.results import EvalResult
 from engine.search.base import Evaluate, ParamCount, Search
 from engine.search.config import EvolutionConfig
 from engine.search.operators import crossover, mutate, pick_pair
+from engine.search.predictor import Prediction
 from engine.space import Arch, SearchSpace
 
 
@@ -38,9 +45,10 @@ class EvolutionSearch(Search):
         evaluate: Evaluate,
         *,
         param_count: ParamCount | None = None,
+        prior: Sequence[EvalResult] = (),
     ) -> None:
         self._parents: list[str] = []
-        super().__init__(space, config, evaluate, param_count=param_count)
+        super().__init__(space, config, evaluate, param_count=param_count, prior=prior)
 
     @property
     def parents(self) -> list[EvalResult]:
@@ -53,7 +61,19 @@ class EvolutionSearch(Search):
     def _propose(self) -> list[Arch]:
         if not self.parents:
             return self._sample_new(self._anchor_archs())
-        return self._fill(self._breed)
+        return self._screened(self._breed, self._predicted_order)
+
+    def _predicted_order(self, pool: list[Arch], prediction: Prediction) -> list[int]:
+        """Children best first by predicted F_AEB, min-max scaled over the feasible candidates
+        evaluated so far and the children's predictions together; children predicted over the
+        energy budget last."""
+        known = self.ranked()
+        acc = [r.accuracy for r in known] + prediction.accuracy.tolist()
+        energy = [r.energy_uj for r in known] + prediction.energy_uj.tolist()
+        score = f_aeb(acc, energy, self.config.alpha)[len(known) :]
+        budget = self.config.energy_budget_uj
+        over = [budget is not None and e > budget for e in prediction.energy_uj.tolist()]
+        return sorted(range(len(pool)), key=lambda k: (over[k], -score[k], k))
 
     def _breed(self) -> Arch:
         parents = [r.arch for r in self.parents]

@@ -20,6 +20,10 @@ NSGA-II keeps a population spread along the front, so re-ranking its candidates 
   tournament winners (redrawn until their depths match, `operators.pick_pair`), else a mutated
   tournament winner: the same genome and operators as the F_AEB evolution. Children already
   evaluated are redrawn (`max_retries`), so no arch id is evaluated twice.
+- Predictor (`OperatorConfig.predictor`): each generation after the first breeds
+  `screen_factor` x P children and evaluates the P best by constrained rank and crowding among
+  the survivors and the children at their predicted objectives (some kept for exploration;
+  `engine.search.predictor`).
 - Resume: the state adds the survivor ids; everything else is derived, so a resumed search
   proposes exactly what the uninterrupted one does, and the seed fixes every draw.
 
@@ -34,6 +38,7 @@ tested against pymoo's `NonDominatedSorting` and `calc_crowding_distance` as an 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +48,7 @@ from engine.results import EvalResult
 from engine.search.base import Evaluate, ParamCount, Search
 from engine.search.config import OperatorConfig
 from engine.search.operators import crossover, mutate, pick_pair
+from engine.search.predictor import Prediction
 from engine.space import Arch, SearchSpace
 
 
@@ -100,11 +106,12 @@ class NSGA2Search(Search):
         evaluate: Evaluate,
         *,
         param_count: ParamCount | None = None,
+        prior: Sequence[EvalResult] = (),
     ) -> None:
         self._survivors: list[str] = []
         self._mating_rank: list[int] = []
         self._mating_crowd: list[float] = []
-        super().__init__(space, config, evaluate, param_count=param_count)
+        super().__init__(space, config, evaluate, param_count=param_count, prior=prior)
 
     @property
     def survivors(self) -> list[EvalResult]:
@@ -163,7 +170,20 @@ class NSGA2Search(Search):
     def _propose(self) -> list[Arch]:
         if not self._survivors:
             return self._sample_new(self._anchor_archs())
-        return self._fill(self._breed)
+        return self._screened(self._breed, self._predicted_order)
+
+    def _predicted_order(self, pool: list[Arch], prediction: Prediction) -> list[int]:
+        """Children best first by constrained rank and crowding (then breeding order) among the
+        survivors, at their measured objectives, and the children, at their predicted ones."""
+        acc, energy, violations = self._objectives(self._survivors)
+        budget = self.config.energy_budget_uj
+        for a, e in zip(prediction.accuracy.tolist(), prediction.energy_uj.tolist(), strict=True):
+            acc.append(a)
+            energy.append(e)
+            violations.append(0.0 if budget is None or e <= budget else (e - budget) / budget)
+        rank, crowd, _ = rank_and_crowding(acc, energy, violations)
+        n = len(self._survivors)
+        return sorted(range(len(pool)), key=lambda k: (rank[n + k], -crowd[n + k], k))
 
     def _tournament(self) -> int:
         """Binary tournament: lower rank wins, then larger crowding, then the first drawn."""

@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 RUN = "cockpit-e2e"
 # The run's size; larger values (e.g. COCKPIT_EPOCHS=6) make nicer screenshots for the docs.
 EPOCHS = int(os.environ.get("COCKPIT_EPOCHS", "2"))
-GENERATIONS = int(os.environ.get("COCKPIT_GENERATIONS", "3"))
-POPULATION = int(os.environ.get("COCKPIT_POPULATION", "4"))
+GENERATIONS = int(os.environ.get("COCKPIT_GENERATIONS", "4"))
+POPULATION = int(os.environ.get("COCKPIT_POPULATION", "8"))
 RUN_DONE_S = 240
 
 pytestmark = [

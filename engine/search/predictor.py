@@ -1,0 +1,126 @@
+"""A predictor that screens children before they are evaluated (OFA's and BigNAS's accuracy
+predictor, NAS-Bench's surrogate), for the evolution and NSGA-II (`OperatorConfig.predictor`).
+
+Two ensembles of randomized trees (scikit-learn's `ExtraTreesRegressor`) are fitted on every
+candidate evaluated so far in the run (the earlier searches of the run included, which warm-starts
+the first screened generation): one predicts the validation accuracy, the other log10 of the
+energy (energies span two orders of magnitude; the firing rates that drive them depend on the
+threshold and tau genes in ways a tree captures and a linear model does not). The spread of the
+trees' predictions is the uncertainty.
+
+Each generation after the first, a strategy breeds `screen_factor` x P children with its own
+operators, and `Predictor.select` keeps P of them: the best `1 - explore_share` by the strategy's
+predicted score (F_AEB for the evolution, constrained rank and crowding for NSGA-II) and, for
+exploration, the rest among the most uncertain of those left (largest spread of predicted
+accuracy). Only those P are evaluated; the predictions made for them are kept, so each generation
+reports the predictor's Kendall tau on what it then evaluated (`GenerationSummary.predictor_tau`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.pareto import kendall_tau
+from engine.results import EvalResult
+from engine.space import Arch
+
+# Fewer evaluated candidates than this: no model; the generation is bred without screening.
+MIN_TRAINING = 8
+TREES = 64
+
+
+def features(arch: Arch, max_depth: int) -> list[float]:
+    """The genome as numbers: the global genes, per-block summaries (mean, min, max) and each
+    block's genes (zeros past the arch's depth), and the MLP and attention widths they imply."""
+    d = arch.depth
+    hidden = [arch.mlp_hidden(b) for b in range(d)]
+    row = [
+        float(arch.embed_dim),
+        float(d),
+        float(arch.time_steps),
+        float(sum(hidden)),
+        float(arch.embed_dim * d),
+        float(arch.time_steps * (arch.embed_dim * d * 4 + sum(hidden) * 2) * arch.embed_dim),
+    ]
+    for genes in (arch.mlp_ratios, arch.num_heads, arch.thresholds, arch.taus):
+        values = [float(v) for v in genes]
+        row += [float(np.mean(values)), min(values), max(values)]
+        row += values[:max_depth] + [0.0] * (max_depth - min(d, max_depth))
+    return row
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Per arch: predicted accuracy, its spread over the trees, and predicted energy (uJ)."""
+
+    accuracy: np.ndarray
+    accuracy_std: np.ndarray
+    energy_uj: np.ndarray
+
+
+class Predictor:
+    """Accuracy and log-energy ensembles fitted on evaluated candidates (see the module doc).
+
+    Args:
+        results: the evaluated candidates to learn from (non-finite ones are skipped).
+        max_depth: the space's largest depth (sizes the per-block features).
+        seed: seeds the trees, so a search with a seed is reproducible.
+    """
+
+    def __init__(self, results: Sequence[EvalResult], max_depth: int, seed: int) -> None:
+        from sklearn.ensemble import ExtraTreesRegressor  # here: it costs a second to import
+
+        usable = [r for r in results if math.isfinite(r.accuracy) and math.isfinite(r.energy_uj)]
+        usable = [r for r in usable if r.energy_uj > 0]
+        self.max_depth = max_depth
+        self.size = len(usable)
+        x = self._matrix([r.arch for r in usable])
+        self._accuracy = ExtraTreesRegressor(n_estimators=TREES, random_state=seed, n_jobs=1)
+        self._energy = ExtraTreesRegressor(n_estimators=TREES, random_state=seed + 1, n_jobs=1)
+        self._accuracy.fit(x, [r.accuracy for r in usable])
+        self._energy.fit(x, [math.log10(r.energy_uj) for r in usable])
+
+    def _matrix(self, archs: Sequence[Arch]) -> np.ndarray:
+        return np.asarray([features(a, self.max_depth) for a in archs], dtype=float)
+
+    def predict(self, archs: Sequence[Arch]) -> Prediction:
+        x = self._matrix(archs)
+        per_tree = np.stack([t.predict(x) for t in self._accuracy.estimators_])
+        return Prediction(
+            accuracy=per_tree.mean(axis=0),
+            accuracy_std=per_tree.std(axis=0),
+            energy_uj=10.0 ** self._energy.predict(x),
+        )
+
+
+Score = Callable[[Prediction], list[int]]
+
+
+def select(prediction: Prediction, keep: int, explore_share: float, order: Score) -> list[int]:
+    """Indices of the `keep` children to evaluate: the best `keep - explore` by `order` (indices
+    best first), then the `explore = round(explore_share * keep)` most uncertain of the rest
+    (largest accuracy spread, lowest index on ties). Ascending index order, so the evaluation
+    order follows the breeding order."""
+    n = prediction.accuracy.size
+    if keep >= n:
+        return list(range(n))
+    explore = min(round(explore_share * keep), keep)
+    chosen = [int(k) for k in order(prediction)[: keep - explore]]
+    taken = set(chosen)
+    rest = [k for k in range(n) if k not in taken]
+    rest.sort(key=lambda k: (-prediction.accuracy_std[k], k))
+    return sorted(chosen + rest[:explore])
+
+
+def tau(predicted: dict[str, float], results: Sequence[EvalResult]) -> float | None:
+    """Kendall's tau between the predicted and the measured accuracy of the evaluated candidates
+    that were predicted; None when undefined (fewer than two, or a constant side)."""
+    pairs = [(predicted[r.id], r.accuracy) for r in results if r.id in predicted]
+    if len(pairs) < 2:
+        return None
+    value = kendall_tau([p for p, _ in pairs], [a for _, a in pairs])
+    return None if math.isnan(value) else value
