@@ -21,7 +21,9 @@ strategies without them) all start from the same generation 0. Printed:
   `--regret-seeds` limits the eleven dedicated runs to the first seeds.
 
 Strategies are a list of named rows (`paired.Strategy`); a row with `regret=True` in
-`front_rows` gets the alpha regret (e.g. a future "nsga2 + predictor").
+`front_rows` gets the alpha regret: NSGA-II, and NSGA-II with the predictor (unless
+`--no-predictor`), which is also compared with random and with plain NSGA-II; its predictor's
+Kendall tau per generation is printed.
 
     OMP_NUM_THREADS=1 python bench/front.py --dataset mnist-5k --space mnist-small \\
         --workdir /work/search-cache --seeds 10 --generations 8 --population 12 --parents 4
@@ -41,6 +43,7 @@ from paired import (
     pairs,
     print_generations,
     print_paired,
+    print_predictor,
     print_speedup,
     run,
     run_all,
@@ -101,6 +104,18 @@ def front_rows(args: argparse.Namespace, common: dict) -> list[tuple[Strategy, b
                 True,
             ),
         ]
+        if not args.no_predictor:
+            rows.append(
+                (
+                    Strategy(
+                        f"nsga2 + predictor{tag}",
+                        "nsga2",
+                        lambda s, c=c: NSGA2Config(seed=s, predictor=True, **c),
+                        baselines=(rnd, f"nsga2{tag}"),
+                    ),
+                    True,
+                )
+            )
     return rows
 
 
@@ -163,6 +178,7 @@ def merged(paths: list[str], n_boot: int) -> None:
     print_paired(comparisons, results, n_boot)
     print_speedup(comparisons, results, n_boot)
     print_generations(results)
+    print_predictor(results)
     regrets: dict[str, dict[int, list[float]]] = {}
     for payload in payloads:
         for name, by_seed in payload.get("regret_per_seed", {}).items():
@@ -203,6 +219,9 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument(
         "--no-anchors", action="store_true", help="add the three strategies without anchors"
+    )
+    p.add_argument(
+        "--no-predictor", action="store_true", help="leave out NSGA-II with the predictor"
     )
     p.add_argument(
         "--regret-seeds",
@@ -247,6 +266,7 @@ def main() -> None:
     paired = print_paired(pairs(rows), results, args.bootstrap)
     speed = print_speedup(pairs(rows), results, args.bootstrap)
     print_generations(results)
+    predictor = print_predictor(results)
     print("\n| seed | strategy | mean regret | max regret (alpha) | signed mean |")
     print("|---|---|---|---|---|")
     per_row = {
@@ -264,6 +284,7 @@ def main() -> None:
             "box": s.box.to_dict(),
             "paired": paired,
             "speedup": speed,
+            "predictor": predictor,
             "regret": regrets,
             "regret_per_seed": per_row,
         },

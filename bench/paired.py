@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -61,6 +62,10 @@ class Outcome:
     min_energy_uj: float
     tau: float
     history: list[tuple[int, float | None]] = field(default_factory=list)
+    # Per generation: the predictor's Kendall tau on what it then evaluated (None: not screened).
+    predictor_taus: list[float | None] = field(default_factory=list)
+    # Seconds of the search outside evaluations (breeding, and the predictor's fit and screen).
+    overhead_s: float = 0.0
     feasible: list[EvalResult] = field(default_factory=list, repr=False)
 
 
@@ -91,8 +96,19 @@ def setting(dataset: str, space: SearchSpace, evaluate: Evaluate, profile: str) 
 
 def run(row: Strategy, seed: int, s: Setting) -> Outcome:
     """Run `row`'s search at `seed` to the end and summarize it."""
-    search = row.build(row.kind, s.space, row.config(seed), s.evaluate)
+    spent = [0.0]
+
+    def timed(archs: list[Arch]) -> list[EvalResult]:
+        t = time.perf_counter()
+        try:
+            return s.evaluate(archs)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    search = row.build(row.kind, s.space, row.config(seed), timed)
+    t0 = time.perf_counter()
     summaries = search.run()
+    overhead = time.perf_counter() - t0 - spent[0]
     raw = [x.hypervolume for x in summaries]
     assert raw == sorted(raw), f"{row.name}: the recorded hypervolume decreased"
     feasible = [r for r in search.evaluated if r.id not in search.infeasible_ids]
@@ -107,6 +123,8 @@ def run(row: Strategy, seed: int, s: Setting) -> Outcome:
         min_energy_uj=min(energy, default=float("nan")),
         tau=kendall_tau(acc, energy),
         history=[(x.total_evaluated, x.hypervolume_normalized) for x in summaries],
+        predictor_taus=[x.predictor_tau for x in summaries],
+        overhead_s=overhead,
         feasible=feasible,
     )
 
@@ -209,14 +227,64 @@ def print_taus(results: dict[str, list[Outcome]]) -> None:
     print("mean Kendall tau (accuracy, energy): " + ", ".join(parts))
 
 
+def print_predictor(results: Results) -> dict:
+    """For rows with a predictor: its Kendall tau (predicted vs measured accuracy of what it
+    then evaluated) per generation, median [min, max] over seeds, and the median over
+    generations 3 on (0-based; issue 24's target: at least 0.6); and each row's overhead
+    (seconds of a search outside evaluations: breeding, fitting, screening)."""
+    screened = {
+        n: o for n, o in results.items() if any(t is not None for x in o for t in x.predictor_taus)
+    }
+    overhead = {n: statistics.median(x.overhead_s for x in o) for n, o in results.items()}
+    print(
+        "\nmedian seconds per search outside evaluations: "
+        + ", ".join(f"{n} {v:.2f} s" for n, v in overhead.items())
+    )
+    figures: dict = {"overhead_s": overhead}
+    if not screened:
+        return figures
+    names = list(screened)
+    print(
+        "\n| generation | "
+        + " | ".join(f"{n}: predictor tau median [min, max]" for n in names)
+        + " |"
+    )
+    print("|---" * (len(names) + 1) + "|")
+    depth = min(len(x.predictor_taus) for o in screened.values() for x in o)
+    for g in range(depth):
+        cells = []
+        for name in names:
+            values = finite([x.predictor_taus[g] for x in screened[name]])
+            cells.append(
+                f"{statistics.median(values):+.3f} [{min(values):+.3f}, {max(values):+.3f}]"
+                if values
+                else "-"
+            )
+        print(f"| {g} | " + " | ".join(cells) + " |")
+    for name in names:
+        late = finite([t for x in screened[name] for t in x.predictor_taus[3:]])
+        if late:
+            median = statistics.median(late)
+            verdict = "met" if median >= 0.6 else "missed"
+            print(
+                f"{name}: predictor tau from generation 3 on, median {median:+.3f} over "
+                f"{len(late)} generations (target >= 0.6: {verdict}); share >= 0.6: "
+                f"{sum(t >= 0.6 for t in late) / len(late):.0%}"
+            )
+            figures[name] = {"tau_from_gen3_median": median, "n": len(late)}
+    return figures
+
+
 def report(comparisons: Pairs, results: Results, n_boot: int) -> dict:
-    """Every table after the per-seed one; returns the paired and speed-up figures."""
+    """Every table after the per-seed one; returns the paired, speed-up and predictor
+    figures."""
     figures = {
         "paired": print_paired(comparisons, results, n_boot),
         "speedup": print_speedup(comparisons, results, n_boot),
     }
     print_generations(results)
     print_taus(results)
+    figures["predictor"] = print_predictor(results)
     return figures
 
 

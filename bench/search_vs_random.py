@@ -17,7 +17,10 @@ Printed:
   normalized hypervolume (from its per-generation history), and the speed-up = random's
   evaluations / those, median over seeds with a bootstrap 95% interval (a seed where evolution
   never reaches it counts as speed-up 0, a lower bound);
-- the median normalized hypervolume after each generation.
+- the median normalized hypervolume after each generation;
+- for the evolution with the predictor (a row unless --no-predictor; compared with random and
+  with the plain evolution, so the predictor's share of the gain shows): its Kendall tau per
+  generation on what it then evaluated, and each row's seconds outside evaluations.
 
 Strategies are a list of named rows (`paired.Strategy`): another row, e.g. evolution with a
 predictor, is one more entry in `strategies`. `--old-operators` adds the evolution with the
@@ -69,6 +72,17 @@ def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
                 baselines=(f"random{tag}",),
             ),
         ]
+        if not args.no_predictor:
+            rows.append(
+                Strategy(
+                    f"evolution + predictor{tag}",
+                    "evolution",
+                    lambda s, c=shared: EvolutionConfig(
+                        parents=args.parents, seed=s, predictor=True, **c
+                    ),
+                    baselines=(f"random{tag}", f"evolution{tag}"),
+                )
+            )
     if args.old_operators:
         rows.append(
             Strategy(
@@ -112,6 +126,11 @@ def parse() -> argparse.Namespace:
         "of a --seed-list split)",
     )
     p.add_argument("--old-operators", action="store_true", help="add the previous operators")
+    p.add_argument(
+        "--no-predictor",
+        action="store_true",
+        help="leave out the evolution with the predictor (engine.search.predictor)",
+    )
     p.add_argument(
         "--no-anchors",
         action="store_true",

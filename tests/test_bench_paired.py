@@ -31,7 +31,18 @@ def _rows() -> list[paired.Strategy]:
             lambda s: EvolutionConfig(parents=3, seed=s, **COMMON),
             baselines=("random",),
         ),
+        paired.Strategy(
+            "evolution + predictor",
+            "evolution",
+            lambda s: EvolutionConfig(parents=3, seed=s, predictor=True, **COMMON),
+            baselines=("random", "evolution"),
+        ),
     ]
+
+
+def _untimed(figures: dict) -> dict:
+    """The figures without the seconds outside evaluations, which differ run to run."""
+    return {**figures, "predictor": {**figures["predictor"], "overhead_s": None}}
 
 
 def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, capsys) -> None:
@@ -43,7 +54,11 @@ def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, cap
         assert rnd.evaluated == evo.evaluated == 32
         assert 0 < rnd.hv_normalized < 1 and rnd.hv_normalized == rnd.history[-1][1]
     comparisons = paired.pairs(rows)
-    assert comparisons == [("evolution", "random")]
+    assert comparisons == [
+        ("evolution", "random"),
+        ("evolution + predictor", "random"),
+        ("evolution + predictor", "evolution"),
+    ]
     figures = paired.print_paired(comparisons, results, n_boot=500)
     ci = figures["evolution - random"]["normalized"]
     diffs = [
@@ -59,8 +74,15 @@ def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, cap
     ]
     assert speed["needed"] == expected
     paired.print_generations(results)
+    predictor = paired.print_predictor(results)
     out = capsys.readouterr().out
     assert "| evolution - random | 4 |" in out and "| evolution vs random | 32 |" in out
+    # The screened row reports its tau per generation (none in generation 0); the others none.
+    taus = [o.predictor_taus for o in results["evolution + predictor"]]
+    assert all(t[0] is None and all(x is not None for x in t[1:]) for t in taus)
+    assert all(t == [None] * 4 for o in results["evolution"] for t in [o.predictor_taus])
+    assert "evolution + predictor: predictor tau" in out and "| 3 |" in out
+    assert set(predictor["overhead_s"]) == {"random", "evolution", "evolution + predictor"}
     path = tmp_path / "figures.json"
     paired.write_json(str(path), {"paired": figures}, comparisons, results)
     saved = json.loads(path.read_text())
@@ -98,6 +120,10 @@ def test_split_seeds_merge_into_the_same_tables(tmp_path: Path, capsys) -> None:
         assert [o.seed for o in merged[name]] == [0, 1, 2]
         assert [o.history for o in merged[name]] == [o.history for o in whole[name]]
     capsys.readouterr()
-    assert paired.report(comparisons, merged, 300) == paired.report(comparisons, whole, 300)
+    assert _untimed(paired.report(comparisons, merged, 300)) == _untimed(
+        paired.report(comparisons, whole, 300)
+    )
+    for name in whole:
+        assert [o.predictor_taus for o in merged[name]] == [o.predictor_taus for o in whole[name]]
     with pytest.raises(SystemExit, match="run twice"):
         paired.merge([halves[0], halves[0]])
