@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +121,7 @@ class CachedEvaluator:
         self.evaluator = SubnetEvaluator(net, meta["config"]["dataset"], seed=eval_seed)
         self.cache: dict[str, EvalResult] = {}
         self.calls = 0
+        self.seconds = 0.0  # spent in real evaluations (`calls` of them)
         self.cache_file = cache_file
         self._read_upto = 0
         self._catch_up()
@@ -145,7 +147,9 @@ class CachedEvaluator:
                 self._catch_up()  # one arch at a time: a concurrent bench may just have done it
             if arch.id in self.cache:
                 continue
+            t = time.perf_counter()
             [result] = self.evaluator([arch])
+            self.seconds += time.perf_counter() - t
             self.cache[arch.id] = result
             self.calls += 1
             if self.cache_file is not None:

@@ -45,6 +45,7 @@ from paired import (
     print_paired,
     print_predictor,
     print_speedup,
+    print_wall_time,
     run,
     run_all,
     setting,
@@ -267,6 +268,8 @@ def main() -> None:
     speed = print_speedup(pairs(rows), results, args.bootstrap)
     print_generations(results)
     predictor = print_predictor(results)
+    per_evaluation = evaluate.seconds / evaluate.calls if evaluate.calls else 0.0
+    wall = print_wall_time(speed, results, per_evaluation)
     print("\n| seed | strategy | mean regret | max regret (alpha) | signed mean |")
     print("|---|---|---|---|---|")
     per_row = {
@@ -285,6 +288,7 @@ def main() -> None:
             "paired": paired,
             "speedup": speed,
             "predictor": predictor,
+            "wall_s": wall,
             "regret": regrets,
             "regret_per_seed": per_row,
         },

@@ -37,7 +37,16 @@ import time
 
 from common import add_seed_list, bench_evaluator, chosen_seeds
 from operators import OLD_MUTATION_PROB, old_mutate
-from paired import Strategy, merge, pairs, report, run_all, setting, write_json
+from paired import (
+    Strategy,
+    merge,
+    pairs,
+    print_wall_time,
+    report,
+    run_all,
+    setting,
+    write_json,
+)
 
 from engine.profiles import DEFAULT_PROFILE
 from engine.search import EvolutionConfig, EvolutionSearch, RandomConfig
@@ -172,6 +181,8 @@ def main() -> None:
     t0 = time.time()
     results = run_all(rows, seeds, s)
     figures = report(pairs(rows), results, args.bootstrap)
+    per_evaluation = evaluate.seconds / evaluate.calls if evaluate.calls else 0.0
+    figures["wall_s"] = print_wall_time(figures["speedup"], results, per_evaluation)
     print(f"{evaluate.calls} new evaluations in {time.time() - t0:.0f} s")
     payload = {"args": vars(args), "box": s.box.to_dict(), **figures}
     write_json(args.json, payload, pairs(rows), results)

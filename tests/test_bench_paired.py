@@ -83,6 +83,10 @@ def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, cap
     assert all(t == [None] * 4 for o in results["evolution"] for t in [o.predictor_taus])
     assert "evolution + predictor: predictor tau" in out and "| 3 |" in out
     assert set(predictor["overhead_s"]) == {"random", "evolution", "evolution + predictor"}
+    wall = paired.print_wall_time(
+        speed_all := paired.print_speedup(comparisons, results, 200), results, 2.0
+    )
+    assert set(wall) == set(speed_all) and all(w > 0 for w in wall.values())
     path = tmp_path / "figures.json"
     paired.write_json(str(path), {"paired": figures}, comparisons, results)
     saved = json.loads(path.read_text())
