@@ -26,7 +26,7 @@ from engine.pareto import (
 )
 from engine.results import EvalResult
 from engine.search.config import PREDICTOR_SETTINGS, SearchConfig
-from engine.search.predictor import MIN_TRAINING, Prediction, Predictor, select
+from engine.search.predictor import MIN_TRAINING, Front, Prediction, Predictor, select
 from engine.search.predictor import tau as predictor_tau
 from engine.space import Arch, SearchSpace
 
@@ -343,11 +343,14 @@ class Search:
         seed = int(self._rng.integers(2**31 - 1))
         model = Predictor(training, max(self.space.depth), seed)
         prediction = model.predict(pool)
+        feasible = self.ranked()
+        front = Front([r.accuracy for r in feasible], [r.energy_uj for r in feasible], c.front_box)
         keep = select(
             prediction,
             c.population,
             c.explore_share,  # type: ignore[attr-defined]
             lambda p: order(pool, p),
+            front,
         )
         self._predicted = {pool[k].id: float(prediction.accuracy[k]) for k in keep}
         return [pool[k] for k in keep]

@@ -9,11 +9,13 @@ threshold and tau genes in ways a tree captures and a linear model does not). Th
 trees' predictions is the uncertainty.
 
 Each generation after the first, a strategy breeds `screen_factor` x P children with its own
-operators, and `Predictor.select` keeps P of them: the best `1 - explore_share` by the strategy's
-predicted score (F_AEB for the evolution, constrained rank and crowding for NSGA-II) and, for
-exploration, the rest among the most uncertain of those left (largest spread of predicted
-accuracy). Only those P are evaluated; the predictions made for them are kept, so each generation
-reports the predictor's Kendall tau on what it then evaluated (`GenerationSummary.predictor_tau`).
+operators, and `select` keeps P of them: the best `1 - explore_share` by the strategy's predicted
+score (F_AEB for the evolution, constrained rank and crowding for NSGA-II) and, for exploration,
+the rest by the normalized hypervolume they would add to the front at their optimistic accuracy
+(prediction plus the trees' spread), an upper-confidence rule that favours both uncertain children
+and parts of the front the strategy's own score neglects. Only those P are evaluated; the
+predictions made for them are kept, so each generation reports the predictor's Kendall tau on what
+it then evaluated (`GenerationSummary.predictor_tau`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.pareto import kendall_tau
+from engine.pareto import FrontBox, kendall_tau, normalized_hypervolume
 from engine.results import EvalResult
 from engine.space import Arch
 
@@ -100,11 +102,67 @@ class Predictor:
 Score = Callable[[Prediction], list[int]]
 
 
-def select(prediction: Prediction, keep: int, explore_share: float, order: Score) -> list[int]:
+@dataclass(frozen=True)
+class Front:
+    """What exploration measures gains against: the feasible candidates evaluated so far, and
+    the box of the normalized hypervolume (`engine.pareto.FrontBox`; None: one spanning the
+    known and predicted energies, chance 0)."""
+
+    accuracies: list[float]
+    energies_uj: list[float]
+    box: FrontBox | None = None
+
+
+def _box(front: Front, prediction: Prediction) -> FrontBox:
+    if front.box is not None:
+        return front.box
+    energies = [e for e in front.energies_uj if e > 0] + prediction.energy_uj.tolist()
+    return FrontBox(chance=0.0, energy_low_uj=min(energies) / 2, energy_high_uj=max(energies) * 2)
+
+
+def front_gain_order(
+    prediction: Prediction, candidates: list[int], picks: int, front: Front
+) -> list[int]:
+    """`picks` of `candidates` chosen greedily by the normalized hypervolume each adds to the
+    front at its optimistic point (predicted accuracy plus its spread over the trees, predicted
+    energy), each pick joining the front before the next; children that add nothing go last,
+    most uncertain first (then lowest index)."""
+    box = _box(front, prediction)
+    optimistic = np.minimum(prediction.accuracy + prediction.accuracy_std, 1.0)
+    acc, energy = list(front.accuracies), list(front.energies_uj)
+    base = normalized_hypervolume(acc, energy, box) if acc else 0.0
+    left, chosen = list(candidates), []
+    while left and len(chosen) < picks:
+        gains = [
+            normalized_hypervolume(
+                [*acc, float(optimistic[k])], [*energy, float(prediction.energy_uj[k])], box
+            )
+            - base
+            for k in left
+        ]
+        best = max(
+            range(len(left)), key=lambda i: (gains[i], prediction.accuracy_std[left[i]], -left[i])
+        )
+        if gains[best] <= 0:
+            left.sort(key=lambda k: (-prediction.accuracy_std[k], k))
+            chosen += left[: picks - len(chosen)]
+            break
+        k = left.pop(best)
+        chosen.append(k)
+        acc.append(float(optimistic[k]))
+        energy.append(float(prediction.energy_uj[k]))
+        base += gains[best]
+    return chosen
+
+
+def select(
+    prediction: Prediction, keep: int, explore_share: float, order: Score, front: Front
+) -> list[int]:
     """Indices of the `keep` children to evaluate: the best `keep - explore` by `order` (indices
-    best first), then the `explore = round(explore_share * keep)` most uncertain of the rest
-    (largest accuracy spread, lowest index on ties). Ascending index order, so the evaluation
-    order follows the breeding order."""
+    best first), then, for exploration, `explore = round(explore_share * keep)` of the rest by
+    `front_gain_order` (the front's coverage, optimistically: what a strategy that aims at one
+    alpha would not try, and what a user who moves alpha in the explorer needs). Ascending
+    index order, so the evaluation order follows the breeding order."""
     n = prediction.accuracy.size
     if keep >= n:
         return list(range(n))
@@ -112,8 +170,12 @@ def select(prediction: Prediction, keep: int, explore_share: float, order: Score
     chosen = [int(k) for k in order(prediction)[: keep - explore]]
     taken = set(chosen)
     rest = [k for k in range(n) if k not in taken]
-    rest.sort(key=lambda k: (-prediction.accuracy_std[k], k))
-    return sorted(chosen + rest[:explore])
+    known = Front(
+        front.accuracies + prediction.accuracy[chosen].tolist(),
+        front.energies_uj + prediction.energy_uj[chosen].tolist(),
+        front.box,
+    )
+    return sorted(chosen + front_gain_order(prediction, rest, explore, known))
 
 
 def tau(predicted: dict[str, float], results: Sequence[EvalResult]) -> float | None:

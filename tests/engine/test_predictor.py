@@ -7,9 +7,17 @@ import numpy as np
 import pytest
 
 from engine.errors import SearchError
-from engine.pareto import kendall_tau
+from engine.pareto import FrontBox, kendall_tau
 from engine.search import EvolutionConfig, NSGA2Config, make_search, resume_search
-from engine.search.predictor import MIN_TRAINING, Prediction, Predictor, features, select
+from engine.search.predictor import (
+    MIN_TRAINING,
+    Front,
+    Prediction,
+    Predictor,
+    features,
+    front_gain_order,
+    select,
+)
 from tests.engine.test_search import JOINT, CountingEvaluate, synthetic
 
 SCREENED = EvolutionConfig(population=12, parents=4, generations=5, seed=3, predictor=True)
@@ -35,18 +43,25 @@ def test_the_predictor_ranks_unseen_archs_of_the_synthetic_problem():
     assert (p.energy_uj > 0).all()
 
 
-def test_select_keeps_the_best_and_the_most_uncertain_of_the_rest():
+def test_select_keeps_the_best_then_what_widens_the_front():
+    # Children 0-5: accuracy, spread and energy. The known front: one candidate (0.5, 1 uJ).
     p = Prediction(
         accuracy=np.array([0.1, 0.9, 0.8, 0.2, 0.7, 0.3]),
-        accuracy_std=np.array([0.0, 0.0, 0.0, 0.5, 0.0, 0.9]),
-        energy_uj=np.ones(6),
+        accuracy_std=np.array([0.0, 0.0, 0.0, 0.5, 0.0, 0.2]),
+        energy_uj=np.array([1.0, 10.0, 9.0, 0.01, 8.0, 5.0]),
     )
+    box = FrontBox(chance=0.0, energy_low_uj=0.001, energy_high_uj=100.0)
+    front = Front([0.5], [1.0], box)
     by_accuracy = lambda q: list(np.argsort(-q.accuracy))  # noqa: E731
-    # 4 kept, half (2) for exploration: the 2 most accurate, then the 2 most uncertain left.
-    assert select(p, 4, 0.5, by_accuracy) == [1, 2, 3, 5]
-    assert select(p, 4, 0.0, by_accuracy) == [1, 2, 4, 5]
-    assert select(p, 2, 1.0, by_accuracy) == [3, 5]
-    assert select(p, 9, 0.25, by_accuracy) == [0, 1, 2, 3, 4, 5]
+    # 4 kept, half (2) for exploration: the 2 most accurate; then child 3, cheap and uncertain,
+    # adds most to the front; once it is in, nothing adds more, so the most uncertain: 5.
+    assert select(p, 4, 0.5, by_accuracy, front) == [1, 2, 3, 5]
+    assert select(p, 4, 0.0, by_accuracy, front) == [1, 2, 4, 5]
+    assert select(p, 9, 0.25, by_accuracy, front) == [0, 1, 2, 3, 4, 5]
+    # Nothing left adds to the front: the most uncertain of the rest.
+    assert front_gain_order(p, [0, 5], 2, Front([1.0], [0.001], box)) == [5, 0]
+    # Without a box, one spanning the energies known and predicted (chance 0).
+    assert front_gain_order(p, list(range(6)), 1, Front([0.5], [1.0])) == [3]
 
 
 @pytest.mark.parametrize("strategy", ["evolution", "nsga2"])
