@@ -365,6 +365,7 @@ def run_search(
                     "generations": spec.generations,
                     "hypervolume": summary.hypervolume,
                     "hypervolume_normalized": summary.hypervolume_normalized,
+                    "predictor_tau": summary.predictor_tau,
                 }
             )
     store.update_run(run, state="done", progress=1.0)
