@@ -268,6 +268,17 @@ def normalized_history(
     return out
 
 
+def newest_search_screens(store: Store, run: str) -> bool:
+    """Whether the run's newest search (the one `history` reports) screens its children with the
+    predictor (`predictor_applied`)."""
+    searches = store.list_searches(run)
+    if not searches:
+        return False
+    newest = searches[-1]
+    settings = {"strategy": newest.strategy, **newest.settings}
+    return bool(predictor_applied(run, newest.id, settings))
+
+
 def history(store: Store, run: str) -> dict[str, list[dict[str, Any]]]:
     """`{"epochs": [...], "generations": [...]}`: the generations of the run's newest search."""
     searches = store.list_searches(run)
