@@ -62,11 +62,14 @@ def search_prior(
     except UnknownSearch:
         created_at = time.time() if created_at is None else created_at
     profile = get_profile(spec.energy_profile)
+    others = [
+        s.id for s in store.list_searches(run) if s.id != search_id and s.created_at < created_at
+    ]
     earlier = [
         priced
-        for c in store.candidates(run)
-        if c.search != search_id and c.created_at < created_at
-        and (priced := c.priced(profile)) is not None
-    ]  # fmt: skip
+        for other in others  # usually none (a launched run's own search): nothing to read
+        for c in store.candidates(run, other)
+        if c.created_at < created_at and (priced := c.priced(profile)) is not None
+    ]
     earlier.sort(key=lambda c: (c.search, c.generation, c.id))
     return [r for r in map(eval_result, earlier) if r is not None]
