@@ -139,6 +139,9 @@ MIGRATIONS: list[tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]] 
     ),
     # A shared leaderboard's title and notes may be edited later (never its rows): when, if ever.
     ("ALTER TABLE leaderboards ADD COLUMN edited_at DOUBLE",),
+    # A generation's predictor tau (Kendall, -1 to 1; NULL when it was not screened, and before
+    # searches had a predictor).
+    ("ALTER TABLE generations ADD COLUMN predictor_tau DOUBLE",),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Layers whose stored energy (before operation counts were kept) was priced per MAC at 4.6 pJ:

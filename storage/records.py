@@ -534,6 +534,10 @@ class GenerationRecord(_Record):
 
     `hypervolume_normalized` is the same front's normalized hypervolume (accuracy above chance x
     log10 energy, unitless, in [0, 1]); None for generations recorded before it was kept.
+    `predictor_tau` is Kendall's tau, in [-1, 1], between the accuracy the search's predictor gave
+    the generation's candidates before they were evaluated and the accuracy they measured; None
+    when the generation was not screened (no predictor, generation 0, too few candidates to fit
+    one) and for generations recorded before it was kept.
     """
 
     search: str
@@ -544,6 +548,7 @@ class GenerationRecord(_Record):
     evaluated: int = 0
     created_at: float = field(default_factory=now)
     hypervolume_normalized: float | None = None
+    predictor_tau: float | None = None
 
     def __post_init__(self) -> None:
         self._set("search", check_name("generation.search", self.search, "search"))
@@ -560,6 +565,9 @@ class GenerationRecord(_Record):
                 "generation.hypervolume_normalized", self.hypervolume_normalized, lo=0.0, hi=1.0
             )
             self._set("hypervolume_normalized", value)
+        if self.predictor_tau is not None:
+            tau = check_float("generation.predictor_tau", self.predictor_tau, lo=-1.0, hi=1.0)
+            self._set("predictor_tau", tau)
 
     @property
     def key(self) -> tuple[str, int]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.profiles import DEFAULT_PROFILE
+from engine.search.config import PREDICTOR_DEFAULT
 from engine.space import SearchSpace
 from storage import paths
 from storage.base import Store
@@ -41,6 +42,7 @@ SETTING_KEYS: tuple[str, ...] = (
     "recalib_batches",
     "energy_profile",
     "anchors",
+    "predictor",
     "device",
     "owner",
 )
@@ -96,12 +98,39 @@ def anchors_applied(run: str, search_id: str | None, search: dict[str, Any]) -> 
         return False
     if search.get("strategy") == "evolution" or "front_box" in search or search_id is None:
         return bool(search["anchors"])
+    saved = _saved_config(run, search_id)
+    if saved is None:
+        return bool(search["anchors"])  # no saved state yet: it starts as the setting says
+    return bool(saved.get("anchors", False))
+
+
+def predictor_applied(run: str, search_id: str | None, search: dict[str, Any]) -> bool | None:
+    """Whether the search screens its children with the predictor (None: no search).
+
+    Random searches have none. Searches recorded before the predictor existed have no
+    `predictor` setting and ran as their saved state says (`Search.from_state`: without it when
+    the state has none); such a search not started yet starts with `PREDICTOR_DEFAULT`.
+    """
+    if not search:
+        return None
+    if search.get("strategy", "evolution") == "random":
+        return False
+    if "predictor" in search:
+        return bool(search["predictor"])
+    saved = _saved_config(run, search_id) if search_id is not None else None
+    if saved is None:
+        return PREDICTOR_DEFAULT  # no saved state yet: it starts as the default says
+    return bool(saved.get("predictor", False))
+
+
+def _saved_config(run: str, search_id: str) -> dict[str, Any] | None:
+    """The settings in the search's saved state; None when there is none (not started yet)."""
     try:
         folder = paths.run_dir(run, create=False) / "searches"
         saved = json.loads((folder / f"{search_id}.json").read_text())["config"]
     except (OSError, ValueError, KeyError, TypeError):
-        return bool(search["anchors"])  # no saved state yet: it starts as the setting says
-    return bool(saved.get("anchors", False))
+        return None
+    return saved if isinstance(saved, dict) else None
 
 
 def settings(store: Store, record: RunRecord) -> dict[str, Any]:
@@ -131,6 +160,8 @@ def settings(store: Store, record: RunRecord) -> dict[str, Any]:
         "energy_profile": search.get("energy_profile", DEFAULT_PROFILE) if search else None,
         # Generation-0 anchors as the search ran them (`anchors_applied`).
         "anchors": anchors_applied(record.name, search_id, search),
+        # Whether it screens children with the predictor (`predictor_applied`).
+        "predictor": predictor_applied(record.name, search_id, search),
         "device": launch.get("device"),
         "owner": record.owner,
     }
@@ -175,11 +206,13 @@ def step_history(store: Store, run: str) -> list[dict[str, Any]]:
 
 
 def generation_history(store: Store, search: SearchRecord) -> list[dict[str, Any]]:
-    """`[{"generation", "best_fitness", "hypervolume", "hypervolume_normalized", "evaluated",
-    "seconds"}, ...]` of one search, generations counted from 1 (the store counts them from 0);
-    `evaluated` is the candidates evaluated so far, as the search records it.
+    """`[{"generation", "best_fitness", "hypervolume", "hypervolume_normalized", "predictor_tau",
+    "evaluated", "seconds"}, ...]` of one search, generations counted from 1 (the store counts
+    them from 0); `evaluated` is the candidates evaluated so far, as the search records it.
     `hypervolume_normalized` is as the search recorded it, or for generations recorded before it
-    was kept, recomputed from the search's stored candidates (`normalized_history`)."""
+    was kept, recomputed from the search's stored candidates (`normalized_history`).
+    `predictor_tau` is the predictor's Kendall tau on the generation, None when it was not
+    screened (`storage.records.GenerationRecord`)."""
     generations = store.generations(search.id)
     normalized = [g.hypervolume_normalized for g in generations]
     if any(v is None for v in normalized):
@@ -193,6 +226,7 @@ def generation_history(store: Store, search: SearchRecord) -> list[dict[str, Any
                 "best_fitness": g.best_fitness,
                 "hypervolume": g.hypervolume,
                 "hypervolume_normalized": hv,
+                "predictor_tau": g.predictor_tau,
                 "evaluated": g.evaluated,
                 "seconds": max(0.0, g.created_at - previous),
             }
@@ -232,6 +266,17 @@ def normalized_history(
         accs, energies = [a for a, _ in so_far], [e for _, e in so_far]
         out.append(normalized_hypervolume(accs, energies, box) if so_far else 0.0)
     return out
+
+
+def newest_search_screens(store: Store, run: str) -> bool:
+    """Whether the run's newest search (the one `history` reports) screens its children with the
+    predictor (`predictor_applied`)."""
+    searches = store.list_searches(run)
+    if not searches:
+        return False
+    newest = searches[-1]
+    settings = {"strategy": newest.strategy, **newest.settings}
+    return bool(predictor_applied(run, newest.id, settings))
 
 
 def history(store: Store, run: str) -> dict[str, list[dict[str, Any]]]:

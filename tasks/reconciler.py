@@ -162,11 +162,15 @@ class Reconciler:
         # The hypervolume reference, fixed at the search's start and stored with its record.
         spec = pipeline.with_reference(spec, run, search_id, record.dataset, space)
         cache = ResultCache(run, search_id)
-        search = pipeline.search_from_state(
-            run, search_id, spec, space, cache.evaluate, dataset=record.dataset
-        )
         search_record = SearchRecord(
             id=search_id, run=run, strategy=spec.strategy, settings=asdict(spec), state="searching"
+        )
+        # The predictor's prior, fixed by the search's creation (its record's time once stored).
+        prior = pipeline.search_prior(
+            self.store, run, search_id, spec, created_at=search_record.created_at
+        )
+        search = pipeline.search_from_state(
+            run, search_id, spec, space, cache.evaluate, dataset=record.dataset, prior=prior
         )
         epochs, generations = units(record)
         total = epochs + generations
@@ -216,7 +220,7 @@ class Reconciler:
                 )
             pipeline.save_search_state(run, search_id, search)
         if self.queue.once(run, "finished"):
-            self._finish(record, spec, space, search_record, cache)
+            self._finish(record, spec, space, search_record, cache, prior)
         return {"run": run, "done": True}
 
     def _fan_out(
@@ -234,13 +238,21 @@ class Reconciler:
                 enqueued += self.queue.enqueue(step)
         return enqueued
 
-    def _finish(self, record, spec, space, search_record, cache) -> None:
+    def _finish(self, record, spec, space, search_record, cache, prior) -> None:
         """Record every generation once more from the cached results, and every epoch from the
         checkpoint's history (no-ops unless some records were lost, e.g. with a Redis restart),
-        and mark the search and the run done, in one op list."""
+        and mark the search and the run done, in one op list. The replay takes the prior the
+        search ran with, so it proposes what the search did."""
         run, search_id = record.name, search_record.id
         replay = pipeline.search_from_state(
-            run, search_id, spec, space, cache.evaluate, fresh=True, dataset=record.dataset
+            run,
+            search_id,
+            spec,
+            space,
+            cache.evaluate,
+            fresh=True,
+            dataset=record.dataset,
+            prior=prior,
         )
         writer = OpWriter(record, self.send)
         with writer.batch():

@@ -93,11 +93,15 @@ JSON_NOTES: dict[str, str] = {
         '"archived", "settings": {...}, "eta_s": X or null, "history": {"epochs": [{"epoch", '
         '"loss", "val_accuracy_largest", "val_accuracy_smallest", "seconds"}, ...], '
         '"generations": [{"generation", "best_fitness", "hypervolume", "hypervolume_normalized", '
-        '"evaluated", "seconds"}, ...]}, "elapsed_s": X, "finished_at": T or null, '
-        '"eta_basis": STR, "eta_complete": BOOL, "doing": STR or null}`; epochs and generations '
-        "are counted from 1, the generations are those of the run's newest search, "
+        '"predictor_tau", "evaluated", "seconds"}, ...]}, "elapsed_s": X, "finished_at": T or '
+        'null, "eta_basis": STR, "eta_complete": BOOL, "doing": STR or null}`; epochs and '
+        "generations are counted from 1, the generations are those of the run's newest search, "
         "`hypervolume_normalized` is accuracy above chance x log10 energy in [0, 1] (unitless; "
-        "`hypervolume` the raw one, µJ x accuracy), `state` is one of queued, training, "
+        "`hypervolume` the raw one, µJ x accuracy), `predictor_tau` is Kendall's tau (-1 to 1) "
+        "between the accuracy `--predictor` predicted for the generation's candidates and the "
+        "accuracy they measured (null when the generation was not screened: no predictor, the "
+        "first generation, or too few candidates yet), `settings` holds `predictor` (true or "
+        "false; false for random), `state` is one of queued, training, "
         "searching, done, failed, cancelled, and `updated_at` and `finished_at` are Unix times. "
         "`elapsed_s` runs from the run's creation to its end (archiving never changes it), or to "
         "now while it is active; `eta_s` is null until the first batch is timed, and counts "

@@ -30,6 +30,7 @@ LABELS: dict[str, str] = {
     "recalib_batches": "recalibration batches",
     "energy_profile": "energy profile",
     "anchors": "generation-0 anchors",
+    "predictor": "predictor",
     "device": "device",
     "owner": "owner",
 }

@@ -75,6 +75,13 @@ HV_NORMALIZED_HELP = (
     "log10 scale, scaled to [0, 1]: the same under every energy profile; larger is better."
 )
 HV_RAW_LABEL = "hypervolume (µJ × accuracy)"
+# The predictor's ranking quality per generation (contract: `predictor_tau`).
+PREDICTOR_TAU_LABEL = "predictor tau (Kendall, −1–1)"
+PREDICTOR_TAU_HELP = (
+    "Kendall's tau between the accuracy the predictor gave a screened generation's candidates "
+    "before they were evaluated and the accuracy they measured: 1 the same order, 0 no better "
+    "than chance, −1 the reverse."
+)
 
 
 def unit_factor(unit: str) -> float:

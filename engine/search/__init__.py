@@ -13,6 +13,7 @@ from engine.errors import SearchError
 from engine.results import EvalResult
 from engine.search.base import Evaluate, GenerationSummary, ParamCount, Search
 from engine.search.config import (
+    PREDICTOR_DEFAULT,
     EvolutionConfig,
     NSGA2Config,
     OperatorConfig,
@@ -70,6 +71,7 @@ def resume_search(
 
 
 __all__ = [
+    "PREDICTOR_DEFAULT",
     "STRATEGIES",
     "Evaluate",
     "EvolutionConfig",

@@ -11,6 +11,10 @@ from engine.errors import SearchError
 from engine.pareto import FrontBox, check_alpha
 
 MAX_SCREEN_FACTOR = 100
+# Whether the evolution and NSGA-II screen their children with the predictor unless told
+# otherwise: the one default of `OperatorConfig.predictor`, the CLI's `--predictor`, the launch
+# form and `SearchSpec`. Off until the benches measure what it buys.
+PREDICTOR_DEFAULT = False
 # Settings a state saved before the predictor lacks; it resumes without the predictor.
 PREDICTOR_SETTINGS = ("predictor", "screen_factor", "explore_share")
 
@@ -156,7 +160,7 @@ class OperatorConfig(SearchConfig):
     crossover_prob: float = 0.3
     mutation_prob: float = 0.2
     structure_prob: float = 0.4
-    predictor: bool = False
+    predictor: bool = PREDICTOR_DEFAULT
     screen_factor: int = 20
     explore_share: float = 0.25
 

@@ -7,6 +7,7 @@ anything, so bad input changes no stored data. By concern:
 - `runs`: a run's spec, its record and training config;
 - `training`: stage 1, supernet training, epoch by epoch;
 - `search_spec`: a search's settings; `searching`: stage 2, the search, generation by generation;
+- `prior`: the run's earlier candidates a search's predictor learns from;
 - `extending`: N more generations of a finished or cancelled search;
 - `exporting`: a candidate's standalone subnet.
 """
@@ -14,6 +15,7 @@ anything, so bad input changes no stored data. By concern:
 from storage.duckdb_store import open_store
 from tasks.pipeline.exporting import export_candidate, export_subnet
 from tasks.pipeline.extending import check_extension, extend_search
+from tasks.pipeline.prior import search_prior
 from tasks.pipeline.runs import (
     Progress,
     RunSpec,
@@ -78,6 +80,7 @@ __all__ = [
     "run_search",
     "save_search_state",
     "search_from_state",
+    "search_prior",
     "search_reference",
     "search_result",
     "search_state_path",

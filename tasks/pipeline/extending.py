@@ -188,6 +188,8 @@ def extend_search(
                         "generation": summary.generation + 1,
                         "generations": ext.target,
                         "hypervolume": summary.hypervolume,
+                        "hypervolume_normalized": summary.hypervolume_normalized,
+                        "predictor_tau": summary.predictor_tau,
                     }
                 )
     except BaseException as err:

@@ -10,6 +10,7 @@ from engine import limits
 from engine.errors import AutoSpikformerError
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.search import (
+    PREDICTOR_DEFAULT,
     EvolutionConfig,
     NSGA2Config,
     RandomConfig,
@@ -52,6 +53,17 @@ class SearchSpec:
     # search is created or validated (`with_reference`, `validate_search`). None in what a user
     # asks for and in searches recorded before it existed (derived when they are loaded).
     front_box: dict[str, Any] | None = None
+    # Screen each generation's children with the predictor (`OperatorConfig.predictor`), fitted on
+    # the run's evaluated candidates: evolution and NSGA-II only. Left unset (None), it reads as
+    # `PREDICTOR_DEFAULT` for them and False for random, as in searches recorded before it
+    # existed; a saved state without it resumes without (`Search.from_state`;
+    # `tasks.history.predictor_applied` says how each one ran).
+    predictor: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.predictor is None:
+            default = PREDICTOR_DEFAULT and self.strategy != "random"
+            object.__setattr__(self, "predictor", default)
 
     def validate(self) -> SearchConfig:
         """The config of a NEW search, its settings within the documented maxima
@@ -75,6 +87,12 @@ class SearchSpec:
         get_profile(self.energy_profile)  # one-line error for an unknown profile
         if not isinstance(self.anchors, bool):
             raise AutoSpikformerError(f"anchors must be true or false, got {self.anchors!r}")
+        if not isinstance(self.predictor, bool):
+            raise AutoSpikformerError(f"predictor must be true or false, got {self.predictor!r}")
+        if self.predictor and self.strategy == "random":
+            raise AutoSpikformerError(
+                "random search has no predictor: it screens evolution and nsga2 children only"
+            )
         limits.check_setting("recalib_batches", self.recalib_batches)
         common = dict(
             population=self.population,
@@ -88,9 +106,10 @@ class SearchSpec:
             front_box=self.front_box,
         )
         if self.strategy == "evolution":
-            return EvolutionConfig(parents=min(self.parents, self.population), **common)
+            parents = min(self.parents, self.population)
+            return EvolutionConfig(parents=parents, predictor=self.predictor, **common)
         if self.strategy == "nsga2":
-            return NSGA2Config(**common)
+            return NSGA2Config(predictor=self.predictor, **common)
         if self.strategy == "random":
             return RandomConfig(**common)
         raise AutoSpikformerError(

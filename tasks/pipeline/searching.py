@@ -4,6 +4,7 @@ generation and the records each generation sends."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from storage.records import (
     RunRecord,
     SearchRecord,
 )
+from tasks.pipeline.prior import search_prior
 from tasks.pipeline.runs import Progress, train_config, worker_name
 from tasks.pipeline.search_spec import SearchSpec
 from tasks.pipeline.training import supernet_checkpoint
@@ -174,7 +176,8 @@ def load_search(store: Store, run: str, search_id: str, evaluate) -> tuple[Searc
     state = json.loads(_state_path(run, search_id).read_text())
     counter = _param_counter(run, store)
     evaluate = priced_evaluate(evaluate, spec.energy_profile)
-    search = resume_search(space, spec.config(), evaluate, state, param_count=counter)
+    prior = search_prior(store, run, search_id, spec)
+    search = resume_search(space, spec.config(), evaluate, state, param_count=counter, prior=prior)
     return search, spec
 
 
@@ -205,19 +208,22 @@ def search_from_state(
     *,
     fresh: bool = False,
     dataset: str | None = None,
+    prior: Sequence[EvalResult] = (),
 ) -> Search:
     """Search `search_id` of `run` resumed from its saved state, or at generation 0 when no state
     is saved yet (or `fresh`). Unlike `load_search`, settings come from the arguments, not the
     store, so a task can step a search whose record is not written yet; pass `spec` through
     `with_reference` first, so it carries the search's hypervolume reference. `dataset` (the
-    run's) spares reading it from the store."""
+    run's) spares reading it from the store. `prior`: the candidates its predictor learns from
+    besides its own (`tasks.pipeline.prior.search_prior`), the same at every call."""
     path = _state_path(run, search_id)
     counter = _dataset_param_counter(dataset) if dataset else _param_counter(run)
     evaluate = priced_evaluate(evaluate, spec.energy_profile)
+    config = spec.config()
     if fresh or not path.exists():
-        return make_search(spec.strategy, space, spec.config(), evaluate, param_count=counter)
+        return make_search(spec.strategy, space, config, evaluate, param_count=counter, prior=prior)
     state = json.loads(path.read_text())
-    return resume_search(space, spec.config(), evaluate, state, param_count=counter)
+    return resume_search(space, config, evaluate, state, param_count=counter, prior=prior)
 
 
 def search_state_path(run: str, search_id: str) -> Path:
@@ -297,6 +303,7 @@ def record_generation(
             best_fitness=summary.best_fitness,
             evaluated=summary.total_evaluated,
             hypervolume_normalized=summary.hypervolume_normalized,
+            predictor_tau=summary.predictor_tau,
         )
     )
 
@@ -358,6 +365,7 @@ def run_search(
                     "generations": spec.generations,
                     "hypervolume": summary.hypervolume,
                     "hypervolume_normalized": summary.hypervolume_normalized,
+                    "predictor_tau": summary.predictor_tau,
                 }
             )
     store.update_run(run, state="done", progress=1.0)

@@ -111,5 +111,6 @@ def test_one_energy_in_the_views_unit() -> None:
 def test_the_normalized_hypervolume_is_labelled_as_such() -> None:
     from app.common.units import HV_NORMALIZED_LABEL, format_hv_normalized
 
-    assert "normalized" in HV_NORMALIZED_LABEL and "0–1" in HV_NORMALIZED_LABEL  # an en dash, as in every range
+    # An en dash, as in every range.
+    assert "normalized" in HV_NORMALIZED_LABEL and "0–1" in HV_NORMALIZED_LABEL
     assert format_hv_normalized(0.41234) == "0.412" and format_hv_normalized(None) == "-"

@@ -561,6 +561,23 @@ def test_a_normalized_hypervolume_outside_0_1_is_refused(value: object) -> None:
         GenerationRecord("s1", 0, hypervolume_normalized=value)  # type: ignore[arg-type]
 
 
+def test_generations_keep_their_predictor_tau(seeded: Store) -> None:
+    """Kendall's tau of the search's predictor on the generation (None: not screened); also
+    through an op list, as the workers record it."""
+    from storage.ops import AddGeneration
+
+    seeded.add_generation(GenerationRecord("s1", 0, hypervolume=0.2, evaluated=4))
+    seeded.add_generation(GenerationRecord("s1", 1, hypervolume=0.3, predictor_tau=-0.25))
+    seeded.apply([AddGeneration(GenerationRecord("s1", 2, predictor_tau=1.0))])
+    assert [g.predictor_tau for g in seeded.generations("s1")] == [None, -0.25, 1.0]
+
+
+@pytest.mark.parametrize("value", [-1.5, 1.01, math.nan, math.inf, "0.3", True])
+def test_a_predictor_tau_outside_minus_1_1_is_refused(value: object) -> None:
+    with pytest.raises(BadRecord, match="predictor_tau"):
+        GenerationRecord("s1", 0, predictor_tau=value)  # type: ignore[arg-type]
+
+
 def test_generations_unknown_search_raises(seeded: Store) -> None:
     with pytest.raises(UnknownSearch):
         seeded.add_generation(GenerationRecord("ghost", 0))

@@ -11,6 +11,7 @@ import pytest
 
 from storage.duckdb_schema import MIGRATIONS, SCHEMA_VERSION
 from storage.duckdb_store import DuckDBStore
+from storage.records import GenerationRecord
 
 # The first migration that adds feasibility and operation counts; older files lack them.
 OPS_STEP = next(
@@ -315,3 +316,36 @@ def test_leaderboards_shared_before_edits_read_as_never_edited(tmp_path: Path) -
     assert (board.title, board.edited_at, board.candidates) == ("old", None, [{"id": "a"}])
     edited = store.edit_leaderboard("b1", title="new")
     assert store.get_leaderboard("b1") == edited and edited.edited_at is not None
+
+
+def test_generations_recorded_before_the_predictor_read_no_tau(tmp_path: Path) -> None:
+    """A file at the schema just before `predictor_tau` existed: its generations open with
+    none, and new ones keep theirs."""
+    step = next(
+        i for i, s in enumerate(MIGRATIONS) if any("ADD COLUMN predictor_tau" in str(x) for x in s)
+    )
+    assert step == len(MIGRATIONS) - 1  # appended: older files upgrade through every earlier one
+    path = tmp_path / "store.duckdb"
+    con = duckdb.connect(str(path))
+    for migration in MIGRATIONS[:step]:
+        for statement in migration:
+            statement(con) if callable(statement) else con.execute(statement)
+    con.execute("UPDATE schema_version SET version = ?", [step])
+    con.execute(
+        "INSERT INTO runs (name, owner, dataset, space, settings, state, progress, message, "
+        "created_at, updated_at) VALUES ('r1', '', 'digits', '{}', '{}', 'done', 1, '', 1, 1)"
+    )
+    con.execute("INSERT INTO searches VALUES ('r1.evolution.1', 'r1', 'evolution', '{}', 'done', "
+                "1, 1, 1)")  # fmt: skip
+    con.execute(
+        "INSERT INTO generations (search, generation, hypervolume, best_id, best_fitness, "
+        "evaluated, created_at, hypervolume_normalized) "
+        "VALUES ('r1.evolution.1', 0, 0.4, NULL, NULL, 4, 2, 0.3)"
+    )
+    con.close()
+    store = DuckDBStore(path)
+    assert store.schema_version() == SCHEMA_VERSION
+    (old,) = store.generations("r1.evolution.1")
+    assert (old.hypervolume_normalized, old.predictor_tau) == (0.3, None)
+    store.add_generation(GenerationRecord("r1.evolution.1", 1, predictor_tau=0.5))
+    assert [g.predictor_tau for g in DuckDBStore(path).generations("r1.evolution.1")] == [None, 0.5]

@@ -120,9 +120,10 @@ def test_generations_record_and_report_their_normalized_hypervolume(store) -> No
     generations = history.history(store, RUN)["generations"]
     assert [g["hypervolume_normalized"] for g in generations] == stored
     assert set(generations[0]) == {
-        "generation", "best_fitness", "hypervolume", "hypervolume_normalized", "evaluated",
-        "seconds",
+        "generation", "best_fitness", "hypervolume", "hypervolume_normalized", "predictor_tau",
+        "evaluated", "seconds",
     }  # fmt: skip
+    assert [g["predictor_tau"] for g in generations] == [None] * 3  # random: never screened
 
 
 def test_old_generations_are_recomputed_from_the_searchs_candidates(store) -> None:

@@ -9,6 +9,7 @@ from app.cli.arguments import DatasetOption
 from engine import limits
 from engine.errors import AutoSpikformerError
 from engine.sampling import DEFAULT_SAMPLING, SAMPLING
+from engine.search.config import PREDICTOR_DEFAULT, OperatorConfig
 
 
 def alpha(text: str) -> float:
@@ -210,7 +211,28 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         "start it with the space's largest and cheapest arch, the two ends of the front, for "
         "evolution, nsga2 and random alike)",
     )
+    p.add_argument(
+        "--predictor",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="evolution and nsga2: screen each generation's children with a model fitted on the "
+        "candidates evaluated so far in the run (this search's and its earlier searches'): breed "
+        f"{OperatorConfig.screen_factor} per candidate to evaluate and evaluate those it predicts "
+        f"best ({OperatorConfig.explore_share * 100:.0f}%% of them kept for exploration); the "
+        "generation history reports its Kendall tau (predictor_tau). Not for random; "
+        f"{'on' if PREDICTOR_DEFAULT else 'off'} by default",
+    )
     add_energy_profile(p, "the search prices energy under (F_AEB and --energy-budget-uj use it)")
+
+
+def predictor(strategy: str, given: bool | None) -> bool | None:
+    """`--predictor` / `--no-predictor` for `strategy` (None: not given, the default); random
+    search has none to turn on."""
+    require(
+        not (given and strategy == "random"),
+        "--predictor screens evolution and nsga2 children; random search has none",
+    )
+    return given
 
 
 def require(condition: bool, message: str) -> None:

@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from app.cli.commands.common import add_json, add_search_options, require, setting
+from app.cli.commands.common import add_json, add_search_options, predictor, require, setting
 
 HELP = "search a trained run's supernet and record every evaluated candidate"
 POLL_S = 1.0
@@ -53,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for action in settings:
         action.default = _Default(action.default)
     p.set_defaults(
-        search_settings={a.dest: a.option_strings[0] for a in settings if a.option_strings}
+        search_settings={a.dest: "/".join(a.option_strings) for a in settings if a.option_strings}
     )
 
 
@@ -85,15 +85,18 @@ def search_spec(args: argparse.Namespace):
         recalib_batches=args.recalib_batches,
         anchors=args.anchors,
         energy_profile=args.energy_profile,
+        predictor=predictor(args.strategy, args.predictor),
     )
 
 
 def _progress(event: dict[str, Any]) -> None:
     normalized = event.get("hypervolume_normalized")
+    tau = event.get("predictor_tau")
     print(
         f"generation {event['generation']}/{event['generations']} "
         f"hypervolume {event['hypervolume']:.4g}"
-        + ("" if normalized is None else f", normalized hypervolume {normalized:.4f}"),
+        + ("" if normalized is None else f", normalized hypervolume {normalized:.4f}")
+        + ("" if tau is None else f", predictor tau {tau:.3f}"),
         file=sys.stderr,
     )
 

@@ -51,6 +51,8 @@ def settings_summary(s: dict[str, Any]) -> list[str]:
             search += f", at most {format_ops(s['param_limit'])} params"
         if s.get("anchors") is not None:
             search += ", anchors" if s["anchors"] else ", no anchors"
+        if s.get("predictor") is not None and s["strategy"] != "random":
+            search += ", predictor" if s["predictor"] else ", no predictor"
         lines.append(search)
     extra = [f"device {s['device']}" if s.get("device") else None]
     extra.append(f"owner {s['owner']}" if s.get("owner") else None)
@@ -116,6 +118,8 @@ def human(result: dict[str, Any], args: argparse.Namespace) -> str:
         hv = f"hypervolume {number(last_generation.get('hypervolume'))}"
         if last_generation.get("hypervolume_normalized") is not None:
             hv += f" (normalized {number(last_generation['hypervolume_normalized'], 3)})"
+        if last_generation.get("predictor_tau") is not None:
+            hv += f", predictor tau {number(last_generation['predictor_tau'], 3)}"
         pairs.append(
             (
                 "last generation",

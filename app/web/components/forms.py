@@ -18,6 +18,7 @@ from engine.errors import SpaceError
 from engine.files import atomic_write
 from engine.profiles import DEFAULT_PROFILE, PROFILES
 from engine.sampling import DEFAULT_SAMPLING, SAMPLING
+from engine.search.config import PREDICTOR_DEFAULT
 from engine.space import SearchSpace, load_yaml, yaml_problem
 from storage import paths
 from storage.base import Store
@@ -38,7 +39,8 @@ class FormError(ValueError):
 class LaunchForm:
     """What the user filled in. `space` is a preset name or a YAML path under the home folder;
     `energy_budget_uj` 0 or None means no budget, in microjoules of `energy_profile`, the
-    hardware profile the search prices energy under."""
+    hardware profile the search prices energy under. `predictor` screens the children of the
+    evolution and NSGA-II; random search ignores it."""
 
     name: str
     dataset: str
@@ -56,6 +58,7 @@ class LaunchForm:
     recalib_batches: int = 4
     energy_profile: str = DEFAULT_PROFILE
     anchors: bool = True
+    predictor: bool = PREDICTOR_DEFAULT
 
 
 def parse_space_yaml(text: bytes | str, name: str = "upload") -> SearchSpace:
@@ -164,6 +167,7 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         recalib_batches=int(form.recalib_batches),
         energy_profile=form.energy_profile,
         anchors=bool(form.anchors),
+        predictor=bool(form.predictor) and form.strategy != "random",
     )
     search_spec.validate()
     return run_spec, search_spec
@@ -192,6 +196,8 @@ def summary(form: LaunchForm) -> str:
     if form.strategy == "evolution":
         search += f", parents {form.parents}"
         search += "" if form.anchors else ", generation 0 all random"
+    if form.predictor and form.strategy != "random":
+        search += ", predictor screening"
     return (
         f"{form.dataset} · space {space_label(form.space)} · {count(form.epochs, 'epoch')} "
         f"({form.sampling}) · {search} · alpha {form.alpha:g} · {budget} · seed {form.seed} · "
@@ -245,7 +251,10 @@ PARAMS: dict[str, str] = {
     "recalib": "recalib_batches",
     "profile": "energy_profile",
     "anchors": "anchors",
+    "predictor": "predictor",
 }
+# URL parameters that are true or false (also written 1 or 0: `predictor=1`).
+SWITCHES: dict[str, bool] = {"true": True, "1": True, "false": False, "0": False}
 
 
 # URL parameter -> the run setting (engine.limits) whose range it keeps.
@@ -309,10 +318,10 @@ def _parse_value(key: str, text: str, default: Any) -> Any:
         raise ValueError(f"not one of {', '.join(PROFILES)}")
     if key == "name":
         return paths.validate_name(text, "run")
-    if key == "anchors":
-        if text.lower() not in ("true", "false"):
+    if key in ("anchors", "predictor"):
+        if text.lower() not in SWITCHES:
             raise ValueError("not true or false")
-        return text.lower() == "true"
+        return SWITCHES[text.lower()]
     if key == "budget" and float(text) == 0:
         return 0.0  # no budget
     if key in SETTING_PARAMS:  # a number within its documented range (engine.limits)
@@ -366,8 +375,11 @@ def clone(store: Store, run: str) -> LaunchForm:
     defaults = LaunchForm(name="", dataset=record.dataset, space=space, epochs=1)
     known = {f.name for f in fields(LaunchForm)}
     # Generation 0 as the search drew it (`history.anchors_applied`): random before anchors
-    # existed, and for random and NSGA-II searches recorded before they took them.
-    search = {**search, "anchors": history.settings(store, record)["anchors"]} if search else search
+    # existed, and for random and NSGA-II searches recorded before they took them; the predictor
+    # as it screened (`history.predictor_applied`).
+    if search:
+        shown = history.settings(store, record)
+        search = {**search, "anchors": shown["anchors"], "predictor": shown["predictor"]}
     values = {k: v for k, v in {**train, **search}.items() if k in known and v is not None}
     values.pop("space", None)
     form = replace(defaults, **{k: values[k] for k in values if k not in ("name", "dataset")})

@@ -12,6 +12,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from app.common.units import PREDICTOR_TAU_LABEL
+
 SVG = {"embedOptions": {"renderer": "svg"}}
 HEIGHT = 220
 ACCURACY_LABELS = {
@@ -30,8 +32,14 @@ def epoch_frame(epochs: list[dict[str, Any]]) -> pd.DataFrame:
 
 def generation_frame(generations: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per generation (`tasks.history.generation_history`); a normalized hypervolume
-    that is not known reads as NaN."""
-    columns = ["generation", "best_fitness", "hypervolume", "hypervolume_normalized"]
+    that is not known, and the predictor tau of a generation not screened, read as NaN."""
+    columns = [
+        "generation",
+        "best_fitness",
+        "hypervolume",
+        "hypervolume_normalized",
+        "predictor_tau",
+    ]
     frame = pd.DataFrame(generations, columns=[*columns, "evaluated", "seconds"])
     return frame.astype({c: "float64" for c in columns[1:]})
 
@@ -150,6 +158,25 @@ def search_charts(frame: pd.DataFrame, generations: int) -> list[alt.Chart]:
         scale=alt.Scale(domain=[0, max(1, int(frame["evaluated"].max() or 0))], nice=True),
     )
     return [fitness, hypervolume, evaluated]
+
+
+def predictor_chart(frame: pd.DataFrame, generations: int) -> alt.Chart:
+    """The predictor's Kendall tau per generation, on a fixed -1 to 1 axis (no point for a
+    generation it did not screen)."""
+    x = _x("generation", "generation", generations)
+    return _line(
+        frame,
+        x,
+        "predictor_tau",
+        PREDICTOR_TAU_LABEL,
+        ".3f",
+        scale=alt.Scale(domain=[-1.0, 1.0], nice=False),
+    ).encode(
+        tooltip=[
+            "generation",
+            alt.Tooltip("predictor_tau:Q", title="predictor tau (Kendall)", format=".3f"),
+        ]
+    )
 
 
 # ---- per-step training loss (progress points, `tasks.history.step_history`) -------------------

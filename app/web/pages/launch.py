@@ -19,6 +19,7 @@ from engine.data import DATASETS
 from engine.errors import SpaceError
 from engine.profiles import PROFILES
 from engine.sampling import SAMPLING
+from engine.search.config import OperatorConfig
 from engine.space import SearchSpace
 from storage.errors import one_line
 
@@ -61,6 +62,7 @@ def _seed() -> None:
         ("recalib", form.recalib_batches),
         ("profile", form.energy_profile),
         ("anchors", form.anchors),
+        ("predictor", form.predictor),
     ):
         ss[K + key] = value
 
@@ -165,6 +167,16 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
         "does, so the random baseline starts where the others do. Untick for the paper's "
         "all-random start.",
     )
+    predictor = st.columns(4)[0].checkbox(
+        "Predictor",
+        key=K + "predictor",
+        disabled=strategy == "random",
+        help=f"Evolution and NSGA-II: each generation breeds {OperatorConfig.screen_factor} "
+        "children per candidate to evaluate, and a model fitted on the run's evaluated "
+        "candidates (earlier searches' included) picks those to evaluate, "
+        f"{OperatorConfig.explore_share:.0%} of them for exploration. The run's page plots its "
+        "Kendall tau per generation. Random search has none.",
+    )
     return forms.LaunchForm(
         name=name.strip(),
         dataset=dataset,
@@ -182,6 +194,7 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
         recalib_batches=int(recalib),
         energy_profile=profile,
         anchors=bool(anchors),
+        predictor=bool(predictor),
     )
 
 

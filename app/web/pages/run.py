@@ -288,6 +288,7 @@ def _settings(record: RunRecord) -> None:
         "energy profile": show(values["energy_profile"]),
         "recalibration batches": show(values["recalib_batches"]),
         "generation 0": _generation_0(values),
+        "predictor": {True: "on", False: "off", None: "-"}[values["predictor"]],
         "owner": plain(values["owner"]) if values["owner"] else "none (single-user mode)",
     }
     import pandas as pd  # here, not at import: the runs list needs no pandas (a faster first page)
@@ -342,7 +343,9 @@ def _training(epochs: list[dict], total: int | None, steps: list[dict]) -> None:
     _steps(steps, total)
 
 
-def _search(generations: list[dict], total: int | None) -> None:
+def _search(generations: list[dict], total: int | None, screened: bool) -> None:
+    """The search's curves per generation; with the predictor (`screened`), its Kendall tau next
+    to the normalized hypervolume."""
     from app.web.components import run_charts
 
     st.subheader("Search")
@@ -351,7 +354,10 @@ def _search(generations: list[dict], total: int | None) -> None:
         return
     frame = run_charts.generation_frame(generations)
     last = int(total or frame["generation"].max())
-    for col, chart in zip(st.columns(3), run_charts.search_charts(frame, last), strict=True):
+    charts = run_charts.search_charts(frame, last)
+    if screened:
+        charts.insert(2, run_charts.predictor_chart(frame, last))
+    for col, chart in zip(st.columns(len(charts)), charts, strict=True):
         col.altair_chart(chart, width="stretch")
     st.caption(
         f"{len(frame)} of {total or '?'} generations. The {units.HV_NORMALIZED_LABEL} is "
@@ -360,6 +366,12 @@ def _search(generations: list[dict], total: int | None) -> None:
         "dominates; unitless, as the search recorded it (the raw hypervolume, µJ × accuracy, in "
         "the tooltip). Anchors: the space's largest and cheapest arch."
     )
+    if screened:
+        st.caption(
+            f"The {units.PREDICTOR_TAU_LABEL}: {units.PREDICTOR_TAU_HELP} Generation 1 is not "
+            "screened, nor is a generation before enough candidates were evaluated to fit the "
+            "predictor: no point there."
+        )
 
 
 def _times(record: RunRecord, data: dict) -> None:
@@ -433,7 +445,7 @@ def _body(name: str, acc: ui.Access) -> None:
     steps = history.step_history(store, name)
     _training(data["epochs"], settings.get("train", {}).get("epochs"), steps)
     total = history.search_settings(store, record).get("generations")
-    _search(data["generations"], total)
+    _search(data["generations"], total, history.newest_search_screens(store, name))
     _times(record, data)
     _log(name)
 
