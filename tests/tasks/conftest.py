@@ -172,13 +172,16 @@ class Service:
         return DuckDBStore(self.home / "store.duckdb")
 
     def run_state(self, run: str) -> str | None:
-        from storage.errors import UnknownRun
+        """The run's state, None while it is unknown or the recorder holds the store's lock
+        longer than a reader waits (`StoreBusy`: the app retries on its next refresh; the
+        poll does the same)."""
+        from storage.errors import StoreBusy, UnknownRun
 
         if not (self.home / "store.duckdb").exists():
             return None
         try:
             return self.store().get_run(run).state
-        except UnknownRun:
+        except (UnknownRun, StoreBusy):
             return None
 
     def wait_state(self, run: str, states: tuple[str, ...], timeout: float) -> str:
