@@ -76,10 +76,12 @@ class Predictor:
     def __init__(self, results: Sequence[EvalResult], max_depth: int, seed: int) -> None:
         from sklearn.ensemble import ExtraTreesRegressor  # here: it costs a second to import
 
-        usable = [r for r in results if math.isfinite(r.accuracy) and math.isfinite(r.energy_uj)]
-        usable = [r for r in usable if r.energy_uj > 0]
+        usable = [
+            r
+            for r in results
+            if math.isfinite(r.accuracy) and math.isfinite(r.energy_uj) and r.energy_uj > 0
+        ]
         self.max_depth = max_depth
-        self.size = len(usable)
         x = self._matrix([r.arch for r in usable])
         self._accuracy = ExtraTreesRegressor(n_estimators=TREES, random_state=seed, n_jobs=1)
         self._energy = ExtraTreesRegressor(n_estimators=TREES, random_state=seed + 1, n_jobs=1)
