@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -30,25 +33,65 @@ CANDIDATE_KEYS = {
 }
 
 
+SERVERS = {"worker", "up"}  # they run until stopped and print only their logs
+
+
 def cli(
-    home: Path, *args: str, ok: bool = True, env: dict[str, str] | None = None
+    home: Path,
+    *args: str,
+    ok: bool = True,
+    env: dict[str, str] | None = None,
+    process: bool = False,
 ) -> subprocess.CompletedProcess:
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "AUTOSPIKFORMER_APP_URL"},
-        "AUTOSPIKFORMER_HOME": str(home),
-        "PYTHONWARNINGS": "ignore",
-        **(env or {}),
-    }
-    proc = subprocess.run(
+    """`autospikformer ARGS` with `home` as its home folder: by default in this process
+    (`app.cli.main.main`, the console script's own function: same parser, commands, error lines
+    and exit codes, without a new interpreter's seconds of imports); with `process`, as a user
+    runs it, `python -m app.cli` in a subprocess. Commands that reach a broker always run in a
+    subprocess: the Celery app keeps the first broker URL a process gives it."""
+    env = {"AUTOSPIKFORMER_HOME": str(home), "PYTHONWARNINGS": "ignore", **(env or {})}
+    broker = args[0] in SERVERS or "--remote" in args or "REDIS_URL" in env
+    proc = _in_a_process(args, env) if process or broker else _in_this_process(args, env)
+    if ok:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def _in_a_process(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess:
+    outer = {k: v for k, v in os.environ.items() if k != "AUTOSPIKFORMER_APP_URL"}
+    return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
-        env=env,
+        env={**outer, **env},
         text=True,
         capture_output=True,
         timeout=600,
     )
-    if ok:
-        assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc
+
+
+def _in_this_process(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`main(args)` with `env` over this process's environment, stdout and stderr captured, and
+    what a command changes in the process (environment, torch's threads, working folder) put
+    back afterwards. A bug's traceback propagates, failing the test as it would fail a user."""
+    from app.cli.main import main
+
+    saved, threads, cwd = dict(os.environ), torch.get_num_threads(), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.pop("AUTOSPIKFORMER_APP_URL", None)
+    os.environ.update(env)
+    try:
+        with redirect_stdout(out), redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                code = main(list(args))
+            except SystemExit as stop:  # argparse's errors and --help
+                code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        torch.set_num_threads(threads)
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(
+        ["autospikformer", *args], code, out.getvalue(), err.getvalue()
+    )
 
 
 def last_json(proc: subprocess.CompletedProcess) -> dict:
@@ -83,6 +126,7 @@ def searched(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
         "--seed",
         "1",
         "--json",
+        process=True,  # the console script itself, as outside scripts run it (CONTRACT)
     )
     return home, last_json(out)
 
@@ -477,7 +521,7 @@ def test_every_command_has_help(home: Path) -> None:
     from app.cli.commands import NAMES
 
     for name in NAMES:
-        assert "usage" in cli(home, name, "--help").stdout
+        assert "usage" in cli(home, name, "--help", process=True).stdout
 
 
 def test_search_with_an_unmeetable_energy_budget_records_infeasible_candidates(
@@ -925,7 +969,6 @@ def test_share_url_is_absolute_when_the_apps_address_is_known(searched, tmp_path
 # ---- every command, for people and for scripts ---------------------------------------------------
 # Signs of a Python object or a raw Unix time printed to a person.
 RAW = re.compile(r"\{'|\[\{|\['|\bNone\b|\b\d{10}(\.\d+)?\b")
-SERVERS = {"worker", "up"}  # they run until stopped and print only their logs
 
 
 @pytest.fixture(scope="module")
@@ -946,7 +989,7 @@ def every_command(
 
     def run(name: str, *args: str, json_: bool = False) -> subprocess.CompletedProcess:
         argv = [name, *args, *(["--json"] if json_ else [])]
-        proc = cli(home, *argv, env=env)
+        proc = cli(home, *argv, env=env if name in {"launch", "cancel", "delete"} else None)
         runs.setdefault(f"{name} --json" if json_ else name, []).append((argv, proc))
         return proc
 

@@ -30,8 +30,9 @@ def test_the_root_opens_the_runs_page(filled) -> None:
     """AppTest has no browser URL: the default page is the root, which opens the runs page."""
     from streamlit.testing.v1 import AppTest
 
-    from tests.app.conftest import APP
+    from tests.app.conftest import APP, _scan_once
 
+    _scan_once()
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Runs"]
