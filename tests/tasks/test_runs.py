@@ -172,13 +172,15 @@ def test_kill_9_of_every_worker_resumes_within_60_s_at_default_settings(
 def test_cancel_stops_at_the_next_task(service: Service) -> None:
     service.worker("--queues", "cpu", log="recorder-cancel")
     service.worker("--queues", "gpu", log="gpu-cancel")
-    service.launch("r3")
+    # Thirty epochs (the last --epochs wins): the cancel lands in training however loaded the
+    # machine is, and the run must stop at the next epoch instead of going on to its search.
+    service.launch("r3", "--epochs", "30")
     wait_for(lambda: service.run_state("r3") == "training", 120, "training to start")
     checkpoints = service.home / "runs" / "r3" / "checkpoints"
     status = service.cli_json("cancel", "--run", "r3")
     assert status["state"] == "cancelled"
-    # Epochs last seconds here, so the cancel may land in epoch 1 or 2 (the CLI takes a moment
-    # to start): the epoch in flight finishes and keeps its checkpoint; nothing after it runs.
+    # Epochs last seconds here, so the cancel may land in any epoch (the CLI takes a moment to
+    # start): the epoch in flight finishes and keeps its checkpoint; nothing after it runs.
     done_at_cancel = len(list(checkpoints.glob("epoch-*.safetensors")))
     logs = service.home / "logs"
 
