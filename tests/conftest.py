@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from pathlib import Path
 
 # One intra-op thread per process: tests start workers, a recorder and the app next to the test
@@ -44,22 +46,22 @@ def tiny_space_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def trained_home(tmp_path_factory: pytest.TempPathFactory, tiny_space_file: Path) -> Path:
-    """A home folder holding run `tiny`: a supernet on digits trained for 2 epochs."""
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder that every process of this test run sees: under pytest-xdist the parent of the
+    workers' own base folders, else the base folder."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _train_tiny(home: Path, space: Path) -> None:
+    """Run `tiny` in `home`: a supernet on digits trained for 2 epochs."""
     from tasks import pipeline
 
-    home = tmp_path_factory.mktemp("trained")
     old = os.environ.get("AUTOSPIKFORMER_HOME")
     os.environ["AUTOSPIKFORMER_HOME"] = str(home)
     try:
         spec = pipeline.RunSpec(
-            name="tiny",
-            dataset="digits",
-            space=str(tiny_space_file),
-            epochs=2,
-            lr=5e-3,
-            batch_size=64,
+            name="tiny", dataset="digits", space=str(space), epochs=2, lr=5e-3, batch_size=64
         )
         store = pipeline.open_store()
         pipeline.ensure_run(store, spec, spec.validate())
@@ -70,4 +72,24 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory, tiny_space_file: Path
             os.environ.pop("AUTOSPIKFORMER_HOME", None)
         else:
             os.environ["AUTOSPIKFORMER_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home folder holding run `tiny`: a supernet on digits trained for 2 epochs (space
+    `TINY_SPACE`). Trained once per test run, by whichever process asks first (the others wait
+    on a file lock); each process gets its own copy, so no two processes share a store file."""
+    shared = _shared_folder(tmp_path_factory)
+    trained = shared / "trained-tiny"
+    with open(shared / "trained-tiny.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (trained / ".complete").exists():
+            shutil.rmtree(trained, ignore_errors=True)  # a process that died while training
+            trained.mkdir()
+            space = trained / "tiny.yaml"
+            space.write_text(TINY_SPACE)
+            _train_tiny(trained, space)
+            (trained / ".complete").touch()
+    home = tmp_path_factory.mktemp("trained")
+    shutil.copytree(trained, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
     return home

@@ -157,8 +157,8 @@ def _in_one_process(service: Service, script: str, *args: str) -> subprocess.Com
     )
 
 
-# As soon as the run's first epoch holds its lease: cancel, then `autospikformer delete` (the
-# command's own code, in this process, so that it lands while the epoch still runs).
+# While the run's first epoch holds its lease: cancel, then `autospikformer delete` (the
+# command's own code, in this process).
 CANCEL_THEN_DELETE = """
 import sys, time
 import redis
@@ -188,14 +188,21 @@ def test_delete_waits_for_the_runs_steps_and_a_late_message_recreates_nothing(
     service.worker("--queues", "cpu", log="recorder-delete")
     gpu = service.worker("--queues", "gpu", log="gpu-delete")
     service.launch("del1", "--batch-size", "16")  # (the last --batch-size wins) a longer epoch
-    refused = _in_one_process(service, CANCEL_THEN_DELETE, "del1")
+    client = redis.Redis.from_url(service.redis.url)
+    wait_for(lambda: client.exists("autospikformer:del1:lease:train:1"), 120, "epoch 1 to run")
+    # The gpu worker paused while it holds the epoch (SIGSTOP to its process group), so the
+    # delete lands while the epoch runs however loaded the machine is; it goes on afterwards.
+    os.killpg(gpu.pid, signal.SIGSTOP)
+    try:
+        refused = _in_one_process(service, CANCEL_THEN_DELETE, "del1")
+    finally:
+        os.killpg(gpu.pid, signal.SIGCONT)
     assert refused.stdout.strip().splitlines()[-1] == "exit 2", refused.stderr
     line = refused.stderr.strip().splitlines()[-1]
     assert line.startswith("error: run 'del1' still has steps on the workers (train:1 running")
     assert service.run_state("del1") == "cancelled"  # refused: nothing deleted
     record = service.store().get_run("del1")
 
-    client = redis.Redis.from_url(service.redis.url)
     wait_for(lambda: not client.keys("autospikformer:del1:lease:*"), 120, "the epoch to stop")
     wait_for(
         lambda: not [k for k in client.smembers("autospikformer:inflight") if b":del1:" in k],
@@ -243,7 +250,9 @@ def test_epoch_records_lost_with_the_op_log_come_back_by_the_end_of_the_run(
     service.worker("--queues", "gpu", log="gpu-lost")
     service.launch("lost2", "--generations", "1")
     wait_for(lambda: client.exists("autospikformer:lost2:step:train:1"), 120, "epoch 1 queued")
-    service.kill(recorder, signal.SIGTERM)
+    # kill -9: down at once. (A SIGTERM lets it finish what it is doing, and on a loaded
+    # machine epoch 1 can end meanwhile and its records be applied before the recorder exits.)
+    service.kill(recorder, signal.SIGKILL)
     checkpoint = service.home / "runs" / "lost2" / "checkpoints" / "epoch-0001.safetensors"
     wait_for(checkpoint.exists, 180, "epoch 1 to be trained")
 
