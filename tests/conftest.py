@@ -93,3 +93,33 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("trained")
     shutil.copytree(trained, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
     return home
+
+
+# The files that take longest (wall time: workers, leases at their default timeouts, browsers),
+# longest first. They are handed out first, so under pytest-xdist they run beside the many short
+# files instead of after them (`--dist loadfile` hands out files in collection order).
+LONG_FILES = (
+    "tests/tasks/test_runs.py",
+    "tests/tasks/test_lost_and_deleted.py",
+    "tests/tasks/test_up.py",
+    "tests/app/test_e2e_browser.py",
+    "tests/app/test_e2e_cockpit.py",
+    "tests/app/test_e2e_units.py",
+    "tests/test_cli.py",
+    "tests/tasks/test_writers.py",
+    "tests/app/test_e2e_views.py",
+    "tests/app/test_e2e_eta.py",
+    "tests/tasks/test_hosts.py",
+    "tests/app/test_permissions_table.py",
+    "tests/app/test_e2e_leaderboard.py",
+    "tests/engine/test_distributed.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parents[1]
+    missing = [name for name in LONG_FILES if not (root / name).exists()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py LONG_FILES names missing files: {missing}")
+    rank = {name: k for k, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(LONG_FILES)))
