@@ -8,7 +8,8 @@ CHROMIUM ?= /usr/bin/chromium
 APT_INSTALL ?= yes  # no: never install, only say what is missing
 # Test files run on this many processes (pytest-xdist; a file's tests stay in one process, so
 # its module fixtures are built once). Many tests wait on workers, leases and a browser, so two
-# processes overlap that waiting on a 2-core machine. 0: one process.
+# processes overlap that waiting on a 2-core machine. 0: one process. Files are handed out in
+# collection order (--no-loadscope-reorder), which tests/conftest.py starts with the longest.
 TEST_WORKERS ?= 2
 
 # The lock files pin every package, with its hashes: requirements.lock for the app (the
@@ -72,7 +73,7 @@ browser:
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 clean:
 	rm -rf .autospikformer .pytest_cache .ruff_cache

@@ -280,16 +280,24 @@ def test_launch_watch_explore_download_share(stack: str, home: Path, tmp_path: P
         idle(page)
         page.get_by_text("Use this search space").click()
         idle(page)
-        one(page.get_by_label("Run name")).fill(RUN)
-        for label, value in (
+        fields = (
+            ("Run name", RUN),
             ("Supernet epochs", EPOCHS),
             ("Generations", GENERATIONS),
             ("Population", POPULATION),
             ("Parents (top K)", "3"),
-        ):
-            field = one(page.get_by_label(label))
-            field.fill(value)
-            field.press("Tab")
+        )
+        # On a loaded machine a rerun can redraw a field between the fill and the next one and
+        # drop what was typed: fill, settle, read the values back, and fill again what was lost.
+        for _ in range(3):
+            for label, value in fields:
+                field = one(page.get_by_label(label))
+                if field.input_value() != value:
+                    field.fill(value)
+                    field.press("Tab")
+            idle(page)
+            if all(one(page.get_by_label(label)).input_value() == v for label, v in fields):
+                break
         shot(page, artifacts, "launch", height=1500)
         page.get_by_role("button", name="Launch").click()
 
