@@ -31,10 +31,12 @@ from tests.app.test_e2e_browser import (
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = "cockpit-e2e"
-# The run's size; larger values (e.g. COCKPIT_EPOCHS=6) make nicer screenshots for the docs.
+# The run's size; larger values (e.g. COCKPIT_EPOCHS=6) make nicer screenshots for the docs. The
+# search must outlast a few of the page's refreshes (every 2 s) on a quiet machine, so that its
+# curve is seen growing: 4 x 8 ended within one refresh; 5 x 16 takes about 10 s.
 EPOCHS = int(os.environ.get("COCKPIT_EPOCHS", "2"))
-GENERATIONS = int(os.environ.get("COCKPIT_GENERATIONS", "4"))
-POPULATION = int(os.environ.get("COCKPIT_POPULATION", "8"))
+GENERATIONS = int(os.environ.get("COCKPIT_GENERATIONS", "5"))
+POPULATION = int(os.environ.get("COCKPIT_POPULATION", "16"))
 RUN_DONE_S = 240
 
 pytestmark = [
