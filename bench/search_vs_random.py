@@ -24,7 +24,9 @@ Printed:
 
 Strategies are a list of named rows (`paired.Strategy`): another row, e.g. evolution with a
 predictor, is one more entry in `strategies`. `--old-operators` adds the evolution with the
-operators used before the paper's (bench/operators.py).
+operators used before the paper's (bench/operators.py). `--explore-shares 0.5` adds an evolution +
+predictor row per exploration share (compared with random and the default share); `--skip NAME`
+leaves a row out (e.g. `--skip evolution` when only the predictor's rows are asked about).
 
     OMP_NUM_THREADS=1 python bench/search_vs_random.py --dataset mnist-5k --space mnist-small \\
         --workdir /work/search-cache --seeds 10 --generations 8 --population 12 --parents 4
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 from common import add_seed_list, bench_evaluator, chosen_seeds
 from operators import OLD_MUTATION_PROB, old_mutate
@@ -92,6 +95,17 @@ def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
                     baselines=(f"random{tag}", f"evolution{tag}"),
                 )
             )
+        for share in args.explore_shares:
+            rows.append(
+                Strategy(
+                    f"evolution + predictor, explore {share:g}{tag}",
+                    "evolution",
+                    lambda s, c=shared, x=share: EvolutionConfig(
+                        parents=args.parents, seed=s, predictor=True, explore_share=x, **c
+                    ),
+                    baselines=(f"random{tag}", f"evolution + predictor{tag}"),
+                )
+            )
     if args.old_operators:
         rows.append(
             Strategy(
@@ -104,6 +118,10 @@ def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
                 ),
             )
         )
+    if args.skip:
+        rows = [r for r in rows if r.name not in args.skip]
+        kept = {r.name for r in rows}
+        rows = [replace(r, baselines=tuple(b for b in r.baselines if b in kept)) for r in rows]
     return rows
 
 
@@ -144,6 +162,16 @@ def parse() -> argparse.Namespace:
         "--no-anchors",
         action="store_true",
         help="add random and evolution without anchors (the paper's all-random generation 0)",
+    )
+    p.add_argument(
+        "--explore-shares",
+        type=float,
+        nargs="*",
+        default=[],
+        help="add an evolution + predictor row for each of these exploration shares",
+    )
+    p.add_argument(
+        "--skip", nargs="*", default=[], help="leave out the rows of these names (e.g. evolution)"
     )
     add_seed_list(p)
     return p.parse_args()
