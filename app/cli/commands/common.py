@@ -9,7 +9,7 @@ from app.cli.arguments import DatasetOption
 from engine import limits
 from engine.errors import AutoSpikformerError
 from engine.sampling import DEFAULT_SAMPLING, SAMPLING
-from engine.search.config import PREDICTOR_DEFAULT, OperatorConfig
+from engine.search.config import PREDICTOR_DEFAULT, EvolutionConfig, NSGA2Config, OperatorConfig
 
 
 def alpha(text: str) -> float:
@@ -218,7 +218,8 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         help="evolution and nsga2: screen each generation's children with a model fitted on the "
         "candidates evaluated so far in the run (this search's and its earlier searches'): breed "
         f"{OperatorConfig.screen_factor} per candidate to evaluate and evaluate those it predicts "
-        f"best ({OperatorConfig.explore_share * 100:.0f}%% of them kept for exploration); the "
+        f"best ({EvolutionConfig.explore_share * 100:.0f}%% of them kept for exploration by "
+        f"evolution, {NSGA2Config.explore_share * 100:.0f}%% by nsga2); the "
         "generation history reports its Kendall tau (predictor_tau). Not for random; "
         f"{'on' if PREDICTOR_DEFAULT else 'off'} by default",
     )

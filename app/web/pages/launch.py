@@ -19,7 +19,7 @@ from engine.data import DATASETS
 from engine.errors import SpaceError
 from engine.profiles import PROFILES
 from engine.sampling import SAMPLING
-from engine.search.config import OperatorConfig
+from engine.search.config import EvolutionConfig, NSGA2Config, OperatorConfig
 from engine.space import SearchSpace
 from storage.errors import one_line
 
@@ -174,7 +174,8 @@ def _fields(space: str | None, owner: str) -> forms.LaunchForm:
         help=f"Evolution and NSGA-II: each generation breeds {OperatorConfig.screen_factor} "
         "children per candidate to evaluate, and a model fitted on the run's evaluated "
         "candidates (earlier searches' included) picks those to evaluate, "
-        f"{OperatorConfig.explore_share:.0%} of them for exploration. The run's page plots its "
+        f"{EvolutionConfig.explore_share:.0%} (evolution) or {NSGA2Config.explore_share:.0%} "
+        "(NSGA-II) of them for exploration. The run's page plots its "
         "Kendall tau per generation. Random search has none.",
     )
     return forms.LaunchForm(
