@@ -120,6 +120,32 @@ def front_rows(args: argparse.Namespace, common: dict) -> list[tuple[Strategy, b
     return rows
 
 
+def dedicated_regrets(
+    row: Strategy, outcome, seed: int, alphas, parents: int, s: Setting
+) -> list[float]:
+    """The signed regret at each of `alphas` of `outcome` (`row` at `seed`) against a dedicated
+    F_AEB evolution at that alpha with the row's budget, box and anchors."""
+    base = row.config(seed)
+    out = []
+    for alpha in alphas:
+        dedicated = Strategy(
+            f"evolution a={alpha}",
+            "evolution",
+            lambda sd, a=alpha: EvolutionConfig(
+                parents=parents,
+                alpha=a,
+                seed=sd,
+                generations=base.generations,
+                population=base.population,
+                reference_energy_uj=base.reference_energy_uj,
+                front_box=base.front_box,
+                anchors=base.anchors,
+            ),
+        )
+        out.append(regret(outcome.feasible, run(dedicated, seed, s).feasible, alpha))
+    return out
+
+
 def alpha_regrets(row: Strategy, outcomes, seeds, args, s: Setting) -> dict[int, list[float]]:
     """Per seed (the first --regret-seeds): the clipped regret at every alpha of `row`'s
     candidates against dedicated evolutions with the row's anchors."""
@@ -127,24 +153,7 @@ def alpha_regrets(row: Strategy, outcomes, seeds, args, s: Setting) -> dict[int,
     for seed, outcome in zip(seeds, outcomes, strict=True):
         if seed >= args.regret_seeds:
             continue
-        base = row.config(seed)
-        signed = []
-        for alpha in ALPHAS:
-            dedicated = Strategy(
-                f"evolution a={alpha}",
-                "evolution",
-                lambda sd, a=alpha, base=base: EvolutionConfig(
-                    parents=args.parents,
-                    alpha=a,
-                    seed=sd,
-                    generations=base.generations,
-                    population=base.population,
-                    reference_energy_uj=base.reference_energy_uj,
-                    front_box=base.front_box,
-                    anchors=base.anchors,
-                ),
-            )
-            signed.append(regret(outcome.feasible, run(dedicated, seed, s).feasible, alpha))
+        signed = dedicated_regrets(row, outcome, seed, ALPHAS, args.parents, s)
         clipped = [max(0.0, x) for x in signed]
         print(
             f"| {seed} | {row.name} | {statistics.fmean(clipped):.4f} | {max(clipped):.4f} "
@@ -192,7 +201,7 @@ def merged(paths: list[str], n_boot: int) -> None:
         print_regret(name, dict(sorted(by_seed.items())), n_boot)
 
 
-def parse() -> argparse.Namespace:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", default="digits")
     p.add_argument("--space", default="digits-tiny")
@@ -231,7 +240,7 @@ def parse() -> argparse.Namespace:
         help="seeds that also get the eleven dedicated alpha runs (default: all of --seeds)",
     )
     add_seed_list(p)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.regret_seeds is None:
         args.regret_seeds = args.seeds
     return args
