@@ -52,6 +52,7 @@ def main() -> None:
         population=args.population,
         parents=max(2, args.population // 3),
         seed=args.seed,
+        predictor=False,  # as recorded: the plain evolution over the SNN genes
     )
     search = make_search("evolution", snn, config, evaluate)
     search.run()

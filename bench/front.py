@@ -90,7 +90,9 @@ def front_rows(args: argparse.Namespace, common: dict) -> list[tuple[Strategy, b
                 Strategy(
                     evo,
                     "evolution",
-                    lambda s, c=c: EvolutionConfig(parents=args.parents, seed=s, **c),
+                    lambda s, c=c: EvolutionConfig(
+                        parents=args.parents, seed=s, predictor=False, **c
+                    ),
                     baselines=(rnd,),
                 ),
                 False,
@@ -99,7 +101,7 @@ def front_rows(args: argparse.Namespace, common: dict) -> list[tuple[Strategy, b
                 Strategy(
                     f"nsga2{tag}",
                     "nsga2",
-                    lambda s, c=c: NSGA2Config(seed=s, **c),
+                    lambda s, c=c: NSGA2Config(seed=s, predictor=False, **c),
                     baselines=(evo, rnd),
                 ),
                 True,
@@ -133,6 +135,7 @@ def dedicated_regrets(
             "evolution",
             lambda sd, a=alpha: EvolutionConfig(
                 parents=parents,
+                predictor=False,
                 alpha=a,
                 seed=sd,
                 generations=base.generations,

@@ -50,7 +50,9 @@ def main() -> None:
     )
 
     def evolution(s: int, **extra) -> EvolutionConfig:
-        return EvolutionConfig(parents=args.parents, seed=s, **common, **extra)
+        return EvolutionConfig(
+            parents=args.parents, seed=s, **{"predictor": False, **common, **extra}
+        )
 
     rows = [
         paired.Strategy("random", "random", lambda s: RandomConfig(seed=s, **common)),
@@ -62,7 +64,10 @@ def main() -> None:
             baselines=("random", "evolution"),
         ),
         paired.Strategy(
-            "nsga2", "nsga2", lambda s: NSGA2Config(seed=s, **common), baselines=("random",)
+            "nsga2",
+            "nsga2",
+            lambda s: NSGA2Config(seed=s, predictor=False, **common),
+            baselines=("random",),
         ),
         paired.Strategy(
             "nsga2 + predictor",

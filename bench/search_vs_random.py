@@ -80,7 +80,9 @@ def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
             Strategy(
                 f"evolution{tag}",
                 "evolution",
-                lambda s, c=shared: EvolutionConfig(parents=args.parents, seed=s, **c),
+                lambda s, c=shared: EvolutionConfig(
+                    parents=args.parents, seed=s, predictor=False, **c
+                ),
                 baselines=(f"random{tag}",),
             ),
         ]
@@ -111,7 +113,7 @@ def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
             Strategy(
                 "evolution, old operators",
                 "evolution",
-                lambda s: EvolutionConfig(parents=args.parents, seed=s, **common),
+                lambda s: EvolutionConfig(parents=args.parents, seed=s, predictor=False, **common),
                 baselines=("random",),
                 build=lambda _kind, space, config, evaluate: OldOperatorsEvolution(
                     space, config, evaluate

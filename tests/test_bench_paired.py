@@ -28,7 +28,7 @@ def _rows() -> list[paired.Strategy]:
         paired.Strategy(
             "evolution",
             "evolution",
-            lambda s: EvolutionConfig(parents=3, seed=s, **COMMON),
+            lambda s: EvolutionConfig(parents=3, seed=s, predictor=False, **COMMON),
             baselines=("random",),
         ),
         paired.Strategy(

@@ -181,7 +181,7 @@ def test_nsga2_covers_more_of_the_front_than_f_aeb_evolution():
         r = search.evaluated
         return hypervolume([x.accuracy for x in r], [x.energy_uj for x in r], 10.0, 0.0)
 
-    common = dict(seed=0, reference_energy_uj=10.0)
+    common = dict(seed=0, reference_energy_uj=10.0, predictor=False)
     nsga = hv(NSGA2Search(JOINT, NSGA2Config(**common), CountingEvaluate()))
     evolution = hv(make_search("evolution", JOINT, EvolutionConfig(**common), CountingEvaluate()))
     assert nsga > evolution

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.errors import SearchError
-from engine.pareto import FrontBox, kendall_tau
+from engine.pareto import FrontBox, kendall_tau, normalized_hypervolume
 from engine.search import EvolutionConfig, NSGA2Config, make_search, resume_search
 from engine.search.predictor import (
     MIN_TRAINING,
@@ -16,6 +16,7 @@ from engine.search.predictor import (
     Predictor,
     features,
     front_gain_order,
+    hypervolume_gains,
     select,
 )
 from tests.engine.test_search import JOINT, CountingEvaluate, synthetic
@@ -29,6 +30,30 @@ def test_features_have_one_length_whatever_the_depth():
     assert len({a.depth for a in archs}) > 1
     lengths = {len(features(a, max(JOINT.depth))) for a in archs}
     assert len(lengths) == 1
+
+
+def test_each_gain_is_the_hypervolume_the_point_adds():
+    """The vectorized gain against its definition: normalized hypervolume with the point minus
+    without it, over fronts with ties, duplicates, points on the box's edges and outside it."""
+    rng = np.random.default_rng(0)
+    box = FrontBox(chance=0.1, energy_low_uj=0.01, energy_high_uj=100.0)
+    grid_acc, grid_energy = np.linspace(0.0, 1.0, 21), 10 ** np.linspace(-3, 3, 25)
+    for trial in range(300):
+        m, n = int(rng.integers(0, 25)), int(rng.integers(1, 40))
+        coarse = trial % 2 == 0  # on a grid: ties and duplicates
+        acc = rng.choice(grid_acc, m + n) if coarse else rng.uniform(0, 1, m + n)
+        energy = rng.choice(grid_energy, m + n) if coarse else 10 ** rng.uniform(-3, 3, m + n)
+        fa, fe = acc[:m].tolist(), energy[:m].tolist()
+        fx, fy = box.unit(fa, fe) if m else (np.zeros(0), np.zeros(0))
+        x, y = box.unit(acc[m:], energy[m:])
+        base = normalized_hypervolume(fa, fe, box) if m else 0.0
+        want = [
+            normalized_hypervolume([*fa, a], [*fe, e], box) - base
+            for a, e in zip(acc[m:], energy[m:], strict=True)
+        ]
+        got = hypervolume_gains(fx, fy, x, y)
+        assert np.allclose(got, want, rtol=0, atol=1e-12)
+        assert all(g == 0.0 for g, w in zip(got, want, strict=True) if w == 0.0)
 
 
 def test_the_predictor_ranks_unseen_archs_of_the_synthetic_problem():
@@ -86,7 +111,7 @@ def _operator_fields(config: EvolutionConfig) -> dict:
 
 def test_without_the_predictor_nothing_changes_and_no_tau_is_recorded():
     off = replace(SCREENED, predictor=False)
-    plain = EvolutionConfig(population=12, parents=4, generations=5, seed=3)
+    plain = EvolutionConfig(population=12, parents=4, generations=5, seed=3, predictor=False)
     a, b = CountingEvaluate(), CountingEvaluate()
     summaries = make_search("evolution", JOINT, off, a).run()
     make_search("evolution", JOINT, plain, b).run()

@@ -546,7 +546,8 @@ def test_a_state_saved_before_anchors_resumes():
 
 # ---- search quality --------------------------------------------------------------------------
 def test_evolution_beats_random_in_hypervolume():
-    config = EvolutionConfig(seed=0)  # the paper's 50 x 20 budget
+    # The paper's 50 x 20 budget, the operators alone (the predictor: test_predictor.py).
+    config = EvolutionConfig(seed=0, predictor=False)
     evolution = make_search("evolution", JOINT, config, CountingEvaluate())
     random = make_search("random", JOINT, config, CountingEvaluate())
     summaries = evolution.run()
