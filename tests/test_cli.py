@@ -894,9 +894,12 @@ def test_resume_continues_a_search_as_if_it_had_been_longer(
     trained_home: Path, tmp_path: Path
 ) -> None:
     """`search --resume ID --generations 1` after 2 generations records, under the same id, what
-    a 3-generation search with the same settings records: the state resumes deterministically."""
-    home = tmp_path / "home"
+    a 3-generation search with the same settings records: the state resumes deterministically.
+    The fresh search runs in a copy of the home as it was, so that its predictor learns from
+    the same (no) earlier searches of the run."""
+    home, other = tmp_path / "home", tmp_path / "other"
     shutil.copytree(trained_home, home)
+    shutil.copytree(trained_home, other)
     settings = ["--strategy", "evolution", "--population", "3", "--parents", "2", "--seed", "5"]
     first = last_json(
         cli(home, "search", "--run", "tiny", "--generations", "2", *settings, "--json")
@@ -905,13 +908,13 @@ def test_resume_continues_a_search_as_if_it_had_been_longer(
         cli(home, "search", "--resume", first["search"], "--generations", "1", "--json")
     )
     fresh = last_json(
-        cli(home, "search", "--run", "tiny", "--generations", "3", *settings, "--json")
+        cli(other, "search", "--run", "tiny", "--generations", "3", *settings, "--json")
     )
-    assert resumed["search"] == first["search"] == "tiny.evolution.1" != fresh["search"]
+    assert resumed["search"] == first["search"] == "tiny.evolution.1" == fresh["search"]
     assert set(resumed) == {"run", "search", "evaluated", "pareto", "best"}
     assert resumed["evaluated"] == fresh["evaluated"] > first["evaluated"]
     assert resumed["pareto"] == fresh["pareto"] and resumed["best"]["id"] == fresh["best"]["id"]
-    assert search_rows(home, resumed["search"]) == search_rows(home, fresh["search"])
+    assert search_rows(home, resumed["search"]) == search_rows(other, fresh["search"])
     store = DuckDBStore(home / "store.duckdb")
     record = store.get_search(resumed["search"])
     assert (record.state, record.generation, record.settings["generations"]) == ("done", 3, 3)

@@ -13,8 +13,9 @@ from engine.pareto import FrontBox, check_alpha
 MAX_SCREEN_FACTOR = 100
 # Whether the evolution and NSGA-II screen their children with the predictor unless told
 # otherwise: the one default of `OperatorConfig.predictor`, the CLI's `--predictor`, the launch
-# form and `SearchSpec`. Off until the benches measure what it buys.
-PREDICTOR_DEFAULT = False
+# form and `SearchSpec`. On: with it both reach random's 96-evaluation front in 48 evaluations on
+# mnist-small and it leads plain evolution on every mnist-snn seed (BENCHMARKS.md, search value).
+PREDICTOR_DEFAULT = True
 # Settings a state saved before the predictor lacks; it resumes without the predictor.
 PREDICTOR_SETTINGS = ("predictor", "screen_factor", "explore_share")
 

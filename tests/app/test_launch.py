@@ -186,7 +186,8 @@ def test_the_summary_and_the_estimate_follow_the_fields(home, fake_tasks, open_a
     line, estimate = summary_box(at)
     assert line == (
         "digits · space digits-tiny · 1 epoch (uniform) · evolution, 4 generations x 8, parents "
-        "4 · alpha 0.5 · no budget · seed 0 · 4 recalibration batches · energy profile 45nm-fp32"
+        "4, predictor screening · alpha 0.5 · no budget · seed 0 · 4 recalibration batches · "
+        "energy profile 45nm-fp32"
     )
     assert "no earlier runs of digits on this space to estimate from" in estimate
     at.number_input(key="ln_epochs").set_value(3).run()
