@@ -41,6 +41,7 @@ from paired import (
     Strategy,
     merge,
     pairs,
+    print_gain_ratio,
     print_generations,
     print_paired,
     print_predictor,
@@ -190,6 +191,7 @@ def merged(paths: list[str], n_boot: int) -> None:
     print(f"# merged {', '.join(paths)}: seeds {[o.seed for o in next(iter(results.values()))]}")
     print_paired(comparisons, results, n_boot)
     print_speedup(comparisons, results, n_boot)
+    print_gain_ratio(comparisons, results, n_boot)
     print_generations(results)
     print_predictor(results)
     regrets: dict[str, dict[int, list[float]]] = {}
@@ -278,6 +280,7 @@ def main() -> None:
     results = run_all(rows, seeds, s)
     paired = print_paired(pairs(rows), results, args.bootstrap)
     speed = print_speedup(pairs(rows), results, args.bootstrap)
+    gains = print_gain_ratio(pairs(rows), results, args.bootstrap)
     print_generations(results)
     predictor = print_predictor(results)
     per_evaluation = evaluate.seconds / evaluate.calls if evaluate.calls else 0.0
@@ -299,6 +302,7 @@ def main() -> None:
             "box": s.box.to_dict(),
             "paired": paired,
             "speedup": speed,
+            "gain_ratio": gains,
             "predictor": predictor,
             "wall_s": wall,
             "regret": regrets,

@@ -175,6 +175,38 @@ def print_paired(comparisons: Pairs, results: Results, n_boot: int) -> dict:
     return figures
 
 
+def gain_ratio(mine: Outcome, base: Outcome) -> float | None:
+    """How much HVn `mine` gained after generation 0 as a multiple of what `base` gained: paired
+    rows share generation 0 (the anchors and the same draws), which alone holds most of the HVn,
+    so this divides out the part no strategy earned. None when the baseline gained nothing."""
+    start = base.history[0][1] if base.history else None
+    if start is None or not mine.history or mine.history[0][1] != start:
+        return None  # no shared generation 0 to measure from
+    base_gain = base.hv_normalized - start
+    return None if base_gain <= 0 else (mine.hv_normalized - start) / base_gain
+
+
+def print_gain_ratio(comparisons: Pairs, results: Results, n_boot: int) -> dict:
+    """The proposed reading of the paired HVn: each row's gain over the shared generation 0 as a
+    multiple of its baseline's (1 = as much as the baseline), median over seeds with its
+    bootstrap interval."""
+    print("\n| comparison | gain over generation 0 / baseline's, per seed | median [95% CI] |")
+    print("|---|---|---|")
+    figures = {}
+    for name, baseline in comparisons:
+        ratios = [gain_ratio(a, b) for a, b in zip(results[name], results[baseline], strict=True)]
+        known = [r for r in ratios if r is not None]
+        shown = ", ".join("-" if r is None else f"{r:.2f}" for r in ratios)
+        label = f"{name} / {baseline}"
+        if not known:
+            print(f"| {label} | {shown} | - |")
+            continue
+        ci = bootstrap_ci(known, n=n_boot)
+        print(f"| {label} | {shown} | {ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}] |")
+        figures[label] = {"per_seed": ratios, "ratio": asdict(ci)}
+    return figures
+
+
 def print_speedup(comparisons: Pairs, results: Results, n_boot: int) -> dict:
     """Sample efficiency: the evaluations each row needs to reach its baseline's final
     normalized hypervolume (same seed), and the speed-up = baseline evaluations / those."""
@@ -302,6 +334,7 @@ def report(comparisons: Pairs, results: Results, n_boot: int) -> dict:
     figures = {
         "paired": print_paired(comparisons, results, n_boot),
         "speedup": print_speedup(comparisons, results, n_boot),
+        "gain_ratio": print_gain_ratio(comparisons, results, n_boot),
     }
     print_generations(results)
     print_taus(results)

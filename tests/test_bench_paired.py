@@ -96,6 +96,23 @@ def test_paired_rows_share_generation_0_and_report_intervals(tmp_path: Path, cap
     )
 
 
+def _outcome(seed: int, history: list[tuple[int, float]]) -> paired.Outcome:
+    return paired.Outcome("x", seed, history[-1][1], 0.0, history[-1][0], 0.9, 1.0, 0.0, history)
+
+
+def test_the_gain_ratio_divides_out_the_shared_generation_0(capsys) -> None:
+    """Each row's HVn gain after generation 0 over its baseline's, per seed: 2.0 where the row
+    gained twice as much; undefined where the baseline gained nothing or generation 0 differs."""
+    base = [_outcome(0, [(4, 0.5), (8, 0.6)]), _outcome(1, [(4, 0.5), (8, 0.5)])]
+    mine = [_outcome(0, [(4, 0.5), (8, 0.7)]), _outcome(1, [(4, 0.5), (8, 0.55)])]
+    assert paired.gain_ratio(mine[0], base[0]) == pytest.approx(2.0)
+    assert paired.gain_ratio(mine[1], base[1]) is None  # the baseline gained nothing
+    assert paired.gain_ratio(_outcome(0, [(4, 0.4), (8, 0.7)]), base[0]) is None
+    figures = paired.print_gain_ratio([("mine", "base")], {"mine": mine, "base": base}, 200)
+    assert figures["mine / base"]["per_seed"] == [pytest.approx(2.0), None]
+    assert "| mine / base | 2.00, - | 2.00 [2.00, 2.00] |" in capsys.readouterr().out
+
+
 def test_rows_with_other_seeds_are_refused() -> None:
     setting = paired.Setting(JOINT, BOX, CountingEvaluate(), "45nm-fp32")
     rows = _rows()
