@@ -65,13 +65,15 @@ def documented_generation_keys() -> set[str]:
 def test_a_screened_search_records_its_tau_and_the_next_one_learns_from_it(
     trained_home: Path, tmp_path: Path
 ) -> None:
-    """Population 8 fits the predictor after generation 0, so generations 2 and 3 are screened;
-    a later search of 4 (too few alone) is screened from its second generation on, learning from
-    the first search's candidates, and so is its extension. History and status say so."""
+    """Population 8 fits the predictor (on by default) after generation 0, so generations 2 and
+    3 are screened; a later search of 4 (too few alone) is screened from its second generation
+    on, learning from the first search's candidates, and so is its extension. History and
+    status say so."""
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
+    # No flag: the predictor screens by default.
     first = cli(home, "search", "--run", "tiny", "--generations", "3", "--population", "8",
-                "--parents", "4", "--predictor", "--json")  # fmt: skip
+                "--parents", "4", "--json")  # fmt: skip
     assert re.search(r"generation 3/3 hypervolume .* predictor tau -?\d\.\d{3}", first.stderr)
     store = DuckDBStore(home / "store.duckdb")
     sid = last_json(first)["search"]

@@ -25,6 +25,20 @@ def test_a_link_ticks_the_predictor_and_the_launch_takes_it(filled, fake_tasks, 
     assert search_spec.predictor is True and search_spec.config().predictor is True
 
 
+def test_the_predictor_is_ticked_by_default_and_a_link_unticks_it(
+    filled, fake_tasks, open_app
+) -> None:
+    """On by default (`PREDICTOR_DEFAULT`); `predictor=0` in a link turns it off for the launch."""
+    assert open_app("launch").checkbox(key="ln_predictor").value is PREDICTOR_DEFAULT is True
+    at = open_app("launch", {"predictor": "0", "strategy": "evolution"})
+    assert at.checkbox(key="ln_predictor").value is False
+    assert not any("predictor screening" in m.value for m in at.markdown)
+    at = fill(at, name="plain")
+    assert not at.exception, at.exception
+    _, search_spec, _ = fake_tasks.launched[0]
+    assert search_spec.predictor is False and search_spec.config().predictor is False
+
+
 def test_random_search_disables_and_ignores_the_predictor(filled, fake_tasks, open_app) -> None:
     at = open_app("launch", {"predictor": "true", "strategy": "random"})
     assert at.checkbox(key="ln_predictor").disabled
