@@ -122,7 +122,9 @@ def _box(front: Front, prediction: Prediction) -> FrontBox:
     return FrontBox(chance=0.0, energy_low_uj=min(energies) / 2, energy_high_uj=max(energies) * 2)
 
 
-def hypervolume_gains(front_x: np.ndarray, front_y: np.ndarray, x: np.ndarray, y: np.ndarray):
+def hypervolume_gains(
+    front_x: np.ndarray, front_y: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> np.ndarray:
     """The area each point (x[k], y[k]) of the unit box would add to the region the front's points
     dominate (the union of [0, x_i] x [0, y_i]): the integral over t in [0, x] of
     max(0, y - H(t)), where H(t) is the best accuracy of the front at an energy saving >= t.
