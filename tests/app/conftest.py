@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -164,11 +165,27 @@ def fill_store(store: DuckDBStore, home: Path) -> Filled:
     return out
 
 
+@pytest.fixture(scope="session")
+def _filled_template(tmp_path_factory: pytest.TempPathFactory) -> Filled:
+    """`fill_store` once per test process, into a folder of its own: filling takes about 0.25 s
+    of store writes, and about 250 tests start from the same content."""
+    folder = tmp_path_factory.mktemp("filled-template")
+    store = DuckDBStore(folder / "store.duckdb")
+    try:
+        return fill_store(store, folder)
+    finally:
+        store.close()
+
+
 @pytest.fixture
-def filled(home: Path) -> Iterator[Filled]:
-    """`fill_store` on the test's home folder."""
-    store = DuckDBStore(store_path())
-    yield fill_store(store, home)
+def filled(home: Path, _filled_template: Filled) -> Iterator[Filled]:
+    """`fill_store`'s content in the test's home folder: a copy of the store file the template
+    filled (the same bytes `fill_store` writes, without writing them again)."""
+    path = store_path()
+    shutil.copyfile(_filled_template.store.path, path)
+    store = DuckDBStore(path)
+    records = {search: list(rows) for search, rows in _filled_template.records.items()}
+    yield Filled(store=store, home=home, records=records)
     store.close()
 
 
