@@ -41,8 +41,8 @@ from scipy.stats import spearmanr
 from engine.data import dataset_spec
 from engine.evaluate import SubnetEvaluator, load_supernet
 from engine.pareto import kendall_tau as tau
+from engine.shape import ModelShape, count_params
 from engine.space import Arch, SearchSpace
-from engine.spikformer import ModelShape, count_params
 from engine.train import recipe
 
 

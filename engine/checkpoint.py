@@ -21,8 +21,9 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from engine.errors import CheckpointError
 from engine.files import atomic_write
+from engine.shape import ModelShape
 from engine.space import Arch
-from engine.spikformer import ModelShape, Spikformer
+from engine.spikformer import Spikformer
 
 FORMAT = "autospikformer/1"
 

@@ -24,8 +24,9 @@ from engine.energy import EnergyMeter, EnergyReport
 from engine.errors import CheckpointError
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from engine.results import EvalResult
+from engine.shape import count_params
 from engine.space import Arch, SearchSpace
-from engine.spikformer import SpikformerBody, count_params
+from engine.spikformer import SpikformerBody
 from engine.stems import Stem, StemCache, batch_norms, cumulative_statistics
 from engine.supernet import Supernet
 

@@ -15,8 +15,6 @@ the two places where this model departs from the paper (the LIF's charge, the SP
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass
 
 import torch
 from spikingjelly.activation_based import functional
@@ -31,6 +29,7 @@ from engine.elastic import (
     StackedLinear,
 )
 from engine.lif import LIF
+from engine.shape import ModelShape
 from engine.space import Arch
 
 SSA_SCALE = 0.125  # Spikformer's fixed attention scale
@@ -215,31 +214,6 @@ class Block(nn.Module):
         return x + self.mlp(x, d, arch.mlp_hidden(i))
 
 
-@dataclass(frozen=True)
-class ModelShape:
-    """Dataset-side constants of a model: input channels, classes, image side."""
-
-    in_channels: int
-    num_classes: int
-    image_size: int
-
-    @property
-    def n_pools(self) -> int:
-        """SPS max-pools: 2 for images up to 32 px, 4 beyond, as Spikformer's CIFAR and DVS models.
-
-        Token grids: digits 16 px -> 4x4 = 16 tokens, mnist-5k 28 px -> 7x7 = 49, CIFAR 32 px ->
-        8x8 = 64, DVS 128 px -> 8x8 = 64 (Spikformer's DVS grid).
-        """
-        return 2 if self.image_size <= 32 else 4
-
-    @property
-    def num_tokens(self) -> int:
-        side = self.image_size
-        for _ in range(self.n_pools):
-            side = math.ceil(side / 2)
-        return side * side
-
-
 class SpikformerBody(nn.Module):
     """Spikformer built at the widths of `capacity`; runs any arch that fits inside it."""
 
@@ -321,17 +295,3 @@ def stem_key(arch: Arch) -> tuple:
         for f in dataclasses.fields(arch)
         if f.name not in BLOCK_GENES
     )
-
-
-def count_params(arch: Arch, shape: ModelShape) -> int:
-    """Parameters of the standalone subnet of `arch`, computed analytically (no model built)."""
-    d, c = arch.embed_dim, shape.in_channels
-    widths = [d // 8, d // 4, d // 2, d]
-    ins = [c, *widths[:-1]]
-    sps = sum(9 * i * o + 2 * o for i, o in zip(ins, widths, strict=True)) + 9 * d * d + 2 * d
-    blocks = 0
-    for i in range(arch.depth):
-        h = arch.mlp_hidden(i)
-        blocks += 4 * (d * d + 2 * d) + (d * h + 2 * h) + (h * d + 2 * d)
-    head = d * shape.num_classes + shape.num_classes
-    return sps + blocks + head

@@ -11,8 +11,9 @@ from __future__ import annotations
 import torch
 
 from engine.elastic import copy_leading_slices
+from engine.shape import ModelShape, count_params
 from engine.space import Arch, SearchSpace
-from engine.spikformer import ModelShape, Spikformer, SpikformerBody, count_params
+from engine.spikformer import Spikformer, SpikformerBody
 
 
 class Supernet(SpikformerBody):

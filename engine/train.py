@@ -43,8 +43,9 @@ from engine.checkpoint import load_tensors, read_meta, save_tensors
 from engine.errors import AutoSpikformerError, CheckpointError
 from engine.evaluate import evaluate_model, recalibrate_bn
 from engine.sampling import DEFAULT_SAMPLING, SAMPLING
+from engine.shape import ModelShape
 from engine.space import Arch, SearchSpace
-from engine.spikformer import ModelShape, Spikformer
+from engine.spikformer import Spikformer
 from engine.supernet import Supernet
 
 Progress = Callable[[dict[str, Any]], None]

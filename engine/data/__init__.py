@@ -1,26 +1,58 @@
 """Datasets: fixed train/val/test splits, seeded loaders and deterministic batches.
 
-One module per dataset family registers its datasets (`engine.data.registry`); `load_split` is
-the one factory. Families, in registration order: `digits` (engine/data/digits.py), `mnist-5k`
-(mnist.py), `cifar10` and `cifar100` (cifar.py), `cifar10-dvs` and `dvs128-gesture` (dvs.py).
-Each family module's docstring says what its files are, how they are split and augmented.
+`engine.data.spec` holds every dataset's spec (`CATALOG`) and the checks on them, without torch;
+`load_split` is the one factory of images. It imports a dataset's family module (which registers
+its loader, `engine.data.registry`) only when that dataset is loaded. Families, in catalog
+order: `digits` (engine/data/digits.py), `mnist-5k` (mnist.py), `cifar10` and `cifar100`
+(cifar.py), `cifar10-dvs` and `dvs128-gesture` (dvs.py). Each family module's docstring says what
+its files are, how they are split and augmented.
+
+Importing this package does not import torch: the names that need it (`SplitDataset`,
+`make_loader`, `fixed_batches`, `seeded_generator`, CIFAR's unpickler) are imported on first use.
 """
 
 from __future__ import annotations
 
-# Importing a family registers its datasets; the import order is the order of `DATASETS`:
-# the shipped datasets first.
-from engine.data import digits, mnist  # noqa: F401
+import importlib
+from typing import TYPE_CHECKING, Any
 
-# isort: split
-from engine.data import cifar, dvs  # noqa: F401
-from engine.data.base import SPLITS, DatasetSpec, SplitDataset, data_root
-from engine.data.cifar import RestrictedUnpickler, load_pickle
-from engine.data.dvs import check_space_time_steps, valid_time_steps
-from engine.data.loaders import derive_seed, fixed_batches, make_loader, seeded_generator
-from engine.data.registry import dataset_names, dataset_spec, load_split, register_dataset
+from engine.data.registry import load_split, register_dataset
+from engine.data.spec import (
+    SPLITS,
+    DatasetSpec,
+    check_space_time_steps,
+    data_root,
+    dataset_names,
+    dataset_spec,
+    valid_time_steps,
+)
+
+if TYPE_CHECKING:
+    from engine.data.base import SplitDataset
+    from engine.data.cifar import RestrictedUnpickler, load_pickle
+    from engine.data.loaders import derive_seed, fixed_batches, make_loader, seeded_generator
 
 DATASETS = dataset_names()
+
+# Name -> the module that defines it (imports torch): loaded when first asked for.
+_LAZY = {
+    "SplitDataset": "engine.data.base",
+    "RestrictedUnpickler": "engine.data.cifar",
+    "load_pickle": "engine.data.cifar",
+    "derive_seed": "engine.data.loaders",
+    "fixed_batches": "engine.data.loaders",
+    "make_loader": "engine.data.loaders",
+    "seeded_generator": "engine.data.loaders",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'engine.data' has no attribute {name!r}")
+
 
 __all__ = [
     "DATASETS",

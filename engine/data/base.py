@@ -10,8 +10,6 @@ from the worker's seed), never from the global RNG.
 from __future__ import annotations
 
 import importlib.util
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,40 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from engine.data.spec import DatasetSpec, LoadOptions
 from engine.errors import DatasetError
-
-SPLITS = ("train", "val", "test")
 
 # Seed of every fixed split. The splits never depend on the caller's `seed`.
 SPLIT_SEED = 0
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """What a model needs to know about a dataset."""
-
-    name: str
-    in_channels: int
-    num_classes: int
-    image_size: int  # square side the model sees
-    is_event: bool  # True for DVS: samples are [T, C, S, S] frames
-    max_time_steps: int  # frames available per event sample (0 for static images)
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """How a family loader is asked for a split (see `engine.data.load_split`)."""
-
-    root: Path
-    seed: int = 0
-    augment: bool = False
-    time_steps: int | None = None
-
-
-def data_root() -> Path:
-    """The folder with the datasets that are not shipped: $AUTOSPIKFORMER_DATA or ./data."""
-    value = os.environ.get("AUTOSPIKFORMER_DATA", "").strip()
-    return Path(value).expanduser() if value else Path("data")
 
 
 def shipped_file(dataset: str, module: str, package: str, *parts: str) -> Path:
@@ -62,11 +31,6 @@ def shipped_file(dataset: str, module: str, package: str, *parts: str) -> Path:
     if found is None or not found.submodule_search_locations:
         raise DatasetError(f"{dataset} ships in the {package} package: pip install {package}")
     return Path(next(iter(found.submodule_search_locations)), *parts)
-
-
-def check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise DatasetError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
 
 
 def carve(labels: np.ndarray, n_out: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

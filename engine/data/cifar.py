@@ -29,12 +29,10 @@ from engine.data.base import (
     shift,
 )
 from engine.data.registry import register_dataset
+from engine.data.spec import dataset_spec
 from engine.errors import DatasetError
 
-SPECS = {
-    "cifar10": DatasetSpec("cifar10", 3, 10, 32, False, 0),
-    "cifar100": DatasetSpec("cifar100", 3, 100, 32, False, 0),
-}
+SPECS = {name: dataset_spec(name) for name in ("cifar10", "cifar100")}
 CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 CIFAR_FILES = {
     "cifar10": (tuple(f"data_batch_{i}" for i in range(1, 6)), ("test_batch",)),

@@ -24,9 +24,10 @@ from engine.data.base import (
     three_way_split,
 )
 from engine.data.registry import register_dataset
+from engine.data.spec import dataset_spec
 from engine.errors import DatasetError
 
-SPEC = DatasetSpec("digits", 1, 10, 16, False, 0)
+SPEC = dataset_spec("digits")
 
 
 def digits_indices(labels: np.ndarray) -> dict[str, np.ndarray]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,10 +52,9 @@ from engine.data.base import (
     three_way_split,
 )
 from engine.data.registry import register_dataset
+from engine.data.spec import DVS_FRAMES, check_time_steps, dataset_spec
 from engine.errors import DatasetError
 
-DVS_FRAMES = 16
-DVS_SENSOR_SIZE = 128
 CIFAR10DVS_CLASSES = (
     "airplane",
     "automobile",
@@ -84,13 +83,9 @@ class DvsSource:
     val_by_subject: bool = False  # carve val from train by the subject of the file names
 
 
-def _spec(name: str, num_classes: int) -> DatasetSpec:
-    return DatasetSpec(name, 2, num_classes, DVS_SENSOR_SIZE, True, DVS_FRAMES)
-
-
 SOURCES = {
     "cifar10-dvs": DvsSource(
-        spec=_spec("cifar10-dvs", 10),
+        spec=dataset_spec("cifar10-dvs"),
         folder="CIFAR10DVS",
         sj_class="spikingjelly.datasets.cifar10_dvs:CIFAR10DVS",
         official_test=False,
@@ -101,7 +96,7 @@ SOURCES = {
         flip=True,
     ),
     "dvs128-gesture": DvsSource(
-        spec=_spec("dvs128-gesture", 11),
+        spec=dataset_spec("dvs128-gesture"),
         folder="DVS128Gesture",
         sj_class="spikingjelly.datasets.dvs128_gesture:DVS128Gesture",
         official_test=True,
@@ -114,36 +109,6 @@ SOURCES = {
     ),
 }
 SUBJECT = re.compile(r"^(user\d+)_")
-
-
-def valid_time_steps(spec: DatasetSpec) -> tuple[int, ...]:
-    """The T an event dataset can be integrated into: the divisors of its frame count."""
-    return tuple(t for t in range(1, spec.max_time_steps + 1) if spec.max_time_steps % t == 0)
-
-
-def check_time_steps(spec: DatasetSpec, time_steps: int | None) -> int:
-    """T itself (the spec's frame count for None); `DatasetError` unless T divides it."""
-    steps = spec.max_time_steps if time_steps is None else time_steps
-    allowed = valid_time_steps(spec)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps not in allowed:
-        raise DatasetError(
-            f"{spec.name}: time_steps must divide its {spec.max_time_steps} frames "
-            f"({', '.join(map(str, allowed))}), got {time_steps!r}"
-        )
-    return steps
-
-
-def check_space_time_steps(spec: DatasetSpec, time_steps: Iterable[int]) -> None:
-    """`DatasetError` naming the T an event dataset cannot be integrated into (static: all fine)."""
-    if not spec.is_event:
-        return
-    allowed = valid_time_steps(spec)
-    bad = sorted({t for t in time_steps if t not in allowed})
-    if bad:
-        raise DatasetError(
-            f"{spec.name}: T={', '.join(map(str, bad))} does not divide its {spec.max_time_steps} "
-            f"frames; event datasets take T in {', '.join(map(str, allowed))}"
-        )
 
 
 class DvsDataset(SplitDataset):

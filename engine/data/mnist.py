@@ -28,9 +28,10 @@ from engine.data.base import (
     three_way_split,
 )
 from engine.data.registry import register_dataset
+from engine.data.spec import dataset_spec
 from engine.errors import DatasetError
 
-SPEC = DatasetSpec("mnist-5k", 1, 10, 28, False, 0)
+SPEC = dataset_spec("mnist-5k")
 N_IMAGES = 5000
 PIXELS = 28 * 28
 

@@ -1,49 +1,49 @@
-"""Dataset name -> (spec, loader) registry and the one factory, `load_split`.
+"""Dataset name -> loader registry and the one factory, `load_split`.
 
-A family module registers each dataset it provides with `@register_dataset(spec, ...)` on its
-loader, as timm's `register_model` does for models; importing `engine.data` imports every
-family. A loader is called as `loader(spec, split, options)` and returns a `SplitDataset`.
+The specs live in `engine.data.spec.CATALOG`, with the family module that loads each dataset.
+A family module registers its loader with `@register_dataset(spec, ...)` (as timm's
+`register_model` does for models) when it is imported; `load_split` imports the family of the
+dataset it is asked for, so only what is loaded pays for torch and the family's imports.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.data.base import DatasetSpec, LoadOptions, SplitDataset, check_split, data_root
-from engine.errors import DatasetError
+from engine.data.spec import CATALOG, DatasetSpec, LoadOptions, check_split, data_root, dataset_spec
 
-Loader = Callable[[DatasetSpec, str, LoadOptions], SplitDataset]
+if TYPE_CHECKING:
+    from engine.data.base import SplitDataset
 
-_REGISTRY: dict[str, tuple[DatasetSpec, Loader]] = {}
+Loader = Callable[[DatasetSpec, str, LoadOptions], "SplitDataset"]
+
+_LOADERS: dict[str, Loader] = {}
 
 
 def register_dataset(*specs: DatasetSpec) -> Callable[[Loader], Loader]:
-    """Register `loader` under each spec's name (a name may be registered once)."""
+    """Register `loader` for each spec (exactly the catalog's; a name is registered once)."""
 
     def wrap(loader: Loader) -> Loader:
         for spec in specs:
-            if spec.name in _REGISTRY:
+            if CATALOG.get(spec.name, (None,))[0] != spec:
+                raise ValueError(f"dataset {spec.name!r} is not the catalog's (engine.data.spec)")
+            if spec.name in _LOADERS:
                 raise ValueError(f"dataset {spec.name!r} is registered twice")
-            _REGISTRY[spec.name] = (spec, loader)
+            _LOADERS[spec.name] = loader
         return loader
 
     return wrap
 
 
-def dataset_names() -> tuple[str, ...]:
-    """Every registered dataset, in registration order."""
-    return tuple(_REGISTRY)
-
-
-def dataset_spec(name: str) -> DatasetSpec:
-    """The spec of a known dataset; `DatasetError` for an unknown name."""
-    try:
-        return _REGISTRY[name][0]
-    except (KeyError, TypeError):
-        raise DatasetError(
-            f"unknown dataset {name!r}; known datasets: {', '.join(_REGISTRY)}"
-        ) from None
+def loader_of(name: str) -> Loader:
+    """The loader of a known dataset, importing its family module the first time."""
+    spec = dataset_spec(name)
+    if name not in _LOADERS:
+        importlib.import_module(f"engine.data.{CATALOG[name][1]}")
+    return _LOADERS[spec.name]
 
 
 def load_split(
@@ -64,7 +64,7 @@ def load_split(
     """
     spec = dataset_spec(name)
     check_split(split)
-    _, loader = _REGISTRY[name]
+    loader = loader_of(name)
     options = LoadOptions(
         root=data_root() if root is None else Path(root),
         seed=seed,

@@ -35,14 +35,10 @@ The two ends make the box of the normalized hypervolume (`front_box`, `engine.pa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.pareto import FrontBox
 from engine.profiles import DEFAULT_PROFILE, EnergyProfile, get_profile
+from engine.shape import ModelShape
 from engine.space import Arch, SearchSpace
-
-if TYPE_CHECKING:  # engine.spikformer imports torch; a CPU head host need not
-    from engine.spikformer import ModelShape
 
 
 def _sps_ops(d: int, shape: ModelShape) -> tuple[float, float, float]:
@@ -164,8 +160,7 @@ def dataset_front_box(
     dataset: str, space: SearchSpace, profile: EnergyProfile | str = DEFAULT_PROFILE
 ) -> FrontBox:
     """`front_box` for a registered dataset (its shape and whether it is event data)."""
-    from engine import data  # imports torch: only here, not for the shape-only functions
-    from engine.spikformer import ModelShape
+    from engine import data
 
     spec = data.dataset_spec(dataset)
     shape = ModelShape(spec.in_channels, spec.num_classes, spec.image_size)

@@ -20,8 +20,8 @@ from engine.search import (
 )
 from engine.search.base import GenerationSummary, Search
 from engine.search.reference import dataset_front_box, dataset_reference_energy_uj
+from engine.shape import ModelShape, count_params
 from engine.space import Arch, SearchSpace
-from engine.spikformer import ModelShape, count_params
 from engine.train import TrainConfig
 from storage import paths
 from storage.base import Store

@@ -309,10 +309,47 @@ def test_mnist_missing_or_corrupt_file(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_registry_refuses_a_second_dataset_of_the_same_name() -> None:
+    from engine.data.registry import loader_of
+
     spec = data.dataset_spec("digits")
+    digits_loader = loader_of("digits")  # imports the family, which registers it
     with pytest.raises(ValueError, match="registered twice"):
         data.register_dataset(spec)(lambda spec, split, options: None)
+    assert loader_of("digits") is digits_loader
     assert data.dataset_names() == data.DATASETS
+
+
+def test_registry_refuses_a_spec_that_is_not_the_catalogs() -> None:
+    from dataclasses import replace
+
+    from engine.data.registry import loader_of
+
+    for spec in (
+        replace(data.dataset_spec("mnist-5k"), num_classes=11),
+        data.DatasetSpec("fashion", 1, 10, 28, False, 0),
+    ):
+        with pytest.raises(ValueError, match="not the catalog's"):
+            data.register_dataset(spec)(lambda spec, split, options: None)
+    assert len(data.load_split("mnist-5k", "val")) > 0  # still the real loader
+    assert loader_of("mnist-5k").__module__ == "engine.data.mnist"
+
+
+def test_specs_and_checks_need_no_torch() -> None:
+    """Looking a dataset up, listing them and checking T import neither torch nor a family
+    module (the recorder and the app's forms use them); loading a split imports its family."""
+    code = (
+        "import sys\n"
+        "from engine import data\n"
+        "spec = data.dataset_spec('cifar10-dvs')\n"
+        "data.check_space_time_steps(spec, [4, 8])\n"
+        "assert data.DATASETS[:2] == ('digits', 'mnist-5k'), data.DATASETS\n"
+        "assert 'torch' not in sys.modules and 'engine.data.dvs' not in sys.modules\n"
+        "data.load_split('digits', 'val')\n"
+        "assert 'torch' in sys.modules and 'engine.data.digits' in sys.modules\n"
+        "assert 'engine.data.dvs' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 # --------------------------------------------------------------------------- CIFAR

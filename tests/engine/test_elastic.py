@@ -135,8 +135,9 @@ def test_extracted_4_384_computes_spikingjelly_spikformer_cifar10(monkeypatch, f
     from spikingjelly.activation_based import functional
     from spikingjelly.activation_based.model.spikformer import spikformer_cifar10
 
+    from engine.shape import ModelShape
     from engine.space import Arch
-    from engine.spikformer import ModelShape, Spikformer
+    from engine.spikformer import Spikformer
 
     if forced:
         monkeypatch.setattr(elastic, "CONV_MIN_ROWS", 0)

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from engine.evaluate import SubnetEvaluator, evaluate_model, recalibrate_bn, to_result
+from engine.shape import count_params
 from engine.space import SearchSpace
-from engine.spikformer import count_params, stem_key
+from engine.spikformer import stem_key
 from engine.supernet import Supernet
 
 

@@ -19,8 +19,8 @@ from engine.search.reference import (
     space_floor_energy_uj,
     space_reference_energy_uj,
 )
+from engine.shape import ModelShape
 from engine.space import SearchSpace
-from engine.spikformer import ModelShape
 from engine.supernet import Supernet
 
 DIGITS = ModelShape(in_channels=1, num_classes=10, image_size=16)

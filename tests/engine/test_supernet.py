@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from engine.shape import ModelShape, count_params
 from engine.space import SearchSpace
-from engine.spikformer import ModelShape, count_params
 from engine.supernet import Supernet
 
 SHAPES = {
