@@ -51,7 +51,7 @@ def supernet_checkpoint(
     """
     if checkpoint:
         return Path(checkpoint)
-    from engine.train import recipe
+    from engine.train_config import recipe
 
     home = Path(tempfile.mkdtemp(prefix="bench-"))
     res = cli(

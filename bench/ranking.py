@@ -14,7 +14,7 @@ for each rule in `--rules` and each seed in `--supernet-seeds`; inherited accura
 measured with BN recalibrated (`--recalib` batch counts) and with the supernet's shared BN
 statistics. A baseline ranks the archs by parameter count alone, which a supernet has to beat to
 be worth anything.
-`--lr` and `--batch-size` default to the dataset's recipe (`engine.train.recipe`).
+`--lr` and `--batch-size` default to the dataset's recipe (`engine.train_config.recipe`).
 
 Every training is cached as JSON under `--workdir`, so a rerun with more seeds or archs only
 trains what is new (a killed training resumes from its last checkpoint).
@@ -43,7 +43,7 @@ from engine.evaluate import SubnetEvaluator, load_supernet
 from engine.pareto import kendall_tau as tau
 from engine.shape import ModelShape, count_params
 from engine.space import Arch, SearchSpace
-from engine.train import recipe
+from engine.train_config import recipe
 
 
 def parse() -> argparse.Namespace:

@@ -17,15 +17,14 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, save_file
 
+from engine.checkpoint_files import FORMAT, read_meta
 from engine.errors import CheckpointError
 from engine.files import atomic_write
 from engine.shape import ModelShape
 from engine.space import Arch
 from engine.spikformer import Spikformer
-
-FORMAT = "autospikformer/1"
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
@@ -46,24 +45,6 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, A
             raise OSError(number, os.strerror(number), str(path)) from None
 
     atomic_write(path, write)
-
-
-def read_meta(path: Path) -> dict[str, Any]:
-    """The JSON metadata of a checkpoint; `CheckpointError` if missing or not ours."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = f.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"corrupt checkpoint {path.name}: {e}") from None
-    if raw.get("format") != FORMAT:
-        raise CheckpointError(f"{path.name} is not an Auto-Spikformer checkpoint")
-    try:
-        return {k: json.loads(v) for k, v in raw.items() if k != "format"}
-    except json.JSONDecodeError:
-        raise CheckpointError(f"corrupt checkpoint {path.name}: bad metadata") from None
 
 
 def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

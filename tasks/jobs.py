@@ -189,10 +189,15 @@ def record(self, ops: list[dict[str, Any]]) -> dict[str, int]:
 # ---- worker processes ---------------------------------------------------------------------------
 @signals.worker_process_init.connect
 def _warm_up(**_: Any) -> None:
-    """Import the model code when a pool process starts, not in its first task (seconds)."""
+    """Import the model code (torch, spikingjelly: seconds) when a pool process of a worker
+    that consumes the gpu queue starts, not in its first task. A worker of the cpu queue alone
+    (the recorder's) never needs torch: it records, steps searches and reads checkpoint
+    metadata, all without it."""
+    if set(app.amqp.queues.consume_from or ()) == {CPU_QUEUE}:
+        return
     import engine.evaluate  # noqa: F401
     import engine.train  # noqa: F401
-    from tasks import pipeline  # noqa: F401 - engine, torch, spikingjelly
+    import tasks.pipeline.exporting  # noqa: F401
 
 
 def _sweep_forever(stop: threading.Event, name: str) -> None:

@@ -142,8 +142,7 @@ def _fail_run(ctx: Context, run: str) -> Callable[[str], list[Op]]:
 
 def trained_epochs(run: str) -> int:
     """Epochs in the run's newest readable checkpoint (0 if none)."""
-    from engine.checkpoint import read_meta
-    from engine.train import latest_checkpoint
+    from engine.checkpoint_files import latest_checkpoint, read_meta
 
     path = latest_checkpoint(paths.run_dir(run, create=False))
     return 0 if path is None else int(read_meta(path)["epoch"])
@@ -301,7 +300,7 @@ def _evaluate_slice(
 # ---- exports and test evaluations ---------------------------------------------------------------
 def _exported(path: Path, candidate_id: str) -> bool:
     """A complete export of this candidate is already there (a repeated request reuses it)."""
-    from engine.checkpoint import read_meta
+    from engine.checkpoint_files import read_meta
     from engine.errors import CheckpointError
 
     try:

@@ -15,7 +15,7 @@ from engine import data, limits
 from engine.errors import AutoSpikformerError
 from engine.sampling import DEFAULT_SAMPLING
 from engine.space import Arch, SearchSpace
-from engine.train import TrainConfig, recipe
+from engine.train_config import TrainConfig, recipe
 from storage import paths
 from storage.base import Store
 from storage.errors import DuplicateRun, UnknownRun
@@ -48,7 +48,7 @@ class RunSpec:
     space: str  # preset name or YAML path
     epochs: int
     seed: int = 0
-    batch_size: int | None = None  # None: the dataset's recipe (engine.train.RECIPES)
+    batch_size: int | None = None  # None: the dataset's recipe (engine.train_config.RECIPES)
     lr: float | None = None
     sampling: str = DEFAULT_SAMPLING
     arch_file: str | None = None

@@ -22,7 +22,7 @@ from engine.search.base import GenerationSummary, Search
 from engine.search.reference import dataset_front_box, dataset_reference_energy_uj
 from engine.shape import ModelShape, count_params
 from engine.space import Arch, SearchSpace
-from engine.train import TrainConfig
+from engine.train_config import TrainConfig
 from storage import paths
 from storage.base import Store
 from storage.duckdb_store import open_store  # the one definition (the CLI calls pipeline's)

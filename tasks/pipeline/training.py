@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.checkpoint_files import latest_checkpoint, read_meta
 from engine.errors import AutoSpikformerError
-from engine.train import latest_checkpoint, train
 from storage import paths
 from storage.base import Store
 from storage.records import (
@@ -32,6 +32,8 @@ def train_run(
 ) -> dict[str, Any]:
     """Train (or resume) the run's supernet; record state, progress and the checkpoint.
     `before_save` runs before each checkpoint write and raises to stop (`engine.train.train`)."""
+    from engine.train import train  # torch: only where training runs
+
     config = train_config(store, run)
     run_dir = paths.run_dir(run, create=False)  # the first checkpoint write creates it
     worker = worker_name()
@@ -95,8 +97,6 @@ def checkpoint_history(run: str, worker: str = "") -> tuple[list[EpochRecord], P
     """The epoch records kept in the run's newest checkpoint (its whole training history so far)
     and that checkpoint; `([], None)` before the first. What was recorded as each epoch ended,
     for sending again when those records may have been lost; `worker` is who sends them."""
-    from engine.checkpoint import read_meta
-
     path = latest_checkpoint(paths.run_dir(run, create=False))
     if path is None:
         return [], None

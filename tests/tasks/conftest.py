@@ -147,6 +147,22 @@ class Service:
         self.procs.append(proc)
         return proc
 
+    @staticmethod
+    def torch_loaders(proc: subprocess.Popen) -> list[int]:
+        """The live processes of `proc`'s group (the worker and its pool) that have torch's
+        library mapped: a process that ever imported torch keeps it mapped."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) != proc.pid:  # the process group id
+                    continue
+                if "libtorch" in (stat.parent / "maps").read_text():
+                    found.append(int(stat.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        return found
+
     def kill(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         """Send `sig` to the worker and its pool processes (its process group)."""
         try:

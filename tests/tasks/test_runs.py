@@ -166,6 +166,11 @@ def test_kill_9_of_every_worker_resumes_within_60_s_at_default_settings(
     assert service.duplicated_rows() == 0
     kinds = {e.kind for e in service.store().events("r2")}
     assert "lease_expired" in kinds  # the sweeper said why it re-enqueued the steps
+    # The recorder's worker (the cpu queue: recording, stepping the search, resending lost
+    # epochs after the kill) never imported torch; the gpu worker did.
+    recorder, gpu = procs
+    assert service.torch_loaders(recorder) == []
+    assert service.torch_loaders(gpu) != []
     service.stop_all()
 
 

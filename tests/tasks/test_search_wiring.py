@@ -18,7 +18,7 @@ from engine.results import EvalResult
 from engine.search import RandomConfig, make_search
 from engine.search.reference import dataset_front_box
 from engine.space import Arch, SearchSpace
-from engine.train import TrainConfig
+from engine.train_config import TrainConfig
 from storage.duckdb_store import DuckDBStore
 from storage.records import RunRecord, SearchRecord
 from tasks import history, pipeline

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     if not args.remote:
         return pipeline.export_candidate(pipeline.open_store(), args.run, args.candidate, args.out)
-    from engine.checkpoint import read_meta
+    from engine.checkpoint_files import read_meta
     from engine.files import atomic_write
     from tasks import remote
 
