@@ -4,10 +4,11 @@ Every training, evaluation, search and worker process of the product (and of the
 a new Python process, so seconds spent importing add up. Side by side, each in fresh processes,
 alternating A B A B: reading scikit-learn's shipped digits CSV directly (`read_digits`, what
 the product does) against `sklearn.datasets.load_digits` (what it did: it imports scikit-learn
-and most of scipy; both sides import `engine.data`, hence torch), and importing
+and most of scipy; both sides import the digits family, hence torch), importing
 `engine.search` (scipy now imported only when Kendall's tau is computed) against the same
-import followed by `scipy.stats` (what the module used to pull in at import). Prints the
-median wall time of each and the ratio.
+import followed by `scipy.stats` (what the module used to pull in at import), and what the
+recorder's worker imports against the same plus the model code it used to import (torch,
+spikingjelly). Prints the median wall time of each and the ratio.
 
     OMP_NUM_THREADS=1 python bench/startup.py [--runs 5]
 """
@@ -23,6 +24,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+RECORDER = (
+    "import tasks.jobs; from tasks import pipeline; from engine import data; "
+    "pipeline.search_from_state, pipeline.checkpoint_history, pipeline.record_generation; "
+    "data.dataset_spec('digits')"
+)
+
 PAIRS = {
     "digits loader": (
         "from engine.data.digits import read_digits; read_digits()",
@@ -31,6 +38,13 @@ PAIRS = {
     "search imports": (
         "import engine.search",
         "import engine.search, scipy.stats",
+    ),
+    # What the cpu queue's worker (the recorder, the sweeper, `advance`) imports to record and
+    # step a search, against the same plus the model code it used to import (eagerly through
+    # `tasks.pipeline` and `engine.data`, and in its pool's warm-up): torch and spikingjelly.
+    "recorder worker imports": (
+        RECORDER,
+        RECORDER + "; import engine.train, engine.evaluate, tasks.pipeline.exporting",
     ),
 }
 
