@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from engine.data.registry import load_split, register_dataset
+from engine.data.registry import check_dataset, load_split, register_dataset
 from engine.data.spec import (
     SPLITS,
     DatasetSpec,
@@ -59,6 +59,7 @@ __all__ = [
     "SPLITS",
     "DatasetSpec",
     "RestrictedUnpickler",
+    "check_dataset",
     "check_space_time_steps",
     "SplitDataset",
     "data_root",

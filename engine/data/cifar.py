@@ -19,17 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.data.base import (
-    SPLIT_SEED,
-    DatasetSpec,
-    LoadOptions,
-    SplitDataset,
-    carve,
-    maybe_flip,
-    shift,
-)
+from engine.data.base import DatasetSpec, LoadOptions, SplitDataset, maybe_flip, shift
 from engine.data.registry import register_dataset
 from engine.data.spec import dataset_spec
+from engine.data.splits import SPLIT_SEED, carve
 from engine.errors import DatasetError
 
 SPECS = {name: dataset_spec(name) for name in ("cifar10", "cifar100")}

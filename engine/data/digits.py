@@ -13,18 +13,10 @@ import functools
 import gzip
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from engine.data.base import (
-    DatasetSpec,
-    LoadOptions,
-    TensorSplit,
-    shipped_file,
-    three_way_split,
-)
-from engine.data.registry import register_dataset
-from engine.data.spec import dataset_spec
+from engine.data.registry import register_check, register_dataset
+from engine.data.spec import DatasetSpec, LoadOptions, dataset_spec
+from engine.data.splits import shipped_file, three_way_split
 from engine.errors import DatasetError
 
 SPEC = dataset_spec("digits")
@@ -48,8 +40,18 @@ def read_digits() -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
 
 
+@register_check(SPEC)
+def check_digits(spec: DatasetSpec) -> None:
+    read_digits()
+
+
 @register_dataset(SPEC)
-def load_digits(spec: DatasetSpec, split: str, options: LoadOptions) -> TensorSplit:
+def load_digits(spec: DatasetSpec, split: str, options: LoadOptions):
+    import torch
+    import torch.nn.functional as F
+
+    from engine.data.base import TensorSplit
+
     pixels, labels = read_digits()
     images = torch.from_numpy(np.asarray(pixels, dtype=np.float32) / 16.0)
     size = spec.image_size

@@ -39,20 +39,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from engine.data.base import (
-    SPLIT_SEED,
-    DatasetSpec,
-    LoadOptions,
-    SplitDataset,
-    carve,
-    fraction,
-    maybe_flip,
-    merge_frames,
-    shift,
-    three_way_split,
-)
+from engine.data.base import DatasetSpec, LoadOptions, SplitDataset, maybe_flip, merge_frames, shift
 from engine.data.registry import register_dataset
 from engine.data.spec import DVS_FRAMES, check_time_steps, dataset_spec
+from engine.data.splits import SPLIT_SEED, carve, fraction, three_way_split
 from engine.errors import DatasetError
 
 CIFAR10DVS_CLASSES = (

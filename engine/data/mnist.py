@@ -18,17 +18,10 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from engine.data.base import (
-    DatasetSpec,
-    LoadOptions,
-    TensorSplit,
-    shipped_file,
-    three_way_split,
-)
-from engine.data.registry import register_dataset
-from engine.data.spec import dataset_spec
+from engine.data.registry import register_check, register_dataset
+from engine.data.spec import DatasetSpec, LoadOptions, dataset_spec
+from engine.data.splits import shipped_file, three_way_split
 from engine.errors import DatasetError
 
 SPEC = dataset_spec("mnist-5k")
@@ -83,8 +76,17 @@ def mnist_indices(labels: np.ndarray) -> dict[str, np.ndarray]:
     return three_way_split(labels, val=0.2, test=0.2)
 
 
+@register_check(SPEC)
+def check_mnist(spec: DatasetSpec) -> None:
+    read_mnist(mnist_file())
+
+
 @register_dataset(SPEC)
-def load_mnist(spec: DatasetSpec, split: str, options: LoadOptions) -> TensorSplit:
+def load_mnist(spec: DatasetSpec, split: str, options: LoadOptions):
+    import torch
+
+    from engine.data.base import TensorSplit
+
     raw, labels = read_mnist(mnist_file())
     images = torch.from_numpy(raw.astype(np.float32) / 255.0)[:, None]  # (N, 1, 28, 28)
     idx = mnist_indices(labels)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 Loader = Callable[[DatasetSpec, str, LoadOptions], "SplitDataset"]
 
 _LOADERS: dict[str, Loader] = {}
+Check = Callable[[DatasetSpec], None]
+_CHECKS: dict[str, Check] = {}
 
 
 def register_dataset(*specs: DatasetSpec) -> Callable[[Loader], Loader]:
@@ -36,6 +38,30 @@ def register_dataset(*specs: DatasetSpec) -> Callable[[Loader], Loader]:
         return loader
 
     return wrap
+
+
+def register_check(*specs: DatasetSpec) -> Callable[[Check], Check]:
+    """Register a check that a dataset's files are there and read, without torch: a family whose
+    module imports no torch may offer one (the shipped datasets), so a launch validates them
+    without importing it (`check_dataset`)."""
+
+    def wrap(check: Check) -> Check:
+        for spec in specs:
+            _CHECKS[spec.name] = check
+        return check
+
+    return wrap
+
+
+def check_dataset(name: str) -> None:
+    """`DatasetError` (one line) unless the dataset's files are there and read: its family's
+    torch-free check where it has one, else loading its train split."""
+    spec = dataset_spec(name)
+    loader_of(name)  # imports the family (which registers its check, if any)
+    if name in _CHECKS:
+        _CHECKS[name](spec)
+    else:
+        load_split(name, "train")
 
 
 def loader_of(name: str) -> Loader:

@@ -63,7 +63,7 @@ class RunSpec:
         space = SearchSpace.resolve(self.space)
         arch = load_arch_file(self.arch_file) if self.arch_file else None
         data.check_space_time_steps(spec, [arch.time_steps] if arch else space.time_steps)
-        data.load_split(self.dataset, "train")  # a missing dataset fails here, before any write
+        data.check_dataset(self.dataset)  # a missing or corrupt dataset fails before any write
         return TrainConfig(
             dataset=self.dataset,
             space=space.to_dict(),

