@@ -13,9 +13,6 @@ Importing this package does not import torch: the names that need it (`SplitData
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 from engine.data.registry import check_dataset, load_split, register_dataset
 from engine.data.spec import (
     SPLITS,
@@ -26,33 +23,17 @@ from engine.data.spec import (
     dataset_spec,
     valid_time_steps,
 )
-
-if TYPE_CHECKING:
-    from engine.data.base import SplitDataset
-    from engine.data.cifar import RestrictedUnpickler, load_pickle
-    from engine.data.loaders import derive_seed, fixed_batches, make_loader, seeded_generator
+from engine.lazy import lazy_attributes
 
 DATASETS = dataset_names()
 
-# Name -> the module that defines it (imports torch): loaded when first asked for.
+# The names that need torch, by the module that defines them: imported when first asked for.
 _LAZY = {
-    "SplitDataset": "engine.data.base",
-    "RestrictedUnpickler": "engine.data.cifar",
-    "load_pickle": "engine.data.cifar",
-    "derive_seed": "engine.data.loaders",
-    "fixed_batches": "engine.data.loaders",
-    "make_loader": "engine.data.loaders",
-    "seeded_generator": "engine.data.loaders",
+    "engine.data.base": ("SplitDataset",),
+    "engine.data.cifar": ("RestrictedUnpickler", "load_pickle"),
+    "engine.data.loaders": ("derive_seed", "fixed_batches", "make_loader", "seeded_generator"),
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'engine.data' has no attribute {name!r}")
-
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 __all__ = [
     "DATASETS",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from engine.data.registry import register_check, register_dataset
 from engine.data.spec import DatasetSpec, LoadOptions, dataset_spec
 from engine.data.splits import shipped_file, three_way_split
 from engine.errors import DatasetError
+
+if TYPE_CHECKING:
+    from engine.data.base import TensorSplit
 
 SPEC = dataset_spec("digits")
 
@@ -46,7 +50,7 @@ def check_digits(spec: DatasetSpec) -> None:
 
 
 @register_dataset(SPEC)
-def load_digits(spec: DatasetSpec, split: str, options: LoadOptions):
+def load_digits(spec: DatasetSpec, split: str, options: LoadOptions) -> TensorSplit:
     import torch
     import torch.nn.functional as F
 

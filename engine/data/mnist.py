@@ -16,6 +16,7 @@ import functools
 import gzip
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from engine.data.registry import register_check, register_dataset
 from engine.data.spec import DatasetSpec, LoadOptions, dataset_spec
 from engine.data.splits import shipped_file, three_way_split
 from engine.errors import DatasetError
+
+if TYPE_CHECKING:
+    from engine.data.base import TensorSplit
 
 SPEC = dataset_spec("mnist-5k")
 N_IMAGES = 5000
@@ -82,7 +86,7 @@ def check_mnist(spec: DatasetSpec) -> None:
 
 
 @register_dataset(SPEC)
-def load_mnist(spec: DatasetSpec, split: str, options: LoadOptions):
+def load_mnist(spec: DatasetSpec, split: str, options: LoadOptions) -> TensorSplit:
     import torch
 
     from engine.data.base import TensorSplit
