@@ -42,7 +42,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -61,6 +61,8 @@ NO_BROKER = (
 )
 START_TIMEOUT_S = 15.0
 POLL_S = 0.2
+PORT_TRIES = 3  # a fresh start moves to another free port when one is taken before it binds
+PORT_TAKEN = "Address already in use"
 
 
 class BrokerError(ValueError):
@@ -272,7 +274,7 @@ def ensure(where: Path | None = None, *, handle_signals: bool = True) -> Embedde
         if stale is not None:
             _stop_pids(stale["supervisor_pid"], stale["server_pid"], timeout=5.0)
             (where / STATE_FILE).unlink(missing_ok=True)
-        broker = _start(where)
+        broker = _start_on_a_free_port(where)
     atexit.register(broker.stop)
     if handle_signals:
         _stop_on_signals(broker)
@@ -291,6 +293,21 @@ def restart(old: EmbeddedBroker) -> EmbeddedBroker:
     return broker
 
 
+def _start_on_a_free_port(
+    where: Path, choose_port: Callable[[], int] = free_port
+) -> EmbeddedBroker:
+    """A new server on a port `choose_port` names; when another process takes that port between
+    the choice and the server's bind (`free_port` only finds a port free a moment ago), the next
+    choice, up to `PORT_TRIES` ports. Any other failure is raised at once."""
+    for attempt in range(1, PORT_TRIES + 1):
+        try:
+            return _start(where, port=choose_port())
+        except BrokerError as err:
+            if PORT_TAKEN not in str(err) or attempt == PORT_TRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _start(where: Path, *, port: int | None = None, password: str | None = None) -> EmbeddedBroker:
     port = port or free_port()
     password = password or secrets.token_hex(24)
@@ -304,6 +321,8 @@ def _start(where: Path, *, port: int | None = None, password: str | None = None)
         str(port),
         server_binary(),
     ]
+    log = where / "server.log"
+    seen = log.stat().st_size if log.exists() else 0  # this start's lines come after
     sup = processes.spawn(
         argv,
         env={**os.environ, PASSWORD_ENV: password},
@@ -323,17 +342,22 @@ def _start(where: Path, *, port: int | None = None, password: str | None = None)
             break
         time.sleep(0.05)
     processes.stop([sup], signals=((signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
-    raise BrokerError(f"embedded Redis server did not start on port {port}: {_last_warning(where)}")
+    why = _why_not_started(log, seen)
+    raise BrokerError(f"embedded Redis server did not start on port {port}: {why}")
 
 
-def _last_warning(where: Path) -> str:
-    """The server log's last warning (`#` lines), without its pid and time stamp."""
+def _why_not_started(log: Path, seen: int) -> str:
+    """What the server logged after byte `seen`: the taken port if it says so, else its last
+    warning (`#` lines), without its pid and time stamp."""
     try:
-        lines = (where / "server.log").read_text(errors="replace").splitlines()
+        with log.open("rb") as f:
+            f.seek(seen)
+            lines = f.read().decode(errors="replace").splitlines()
     except OSError:
         return "no server.log"
     warnings = [line.split(" # ", 1)[1] for line in lines if " # " in line]
-    return (warnings or lines or ["no output"])[-1].strip()[:300]
+    taken = [w for w in warnings if PORT_TAKEN in w]
+    return (taken or warnings or lines or ["no output"])[-1].strip()[:300]
 
 
 def _stop_on_signals(broker: EmbeddedBroker) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +197,23 @@ def test_the_celery_app_resolves_the_broker_when_one_runs(broker_home: Path) -> 
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["first"] == broker.NO_BROKER
     assert seen["url"] == seen["expected"] and seen["acks_late"] is True
+
+
+def test_a_fresh_start_moves_to_another_port_when_its_port_is_taken(tmp_path: Path) -> None:
+    """`free_port` finds a port free a moment ago; another process can bind it before the
+    server does. A fresh start then tries the next free port; a start that fails otherwise, or
+    on every port, is one line."""
+    where = tmp_path / "broker"
+    where.mkdir(mode=0o700)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken, free_port()])
+        started = broker._start_on_a_free_port(where, lambda: next(ports))
+        try:
+            assert started.port != taken and broker.ping(started.port, password=started.password)
+        finally:
+            started.stop()
+        with pytest.raises(broker.BrokerError, match=f"did not start on port {taken}: .*in use"):
+            broker._start_on_a_free_port(where, lambda: taken)
