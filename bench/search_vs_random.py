@@ -25,9 +25,7 @@ Printed:
 Strategies are a list of named rows (`paired.Strategy`): another row, e.g. evolution with a
 predictor, is one more entry in `strategies`. `--old-operators` adds the evolution with the
 operators used before the paper's (bench/operators.py). `--explore-shares 0.5` adds an evolution +
-predictor row per exploration share (compared with random and the default share), and
-`--explore-from front` one whose exploration share is bred from the evaluated front's members
-(`EvolutionConfig.explore_from`); `--skip NAME`
+predictor row per exploration share (compared with random and the default share); `--skip NAME`
 leaves a row out (e.g. `--skip evolution` when only the predictor's rows are asked about).
 
     OMP_NUM_THREADS=1 python bench/search_vs_random.py --dataset mnist-5k --space mnist-small \\
@@ -55,7 +53,6 @@ from paired import (
 
 from engine.profiles import DEFAULT_PROFILE
 from engine.search import EvolutionConfig, EvolutionSearch, RandomConfig
-from engine.search.config import EXPLORE_FROM
 from engine.search.operators import crossover
 from engine.space import SearchSpace
 
@@ -98,17 +95,6 @@ def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
                         parents=args.parents, seed=s, predictor=True, **c
                     ),
                     baselines=(f"random{tag}", f"evolution{tag}"),
-                )
-            )
-        for source in args.explore_from:
-            rows.append(
-                Strategy(
-                    f"evolution + predictor, explore from {source}{tag}",
-                    "evolution",
-                    lambda s, c=shared, x=source: EvolutionConfig(
-                        parents=args.parents, seed=s, predictor=True, explore_from=x, **c
-                    ),
-                    baselines=(f"random{tag}", f"evolution + predictor{tag}"),
                 )
             )
         for share in args.explore_shares:
@@ -185,14 +171,6 @@ def parse() -> argparse.Namespace:
         nargs="*",
         default=[],
         help="add an evolution + predictor row for each of these exploration shares",
-    )
-    p.add_argument(
-        "--explore-from",
-        nargs="*",
-        default=[],
-        choices=EXPLORE_FROM,
-        help="add an evolution + predictor row whose exploration share is bred from these "
-        "(parents: the F_AEB parents; front: the evaluated front's members)",
     )
     p.add_argument(
         "--skip", nargs="*", default=[], help="leave out the rows of these names (e.g. evolution)"

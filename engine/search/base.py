@@ -101,9 +101,6 @@ class Search:
 
     strategy: ClassVar[str] = ""
     config_type: ClassVar[type[SearchConfig]] = SearchConfig
-    # Settings added after states were first saved: a state without one resumes as it was saved
-    # (the strategy's `_load_extra` restores how), whatever the caller's config says.
-    later_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -331,29 +328,16 @@ class Search:
                 break
         return archs
 
-    def _screened(
-        self,
-        draw: Callable[[], Arch],
-        order: PredictedOrder,
-        explore_draw: Callable[[], Arch] | None = None,
-    ) -> list[Arch]:
+    def _screened(self, draw: Callable[[], Arch], order: PredictedOrder) -> list[Arch]:
         """The next generation's children: P of them bred by `draw`, or with the predictor,
         `screen_factor` x P bred and the P that `predictor.select` keeps by `order` (children's
-        indices, best first, from their `predictor.Prediction`). With `explore_draw`, the
-        exploration share of that pool (`explore_share`) is bred by it instead. Without enough
-        evaluated candidates to fit the predictor (`predictor.MIN_TRAINING`), P bred as without
-        it."""
+        indices, best first, from their `predictor.Prediction`). Without enough evaluated
+        candidates to fit the predictor (`predictor.MIN_TRAINING`), P bred as without it."""
         c = self.config
         training = self._training_set() if self._use_predictor else []
         if len(training) < MIN_TRAINING:
             return self._fill(draw)
-        size = c.population * c.screen_factor  # type: ignore[attr-defined]
-        if explore_draw is None:
-            pool = self._fill(draw, count=size)
-        else:
-            explored = round(c.explore_share * size)  # type: ignore[attr-defined]
-            pool = self._fill(draw, count=size - explored)
-            pool = self._fill(explore_draw, first=pool, count=len(pool) + explored)
+        pool = self._fill(draw, count=c.population * c.screen_factor)  # type: ignore[attr-defined]
         if not pool:
             return pool
         seed = int(self._rng.integers(2**31 - 1))
@@ -499,7 +483,6 @@ class Search:
         if hasattr(self.config, "predictor") and "predictor" not in state["config"]:
             free.update(PREDICTOR_SETTINGS)  # saved before the predictor: resumes without it
             self._use_predictor = False
-        free.update(k for k in self.later_settings if k not in state["config"])
         saved = {k: v for k, v in state["config"].items() if k not in free}
         mine = {k: v for k, v in self.config.to_dict().items() if k not in free}
         if saved != mine:

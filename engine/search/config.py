@@ -18,7 +18,6 @@ MAX_SCREEN_FACTOR = 100
 PREDICTOR_DEFAULT = True
 # Settings a state saved before the predictor lacks; it resumes without the predictor.
 PREDICTOR_SETTINGS = ("predictor", "screen_factor", "explore_share")
-EXPLORE_FROM = ("parents", "front")
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -199,11 +198,6 @@ class EvolutionConfig(OperatorConfig):
     Args:
         parents: top-K candidates by F_AEB, among all feasible ones evaluated so far, that
             breed the next generation.
-        explore_from: with the predictor, who breeds the children screened for exploration
-            (`explore_share` of the screened pool): "parents", the F_AEB parents as for the rest;
-            "front", the members of the evaluated Pareto front (accuracy against energy), so
-            the exploration share can choose children along the whole front, not only near the
-            point F_AEB aims at.
 
     Generation 0 starts with the space's two ends (`anchors`, on by default for every strategy:
     `SearchConfig`).
@@ -215,15 +209,10 @@ class EvolutionConfig(OperatorConfig):
     # 96-evaluation normalized hypervolume in 48 evaluations, 2.00x [1.60, 2.33], where a quarter
     # did not reach it on 6 of 10 seeds (BENCHMARKS.md, search value).
     explore_share: float = 0.5
-    explore_from: str = "parents"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         limits.SETTINGS["parents"].check("parents", self.parents, SearchError)
-        if self.explore_from not in EXPLORE_FROM:
-            raise SearchError(
-                f"explore_from must be one of {', '.join(EXPLORE_FROM)}, got {self.explore_from!r}"
-            )
         if self.parents > self.population:
             raise SearchError(
                 f"parents ({self.parents}) cannot exceed population ({self.population})"

@@ -14,9 +14,7 @@ already evaluated (or already in the generation), or over `param_limit`, is re-d
 
 With `predictor` (`OperatorConfig`), each generation after the first breeds `screen_factor` x P
 children that way and evaluates the P the predictor ranks best by F_AEB (some kept for
-exploration; `engine.search.predictor`). With `explore_from="front"`, the exploration share of
-those children is bred the same way from the evaluated Pareto front's members instead of the
-parents, so exploration can widen the whole front, not only the part near F_AEB's aim.
+exploration; `engine.search.predictor`).
 """
 
 from __future__ import annotations
@@ -24,11 +22,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from engine.errors import SearchError
-from engine.pareto import f_aeb, pareto_front
+from engine.pareto import f_aeb
 from engine.results import EvalResult
 from engine.search.base import Evaluate, ParamCount, Search
-from engine.search.config import EXPLORE_FROM, EvolutionConfig
+from engine.search.config import EvolutionConfig
 from engine.search.operators import crossover, mutate, pick_pair
 from engine.search.predictor import Prediction
 from engine.space import Arch, SearchSpace
@@ -40,7 +37,6 @@ class EvolutionSearch(Search):
     strategy: ClassVar[str] = "evolution"
     config_type: ClassVar[type[EvolutionConfig]] = EvolutionConfig
     config: EvolutionConfig
-    later_settings: ClassVar[tuple[str, ...]] = ("explore_from",)
 
     def __init__(
         self,
@@ -53,7 +49,6 @@ class EvolutionSearch(Search):
     ) -> None:
         self._parents: list[str] = []
         super().__init__(space, config, evaluate, param_count=param_count, prior=prior)
-        self._explore_from = config.explore_from
 
     @property
     def parents(self) -> list[EvalResult]:
@@ -66,8 +61,6 @@ class EvolutionSearch(Search):
     def _propose(self) -> list[Arch]:
         if not self.parents:
             return self._sample_new(self._anchor_archs())
-        if self._explore_from == "front":
-            return self._screened(self._breed, self._predicted_order, self._breed_from_front)
         return self._screened(self._breed, self._predicted_order)
 
     def _predicted_order(self, pool: list[Arch], prediction: Prediction) -> list[int]:
@@ -83,16 +76,7 @@ class EvolutionSearch(Search):
         return sorted(range(len(pool)), key=lambda k: (over[k], -score[k], k))
 
     def _breed(self) -> Arch:
-        return self._child_of([r.arch for r in self.parents])
-
-    def _breed_from_front(self) -> Arch:
-        """A child of the evaluated front's members (feasible, non-dominated in accuracy and
-        energy), bred as `_breed` breeds from the parents."""
-        known = self.ranked()
-        front = pareto_front([r.accuracy for r in known], [r.energy_uj for r in known])
-        return self._child_of([known[i].arch for i in front])
-
-    def _child_of(self, parents: list[Arch]) -> Arch:
+        parents = [r.arch for r in self.parents]
         c = self.config
         if len(parents) >= 2 and self._rng.random() < c.crossover_prob:
             i, j = pick_pair(lambda: int(self._rng.integers(len(parents))), parents)
@@ -101,11 +85,4 @@ class EvolutionSearch(Search):
         return mutate(parent, self.space, self._rng, c.mutation_prob, c.structure_prob)
 
     def _state_extra(self) -> dict[str, Any]:
-        return {"parents": list(self._parents), "explore_from": self._explore_from}
-
-    def _load_extra(self, state: dict[str, Any]) -> None:
-        # A state saved before `explore_from` bred its exploration from the parents.
-        explore_from = state.get("explore_from", "parents")
-        if explore_from not in EXPLORE_FROM:
-            raise SearchError(f"search state breeds exploration from {explore_from!r}")
-        self._explore_from = explore_from
+        return {"parents": list(self._parents)}

@@ -106,7 +106,6 @@ def test_a_screened_search_evaluates_p_per_generation_and_records_tau(strategy):
 def _operator_fields(config: EvolutionConfig) -> dict:
     d = config.to_dict()
     d.pop("parents")
-    d.pop("explore_from")
     return d
 
 
@@ -179,75 +178,9 @@ def test_a_state_saved_before_the_predictor_resumes_without_it():
     assert all(s.predictor_tau is None for s in summaries)
 
 
-def _hypervolumes(searches) -> list[float]:
-    """Each search's normalized hypervolume, all in one box spanning every energy found."""
-    found = [s.ranked() for s in searches]
-    energies = [r.energy_uj for rs in found for r in rs]
-    box = FrontBox(chance=0.0, energy_low_uj=min(energies) / 2, energy_high_uj=max(energies) * 2)
-    return [
-        normalized_hypervolume([r.accuracy for r in rs], [r.energy_uj for r in rs], box)
-        for rs in found
-    ]
-
-
-def test_exploring_from_the_front_widens_the_evolution_s_front():
-    """With `explore_from="front"` the exploration share is bred from the evaluated front's
-    members: over 5 paired seeds of the synthetic problem, a larger normalized hypervolume than
-    breeding it from the F_AEB parents (10/10 seeds at 6 generations when written)."""
-    short = replace(SCREENED, generations=4)
-    wider = 0
-    for seed in range(5):
-        runs = []
-        for source in ("parents", "front"):
-            config = replace(short, seed=seed, explore_from=source)
-            search = make_search("evolution", JOINT, config, CountingEvaluate())
-            search.run()
-            runs.append(search)
-        parents, front = _hypervolumes(runs)
-        wider += front > parents
-    assert wider >= 4, wider
-
-
-def test_exploring_from_the_front_is_reproducible_and_resumes():
-    config = replace(SCREENED, generations=4, explore_from="front")
-    whole = make_search("evolution", JOINT, config, CountingEvaluate())
-    whole.run()
-    first = make_search("evolution", JOINT, config, CountingEvaluate())
-    first.step()
-    first.step()
-    state = json.loads(json.dumps(first.state_dict()))
-    assert state["explore_from"] == "front"
-    resumed = resume_search(JOINT, config, CountingEvaluate(), state)
-    resumed.run()
-    assert resumed.state_dict() == whole.state_dict()
-    parents = make_search(
-        "evolution", JOINT, replace(config, explore_from="parents"), CountingEvaluate()
-    )
-    parents.run()
-    assert [r.id for r in parents.ranked()] != [r.id for r in whole.ranked()]
-
-
-def test_a_state_saved_before_explore_from_resumes_breeding_from_the_parents():
-    config = replace(SCREENED, generations=4)  # explore_from="parents", as before the setting
-    whole = make_search("evolution", JOINT, config, CountingEvaluate())
-    whole.run()
-    first = make_search("evolution", JOINT, config, CountingEvaluate())
-    first.step()
-    first.step()
-    state = json.loads(json.dumps(first.state_dict()))
-    del state["config"]["explore_from"], state["explore_from"]
-    resumed = resume_search(JOINT, replace(config, explore_from="front"), CountingEvaluate(), state)
-    resumed.run()
-    assert [r.id for r in resumed.ranked()] == [r.id for r in whole.ranked()]
-    state["explore_from"] = "elsewhere"
-    with pytest.raises(SearchError, match="breeds exploration from 'elsewhere'"):
-        resume_search(JOINT, config, CountingEvaluate(), state)
-
-
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"explore_from": "children"}, "explore_from must be one of parents, front"),
         ({"screen_factor": 0}, "screen_factor must be a whole number >= 1"),
         ({"screen_factor": 101}, "screen_factor must be at most 100"),
         ({"screen_factor": 2.5}, "screen_factor must be a whole number"),
