@@ -9,6 +9,12 @@ raw one is kept as a column) with a bootstrap 95% interval, and the evaluations 
 reach the baseline's final normalized hypervolume (the sample-efficiency speed-up, baseline
 evaluations / evaluations needed, with its interval). A new row, e.g. "evolution +
 predictor", is one more `Strategy` in the list.
+
+The speed-up is printed twice: to the baseline's final normalized hypervolume, and to what it
+would be with the baseline's most accurate candidates one validation image less accurate
+(`one_image_less`). Where every strategy finds a best accuracy within a few images (a saturated
+front, e.g. `mnist-snn`), the first is decided by those few images, below what the validation
+split resolves; the second shows whether a strategy gets there up to that one image.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+import numpy as np
 
 from engine.pareto import FrontBox, hypervolume, kendall_tau, normalized_hypervolume
 from engine.profiles import get_profile
@@ -66,6 +74,9 @@ class Outcome:
     predictor_taus: list[float | None] = field(default_factory=list)
     # Seconds of the search outside evaluations (breeding, and the predictor's fit and screen).
     overhead_s: float = 0.0
+    # The normalized hypervolume with the most accurate candidates one image less accurate
+    # (`one_image_less`); None in files written before it.
+    hv_one_image_less: float | None = None
     feasible: list[EvalResult] = field(default_factory=list, repr=False)
 
 
@@ -92,6 +103,21 @@ def setting(dataset: str, space: SearchSpace, evaluate: Evaluate, profile: str) 
         return [r.priced(prices) for r in evaluate(archs)]
 
     return Setting(space, dataset_front_box(dataset, space, profile), priced, profile)
+
+
+def one_image_less(accuracies: list[float], energies: list[float], box: FrontBox) -> float:
+    """The normalized hypervolume of the candidates with the most accurate ones one validation
+    image less accurate. The image is the smallest gap between distinct accuracies (1 / the
+    validation split's size when, as here, every accuracy is a count over one split); with
+    fewer than two distinct accuracies nothing is lowered."""
+    acc = np.asarray(accuracies, dtype=float)
+    rounded = np.round(acc, 9)  # equal counts compare equal despite float noise
+    distinct = np.unique(rounded)
+    if distinct.size < 2:
+        return normalized_hypervolume(acc, energies, box)
+    step = float(np.diff(distinct).min())
+    lowered = np.where(rounded == distinct[-1], acc - step, acc)
+    return normalized_hypervolume(lowered, energies, box)
 
 
 def run(row: Strategy, seed: int, s: Setting) -> Outcome:
@@ -125,6 +151,7 @@ def run(row: Strategy, seed: int, s: Setting) -> Outcome:
         history=[(x.total_evaluated, x.hypervolume_normalized) for x in summaries],
         predictor_taus=[x.predictor_tau for x in summaries],
         overhead_s=overhead,
+        hv_one_image_less=one_image_less(acc, energy, s.box) if acc else None,
         feasible=feasible,
     )
 
@@ -207,11 +234,16 @@ def print_gain_ratio(comparisons: Pairs, results: Results, n_boot: int) -> dict:
     return figures
 
 
-def print_speedup(comparisons: Pairs, results: Results, n_boot: int) -> dict:
+def print_speedup(
+    comparisons: Pairs, results: Results, n_boot: int, target: str = "hv_normalized"
+) -> dict:
     """Sample efficiency: the evaluations each row needs to reach its baseline's final
-    normalized hypervolume (same seed), and the speed-up = baseline evaluations / those."""
+    normalized hypervolume (same seed; with `target="hv_one_image_less"`, that hypervolume
+    with the baseline's most accurate candidates one validation image less accurate), and the
+    speed-up = baseline evaluations / those."""
+    what = "" if target == "hv_normalized" else ", within one validation image"
     print(
-        "\n| comparison | baseline evaluations | evaluations needed per seed | not reached "
+        f"\n| comparison{what} | baseline evaluations | evaluations needed per seed | not reached "
         "| speed-up median [95% CI] |"
     )
     print("|---|---|---|---|---|")
@@ -219,7 +251,7 @@ def print_speedup(comparisons: Pairs, results: Results, n_boot: int) -> dict:
     for name, baseline in comparisons:
         needed, ratios, budgets = [], [], []
         for mine, base in zip(results[name], results[baseline], strict=True):
-            n = evaluations_to_reach(mine.history, base.hv_normalized)
+            n = evaluations_to_reach(mine.history, getattr(base, target))
             needed.append(n)
             budgets.append(base.evaluated)
             ratios.append(speedup(base.evaluated, n))
@@ -334,8 +366,12 @@ def report(comparisons: Pairs, results: Results, n_boot: int) -> dict:
     figures = {
         "paired": print_paired(comparisons, results, n_boot),
         "speedup": print_speedup(comparisons, results, n_boot),
-        "gain_ratio": print_gain_ratio(comparisons, results, n_boot),
     }
+    if all(o.hv_one_image_less is not None for rows in results.values() for o in rows):
+        figures["speedup_one_image"] = print_speedup(
+            comparisons, results, n_boot, "hv_one_image_less"
+        )
+    figures["gain_ratio"] = print_gain_ratio(comparisons, results, n_boot)
     print_generations(results)
     print_taus(results)
     figures["predictor"] = print_predictor(results)

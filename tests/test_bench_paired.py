@@ -148,3 +148,35 @@ def test_split_seeds_merge_into_the_same_tables(tmp_path: Path, capsys) -> None:
         assert [o.predictor_taus for o in merged[name]] == [o.predictor_taus for o in whole[name]]
     with pytest.raises(SystemExit, match="run twice"):
         paired.merge([halves[0], halves[0]])
+
+
+def test_one_image_less_lowers_the_most_accurate_by_the_smallest_accuracy_gap() -> None:
+    box = FrontBox(chance=0.1, energy_low_uj=0.1, energy_high_uj=10.0)
+    acc, energy = [0.950, 0.965, 0.964, 0.965], [0.5, 3.0, 1.0, 4.0]
+    # One image is the smallest gap, 0.001 (0.965 - 0.964); both best candidates are lowered.
+    lowered = paired.one_image_less(acc, energy, box)
+    assert lowered == pytest.approx(
+        paired.normalized_hypervolume([0.950, 0.964, 0.964, 0.964], energy, box)
+    )
+    assert lowered < paired.normalized_hypervolume(acc, energy, box)
+    # Nothing to lower against: one distinct accuracy.
+    same = paired.one_image_less([0.9, 0.9], [1.0, 2.0], box)
+    assert same == paired.normalized_hypervolume([0.9, 0.9], [1.0, 2.0], box)
+
+
+def test_the_speed_up_within_one_image_is_reached_no_later(capsys) -> None:
+    setting = paired.Setting(JOINT, BOX, CountingEvaluate(), "45nm-fp32")
+    rows = _rows()[:2]
+    results = paired.run_all(rows, [0, 1, 2], setting)
+    assert all(
+        o.hv_one_image_less is not None and o.hv_one_image_less <= o.hv_normalized
+        for rs in results.values()
+        for o in rs
+    )
+    figures = paired.report(paired.pairs(rows), results, n_boot=200)
+    exact = figures["speedup"]["evolution vs random"]["needed"]
+    within = figures["speedup_one_image"]["evolution vs random"]["needed"]
+    assert all(e is None or (w is not None and w <= e) for e, w in zip(exact, within, strict=True))
+    out = capsys.readouterr().out
+    assert "| comparison, within one validation image |" in out
+    assert out.count("| evolution vs random | 32 |") == 2  # exact, then within one image
