@@ -191,6 +191,8 @@ def merged(paths: list[str], n_boot: int) -> None:
     print(f"# merged {', '.join(paths)}: seeds {[o.seed for o in next(iter(results.values()))]}")
     print_paired(comparisons, results, n_boot)
     print_speedup(comparisons, results, n_boot)
+    if all(o.hv_one_image_less is not None for rows in results.values() for o in rows):
+        print_speedup(comparisons, results, n_boot, "hv_one_image_less")
     print_gain_ratio(comparisons, results, n_boot)
     print_generations(results)
     print_predictor(results)
@@ -280,6 +282,7 @@ def main() -> None:
     results = run_all(rows, seeds, s)
     paired = print_paired(pairs(rows), results, args.bootstrap)
     speed = print_speedup(pairs(rows), results, args.bootstrap)
+    speed_one_image = print_speedup(pairs(rows), results, args.bootstrap, "hv_one_image_less")
     gains = print_gain_ratio(pairs(rows), results, args.bootstrap)
     print_generations(results)
     predictor = print_predictor(results)
@@ -302,6 +305,7 @@ def main() -> None:
             "box": s.box.to_dict(),
             "paired": paired,
             "speedup": speed,
+            "speedup_one_image": speed_one_image,
             "gain_ratio": gains,
             "predictor": predictor,
             "wall_s": wall,
