@@ -42,6 +42,7 @@ LAUNCH = (
 # What the run's heading says while it is active: "ETA 3 min 05 s" or "ETA at least 1 min 20 s".
 ETA = re.compile(r"ETA (at least )?(\d+ h \d+ min|\d+ min \d+ s|\d+ s)")
 ELAPSED = re.compile(r"elapsed (\d+:\d\d(?::\d\d)?)")
+NOW = re.compile(r"Now: epoch 1 of 2: batch (\d+)/(\d+) · \S+:\d+")
 # The text of the run card's heading and its first line (state, dataset, elapsed, ETA).
 CARD = """run => {
   const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes(run));
@@ -121,23 +122,27 @@ def test_eta_worker_and_step_loss_are_shown_during_epoch_1(
     cli(home, "launch", "--run", RUN, "--space", str(home / "tiny.yaml"), *LAUNCH)
     page.goto(f"{stack}/runs?run={RUN}")
     page.get_by_text("Supernet training").first.wait_for()
-    # The page's live part reruns every 2 s: wait for an ETA with a number in the run's heading.
+    # The page's live part reruns every 2 s: wait for an ETA with a number in the run's heading
+    # and for the worker's progress line (the ETA can come a rerun before the first batch's
+    # progress does).
     from playwright.sync_api import TimeoutError as PageTimeout
 
     try:
         page.wait_for_function(
-            f"([run, pattern]) => new RegExp(pattern).test(({CARD})(run))",
-            arg=[RUN, ETA.pattern],
+            f"""([run, pattern, now]) => new RegExp(pattern).test(({CARD})(run))
+                && new RegExp(now).test(document.body.innerText)""",
+            arg=[RUN, ETA.pattern, NOW.pattern],
             timeout=180_000,
         )
     except PageTimeout:
-        pytest.fail(f"no ETA with a number: {page.evaluate('document.body.innerText')[:1500]}")
+        text = page.evaluate("document.body.innerText")[:1500]
+        pytest.fail(f"no ETA with a number and progress line: {text}")
     seen_after = time.monotonic() - launched
     text = page.evaluate("document.body.innerText")
     # Still epoch 1: nothing recorded for an epoch yet, and the page says what the worker does.
     assert epochs_recorded(home) == 0, f"epoch 1 ended before the ETA showed ({seen_after:.0f} s)"
     assert ETA.search(heading(page)), heading(page)
-    now = re.search(r"Now: epoch 1 of 2: batch (\d+)/(\d+) · \S+:\d+", text)
+    now = NOW.search(text)
     assert now, text[:2000]
     assert 1 <= int(now.group(1)) <= int(now.group(2)) == 629
     # The per-step loss curve, drawn before any epoch is recorded.

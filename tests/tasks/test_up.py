@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -51,6 +52,27 @@ def _fresh_env(tmp_path: Path, home: Path) -> dict[str, str]:
     user_home.mkdir(exist_ok=True)
     env.update(AUTOSPIKFORMER_HOME=str(home), AUTOSPIKFORMER_TORCH_THREADS="1", HOME=str(user_home))
     return env
+
+
+def _read_until(proc: subprocess.Popen, text: str, timeout: float) -> str:
+    """`proc`'s stderr (a text pipe) line by line until a line holds `text`; what was read. A
+    thread reads, since a pipe's buffered lines are invisible to select()."""
+    lines: list[str] = []
+    over = threading.Event()
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if text in line:
+                break
+        over.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not over.wait(timeout):
+        raise AssertionError(f"no {text!r} on stderr in {timeout:g} s: {''.join(lines)}")
+    if not lines or text not in lines[-1]:
+        raise AssertionError(f"stderr closed before {text!r}: {''.join(lines)}")
+    return "".join(lines)
 
 
 def _descendants(root: int) -> set[int]:
@@ -295,7 +317,11 @@ def test_up_stops_with_one_line_when_the_broker_cannot_come_back(tmp_path: Path)
     )
     squatter = socket.socket()
     try:
-        before = wait_for(lambda: broker.find(home / "broker"), 60, "the embedded broker")
+        # Past its first broker start: a broker that answers is not enough (`up` may not have
+        # seen it answer yet, and would then report a failed first start, exit 2).
+        said = _read_until(up, "Ctrl-C stops", 120)
+        before = broker.find(home / "broker")
+        assert before is not None, said
         family = _descendants(up.pid)
         # `up` paused while its broker dies and the port is taken, so it cannot restart the
         # broker there first (a race that a loaded machine sometimes lost).
@@ -312,7 +338,8 @@ def test_up_stops_with_one_line_when_the_broker_cannot_come_back(tmp_path: Path)
 
         wait_for(take_port, 5, "the broker's port to be free", every=0.001)
         os.kill(up.pid, signal.SIGCONT)
-        _, err = up.communicate(timeout=90)
+        _, rest = up.communicate(timeout=90)
+        err = said + rest
         assert up.returncode == 1, err
         errors = [line for line in err.splitlines() if line.startswith("error:")]
         assert len(errors) == 1, err
