@@ -45,7 +45,7 @@ from paired import (
     print_generations,
     print_paired,
     print_predictor,
-    print_speedup,
+    print_speedups,
     print_wall_time,
     run,
     run_all,
@@ -190,9 +190,7 @@ def merged(paths: list[str], n_boot: int) -> None:
     comparisons, results, payloads = merge(paths)
     print(f"# merged {', '.join(paths)}: seeds {[o.seed for o in next(iter(results.values()))]}")
     print_paired(comparisons, results, n_boot)
-    print_speedup(comparisons, results, n_boot)
-    if all(o.hv_one_image_less is not None for rows in results.values() for o in rows):
-        print_speedup(comparisons, results, n_boot, "hv_one_image_less")
+    print_speedups(comparisons, results, n_boot)
     print_gain_ratio(comparisons, results, n_boot)
     print_generations(results)
     print_predictor(results)
@@ -281,13 +279,12 @@ def main() -> None:
     t0 = time.time()
     results = run_all(rows, seeds, s)
     paired = print_paired(pairs(rows), results, args.bootstrap)
-    speed = print_speedup(pairs(rows), results, args.bootstrap)
-    speed_one_image = print_speedup(pairs(rows), results, args.bootstrap, "hv_one_image_less")
+    speeds = print_speedups(pairs(rows), results, args.bootstrap)
     gains = print_gain_ratio(pairs(rows), results, args.bootstrap)
     print_generations(results)
     predictor = print_predictor(results)
     per_evaluation = evaluate.seconds / evaluate.calls if evaluate.calls else 0.0
-    wall = print_wall_time(speed, results, per_evaluation)
+    wall = print_wall_time(speeds["speedup"], results, per_evaluation)
     print("\n| seed | strategy | mean regret | max regret (alpha) | signed mean |")
     print("|---|---|---|---|---|")
     per_row = {
@@ -304,8 +301,7 @@ def main() -> None:
             "args": vars(args),
             "box": s.box.to_dict(),
             "paired": paired,
-            "speedup": speed,
-            "speedup_one_image": speed_one_image,
+            **speeds,
             "gain_ratio": gains,
             "predictor": predictor,
             "wall_s": wall,

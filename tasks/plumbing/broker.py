@@ -69,6 +69,10 @@ class BrokerError(ValueError):
     """The embedded server could not be started or reached (one line)."""
 
 
+class PortTaken(BrokerError):
+    """The server could not bind its port: another process holds it."""
+
+
 class BrokerUnavailable(AutoSpikformerError):
     """The broker cannot be reached, so nothing can be enqueued."""
 
@@ -299,17 +303,16 @@ def _start_on_a_free_port(
     """A new server on a port `choose_port` names; when another process takes that port between
     the choice and the server's bind (`free_port` only finds a port free a moment ago), the next
     choice, up to `PORT_TRIES` ports. Any other failure is raised at once."""
-    for attempt in range(1, PORT_TRIES + 1):
+    for _ in range(PORT_TRIES - 1):
         try:
             return _start(where, port=choose_port())
-        except BrokerError as err:
-            if PORT_TAKEN not in str(err) or attempt == PORT_TRIES:
-                raise
-    raise AssertionError("unreachable")
+        except PortTaken:
+            continue
+    return _start(where, port=choose_port())
 
 
-def _start(where: Path, *, port: int | None = None, password: str | None = None) -> EmbeddedBroker:
-    port = port or free_port()
+def _start(where: Path, *, port: int, password: str | None = None) -> EmbeddedBroker:
+    """A new server on `port` (`PortTaken` if another process holds it)."""
     password = password or secrets.token_hex(24)
     argv = [
         sys.executable,
@@ -342,22 +345,23 @@ def _start(where: Path, *, port: int | None = None, password: str | None = None)
             break
         time.sleep(0.05)
     processes.stop([sup], signals=((signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0)))
-    why = _why_not_started(log, seen)
-    raise BrokerError(f"embedded Redis server did not start on port {port}: {why}")
+    why, taken = _why_not_started(log, seen)
+    error = PortTaken if taken else BrokerError
+    raise error(f"embedded Redis server did not start on port {port}: {why}")
 
 
-def _why_not_started(log: Path, seen: int) -> str:
-    """What the server logged after byte `seen`: the taken port if it says so, else its last
-    warning (`#` lines), without its pid and time stamp."""
+def _why_not_started(log: Path, seen: int) -> tuple[str, bool]:
+    """What the server logged after byte `seen`, and whether it says its port was taken: that
+    line if so, else its last warning (`#` lines), without its pid and time stamp."""
     try:
         with log.open("rb") as f:
             f.seek(seen)
             lines = f.read().decode(errors="replace").splitlines()
     except OSError:
-        return "no server.log"
+        return "no server.log", False
     warnings = [line.split(" # ", 1)[1] for line in lines if " # " in line]
     taken = [w for w in warnings if PORT_TAKEN in w]
-    return (taken or warnings or lines or ["no output"])[-1].strip()[:300]
+    return (taken or warnings or lines or ["no output"])[-1].strip()[:300], bool(taken)
 
 
 def _stop_on_signals(broker: EmbeddedBroker) -> None:
