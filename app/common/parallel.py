@@ -45,12 +45,13 @@ def _ticks(frame: pd.DataFrame, column: str) -> list[tuple[float, str]]:
     from app.common import units
 
     values = sorted(float(v) for v in frame[column].dropna().unique())
-    spots = [genes.position(frame, column, v) for v in values]
-    gaps = [b - a for a, b in zip(spots, spots[1:], strict=False)]
-    if column != "energy_uj" and len(values) <= TICKS + 1 and min(gaps, default=1.0) >= MIN_GAP:
-        reals = values
-    else:
-        reals = [genes.from_unit(frame, column, p) for p in np.linspace(0, 1, TICKS)]
+    reals = [genes.from_unit(frame, column, p) for p in np.linspace(0, 1, TICKS)]
+    if column != "energy_uj" and len(values) <= TICKS + 1:
+        # Positions only for the few values a gene takes (each one rescans the column).
+        spots = [genes.position(frame, column, v) for v in values]
+        gaps = [b - a for a, b in zip(spots, spots[1:], strict=False)]
+        if min(gaps, default=1.0) >= MIN_GAP:
+            reals = values
     positions = [genes.position(frame, column, v) for v in reals]
     if column == "energy_uj":
         unit, scaled = units.format_energy_uj(reals)
