@@ -98,7 +98,7 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -341,6 +341,15 @@ def first_per_id(records: Iterable[CandidateRecord]) -> list[CandidateRecord]:
     return list(first.values())
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """One run's line in the runs table (`Store.run_summaries`)."""
+
+    candidates: int
+    best_accuracy: float | None
+    min_energy_uj: float | None
+
+
 class Store(ABC):
     """Runs, searches, candidates, generations and artefacts; see the module docstring."""
 
@@ -462,6 +471,25 @@ class Store(ABC):
         return pa.table(
             {c: pa.array([row[c] for row in rows], CANDIDATE_ARROW_TYPES[c]) for c in columns}
         )
+
+    def run_summaries(self, profile: Prices | None = None) -> dict[str, RunSummary]:
+        """Every run's `RunSummary`: what `candidate_table(run, profile=profile)` holds (feasible
+        candidates, one per id, that `profile` can price), counted, with the best accuracy and the
+        lowest energy. Runs without such candidates get 0 and None. The runs table shows every
+        run at once: backends should answer it in one query, not one per run."""
+        out = {}
+        for record in self.list_runs():
+            table = self.candidate_table(
+                record.name, columns=("accuracy", "energy_uj"), profile=profile
+            )
+            accuracies = table.column("accuracy").to_pylist()
+            energies = table.column("energy_uj").to_pylist()
+            out[record.name] = RunSummary(
+                candidates=len(accuracies),
+                best_accuracy=max(accuracies) if accuracies else None,
+                min_energy_uj=min(energies) if energies else None,
+            )
+        return out
 
     @abstractmethod
     def rank(

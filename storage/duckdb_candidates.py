@@ -13,6 +13,7 @@ from storage.base import (
     CANDIDATE_ARROW_TYPES,
     DEFAULT_ALPHA,
     Prices,
+    RunSummary,
     check_alpha,
     check_columns,
     check_top,
@@ -275,6 +276,19 @@ class CandidateTables(DuckDBFile):
             con.execute("SELECT 1").fetchall()  # a relation needs no unfinished result open
             table = con.sql(sql, params=params).to_arrow_table()
         return table.cast(pa.schema([(c, CANDIDATE_ARROW_TYPES[c]) for c in columns]))
+
+    def run_summaries(self, profile: Prices | None = None) -> dict[str, RunSummary]:
+        energy = _PRICED_ENERGY if profile is not None else "energy_uj"
+        sql = (
+            f"SELECT run, count(*), max(accuracy), min({energy}) FROM candidates "
+            f"WHERE first_in_run AND feasible AND ({energy}) IS NOT NULL GROUP BY run"
+        )
+        with self.connect() as con:
+            names = [row[0] for row in con.execute("SELECT name FROM runs").fetchall()]
+            params = _profile_params(profile)
+            rows = (con.execute(sql, params) if params else con.execute(sql)).fetchall()
+        found = {r: RunSummary(int(n), float(a), float(e)) for r, n, a, e in rows}
+        return {name: found.get(name, RunSummary(0, None, None)) for name in names}
 
     def rank(
         self,

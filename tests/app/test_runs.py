@@ -102,3 +102,37 @@ def test_the_list_updates_itself_in_a_fragment() -> None:
 
     source = (Path(app.__file__).parent / "web" / "pages" / "runs.py").read_text()
     assert "@st.fragment(run_every=ui.LIVE_EVERY_S)" in source
+
+
+def test_cards_stop_at_max_cards_but_every_run_stays_in_the_table(filled, open_app) -> None:
+    """Each card reads the store every few seconds: with many runs, only the newest and the
+    running ones get one (an old run in progress included); the table lists them all."""
+    from app.web.pages import run as runs
+    from storage.records import RunRecord
+
+    extra = runs.MAX_CARDS + 5
+    for k in range(extra):
+        filled.store.create_run(
+            RunRecord(name=f"old-{k:02d}", dataset="digits", state="done", created_at=1e9 + k)
+        )
+    at = open_app("runs")
+    assert not at.exception
+    cards = [m.value.split("\n")[0] for m in at.markdown if m.value.startswith("### ")]
+    assert len(cards) == runs.MAX_CARDS
+    # digits-live (created now, running) and digits-demo are the newest; old-00 is the oldest.
+    assert "### digits-live" in cards and "### digits-demo" in cards and "### old-00" not in cards
+    total = extra + 2
+    rest = f"the other {total - runs.MAX_CARDS} runs are in the table"
+    assert any(rest in c.value for c in at.caption)
+    assert len(at.dataframe[0].value) == total
+
+
+def test_an_old_run_in_progress_keeps_its_card() -> None:
+    from app.web.pages import run as runs
+    from storage.records import RunRecord
+
+    newest = [RunRecord(name=f"r{k:02d}", state="done", created_at=100.0 - k) for k in range(30)]
+    newest.append(RunRecord(name="slow", state="searching", created_at=1.0))
+    drawn = runs.carded(newest, just=None)
+    assert len(drawn) == runs.MAX_CARDS and "slow" in drawn and "r00" in drawn
+    assert runs.carded(newest[:3], just=None) == {"r00", "r01", "r02"}

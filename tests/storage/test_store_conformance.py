@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from storage.base import Store
+from storage.base import RunSummary, Store
 from storage.duckdb_store import DuckDBStore
 from storage.errors import (
     BadArgument,
@@ -1097,3 +1097,43 @@ def test_candidate_table_bad_column_or_scope_raises(seeded: Store) -> None:
         seeded.candidate_table("ghost", columns=("id",))
     with pytest.raises(UnknownSearch):
         seeded.candidate_table("r1", "ghost", columns=("id",))
+
+
+def test_run_summaries_are_the_candidate_tables_counted(store: Store) -> None:
+    """One line per run for the runs table: what `candidate_table` holds, counted, its best
+    accuracy and lowest energy, under the stored energies or a profile; 0 and None for a run
+    without candidates."""
+    budget_split(store)
+    store.create_search(search("s2", t=250.0))
+    store.add_candidates(
+        [cand("edge", 0.1, 1.0, search_="s2"), cand("new", 0.6, 20.0, search_="s2")]
+    )
+    store.create_run(run("r2", t=150.0))
+    store.create_search(search("s3", "r2"))
+    in_r2 = {"run": "r2", "search": "s3"}
+    store.add_candidates(
+        [
+            replace(counted("a", 0.8, 2e5, 1e3, 1e5), **in_r2),
+            replace(counted("b", 0.9, 1e4, 4e5, None), **in_r2),
+        ]
+    )
+    store.create_run(run("empty", t=160.0))
+    for profile in (None, LOIHI):
+        summaries = store.run_summaries(profile)
+        assert sorted(summaries) == ["empty", "r1", "r2"]
+        for name in ("r1", "r2"):
+            table = store.candidate_table(name, columns=("accuracy", "energy_uj"), profile=profile)
+            accuracy, energy = (table.column(c).to_pylist() for c in ("accuracy", "energy_uj"))
+            line = summaries[name]
+            assert line.candidates == len(accuracy)
+            if not accuracy:
+                assert line == RunSummary(0, None, None)
+                continue
+            assert line.best_accuracy == max(accuracy)
+            assert line.min_energy_uj == pytest.approx(min(energy), rel=1e-12)
+        assert summaries["empty"] == RunSummary(0, None, None)
+    # r1: the feasible first records (edge, low, and s2's new); no op counts to price
+    # under Loihi. r2: "b" has no neuron updates, which Loihi prices.
+    assert [store.run_summaries()[r].candidates for r in ("r1", "r2")] == [3, 2]
+    assert [store.run_summaries(LOIHI)[r].candidates for r in ("r1", "r2")] == [0, 1]
+    assert store.run_summaries()["r1"] == RunSummary(3, 0.7, 10.0)  # s2's "edge" is a rerun

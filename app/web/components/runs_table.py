@@ -13,6 +13,7 @@ import streamlit as st
 from app.common import settings_diff, units
 from app.web.components import permissions, ui, viewstate
 from app.web.components.text import plain
+from storage.base import RunSummary
 from storage.errors import StoreError, one_line
 from storage.records import NOTES_LIMIT, TAG_LIMIT, RunRecord
 
@@ -90,8 +91,9 @@ def table_frame(runs: list[RunRecord]) -> tuple[pd.DataFrame, str]:
     """One row per run, newest first, and the unit of its `lowest energy` column (one for the
     whole column): candidates, best accuracy and lowest energy of its feasible candidates."""
     rows = []
+    summaries = ui.run_summaries()
     for run in sorted(runs, key=lambda r: (-r.created_at, r.name)):
-        points = ui.points(run.name)
+        line = summaries.get(run.name) or RunSummary(0, None, None)  # a run created since
         rows.append(
             {
                 "run": f"runs?run={run.name}",
@@ -101,9 +103,9 @@ def table_frame(runs: list[RunRecord]) -> tuple[pd.DataFrame, str]:
                 "tags": list(run.tags),
                 "notes": _note(run.notes),
                 "progress": run.progress,
-                "candidates": len(points),
-                "best accuracy": points["accuracy"].max() if len(points) else None,
-                "min energy": points["energy_uj"].min() if len(points) else None,
+                "candidates": line.candidates,
+                "best accuracy": line.best_accuracy,
+                "min energy": line.min_energy_uj,
                 "created": dt.datetime.fromtimestamp(run.created_at),
                 "elapsed": ui.elapsed(run),
             }

@@ -17,7 +17,7 @@ from app.common import signin, units
 from app.web.components import permissions, text
 from engine.profiles import DEFAULT_PROFILE, get_profile
 from storage import paths
-from storage.base import Store
+from storage.base import RunSummary, Store
 from storage.duckdb_store import DuckDBStore
 from storage.records import CandidateRecord, RunRecord
 from tasks import estimates
@@ -114,6 +114,12 @@ def points(run: str, search: str | None = None, profile: str = DEFAULT_PROFILE) 
     `profile`, cached until the scope grows."""
     path, version = _scope_version(run, search)
     return _points(path, run, search, version, profile)
+
+
+def run_summaries(profile: str = DEFAULT_PROFILE) -> dict[str, RunSummary]:
+    """Every run's count of feasible candidates, best accuracy and lowest energy under `profile`,
+    in one store query (the runs table; one query per run made it O(runs) store calls)."""
+    return store().run_summaries(get_profile(profile))
 
 
 def scope_frames(

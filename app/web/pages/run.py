@@ -74,6 +74,21 @@ def progress_text(run: RunRecord) -> str:
     return text
 
 
+MAX_CARDS = 20  # cards on the runs page at most; every run is in its table
+
+
+def carded(newest: list[RunRecord], just: str | None) -> set[str]:
+    """The runs of `newest` (newest first) that get a card on the runs page (each card reads the
+    store every few seconds): the one just launched, every run in progress, then the newest, up
+    to `MAX_CARDS` in all."""
+    drawn = {r.name for r in newest if r.active or r.name == just}
+    for run in newest:
+        if len(drawn) >= MAX_CARDS:
+            break
+        drawn.add(run.name)
+    return drawn
+
+
 def card(run: RunRecord, acc: ui.Access, *, just_launched: bool = False, page: bool = False):
     """The run's state, dataset, owner, elapsed time (and ETA while active), progress and the
     current best; a Cancel button while active; links to its page and to the explorer."""

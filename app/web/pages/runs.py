@@ -30,8 +30,17 @@ def _table(acc: ui.Access, show_archived: bool) -> None:
         "few seconds."
     )
     just = st.session_state.get(run_page.JUST_LAUNCHED)
-    for run in sorted(shown, key=lambda r: (-r.created_at, r.name)):  # newest first
-        run_page.card(run, acc, just_launched=run.name == just)
+    newest = sorted(shown, key=lambda r: (-r.created_at, r.name))
+    drawn = run_page.carded(newest, just)
+    for run in newest:
+        if run.name in drawn:
+            run_page.card(run, acc, just_launched=run.name == just)
+    if len(drawn) < len(newest):
+        st.caption(
+            f"Cards for the {len(drawn)} newest and running runs; the other "
+            f"{forms.count(len(newest) - len(drawn), 'run')} are in the table above (filter it to "
+            "bring their cards here)."
+        )
 
 
 def main() -> None:
