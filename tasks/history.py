@@ -341,19 +341,27 @@ def _candidate_time(store: Store, searches: Iterable[SearchRecord]) -> tuple[flo
     return seconds, count
 
 
+RATE_RUNS = 20  # earlier runs an estimate averages over at most, the newest first
+
+
 def measured_rates(
     store: Store, dataset: str, space: dict[str, Any], *, exclude: str | None = None
 ) -> Rates:
-    """Mean seconds per epoch and per candidate over earlier runs on the same dataset and space
-    (the same genes, whatever the file was called)."""
+    """Mean seconds per epoch and per candidate over the `RATE_RUNS` newest earlier runs on the
+    same dataset and space (the same genes, whatever the file was called); `runs` counts those
+    that measured either. Bounded: the launch form and every live card ask for it on each rerun,
+    and a team's store holds hundreds of runs (reading one costs a few store calls)."""
     wanted = genes(space)
     if wanted is None:
         return Rates()
     epoch_s = epoch_n = 0.0
     cand_s, cand_n, runs = 0.0, 0, 0
-    for run in store.list_runs():
-        if run.name == exclude or run.dataset != dataset or genes(run.space) != wanted:
-            continue
+    same = [
+        run
+        for run in sorted(store.list_runs(), key=lambda r: (-r.created_at, r.name))
+        if run.name != exclude and run.dataset == dataset and genes(run.space) == wanted
+    ]
+    for run in same[:RATE_RUNS]:
         epochs = store.epochs(run.name)
         seconds, count = _candidate_time(store, store.list_searches(run.name))
         if not epochs and not count:

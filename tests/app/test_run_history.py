@@ -361,3 +361,14 @@ def run_names(home: Path) -> list[str]:
     if not (home / "store.duckdb").exists():
         return []
     return [r.name for r in DuckDBStore(home / "store.duckdb").list_runs()]
+
+
+def test_rates_average_the_newest_earlier_runs_only(home: Path) -> None:
+    """A team's store holds hundreds of runs: the estimate reads the `RATE_RUNS` newest on the
+    same dataset and space, not all of them."""
+    store = DuckDBStore(home / "store.duckdb")
+    for k in range(history.RATE_RUNS + 3):  # the three oldest are ten times slower
+        finished_run(store, f"r{k:02d}", epoch_s=100.0 if k < 3 else 10.0, candidate_s=2.0)
+    rates = history.measured_rates(store, "digits", SPACE)
+    assert rates.runs == history.RATE_RUNS
+    assert rates.epoch_s == pytest.approx(10.0)

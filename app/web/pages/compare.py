@@ -76,7 +76,19 @@ def _defaults(names: list[str]) -> None:
     if ss.get(K + "run") is not None or ss.get(K + "run2") is not None:
         return
     store = ui.store()
-    searched = [n for n in reversed(names) if store.list_searches(n)] or [names[-1]]
+    # The two newest runs with a search: first among those with candidates (one query for all
+    # runs), else asking run by run (one store read each).
+    counted = store.run_summaries()
+    with_candidates = [n for n in reversed(names) if n in counted and counted[n].candidates]
+    searched = with_candidates[:2]
+    if len(searched) < 2:
+        searched = []
+        for name in reversed(names):
+            if len(searched) == 2:
+                break
+            if store.list_searches(name):
+                searched.append(name)
+    searched = searched or [names[-1]]
     newest = searched[0]
     searches = [s.id for s in store.list_searches(newest)]
     ss[K + "run"], ss[K + "run2"] = newest, newest
