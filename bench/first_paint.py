@@ -14,20 +14,18 @@ ratios.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from trees import checkout
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -52,16 +50,6 @@ def filled_home(root: Path, folder: Path) -> Path:
     folder.mkdir(parents=True)
     env = {**os.environ, "AUTOSPIKFORMER_HOME": str(folder), "PYTHONPATH": str(root)}
     subprocess.run([sys.executable, "-c", FILL], cwd=root, env=env, check=True)
-    return folder
-
-
-def checkout(rev: str, folder: Path) -> Path:
-    """The tree of `rev` in `folder` (git archive: no worktree, nothing of ours touched)."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
     return folder
 
 

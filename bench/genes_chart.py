@@ -13,17 +13,11 @@ the ratio.
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import os
 import statistics
-import subprocess
-import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from trees import ROOT, checkout, python_in
 
 # Run in each side's tree: a seeded frame shaped like `genes.gene_frame` of an mnist-small scope
 # (per-block genes as their means, so they take many values), then the chart, timed.
@@ -51,28 +45,9 @@ print(json.dumps({"s": time.perf_counter() - start, "layers": len(spec["layer"])
 """
 
 
-def checkout(rev: str, folder: Path) -> Path:
-    """The tree of `rev` in `folder` (git archive: no worktree, nothing of ours touched)."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
-
-
 def time_one(root: Path, n: int, seed: int) -> float:
     """Seconds to build the chart for `n` candidates with the code in `root` (a fresh process)."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    out = subprocess.run(
-        [sys.executable, "-c", TIME_ONE, str(n), str(seed)],
-        cwd=root,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(json.loads(out.strip().splitlines()[-1])["s"])
+    return float(python_in(root, TIME_ONE, str(n), str(seed))["s"])
 
 
 def main() -> None:

@@ -13,17 +13,11 @@ process with its own store, one after the other. Prints each side's median secon
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import os
 import statistics
-import subprocess
-import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from trees import ROOT, checkout, python_in
 
 # Run in each side's tree, with AUTOSPIKFORMER_HOME set to a fresh folder.
 TIME_ONE = """
@@ -52,29 +46,11 @@ print(json.dumps({"s": times}))
 """
 
 
-def checkout(rev: str, folder: Path) -> Path:
-    """The tree of `rev` in `folder` (git archive: no worktree, nothing of ours touched)."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
-
-
 def time_one(root: Path, n: int, renders: int, scratch: Path) -> float:
     """The median seconds of `renders` renders with `n` extra runs, code in `root`."""
-    home = Path(tempfile.mkdtemp(dir=scratch))
-    env = {**os.environ, "PYTHONPATH": str(root), "AUTOSPIKFORMER_HOME": str(home)}
-    out = subprocess.run(
-        [sys.executable, "-c", TIME_ONE, str(n), str(renders)],
-        cwd=root,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return statistics.median(json.loads(out.strip().splitlines()[-1])["s"][1:])
+    home = tempfile.mkdtemp(dir=scratch)
+    times = python_in(root, TIME_ONE, str(n), str(renders), env={"AUTOSPIKFORMER_HOME": home})
+    return statistics.median(times["s"][1:])
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ well as the evaluation; an epoch's `seconds` is what the worker measured (`Epoch
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterable
@@ -356,12 +357,12 @@ def measured_rates(
         return Rates()
     epoch_s = epoch_n = 0.0
     cand_s, cand_n, runs = 0.0, 0, 0
-    same = [
+    same = (
         run
         for run in sorted(store.list_runs(), key=lambda r: (-r.created_at, r.name))
         if run.name != exclude and run.dataset == dataset and genes(run.space) == wanted
-    ]
-    for run in same[:RATE_RUNS]:
+    )
+    for run in itertools.islice(same, RATE_RUNS):
         epochs = store.epochs(run.name)
         seconds, count = _candidate_time(store, store.list_searches(run.name))
         if not epochs and not count:

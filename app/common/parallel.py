@@ -45,13 +45,15 @@ def _ticks(frame: pd.DataFrame, column: str) -> list[tuple[float, str]]:
     from app.common import units
 
     values = sorted(float(v) for v in frame[column].dropna().unique())
-    reals = [genes.from_unit(frame, column, p) for p in np.linspace(0, 1, TICKS)]
+    reals = None
     if column != "energy_uj" and len(values) <= TICKS + 1:
         # Positions only for the few values a gene takes (each one rescans the column).
         spots = [genes.position(frame, column, v) for v in values]
         gaps = [b - a for a, b in zip(spots, spots[1:], strict=False)]
         if min(gaps, default=1.0) >= MIN_GAP:
             reals = values
+    if reals is None:
+        reals = [genes.from_unit(frame, column, p) for p in np.linspace(0, 1, TICKS)]
     positions = [genes.position(frame, column, v) for v in reals]
     if column == "energy_uj":
         unit, scaled = units.format_energy_uj(reals)

@@ -3,6 +3,7 @@ the knee, how the F_AEB winner changes as alpha sweeps from 0 to 1."""
 
 from __future__ import annotations
 
+import itertools
 import string
 
 import pandas as pd
@@ -76,19 +77,9 @@ def _defaults(names: list[str]) -> None:
     if ss.get(K + "run") is not None or ss.get(K + "run2") is not None:
         return
     store = ui.store()
-    # The two newest runs with a search: first among those with candidates (one query for all
-    # runs), else asking run by run (one store read each).
-    counted = store.run_summaries()
-    with_candidates = [n for n in reversed(names) if n in counted and counted[n].candidates]
-    searched = with_candidates[:2]
-    if len(searched) < 2:
-        searched = []
-        for name in reversed(names):
-            if len(searched) == 2:
-                break
-            if store.list_searches(name):
-                searched.append(name)
-    searched = searched or [names[-1]]
+    # The two newest runs with a search, asked newest first until two answer (not every run).
+    with_searches = (n for n in reversed(names) if store.list_searches(n))
+    searched = list(itertools.islice(with_searches, 2)) or [names[-1]]
     newest = searched[0]
     searches = [s.id for s in store.list_searches(newest)]
     ss[K + "run"], ss[K + "run2"] = newest, newest
