@@ -244,7 +244,7 @@ def normalized_history(
     (`tasks.pipeline.front_box_of`), as the search computes it (0 while none is feasible).
     None where the box cannot be had (a dataset or space this install does not know)."""
     from engine.errors import AutoSpikformerError
-    from engine.pareto import normalized_hypervolume
+    from engine.pareto import normalized_hypervolume, pareto_front
     from engine.profiles import get_profile
     from tasks.pipeline.searching import front_box_of  # imports torch: old searches only
 
@@ -253,20 +253,31 @@ def normalized_history(
         profile = get_profile(search.settings.get("energy_profile", DEFAULT_PROFILE))
     except (AutoSpikformerError, ValueError, TypeError, KeyError):
         return [g.hypervolume_normalized for g in generations]
-    points = [
-        (c.generation, priced.accuracy, priced.energy_uj)
-        for c in store.candidates(search.run, search.id)
-        if c.feasible and (priced := c.priced(profile)) is not None and priced.energy_uj > 0
+    table = store.candidate_table(
+        search.run, search.id, columns=("generation", "accuracy", "energy_uj"), profile=profile
+    )
+    points = sorted(
+        (g, a, e)
+        for g, a, e in zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True)
+        if e > 0
+    )
+    # The hypervolume of a set is that of its Pareto front: carry the front from generation to
+    # generation and add each one's points to it (10,000 candidates over 200 generations: one
+    # read and 200 small fronts, not 200 sweeps of everything seen so far).
+    front: list[tuple[float, float]] = []
+    seen = 0
+    at: dict[int, float] = {}
+    for number in sorted({g.generation for g in generations}):
+        while seen < len(points) and points[seen][0] <= number:
+            front.append(points[seen][1:])
+            seen += 1
+        if front:
+            front = [front[i] for i in pareto_front(*zip(*front, strict=True))]
+        at[number] = normalized_hypervolume(*zip(*front, strict=True), box) if front else 0.0
+    return [
+        g.hypervolume_normalized if g.hypervolume_normalized is not None else at[g.generation]
+        for g in generations
     ]
-    out: list[float | None] = []
-    for g in generations:
-        if g.hypervolume_normalized is not None:
-            out.append(g.hypervolume_normalized)
-            continue
-        so_far = [(a, e) for gen, a, e in points if gen <= g.generation]
-        accs, energies = [a for a, _ in so_far], [e for _, e in so_far]
-        out.append(normalized_hypervolume(accs, energies, box) if so_far else 0.0)
-    return out
 
 
 def newest_search_screens(store: Store, run: str) -> bool:
