@@ -54,7 +54,6 @@ from paired import (
 from engine.profiles import DEFAULT_PROFILE
 from engine.search import EvolutionConfig, EvolutionSearch, RandomConfig
 from engine.search.operators import crossover
-from engine.search.predictor import MIN_TRAINING, Front, Predictor, front_gain_order
 from engine.space import SearchSpace
 
 
@@ -68,44 +67,6 @@ class OldOperatorsEvolution(EvolutionSearch):
             return crossover(parents[int(i)], parents[int(j)], self.space, self._rng)
         parent = parents[int(self._rng.integers(len(parents)))]
         return old_mutate(parent, self.space, self._rng, OLD_MUTATION_PROB)
-
-
-class SpaceExploringEvolution(EvolutionSearch):
-    """Evolution + predictor whose exploration share is screened from uniform draws of the space
-    (as many as the children it breeds), not from the parents' children: the parents' half aims
-    at F_AEB's point, the other half at the predicted front's gaps wherever they are."""
-
-    def _screened(self, draw, order):
-        c = self.config
-        training = self._training_set() if self._use_predictor else []
-        if len(training) < MIN_TRAINING:
-            return self._fill(draw)
-        explore = min(round(c.explore_share * c.population), c.population)
-        pool = self._fill(draw, count=c.population * c.screen_factor)
-        bred = {a.id for a in pool}
-        drawn = self._fill(
-            lambda: self.space.sample(self._rng), count=c.population * c.screen_factor
-        )
-        drawn = [a for a in drawn if a.id not in bred]
-        if not pool:
-            return pool
-        model = Predictor(training, max(self.space.depth), int(self._rng.integers(2**31 - 1)))
-        bred_p = model.predict(pool)
-        chosen = [int(k) for k in order(pool, bred_p)[: c.population - explore]]
-        feasible = self.ranked()
-        known = Front(
-            [r.accuracy for r in feasible] + bred_p.accuracy[chosen].tolist(),
-            [r.energy_uj for r in feasible] + bred_p.energy_uj[chosen].tolist(),
-            c.front_box,
-        )
-        self._predicted = {pool[k].id: float(bred_p.accuracy[k]) for k in chosen}
-        picked: list = []
-        if drawn and explore:
-            drawn_p = model.predict(drawn)
-            picks = front_gain_order(drawn_p, list(range(len(drawn))), explore, known)
-            picked = [drawn[k] for k in picks]
-            self._predicted.update({drawn[k].id: float(drawn_p.accuracy[k]) for k in picks})
-        return [pool[k] for k in sorted(chosen)] + picked
 
 
 def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
@@ -147,18 +108,6 @@ def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
                     baselines=(f"random{tag}", f"evolution + predictor{tag}"),
                 )
             )
-    if args.explore_from_space:
-        rows.append(
-            Strategy(
-                "evolution + predictor, explore from the space",
-                "evolution",
-                lambda s: EvolutionConfig(parents=args.parents, seed=s, predictor=True, **common),
-                baselines=("random", "evolution + predictor"),
-                build=lambda _kind, space, config, evaluate: SpaceExploringEvolution(
-                    space, config, evaluate
-                ),
-            )
-        )
     if args.old_operators:
         rows.append(
             Strategy(
@@ -206,11 +155,6 @@ def parse() -> argparse.Namespace:
         "of a --seed-list split)",
     )
     p.add_argument("--old-operators", action="store_true", help="add the previous operators")
-    p.add_argument(
-        "--explore-from-space",
-        action="store_true",
-        help="add the evolution + predictor that screens its exploration share from uniform draws",
-    )
     p.add_argument(
         "--no-predictor",
         action="store_true",
