@@ -96,11 +96,19 @@ def test_validate_search_returns_the_spec_with_its_box() -> None:
 
 
 # ---- the normalized hypervolume in the history -------------------------------------------------
-def record_search(store: DuckDBStore, search_id: str, settings: dict, strip: bool = False):
-    """Run a 3 x 4 random search on the synthetic evaluator and record it as `search_id`; with
-    `strip`, its generations as recorded before the normalized hypervolume was kept."""
+def record_search(
+    store: DuckDBStore,
+    search_id: str,
+    settings: dict,
+    strip: bool = False,
+    generations: int = 3,
+    population: int = 4,
+):
+    """Run a `generations` x `population` random search on the synthetic evaluator and record it
+    as `search_id`; with `strip`, its generations as recorded before the normalized hypervolume
+    was kept."""
     store.create_search(SearchRecord(search_id, RUN, "random", settings=settings))
-    config = RandomConfig(population=4, generations=3, seed=5, front_box=box())
+    config = RandomConfig(population=population, generations=generations, seed=5, front_box=box())
     search = make_search("random", SPACE, config, synthetic(box()))
     summaries = []
     for summary in search.run():
@@ -133,6 +141,18 @@ def test_old_generations_are_recomputed_from_the_searchs_candidates(store) -> No
     assert [g.hypervolume_normalized for g in store.generations(f"{RUN}.random.1")] == [None] * 3
     got = [g["hypervolume_normalized"] for g in history.history(store, RUN)["generations"]]
     assert got == pytest.approx([s.hypervolume_normalized for s in summaries], abs=1e-12)
+
+
+def test_old_generations_recomputed_over_many_generations_match_the_search(store) -> None:
+    """The recomputation carries the front from generation to generation: over 12 generations
+    every value equals the one the search computed from everything it had evaluated so far."""
+    summaries = record_search(
+        store, f"{RUN}.random.1", {"alpha": 0.5}, strip=True, generations=12, population=6
+    )
+    got = [g["hypervolume_normalized"] for g in history.history(store, RUN)["generations"]]
+    want = [s.hypervolume_normalized for s in summaries]
+    assert len(got) == 12 and len(set(want)) > 3  # the front moved several times
+    assert got == pytest.approx(want, abs=1e-12)
 
 
 def test_candidates_are_recorded_with_the_engines_silent_flag(store) -> None:
