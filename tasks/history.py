@@ -253,14 +253,10 @@ def normalized_history(
         profile = get_profile(search.settings.get("energy_profile", DEFAULT_PROFILE))
     except (AutoSpikformerError, ValueError, TypeError, KeyError):
         return [g.hypervolume_normalized for g in generations]
-    table = store.candidate_table(
-        search.run, search.id, columns=("generation", "accuracy", "energy_uj"), profile=profile
-    )
-    points = sorted(
-        (g, a, e)
-        for g, a, e in zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True)
-        if e > 0
-    )
+    columns = ("generation", "accuracy", "energy_uj")
+    table = store.candidate_table(search.run, search.id, columns=columns, profile=profile)
+    rows = zip(*(table.column(c).to_pylist() for c in columns), strict=True)
+    points = sorted(row for row in rows if row[2] > 0)  # (generation, accuracy, energy)
     # The hypervolume of a set is that of its Pareto front: carry the front from generation to
     # generation and add each one's points to it (10,000 candidates over 200 generations: one
     # read and 200 small fronts, not 200 sweeps of everything seen so far).
