@@ -249,7 +249,14 @@ def test_epoch_records_lost_with_the_op_log_come_back_by_the_end_of_the_run(
     recorder = service.worker("--queues", "cpu", log="recorder-lost")
     service.worker("--queues", "gpu", log="gpu-lost")
     service.launch("lost2", "--generations", "1")
-    wait_for(lambda: client.exists("autospikformer:lost2:step:train:1"), 120, "epoch 1 queued")
+    # Received by the gpu worker, not only on the ledger: the ledger entry is written just before
+    # the message is sent, and a recorder killed between the two leaves the step to the sweeper,
+    # which runs on the recorder (it came back only after the wait below, which then timed out).
+    wait_for(
+        lambda: client.hexists("autospikformer:lost2:step:train:1", "received_by"),
+        120,
+        "epoch 1 received by the gpu worker",
+    )
     # kill -9: down at once. (A SIGTERM lets it finish what it is doing, and on a loaded
     # machine epoch 1 can end meanwhile and its records be applied before the recorder exits.)
     service.kill(recorder, signal.SIGKILL)
