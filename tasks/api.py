@@ -56,6 +56,7 @@ def launch(
     none running, one line saying how to start one: launch never starts a broker of its own).
     """
     from tasks import pipeline
+    from tasks.plumbing.coordination import check_run_name, key
 
     spec = replace(run_spec, owner=owner) if owner else run_spec
     if spec.arch_file:
@@ -66,6 +67,7 @@ def launch(
     if device not in DEVICES:
         raise AutoSpikformerError(f"device must be one of {'|'.join(DEVICES)}, got {device!r}")
     config = spec.validate()  # name, dataset (on disk), space
+    check_run_name(spec.name)  # never a name that the broker's own keys use
     # Strategy, alpha, sizes, budgets, param limit; the spec comes back with its front box.
     search_spec = pipeline.validate_search(search_spec, config)
     _search_id(spec.name, search_spec)
@@ -85,18 +87,14 @@ def launch(
 
     require_url()  # a running broker (never a private one that dies with this process)
     from tasks import jobs  # the Celery app: resolves the running broker on first use
-    from tasks.plumbing.coordination import key
 
     try:
         client = jobs.redis_client()
         client.ping()
-        # Marks left by a deleted run of this name ("epoch 1 enqueued", "finished") would hold
-        # the new run back until they expire.
-        stale = list(client.scan_iter(match=key(spec.name, "*"), count=1000))
-        if stale:
-            client.delete(*stale)
     except Exception as err:  # noqa: BLE001 - any failure to reach it is the same to the user
         raise BrokerUnavailable(f"cannot reach the broker: {one_line(err, 200)}") from None
+    # The store's create is the claim on the name: of two launches under one name, the second
+    # stops here, before it could touch the first one's keys below.
     store.create_run(
         RunRecord(
             name=spec.name,
@@ -112,6 +110,11 @@ def launch(
         )
     )
     try:
+        # Marks left by a deleted run of this name ("epoch 1 enqueued", "finished", its
+        # tombstone) would hold the new run back until they expire.
+        stale = list(client.scan_iter(match=key(spec.name, "*"), count=1000))
+        if stale:
+            client.delete(*stale)
         jobs.advance.apply_async(args=[spec.name])
     except Exception as err:  # noqa: BLE001
         message = f"could not enqueue the run: {one_line(err, 200)}"

@@ -48,13 +48,18 @@ from typing import Any
 
 import redis
 
-from storage.errors import one_line
+from storage.errors import BadName, one_line
 from storage.ops import TERMINAL
 from tasks.plumbing.settings import TaskSettings
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "autospikformer"
+# The second part of every key that belongs to no run (`autospikformer:task:<id>`, the recorder's
+# `autospikformer:records`, ...). Run keys are `autospikformer:<run>:...`, and launch clears a
+# new run's leftovers with `autospikformer:<run>:*`, so a run may never take one of these names:
+# launching a run called `task` would wipe every run's task map. `check_run_name` refuses them.
+RESERVED_RUN_NAMES = frozenset({"inflight", "records", "recorder", "task", "worker"})
 INFLIGHT = f"{KEY_PREFIX}:inflight"  # ledger keys of every step enqueued and not finished
 STATE_TTL_S = 7 * 24 * 3600
 # A step received by a live worker but not started after this many lease TTLs is lost (more than
@@ -117,6 +122,15 @@ return 1
 
 def key(run: str, *parts: object) -> str:
     return ":".join([KEY_PREFIX, run, *map(str, parts)])
+
+
+def check_run_name(name: str) -> str:
+    """`name`, or `BadName` (one line) when it is one of `RESERVED_RUN_NAMES` (case matters,
+    as it does for the broker's keys)."""
+    if name in RESERVED_RUN_NAMES:
+        reserved = ", ".join(sorted(RESERVED_RUN_NAMES))
+        raise BadName(f"run name {name!r} is reserved by the broker ({reserved}); pick another")
+    return name
 
 
 def _task_key(task_id: str) -> str:

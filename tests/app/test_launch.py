@@ -378,6 +378,16 @@ def test_a_click_that_races_the_rerun_is_refused_by_the_server_too(filled) -> No
         forms.build_specs(form, filled.store)
 
 
+def test_a_name_the_brokers_own_keys_use_is_refused_before_the_launch(filled) -> None:
+    from app.web.components import forms
+    from storage.errors import BadName
+
+    form = forms.LaunchForm("worker", "digits", "digits-tiny", epochs=1)
+    with pytest.raises(BadName, match="run name 'worker' is reserved by the broker"):
+        forms.build_specs(form, filled.store)
+    forms.build_specs(forms.LaunchForm("Worker", "digits", "digits-tiny", epochs=1), filled.store)
+
+
 def test_fixing_the_value_enables_launch_with_the_value_shown(filled, fake_tasks, open_app):
     at = open_app("launch")
     for key in ("epochs", "seed", "recalib", "gens", "pop", "parents"):  # whole, as shown

@@ -156,3 +156,110 @@ def test_remote_export_without_a_running_broker(service: Service) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "no broker is running" in lines[0], done.stderr
     assert not (service.home / "broker").exists()  # it did not start one
+
+
+# ---- names the broker's own keys use ----------------------------------------------------------
+# One key of each that belongs to no run. Launch clears a new run's leftovers with the pattern
+# `autospikformer:<run>:*`: a run called `task` would match every run's task map.
+GLOBAL_KEYS = (
+    "autospikformer:task:t-1",
+    "autospikformer:worker:celery@host",
+    "autospikformer:records:dead",
+    "autospikformer:inflight:probe",
+    "autospikformer:recorder:probe",
+)
+
+
+def test_the_reserved_names_are_the_brokers_own_keys() -> None:
+    """Every key of `tasks/plumbing` that belongs to no run has its second part reserved, so a
+    new global key cannot be added without reserving its name."""
+    from tasks.plumbing import coordination, recorder
+
+    made = [
+        coordination.INFLIGHT,
+        coordination._task_key("t"),
+        coordination._worker_key("w"),
+        recorder.RECORDS,
+        recorder.DEAD,
+        recorder.RECORDER_LEASE,
+    ]
+    assert {k.split(":")[1] for k in made} == coordination.RESERVED_RUN_NAMES
+    assert all(k.startswith(coordination.KEY_PREFIX + ":") for k in made)
+
+
+def test_a_run_may_not_take_a_name_the_brokers_own_keys_use(service: Service, monkeypatch) -> None:
+    """`launch --run task` (the command line, then the API the app calls, for every reserved
+    name): one line, nothing stored, and no key of the broker's own touched."""
+    import redis
+
+    from storage.errors import BadName
+    from tasks import api
+    from tasks.pipeline import RunSpec, SearchSpec
+    from tasks.plumbing.coordination import RESERVED_RUN_NAMES
+
+    client = redis.Redis.from_url(service.redis.url)
+    for k in GLOBAL_KEYS:
+        client.set(k, 1)
+    try:
+        before = _rows(service)
+        args = ("launch", "--run", "task", "--space", str(service.space), *RUN_ARGS)
+        _fails(service, *args, says="run name 'task' is reserved by the broker")
+        monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(service.home))
+        monkeypatch.setenv("REDIS_URL", service.redis.url)
+        for name in sorted(RESERVED_RUN_NAMES):
+            spec = RunSpec(name=name, dataset="digits", space=str(service.space), epochs=1)
+            with pytest.raises(BadName, match=f"run name '{name}' is reserved"):
+                api.launch(spec, SearchSpec(generations=1, population=2, parents=1))
+        assert _rows(service) == before
+        assert all(client.exists(k) for k in GLOBAL_KEYS)
+    finally:
+        client.delete(*GLOBAL_KEYS)
+
+
+# A launch that passes the name check while another launch of the same name creates its run: the
+# store's create refuses it, and it must not have cleared the first run's keys on the way.
+RACED = """
+import sys
+from storage.duckdb_store import DuckDBStore
+from storage.errors import UnknownRun
+from tasks import api, pipeline
+
+def checked_too_early(self, name):  # the other launch creates the run right after this check
+    raise UnknownRun(name)
+
+DuckDBStore.get_run = checked_too_early
+spec = pipeline.RunSpec(name="raced", dataset="digits", space=sys.argv[1], epochs=1)
+try:
+    api.launch(spec, pipeline.SearchSpec(generations=1, population=2, parents=1))
+except ValueError as err:
+    print(type(err).__name__, err)
+"""
+
+
+def test_a_launch_that_loses_the_name_leaves_the_winners_keys(service: Service) -> None:
+    import subprocess
+    import sys
+
+    import redis
+
+    from storage.records import RunRecord
+    from tests.tasks.conftest import REPO
+
+    service.store().create_run(RunRecord(name="raced", dataset="digits", state="queued"))
+    client = redis.Redis.from_url(service.redis.url)
+    client.set("autospikformer:raced:probe", 1)  # a key the first launch's run owns
+    try:
+        before = _rows(service)
+        done = subprocess.run(
+            [sys.executable, "-c", RACED, str(service.space)],
+            cwd=REPO,
+            env=service.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.stdout.strip() == "DuplicateRun run 'raced' already exists", done.stderr
+        assert client.get("autospikformer:raced:probe") == b"1"
+        assert _rows(service) == before
+    finally:
+        client.delete("autospikformer:raced:probe")

@@ -231,6 +231,28 @@ def test_procfile_web_listens_by_the_same_rule(
     assert done.stderr.startswith("warning: no sign-in") == warns, done.stderr
 
 
+def test_procfile_web_serves_with_the_same_limits_as_up() -> None:
+    """Every Streamlit setting `up` passes (the 1 MB upload cap, the viewer toolbar, ...) is on
+    the Procfile's `web` line too: a deployment gets no larger upload than `up`."""
+    import argparse
+
+    from app.cli.commands.up import commands
+
+    args = argparse.Namespace(no_app=False, app="app/streamlit_app.py", port=1, address="x")
+    app = commands(args)["app"]
+    settings = {
+        flag: value
+        for flag, value in zip(app, app[1:], strict=False)
+        if flag.startswith("--") and flag not in ("--server.port", "--server.address")
+    }
+    assert "--server.maxUploadSize" in settings
+    web = next(
+        line for line in (REPO / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    for flag, value in settings.items():
+        assert f" {flag} {value}" in web, f"the Procfile's web lacks {flag} {value}"
+
+
 def test_the_image_listens_by_the_same_rule() -> None:
     """The Dockerfile's command is a plain `up`: it never names 0.0.0.0 itself."""
     dockerfile = (REPO / "Dockerfile").read_text()

@@ -132,7 +132,9 @@ def build_specs(form: LaunchForm, store: Store) -> tuple[RunSpec, SearchSpec]:
         raise FormError(reason)
     if form.strategy not in STRATEGIES:
         raise FormError(f"strategy must be one of {', '.join(STRATEGIES)}, got {form.strategy!r}")
-    paths.validate_name(form.name, "run")
+    from tasks.plumbing.coordination import check_run_name
+
+    check_run_name(paths.validate_name(form.name, "run"))
     try:
         store.get_run(form.name)
     except UnknownRun:
