@@ -64,7 +64,8 @@ EXPOSE 8501
 
 # Without sign-in the app listens on the container's 127.0.0.1 only (unreachable through -p) and
 # `up` says so. To serve it: configure sign-in (mount a secrets.toml with an [auth] table at
-# /opt/autospikformer/.streamlit/secrets.toml), then it listens on 0.0.0.0; or set
+# /opt/autospikformer/.streamlit/secrets.toml, and list the team in -e AUTOSPIKFORMER_USERS),
+# then it listens on 0.0.0.0; or set
 # AUTOSPIKFORMER_PUBLIC=1 (no sign-in: publish the port on the host's loopback only, as above).
 ENTRYPOINT ["tini", "--", "autospikformer"]
 CMD ["up", "--port", "8501"]

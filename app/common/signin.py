@@ -35,6 +35,9 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
 LOOPBACK = "127.0.0.1"
 EVERYWHERE = "0.0.0.0"  # noqa: S104 - only with sign-in, or when asked for
 PUBLIC_ENV = "AUTOSPIKFORMER_PUBLIC"
+# Who of those the sign-in provider vouches for is on this server's team (app.web.components.
+# permissions reads it): unset, only the admins are. `*` lets in everyone the provider signs in.
+USERS_ENV = "AUTOSPIKFORMER_USERS"
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
@@ -122,7 +125,8 @@ def binding(
     signed_in: bool | None = None,
 ) -> Binding:
     """The address to listen on: `address` if given, else 0.0.0.0 with sign-in or `public`, else
-    127.0.0.1. Without sign-in, a non-loopback address comes with a one-line warning."""
+    127.0.0.1. Without sign-in, a non-loopback address comes with a one-line warning; with
+    sign-in and no team (`AUTOSPIKFORMER_USERS` unset), a line saying only the admins get in."""
     signed = configured(script=script) if signed_in is None else signed_in
     chosen = address or (EVERYWHERE if signed or public else LOOPBACK)
     warning = ""
@@ -131,6 +135,12 @@ def binding(
             f"warning: no sign-in is configured and the app listens on {chosen}: anyone who "
             "reaches it can launch, cancel and delete runs (configure [auth] in "
             ".streamlit/secrets.toml to require sign-in)"
+        )
+    elif signed and not os.environ.get(USERS_ENV, "").strip():
+        warning = (
+            f"warning: sign-in is configured but {USERS_ENV} is unset: only the admins "
+            "(AUTOSPIKFORMER_ADMINS) may use the app; list the team's identities, verified "
+            "emails or @domains, or * for everyone the provider signs in"
         )
     return Binding(chosen, signed, warning)
 

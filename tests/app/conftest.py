@@ -278,6 +278,13 @@ def shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown).replace(JOINER, "")
 
 
+@pytest.fixture(autouse=True)
+def _whole_team(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everyone signed in is on the team (`AUTOSPIKFORMER_USERS=*`): the sign-in tests are about
+    owners and admins; who is on the team at all is tests/app/test_team.py's, which sets its own."""
+    monkeypatch.setenv("AUTOSPIKFORMER_USERS", "*")
+
+
 @pytest.fixture
 def make_records() -> Callable[..., list[CandidateRecord]]:
     """`make_candidates`, for tests that add more candidates."""

@@ -3,7 +3,11 @@ and by the buttons' `disabled` state (docs/architecture.md, "Who may do what", i
 
 - Without sign-in configured the app is in single-user mode: everyone may do everything.
 - With sign-in configured, a visitor who is not signed in may do nothing (the navigation shows
-  only the sign-in page); a signed-in user may view, launch, export, evaluate on test and share;
+  only the sign-in page), nor may a signed-in user who is not on the team: the team is
+  `AUTOSPIKFORMER_USERS` (identities, verified emails, `@domain`s of verified emails, or `*` for
+  everyone the provider signs in) plus the admins; unset, the admins alone. A provider such as
+  Google signs in anyone with an account, so sign-in alone keeps nobody out.
+- A member of the team may view, launch, export, evaluate on test and share;
   managing a run or a leaderboard (cancel, archive, restore, delete; a run's tags and notes;
   extending its search; a leaderboard's title and notes: edit) is for its owner and for the
   admins named in `AUTOSPIKFORMER_ADMINS`. A run or leaderboard without an owner (launched from
@@ -27,7 +31,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.common.signin import USERS_ENV
+
 ADMINS_ENV = "AUTOSPIKFORMER_ADMINS"
+EVERYONE = "*"  # in AUTOSPIKFORMER_USERS: everyone the provider signs in is on the team
 
 VIEW = "view run"
 EXPLORE = "explorer"
@@ -70,13 +77,15 @@ VERBS = {
 @dataclass(frozen=True)
 class Identity:
     """Who is using the app. `auth`: sign-in is configured; `user`: `"ISSUER|SUB"`, empty when
-    nobody is signed in (always empty in single-user mode); `email`: the verified email, else
-    empty; `admin`: named in `AUTOSPIKFORMER_ADMINS`."""
+    nobody is signed in (always empty in single-user mode) or the one signed in is not on the
+    team; `email`: the verified email, else empty; `admin`: named in `AUTOSPIKFORMER_ADMINS`;
+    `outsider`: how a signed-in user who is not on the team is shown (they may do nothing)."""
 
     auth: bool = False
     user: str = ""
     email: str = ""
     admin: bool = False
+    outsider: str = ""
 
     @property
     def can_write(self) -> bool:
@@ -95,7 +104,8 @@ def email_verified(value: Any) -> bool:
 
 
 def parse_admins(text: str | None) -> frozenset[str]:
-    """`AUTOSPIKFORMER_ADMINS`: comma-separated identities (`ISSUER|SUB`) or verified emails."""
+    """`AUTOSPIKFORMER_ADMINS` (or `_USERS`): comma-separated identities (`ISSUER|SUB`) or
+    verified emails (for users also `@domain`s and `*`)."""
     return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
 
 
@@ -106,11 +116,29 @@ def _is_admin(user: str, email: str, admins: Iterable[str]) -> bool:
     return False
 
 
+def _on_team(user: str, email: str, team: Iterable[str]) -> bool:
+    """`user` is listed by identity, `*`, verified email, or the verified email's `@domain`."""
+    for entry in team:
+        if entry in (EVERYONE, user):
+            return True
+        if email and "|" not in entry:
+            if entry.startswith("@") and email.casefold().endswith(entry.casefold()):
+                return True
+            if entry.casefold() == email.casefold():
+                return True
+    return False
+
+
 def identity(
-    claims: Mapping[str, Any] | None, *, auth: bool, admins: str | None = None
+    claims: Mapping[str, Any] | None,
+    *,
+    auth: bool,
+    admins: str | None = None,
+    users: str | None = None,
 ) -> Identity:
-    """The identity of `st.user`'s `claims` (an ID token's, plus `is_logged_in`). `admins`
-    defaults to `AUTOSPIKFORMER_ADMINS`. Without `iss` and `sub` nobody is signed in."""
+    """The identity of `st.user`'s `claims` (an ID token's, plus `is_logged_in`). `admins` and
+    `users` default to `AUTOSPIKFORMER_ADMINS` and `AUTOSPIKFORMER_USERS`. Without `iss` and
+    `sub` nobody is signed in; off the team, the user is only an `outsider`."""
     if not auth:
         return Identity()
     claims = claims or {}
@@ -119,8 +147,13 @@ def identity(
         return Identity(auth=True)
     user = f"{issuer}|{sub}"
     email = str(claims.get("email") or "") if email_verified(claims.get("email_verified")) else ""
-    listed = parse_admins(os.environ.get(ADMINS_ENV) if admins is None else admins)
-    return Identity(auth=True, user=user, email=email, admin=_is_admin(user, email, listed))
+    admin = _is_admin(
+        user, email, parse_admins(os.environ.get(ADMINS_ENV) if admins is None else admins)
+    )
+    team = parse_admins(os.environ.get(USERS_ENV) if users is None else users)
+    if not admin and not _on_team(user, email, team):
+        return Identity(auth=True, outsider=email or user)
+    return Identity(auth=True, user=user, email=email, admin=admin)
 
 
 def owns(who: Identity, owner: str | None) -> bool:

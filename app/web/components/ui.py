@@ -239,6 +239,15 @@ def sign_in_buttons() -> None:
 def sign_in_page() -> None:
     """All a visitor sees when sign-in is configured and nobody is signed in."""
     st.title("Auto-Spikformer")
+    outsider = access().outsider
+    if outsider:  # signed in, but not on this server's team
+        st.error(
+            f"You are signed in as {text.plain(outsider)}, who is not on this server's team. "
+            f"Ask an admin to add you to {signin.USERS_ENV}."
+        )
+        if st.button("Sign out", key="auth_logout"):
+            st.logout()
+        return
     if st.user.get("is_logged_in"):  # signed in, yet `permissions.identity` found nobody
         st.error("Your sign-in carries no issuer and subject (iss, sub), so it names nobody.")
         if st.button("Sign out", key="auth_logout"):
