@@ -27,6 +27,7 @@ from tasks.plumbing.broker import BrokerUnavailable, require_url, running_url
 from tasks.plumbing.recording import update_run
 
 if TYPE_CHECKING:  # the pipeline imports torch; status and cancel do not need it
+    from storage.base import Store
     from tasks.pipeline import RunSpec, SearchSpec
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -44,6 +45,43 @@ def _search_id(run: str, search_spec: SearchSpec) -> str:
         raise AutoSpikformerError(
             f"run name {run!r} is too long: its search id must fit in 64 characters"
         ) from None
+
+
+# Each owner's queued and running runs at most (0: no limit). A shared server's GPU hosts serve the
+# whole team: one user's sweep of fifty runs would hold everyone else back for days.
+MAX_ACTIVE_ENV = "AUTOSPIKFORMER_MAX_ACTIVE_RUNS"
+DEFAULT_MAX_ACTIVE_RUNS = 8
+
+
+def max_active_runs() -> int:
+    """`AUTOSPIKFORMER_MAX_ACTIVE_RUNS`, else `DEFAULT_MAX_ACTIVE_RUNS`; a one-line
+    `AutoSpikformerError` for anything but a whole number >= 0."""
+    raw = os.environ.get(MAX_ACTIVE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_ACTIVE_RUNS
+    if not raw.isdigit():
+        raise AutoSpikformerError(
+            f"{MAX_ACTIVE_ENV} must be a whole number >= 0 (0: no limit), got {one_line(raw, 40)!r}"
+        )
+    return int(raw)
+
+
+def check_quota(store: Store, owner: str, *, besides: str = "") -> None:
+    """A one-line `AutoSpikformerError` when `owner` already has `max_active_runs()` active runs
+    (`besides` not counted). Runs without an owner (the command line, single-user mode) are not
+    counted. Two launches at the same instant may both pass: the check is a fair-share rule, not
+    a lock."""
+    limit = max_active_runs()
+    if not owner or limit == 0:
+        return
+    active = [r.name for r in store.list_runs() if r.owner == owner and r.active]
+    active = [name for name in active if name != besides]
+    if len(active) >= limit:
+        shown = ", ".join(active[:3]) + (", ..." if len(active) > 3 else "")
+        raise AutoSpikformerError(
+            f"its owner already has {len(active)} active runs ({shown}); at most {limit} per "
+            f"user ({MAX_ACTIVE_ENV}): wait for one to finish, or cancel one"
+        )
 
 
 def launch(
@@ -78,6 +116,7 @@ def launch(
         pass
     else:
         raise DuplicateRun(f"run {spec.name!r} already exists; pick a new name")
+    check_quota(store, spec.owner)
     leftover = [folder for folder in run_folders(spec.name) if folder.exists()]
     if leftover:  # e.g. written by a task of a deleted run that was still finishing
         raise DuplicateRun(
@@ -319,8 +358,9 @@ def extend(run: str, search_id: str, generations: int) -> dict[str, Any]:
 
     paths.validate_name(run, "run")
     store = open_store()
-    store.get_run(run)
+    record = store.get_run(run)
     ext = extending.check_extension(store, search_id, generations, run=run)
+    check_quota(store, record.owner, besides=run)  # extending makes the run active again
     if not ext.launched:
         raise AutoSpikformerError(
             f"search {search_id} was run from the command line, not launched: continue it with "

@@ -263,3 +263,40 @@ def test_a_launch_that_loses_the_name_leaves_the_winners_keys(service: Service) 
         assert _rows(service) == before
     finally:
         client.delete("autospikformer:raced:probe")
+
+
+# ---- each owner's active runs ------------------------------------------------------------------
+def test_an_owner_at_the_limit_of_active_runs_launches_nothing(service: Service, monkeypatch):
+    """`AUTOSPIKFORMER_MAX_ACTIVE_RUNS`: an owner's queued and running runs at most; their
+    finished runs and other owners' runs do not count."""
+    from storage.records import RunRecord
+    from tasks import api
+
+    store = service.store()
+    for name, owner, state in [
+        ("quota-a1", "ana", "queued"),
+        ("quota-a2", "ana", "searching"),
+        ("quota-a3", "ana", "done"),
+        ("quota-b1", "bob", "training"),
+    ]:
+        store.create_run(RunRecord(name=name, dataset="digits", owner=owner, state=state))
+    monkeypatch.setenv(api.MAX_ACTIVE_ENV, "2")
+    before = _rows(service)
+    args = ("launch", "--run", "quota-a4", "--space", str(service.space), *RUN_ARGS)
+    _fails(
+        service, *args, "--owner", "ana",
+        says="its owner already has 2 active runs (quota-a1, quota-a2); at most 2 per user",
+    )  # fmt: skip
+    assert _rows(service) == before
+    api.check_quota(store, "bob")  # one active run of two
+    api.check_quota(store, "")  # the command line's runs have no owner: never counted
+    monkeypatch.setenv(api.MAX_ACTIVE_ENV, "0")  # no limit
+    api.check_quota(store, "ana")
+    for bad in ("-1", "two", "1.5"):
+        monkeypatch.setenv(api.MAX_ACTIVE_ENV, bad)
+        with pytest.raises(ValueError, match="AUTOSPIKFORMER_MAX_ACTIVE_RUNS must be a whole"):
+            api.check_quota(store, "ana")
+    monkeypatch.delenv(api.MAX_ACTIVE_ENV)
+    assert api.max_active_runs() == api.DEFAULT_MAX_ACTIVE_RUNS == 8
+    for name in ("quota-a1", "quota-a2", "quota-b1"):  # nothing of this module may start them
+        store.update_run(name, state="cancelled")

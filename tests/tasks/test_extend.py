@@ -64,3 +64,28 @@ def test_extend_refuses_a_search_run_from_the_command_line(
         api.extend("cli1", "cli1.random.9", 2)
     assert store.get_search("cli1.random.1").state == "done"
     assert store.get_run("cli1").settings == {}
+
+
+def test_extend_counts_against_the_owners_active_runs(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Extending reopens a run: an owner at `AUTOSPIKFORMER_MAX_ACTIVE_RUNS` extends nothing."""
+    from storage.records import RunRecord, SearchRecord
+    from tasks import api
+
+    store = service.store()
+    store.create_run(RunRecord(name="q1", dataset="digits", owner="ana", state="done"))
+    store.create_run(RunRecord(name="q2", dataset="digits", owner="ana", state="cancelled"))
+    store.create_search(SearchRecord(id="q1.random.1", run="q1", strategy="random", state="done"))
+    state = service.home / "runs" / "q1" / "searches" / "q1.random.1.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"generation": 1}))
+    monkeypatch.setenv("AUTOSPIKFORMER_HOME", str(service.home))
+    monkeypatch.setenv(api.MAX_ACTIVE_ENV, "1")
+    with pytest.raises(ValueError, match="search --resume"):  # under the limit: the next check
+        api.extend("q1", "q1.random.1", 2)
+    store.create_run(RunRecord(name="q3", dataset="digits", owner="ana", state="training"))
+    with pytest.raises(ValueError, match=r"already has 1 active runs \(q3\); at most 1 per user"):
+        api.extend("q1", "q1.random.1", 2)
+    assert store.get_search("q1.random.1").state == "done"
+    assert store.get_run("q1").state == "done"
