@@ -7,10 +7,12 @@ PORT ?= 8501
 CHROMIUM ?= /usr/bin/chromium
 APT_INSTALL ?= yes  # no: never install, only say what is missing
 # Test files run on this many processes (pytest-xdist; a file's tests stay in one process, so
-# its module fixtures are built once). Many tests wait on workers, leases and a browser, so two
-# processes overlap that waiting on a 2-core machine. 0: one process. Files are handed out in
-# collection order (--no-loadscope-reorder), which tests/conftest.py starts with the longest.
-TEST_WORKERS ?= 2
+# its module fixtures are built once). Many tests wait on workers, leases and a browser, so
+# three processes overlap that waiting on a 2-core machine (2026-12-05, Intel, one run each:
+# 489 s with two, 414 s with three, 426 s with four; BENCHMARKS.md). 0: one process. Files are
+# handed out in collection order (--no-loadscope-reorder), which tests/conftest.py starts with
+# the longest.
+TEST_WORKERS ?= 3
 
 # The lock files pin every package, with its hashes: requirements.lock for the app (the
 # Dockerfile), requirements-dev.lock for the app and the dev tools (`make up`, `make test`).
