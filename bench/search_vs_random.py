@@ -27,6 +27,8 @@ predictor, is one more entry in `strategies`. `--old-operators` adds the evoluti
 operators used before the paper's (bench/operators.py). `--explore-shares 0.5` adds an evolution +
 predictor row per exploration share (compared with random and the default share); `--skip NAME`
 leaves a row out (e.g. `--skip evolution` when only the predictor's rows are asked about).
+`--null` adds random with other draws (seed + 1000) against random: a strategy that is no better
+by construction, so its figures are what the measures read from noise alone.
 
     OMP_NUM_THREADS=1 python bench/search_vs_random.py --dataset mnist-5k --space mnist-small \\
         --workdir /work/search-cache --seeds 10 --generations 8 --population 12 --parents 4
@@ -55,6 +57,10 @@ from engine.profiles import DEFAULT_PROFILE
 from engine.search import EvolutionConfig, EvolutionSearch, RandomConfig
 from engine.search.operators import crossover
 from engine.space import SearchSpace
+
+# `--null`: random search again with seed + this, compared with random as if it were a strategy.
+# Nothing differs but the draws, so its "speed-up" shows what the measure reads from noise alone.
+NULL_SEED_OFFSET = 1000
 
 
 class OldOperatorsEvolution(EvolutionSearch):
@@ -108,6 +114,15 @@ def strategies(args: argparse.Namespace, common: dict) -> list[Strategy]:
                     baselines=(f"random{tag}", f"evolution + predictor{tag}"),
                 )
             )
+    if args.null:
+        rows.append(
+            Strategy(
+                "random, other draws",
+                "random",
+                lambda s: RandomConfig(seed=s + NULL_SEED_OFFSET, anchors=True, **common),
+                baselines=("random",),
+            )
+        )
     if args.old_operators:
         rows.append(
             Strategy(
@@ -155,6 +170,12 @@ def parse() -> argparse.Namespace:
         "of a --seed-list split)",
     )
     p.add_argument("--old-operators", action="store_true", help="add the previous operators")
+    p.add_argument(
+        "--null",
+        action="store_true",
+        help=f"add random with seed + {NULL_SEED_OFFSET} against random: the speed-up and "
+        "difference that noise alone reads",
+    )
     p.add_argument(
         "--no-predictor",
         action="store_true",

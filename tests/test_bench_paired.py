@@ -180,3 +180,29 @@ def test_the_speed_up_within_one_image_is_reached_no_later(capsys) -> None:
     out = capsys.readouterr().out
     assert "| comparison, within one validation image |" in out
     assert out.count("| evolution vs random | 32 |") == 2  # exact, then within one image
+
+
+def test_the_null_row_is_random_with_other_draws_and_the_same_anchors() -> None:
+    """`search_vs_random.py --null`: random again with seed + 1000, paired with random by seed,
+    so its figures are what the measures read when nothing but the draws differs."""
+    import argparse
+
+    import search_vs_random
+
+    args = argparse.Namespace(
+        no_anchors=False, no_predictor=True, explore_shares=[], null=True, old_operators=False,
+        skip=["evolution"], parents=3,
+    )  # fmt: skip
+    rows = {r.name: r for r in search_vs_random.strategies(args, COMMON)}
+    assert set(rows) == {"random", "random, other draws"}
+    null = rows["random, other draws"]
+    assert null.baselines == ("random",) and null.config(2).seed == 1002
+    setting = paired.Setting(JOINT, BOX, CountingEvaluate(), "45nm-fp32")
+    first, second = (
+        paired.run(rows[name], 2, setting) for name in ("random", "random, other draws")
+    )
+    assert first.seed == second.seed == 2  # paired by seed
+    anchors = {a.id for a in JOINT.anchors()}
+    seen = [{r.id for r in o.feasible} for o in (first, second)]
+    assert anchors <= seen[0] and anchors <= seen[1]  # the same anchors
+    assert seen[0] != seen[1]  # other draws
