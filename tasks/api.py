@@ -74,8 +74,9 @@ def check_quota(store: Store, owner: str, *, besides: str = "") -> None:
     limit = max_active_runs()
     if not owner or limit == 0:
         return
-    active = [r.name for r in store.list_runs() if r.owner == owner and r.active]
-    active = [name for name in active if name != besides]
+    active = [
+        r.name for r in store.list_runs() if r.owner == owner and r.active and r.name != besides
+    ]
     if len(active) >= limit:
         shown = ", ".join(active[:3]) + (", ..." if len(active) > 3 else "")
         raise AutoSpikformerError(

@@ -300,3 +300,24 @@ def test_an_owner_at_the_limit_of_active_runs_launches_nothing(service: Service,
     assert api.max_active_runs() == api.DEFAULT_MAX_ACTIVE_RUNS == 8
     for name in ("quota-a1", "quota-a2", "quota-b1"):  # nothing of this module may start them
         store.update_run(name, state="cancelled")
+
+
+def test_the_default_limit_refuses_the_ninth_active_run(service: Service, monkeypatch) -> None:
+    """The twin of the test above at the default users get (`AUTOSPIKFORMER_MAX_ACTIVE_RUNS`
+    unset): seven active runs leave room for an eighth, eight leave none."""
+    from storage.records import RunRecord
+    from tasks import api
+
+    monkeypatch.delenv(api.MAX_ACTIVE_ENV, raising=False)
+    store = service.store()
+    names = [f"default-quota-{k}" for k in range(8)]
+    for name in names[:7]:
+        store.create_run(RunRecord(name=name, dataset="digits", owner="dee", state="queued"))
+    api.check_quota(store, "dee")
+    store.create_run(RunRecord(name=names[7], dataset="digits", owner="dee", state="training"))
+    with pytest.raises(
+        ValueError, match=r"already has 8 active runs \(default-quota-0, .*\); at most 8"
+    ):
+        api.check_quota(store, "dee")
+    for name in names:  # nothing of this module may start them
+        store.update_run(name, state="cancelled")

@@ -109,23 +109,18 @@ def parse_admins(text: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
 
 
-def _is_admin(user: str, email: str, admins: Iterable[str]) -> bool:
-    for entry in admins:
-        if entry == user or (email and "|" not in entry and entry.casefold() == email.casefold()):
+def _listed(user: str, email: str, entries: Iterable[str], *, domains: bool = False) -> bool:
+    """`user` is named in `entries` by identity or verified email (with `domains`, also by the
+    verified email's `@domain`, or by `*`)."""
+    for entry in entries:
+        if entry == user or (domains and entry == EVERYONE):
             return True
-    return False
-
-
-def _on_team(user: str, email: str, team: Iterable[str]) -> bool:
-    """`user` is listed by identity, `*`, verified email, or the verified email's `@domain`."""
-    for entry in team:
-        if entry in (EVERYONE, user):
+        if not email or "|" in entry:
+            continue
+        if entry.casefold() == email.casefold():
             return True
-        if email and "|" not in entry:
-            if entry.startswith("@") and email.casefold().endswith(entry.casefold()):
-                return True
-            if entry.casefold() == email.casefold():
-                return True
+        if domains and entry.startswith("@") and email.casefold().endswith(entry.casefold()):
+            return True
     return False
 
 
@@ -147,11 +142,11 @@ def identity(
         return Identity(auth=True)
     user = f"{issuer}|{sub}"
     email = str(claims.get("email") or "") if email_verified(claims.get("email_verified")) else ""
-    admin = _is_admin(
+    admin = _listed(
         user, email, parse_admins(os.environ.get(ADMINS_ENV) if admins is None else admins)
     )
     team = parse_admins(os.environ.get(USERS_ENV) if users is None else users)
-    if not admin and not _on_team(user, email, team):
+    if not admin and not _listed(user, email, team, domains=True):
         return Identity(auth=True, outsider=email or user)
     return Identity(auth=True, user=user, email=email, admin=admin)
 
