@@ -91,5 +91,6 @@ def main() -> None:
     listed = [p for p in pages if p.url_path != "leaderboard"]  # that one needs an id
     home = st.Page(lambda: _home(listed), title="Home", default=True, visibility="hidden")
     current = st.navigation([home, *pages], position="sidebar")
+    ui.note_page(current.url_path)
     ui.access_sidebar(acc)
     current.run()

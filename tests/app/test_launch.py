@@ -443,3 +443,25 @@ def test_an_upload_beyond_the_gene_limits_is_refused(filled, open_app) -> None:
     text = TINY_YAML.replace(b"embed_dim: [16, 32]", b"embed_dim: [16, 8000000]")
     at = upload(open_app("launch"), "wide.yaml", text)
     assert any("embed_dim choice must be a whole number from 8 to 1024" in e for e in errors(at))
+
+
+def test_a_rerun_with_the_url_before_the_last_keeps_the_typed_values(filled, fake_tasks, open_app):
+    """A browser sends each rerun with the URL it holds. A click right after an edit, on a loaded
+    server, can leave before the edit's new URL arrives, so the click's rerun carries the URL
+    before the last: an echo of this page's own past, not a link. The page keeps what it shows,
+    and the click launches nothing here (epochs -5). The old page took the echo for a new link and
+    re-seeded the form from it: the click launched epochs 1 under a fresh default name (a browser
+    test saw it under load)."""
+    at = open_app("launch")
+    at = at.text_input(key="ln_name").set_value("typed-name").run()
+    echo = dict(at.query_params)
+    at = at.number_input(key="ln_seed").set_value(3).run()
+    assert at.query_params["seed"] == "3" and echo["seed"] == "0"  # the page published a new URL
+    at.query_params.clear()
+    at.query_params.update(echo)  # ... which the browser had not applied when it sent the click
+    at = fill(at, epochs=-5)
+    assert fake_tasks.launched == []
+    assert at.text_input(key="ln_name").value == "typed-name"
+    assert at.number_input(key="ln_epochs").value == -5
+    assert at.number_input(key="ln_seed").value == 3
+    assert any("Supernet epochs must be a whole number" in e for e in errors(at))

@@ -296,13 +296,37 @@ def current_params() -> dict[str, str]:
     return {k: str(v) for k, v in st.query_params.to_dict().items()}
 
 
+ECHOES = 16  # the URLs a page remembers publishing (older echoes than these do not come back)
+PAGE_NOW, PAGE_BEFORE = "_page_now", "_page_before"
+
+
+def note_page(page: str) -> None:
+    """Remember which page this run shows and which the last run showed (`main` calls it)."""
+    ss = st.session_state
+    ss[PAGE_BEFORE] = ss.get(PAGE_NOW)
+    ss[PAGE_NOW] = page
+
+
 def adopt_url(page: str, init: Callable[[], None]) -> bool:
     """Call `init` (which seeds the page's widgets from the URL) when the URL is new to this
-    session: the first visit, or a link opened in place. Returns whether it did."""
-    seen = st.session_state.get(f"_url_{page}")
-    if seen is not None and seen == current_params():
+    session: the first visit, a return from another page, or a link opened in place. Returns
+    whether it did.
+
+    A URL this page published itself, on a rerun of the same page, is an echo, not a link: the
+    browser sends each rerun with the URL it holds, and a click right after an edit can leave
+    before the edit's new URL arrives (a loaded server). Seeding from the echo would throw away
+    what the user typed and act on the older values (the launch form once launched them). The
+    browser's back and forward buttons do bring an older URL back on purpose: those reruns seed."""
+    ss = st.session_state
+    current = current_params()
+    seen = ss.get(f"_url_{page}")
+    if seen is not None and current == seen:
+        return False
+    echo = ss.get(PAGE_BEFORE, page) == page and current in ss.get(f"_urls_{page}", [])
+    if seen is not None and echo and not _history_navigation():
         return False
     init()
+    _remember(page, current)
     return True
 
 
@@ -312,6 +336,19 @@ def publish_url(page: str, params: Mapping[str, str]) -> None:
     if current_params() != wanted:
         st.query_params.from_dict(wanted)
     st.session_state[f"_url_{page}"] = wanted
+    _remember(page, wanted)
+
+
+def _history_navigation() -> bool:
+    """Whether this rerun comes from the browser's back or forward button."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+def _remember(page: str, params: dict[str, str]) -> None:
+    echoes = [p for p in st.session_state.get(f"_urls_{page}", []) if p != params]
+    st.session_state[f"_urls_{page}"] = [*echoes, params][-ECHOES:]
 
 
 def share_box(page: str, params: Mapping[str, str]) -> None:
