@@ -116,7 +116,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  #
 def pytest_unconfigure(config: pytest.Config) -> None:
     if not _by_file:
         return
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")  # xdist's, else main
     out = Path(config.getoption("--cpu-ledger-dir")) / f"cpu-ledger-{worker}.json"
     out.write_text(json.dumps(dict(_by_file), indent=1))
 
