@@ -28,7 +28,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --
 	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
 	$(addprefix --constraint=,$(LOCK_CONSTRAINTS)) $(LOCK_ARGS)
 
-.PHONY: up test lint format venv clean browser lock
+.PHONY: up test test-cpu lint format venv clean browser lock
 
 # Installs exactly the lock (pip refuses any package whose hash is not in it), then the project
 # itself, in place, without touching its dependencies; `pip check` stops a lock that no longer
@@ -77,5 +77,13 @@ test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
+# The suite as `make test` runs it, then where its CPU went, per test file, every process a test
+# started counted (servers killed by their group too: tests/cpu_ledger.py).
+test-cpu: $(STAMP) browser
+	rm -rf .cpu-ledger && mkdir .cpu-ledger
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	  -p tests.cpu_ledger --cpu-ledger-dir .cpu-ledger $(PYTEST_ARGS)
+	$(VENV)/bin/python -m tests.cpu_ledger .cpu-ledger
+
 clean:
-	rm -rf .autospikformer .pytest_cache .ruff_cache
+	rm -rf .autospikformer .pytest_cache .ruff_cache .cpu-ledger
