@@ -251,6 +251,23 @@ def test_the_runs_table_filters_by_tag_and_state(
     assert page.get_by_role("heading", name="views-other").count() == 0
 
 
+def test_an_idle_runs_page_slows_down_and_wakes_for_a_new_run(page, stack: str, home: Path):
+    """With nothing in progress the runs page redraws every 15 s (an idle tab's cost to the
+    server); a teammate's run that starts shows within that, and brings back 2 s; when it ends,
+    15 s again. No reload."""
+    from storage.records import RunRecord
+
+    page.goto(f"{stack}/runs")
+    page.get_by_text("This list updates every 15 s.").wait_for()
+    store(home).create_run(RunRecord(name="views-live", dataset="digits", state="training"))
+    started = time.monotonic()
+    page.get_by_role("heading", name="views-live").wait_for(timeout=30_000)
+    page.get_by_text("This list updates every 2 s while a run is in progress.").wait_for()
+    assert time.monotonic() - started < 25
+    store(home).update_run("views-live", state="done", progress=1.0)
+    page.get_by_text("This list updates every 15 s.").wait_for(timeout=15_000)
+
+
 def test_copy_screenshots(artifacts: Path) -> None:
     """With UPDATE_SCREENSHOTS=1, the screenshots become the docs' (after the tests)."""
     if os.environ.get("UPDATE_SCREENSHOTS") != "1":

@@ -292,7 +292,17 @@ def _section(show_archived: bool) -> None:
 
 
 @st.fragment(run_every=ui.LIVE_EVERY_S)
-def section(show_archived: bool) -> None:
-    """The table and what to do with the rows picked, redrawn every few seconds (progress,
-    elapsed time, new runs)."""
+def _section_live(show_archived: bool) -> None:
     _section(show_archived)
+
+
+@st.fragment(run_every=ui.IDLE_EVERY_S)
+def _section_idle(show_archived: bool) -> None:
+    _section(show_archived)
+
+
+def section(show_archived: bool, live: bool) -> None:
+    """The table and what to do with the rows picked, redrawn on its own (progress, elapsed time,
+    new runs): every `ui.LIVE_EVERY_S` while a run is in progress (`live`), else every
+    `ui.IDLE_EVERY_S`."""
+    (_section_live if live else _section_idle)(show_archived)

@@ -1,6 +1,7 @@
 """Runs: every run with its state, owner, progress, elapsed time and the current generation's
-best, updated live in place (a fragment that reruns every few seconds); archived runs are hidden
-unless asked for. `?run=NAME` is that run's own page (see `app.web.pages.run`)."""
+best, updated live in place (fragments that rerun every 2 s while a run is in progress, every
+15 s otherwise); archived runs are hidden unless asked for. `?run=NAME` is that run's own page
+(see `app.web.pages.run`)."""
 
 from __future__ import annotations
 
@@ -15,19 +16,33 @@ SHOW_ARCHIVED = "runs_show_archived"
 
 
 @st.fragment(run_every=ui.LIVE_EVERY_S)
-def _table(acc: ui.Access, show_archived: bool) -> None:
+def _cards_live(acc: ui.Access, show_archived: bool) -> None:
+    _cards(acc, show_archived, live=True)
+
+
+@st.fragment(run_every=ui.IDLE_EVERY_S)
+def _cards_idle(acc: ui.Access, show_archived: bool) -> None:
+    _cards(acc, show_archived, live=False)
+
+
+def _cards(acc: ui.Access, show_archived: bool, live: bool) -> None:
+    """The count line and the cards. Redrawn every `ui.LIVE_EVERY_S` while a run is in progress,
+    else every `ui.IDLE_EVERY_S`; when that changes, the whole page reruns at the other pace."""
     runs = ui.store().list_runs()
+    if any(r.active for r in runs) != live:
+        st.rerun()
     if not runs:
         st.info("No runs yet.")
         st.page_link(ui.PAGES["launch"], label="Launch one", icon=":material/rocket_launch:")
         return
-    live = sum(r.active for r in runs)
+    active = sum(r.active for r in runs)
     archived = sum(r.archived for r in runs)
     shown = runs_table.filtered(runs if show_archived else [r for r in runs if not r.archived])
     hidden = f", {archived} archived (hidden)" if archived and not show_archived else ""
+    pace = ui.LIVE_EVERY_S if live else ui.IDLE_EVERY_S
     st.caption(
-        f"{forms.count(len(runs), 'run')}, {live} in progress{hidden}. This list updates every "
-        "few seconds."
+        f"{forms.count(len(runs), 'run')}, {active} in progress{hidden}. This list updates every "
+        f"{pace:g} s{' while a run is in progress' if live else ''}."
     )
     just = st.session_state.get(run_page.JUST_LAUNCHED)
     newest = sorted(shown, key=lambda r: (-r.created_at, r.name))
@@ -60,13 +75,14 @@ def main() -> None:
         st.error(plain(f"Unknown run {view.run!r}: there is no run by that name."))
     run_page.messages()
     show_archived = st.toggle("Show archived runs", key=SHOW_ARCHIVED)
+    live = any(r.active for r in runs.values())
     if runs:
         runs_table.filters([r for r in runs.values() if show_archived or not r.archived])
-        runs_table.section(show_archived)
+        runs_table.section(show_archived, live)
     ui.publish_url(PAGE, runs_table.view_params(view.run).to_params())
     if not acc.can_write:
         st.caption("Sign in to cancel runs.")
-    _table(acc, show_archived)
+    (_cards_live if live else _cards_idle)(acc, show_archived)
 
 
 main()
