@@ -23,6 +23,33 @@ def test_every_run_with_state_owner_progress_and_best(filled, open_app) -> None:
     assert f"`{record.id}`" in best and f"{record.accuracy:.2%}" in best
 
 
+def test_a_finished_runs_best_line_follows_its_next_search(filled, open_app) -> None:
+    """A finished run's best line is kept between redraws (`run.generation_line`) until the run
+    changes: another search ends with a state update, and the line then shows that search."""
+    from storage.records import GenerationRecord, SearchRecord
+    from tests.app.conftest import make_candidates
+
+    def line(at) -> str:
+        return next(m.value for m in at.markdown if m.value.startswith("generation "))
+
+    at = open_app("runs")
+    assert line(at).startswith(f"generation 3 of 3 of {filled.random}:")
+    assert line(at.run()).startswith(f"generation 3 of 3 of {filled.random}:")  # kept
+    new = f"{filled.run}.random.9"
+    store = filled.store
+    settings = {"generations": 2, "population": 4}
+    store.create_search(
+        SearchRecord(id=new, run=filled.run, strategy="random", state="done", settings=settings)
+    )
+    records = make_candidates(filled.run, new, 4, strategy="random", seed=9)
+    store.add_candidates(records)
+    store.add_generation(
+        GenerationRecord(search=new, generation=0, best_id=records[1].id, best_fitness=0.5)
+    )
+    store.update_run(filled.run, state="done")  # what the end of every search does
+    assert line(at.run()).startswith(f"generation 1 of 2 of {new}: best `{records[1].id}`")
+
+
 def test_no_owner_is_shown_when_there_is_none(filled, open_app) -> None:
     at = open_app("runs")
     live = heading(at, "digits-live")

@@ -11,6 +11,7 @@ import streamlit as st
 from app.common import units
 from app.web.components import extend, forms, permissions, runs_table, ui
 from app.web.components.text import plain
+from storage import paths
 from storage.errors import StoreError, one_line
 from storage.records import RunRecord
 from tasks import estimates, history
@@ -36,7 +37,20 @@ def eta_text(estimate: estimates.Estimate) -> str:
 
 def generation_line(run: RunRecord) -> str:
     """The newest search's latest generation, counted from 1 as the CLI does ("generation 3 of
-    3"), with its best candidate."""
+    3"), with its best candidate. A finished run's line is kept: it changes only when the run
+    does (another search makes it active, then done again, a new `updated_at`), and the runs
+    page redraws up to 20 cards every few seconds (three store reads each)."""
+    if run.active:
+        return _generation_line(run)
+    return _finished_line(str(paths.store_path()), run.name, run.updated_at)
+
+
+@st.cache_data(max_entries=4096, show_spinner=False)
+def _finished_line(path: str, name: str, updated_at: float) -> str:
+    return _generation_line(ui.store().get_run(name))
+
+
+def _generation_line(run: RunRecord) -> str:
     store = ui.store()
     searches = store.list_searches(run.name)
     if not searches:
