@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,40 +21,22 @@ import time
 import urllib.request
 from pathlib import Path
 
+from runs_page import FILL_TEAM
 from trees import ROOT, checkout, python_in
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT))
+from tests.app.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
-# Run in each side's tree, with AUTOSPIKFORMER_HOME set to a fresh folder: the store of N runs.
-FILL = """
-import json, sys
-from storage.duckdb_store import DuckDBStore
-from storage.paths import home, store_path
-from storage.records import RunRecord, SearchRecord
-from tests.app.conftest import fill_store, make_candidates
-n = int(sys.argv[1])
-store = DuckDBStore(store_path())
-fill_store(store, home())
-for k in range(n):
-    name = f"team-{k:04d}"
-    store.create_run(RunRecord(name=name, dataset="digits", state="done", progress=1.0,
-                               created_at=1_600_000_000.0 + k))
-    store.create_search(SearchRecord(id=f"{name}.random.1", run=name, strategy="random",
-                                     state="done"))
-    store.add_candidates(make_candidates(name, f"{name}.random.1", 20, seed=k))
-for run in store.list_runs():  # nothing in progress: an idle team
+# Nothing in progress: an idle team.
+FILL = (
+    FILL_TEAM
+    + """
+for run in store.list_runs():
     if run.active:
         store.update_run(run.name, state="done", progress=1.0)
 print(json.dumps({"runs": len(store.list_runs())}))
 """
+)
 
 
 def _cpu_s(pids: list[int]) -> float:
@@ -97,17 +78,11 @@ def _processes(word: str, under: int | None = None) -> list[int]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def idle_cost(root: Path, home: Path, idle_s: float) -> tuple[float, float]:
     """(server, chromium) CPU-s per second of an idle /runs tab, code in `root`."""
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "AUTOSPIKFORMER_HOME": str(home), "PYTHONPATH": str(root)}
     env["AUTOSPIKFORMER_USERS"] = "*"
     up = subprocess.Popen(

@@ -19,14 +19,15 @@ from pathlib import Path
 
 from trees import ROOT, checkout, python_in
 
-# Run in each side's tree, with AUTOSPIKFORMER_HOME set to a fresh folder.
-TIME_ONE = """
+# Code for each side's tree, with AUTOSPIKFORMER_HOME set to a fresh folder: the app tests' filled
+# store plus `n` finished runs of 20 candidates each (a team's history; `bench/idle_tabs.py` too).
+FILL_TEAM = """
 import json, sys, time
 from storage.duckdb_store import DuckDBStore
 from storage.paths import home, store_path
 from storage.records import RunRecord, SearchRecord
 from tests.app.conftest import app_at, fill_store, make_candidates
-n, renders = int(sys.argv[1]), int(sys.argv[2])
+n = int(sys.argv[1])
 store = DuckDBStore(store_path())
 fill_store(store, home())
 for k in range(n):
@@ -36,6 +37,11 @@ for k in range(n):
     store.create_search(SearchRecord(id=f"{name}.random.1", run=name, strategy="random",
                                      state="done"))
     store.add_candidates(make_candidates(name, f"{name}.random.1", 20, seed=k))
+"""
+TIME_ONE = (
+    FILL_TEAM
+    + """
+renders = int(sys.argv[2])
 times = []
 for _ in range(renders):
     start = time.perf_counter()
@@ -44,6 +50,7 @@ for _ in range(renders):
     times.append(time.perf_counter() - start)
 print(json.dumps({"s": times}))
 """
+)
 
 
 def time_one(root: Path, n: int, renders: int, scratch: Path) -> float:
