@@ -37,7 +37,9 @@ def _cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _own_and_waited() -> float:
+def _total() -> float:
+    """CPU-s of this process and of every process it has waited for (re-parented ones included,
+    once reaped)."""
     return _cpu(resource.getrusage(resource.RUSAGE_SELF)) + _cpu(
         resource.getrusage(resource.RUSAGE_CHILDREN)
     )
@@ -94,10 +96,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("cpu_ledger: prctl(PR_SET_CHILD_SUBREAPER) failed")
     _track_popen()
     threading.Thread(target=_reaper, daemon=True, name="cpu-ledger-reaper").start()
-
-
-def _total() -> float:
-    return _own_and_waited()
 
 
 @pytest.hookimpl(hookwrapper=True)

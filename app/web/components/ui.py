@@ -324,10 +324,8 @@ def adopt_url(page: str, init: Callable[[], None]) -> bool:
     ss = st.session_state
     current = current_params()
     seen = ss.get(f"_url_{page}")
-    if seen is not None and current == seen:
-        return False
     echo = ss.get(PAGE_BEFORE, page) == page and current in ss.get(f"_urls_{page}", [])
-    if seen is not None and echo and not _history_navigation():
+    if seen is not None and (current == seen or (echo and not _history_navigation())):
         return False
     init()
     _remember(page, current)
